@@ -1,0 +1,83 @@
+/**
+ * Builds the report object from a run's saved state. Used by the runner at the
+ * end of a run and by `starbench report` when re-judging saved observations.
+ */
+import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
+import type { Profile } from './profile';
+import { REPORT_SCHEMA_VERSION, type Report } from './report';
+import type { DeviceFile } from './device-file/schema';
+import type { Check, CheckResult, ProbeResult } from './types';
+import { countVerdicts, exitCodeFor, summaryVerdict } from './verdict';
+import { TOOL_VERSION } from './version';
+
+export interface RunMeta {
+  id: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  incomplete: boolean;
+  interruptedBy?: 'signal' | 'deadline';
+  rejudgedAt?: string;
+}
+
+export interface AssembleInput {
+  meta: RunMeta;
+  device: DeviceFile;
+  profile: Profile;
+  checks: ReadonlyMap<string, Check>;
+  results: ReadonlyMap<string, ProbeResult>;
+  only?: ReadonlySet<string>;
+  reveal: boolean;
+  errors?: Array<{ where: string; message: string }>;
+  onCheck?: (r: CheckResult) => void;
+}
+
+function observedFirmware(results: ReadonlyMap<string, ProbeResult>): string | undefined {
+  for (const r of results.values()) {
+    for (const o of r.observations) if (o.kind === 'firmware-version' && typeof o.data.version === 'string') return o.data.version;
+  }
+  return undefined;
+}
+
+export function assembleReport(input: AssembleInput): Report {
+  const { device, profile, results } = input;
+  const checkIds = checksForProfile(profile);
+  const checkResults = new Map<string, CheckResult>();
+  for (const id of checkIds) {
+    const r = judgeCheck(id, { device, checks: input.checks, results, reveal: input.reveal, only: input.only });
+    checkResults.set(id, r);
+    input.onCheck?.(r);
+  }
+  const requirements = judgeRequirements(profile, checkResults);
+  const summary = summaryVerdict(requirements.map((r) => r.verdict));
+  const notAttempted: Array<{ what: string; why: string }> = [];
+  for (const r of results.values()) {
+    if (r.status !== 'completed') notAttempted.push({ what: `probe ${r.probe}`, why: `${r.status}${r.reason ? `: ${r.reason}` : ''}` });
+  }
+  for (const c of checkResults.values()) {
+    if (c.verdict === 'not-tested') notAttempted.push({ what: `check ${c.id}`, why: c.rationale });
+  }
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'starbench', version: TOOL_VERSION },
+    run: input.meta,
+    device: {
+      name: device.device.name,
+      model: device.device.model,
+      host: device.target.host,
+      firmware: { declared: device.device.firmware, observed: observedFirmware(results) },
+    },
+    profile: { id: profile.id, title: profile.title },
+    summary: { verdict: summary, counts: countVerdicts(requirements.map((r) => r.verdict)), exitCode: exitCodeFor(summary) },
+    requirements,
+    checks: [...checkResults.values()],
+    observations: Object.fromEntries(results),
+    scope: {
+      target: device.target.host,
+      serial: device.target.serial?.path,
+      connectionLimit: device.limits.connections,
+      notAttempted,
+    },
+    errors: input.errors ?? [],
+  };
+}

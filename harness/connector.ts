@@ -1,0 +1,113 @@
+/**
+ * Every network connection to the device goes through here: the scope guard
+ * picks the address, the semaphore caps parallel connections (IoT devices fall
+ * over under parallel load), and a connect timeout bounds each attempt.
+ */
+import net from 'node:net';
+import { ScopeGuard } from './scope';
+import { Semaphore } from './limiter';
+
+export type ConnectFailure = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'aborted' | 'other';
+
+export class ConnectError extends Error {
+  constructor(readonly kind: ConnectFailure, readonly port: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConnectError';
+  }
+}
+
+function classify(err: NodeJS.ErrnoException): ConnectFailure {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'refused';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EINVAL':
+    case 'EADDRNOTAVAIL':
+      return 'unreachable';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'reset';
+    default:
+      return 'other';
+  }
+}
+
+export interface ConnectOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export class DeviceConnector {
+  readonly slots: Semaphore;
+  opened = 0;
+  private live = new Set<net.Socket>();
+
+  constructor(
+    readonly scope: ScopeGuard,
+    limit: number,
+    readonly connectTimeoutMs: number,
+  ) {
+    this.slots = new Semaphore(limit);
+  }
+
+  get host(): string {
+    return this.scope.address;
+  }
+
+  /** A connected TCP socket to the target; its slot is freed when it closes. */
+  async tcp(port: number, opts: ConnectOptions = {}): Promise<net.Socket> {
+    const address = this.scope.address;
+    this.scope.assertHost(address);
+    const release = await this.slots.acquire(opts.signal);
+    const timeoutMs = opts.timeoutMs ?? this.connectTimeoutMs;
+    return new Promise<net.Socket>((resolve, reject) => {
+      const sock = net.connect({ host: address, port });
+      this.opened += 1;
+      this.live.add(sock);
+      sock.once('close', () => {
+        this.live.delete(sock);
+        release();
+      });
+      let settled = false;
+      const fail = (kind: ConnectFailure, message: string, cause?: unknown): void => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        sock.destroy();
+        reject(new ConnectError(kind, port, message, { cause }));
+      };
+      const timer = setTimeout(() => fail('timeout', `connect to ${address}:${port} timed out after ${timeoutMs} ms`), timeoutMs);
+      const onAbort = (): void => fail('aborted', `connect to ${address}:${port} aborted`);
+      const onError = (err: NodeJS.ErrnoException): void => fail(classify(err), `connect to ${address}:${port}: ${err.code ?? err.message}`, err);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        sock.off('error', onError);
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      sock.once('error', onError);
+      sock.once('connect', () => {
+        if (settled) return;
+        if (sock.remoteAddress && !this.scope.allows(sock.remoteAddress)) {
+          fail('other', `connected to ${sock.remoteAddress}, outside the declared target`);
+          return;
+        }
+        settled = true;
+        cleanup();
+        // Callers attach their own handlers; an unhandled late error must not crash the run.
+        sock.on('error', () => undefined);
+        resolve(sock);
+      });
+    });
+  }
+
+  /** Teardown: close every connection a probe left open (after a timeout, say). */
+  destroyAll(): number {
+    const n = this.live.size;
+    for (const s of this.live) s.destroy();
+    return n;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The one way in for a device file: read, parse YAML, validate, resolve paths,
+ * check scope. Every problem becomes a DEVICE_FILE_INVALID (or
+ * TARGET_OUT_OF_SCOPE) error that names the file, the line and the field.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import type { z } from 'zod';
+import { StarbenchError } from '../errors';
+import { deviceFileSchema, type Action, type DeviceFile, type DeviceFileData } from './schema';
+
+const MAX_DEVICE_FILE_BYTES = 1024 * 1024;
+// A device file has no reason to use more aliases than this; a YAML "billion
+// laughs" file needs thousands.
+const MAX_ALIASES = 100;
+
+export function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const k of p) {
+    if (typeof k === 'number') out += `[${k}]`;
+    else out += out === '' ? String(k) : `.${String(k)}`;
+  }
+  return out || '(top level)';
+}
+
+function lineOf(doc: Document, lines: LineCounter, p: readonly PropertyKey[]): number | undefined {
+  // Walk up the path until a node exists: a missing field is reported at its parent.
+  for (let n = p.length; n >= 0; n--) {
+    const node = doc.getIn(p.slice(0, n) as unknown[], true);
+    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against \`starbench schema device\``;
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
+    return `is required (${issue.expected})`;
+  }
+  return issue.message;
+}
+
+/** Parse and validate device-file text. `sourcePath` is used for messages and relative paths. */
+export function parseDeviceFile(text: string, sourcePath = '<inline>'): DeviceFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0].line;
+    throw new StarbenchError(
+      'DEVICE_FILE_INVALID',
+      `${sourcePath}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`,
+      { cause: e },
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: YAML aliases expand too far (more than ${MAX_ALIASES}); write the values out`, { cause: err });
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: must be a YAML mapping with at least "device:" and "target:"`);
+  }
+  const parsed = deviceFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const messages = parsed.error.issues.slice(0, 20).map((issue) => {
+      const line = lineOf(doc, lines, issue.path);
+      return `${sourcePath}${line ? `:${line}` : ''}: ${formatPath(issue.path)} ${describeIssue(issue)}`;
+    });
+    const more = parsed.error.issues.length > 20 ? `\n(${parsed.error.issues.length - 20} more problems)` : '';
+    throw new StarbenchError('DEVICE_FILE_INVALID', messages.join('\n') + more);
+  }
+  const baseDir = sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath));
+  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir };
+  checkActions(device, (p) => lineOf(doc, lines, p));
+  resolvePaths(device, (p) => lineOf(doc, lines, p));
+  return device;
+}
+
+export function loadDeviceFile(file: string): DeviceFile {
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > MAX_DEVICE_FILE_BYTES) {
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${file}: ${st.size} bytes is too large for a device file (limit ${MAX_DEVICE_FILE_BYTES})`);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof StarbenchError) throw err;
+    throw new StarbenchError('DEVICE_FILE_UNREADABLE', `cannot read device file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return parseDeviceFile(text, path.resolve(file));
+}
+
+type LineLookup = (p: PropertyKey[]) => number | undefined;
+
+function at(device: DeviceFile, line: LineLookup, p: PropertyKey[]): string {
+  const l = line(p);
+  return `${device.sourcePath}${l ? `:${l}` : ''}: ${formatPath(p)}`;
+}
+
+function actionsOf(d: DeviceFileData): Array<[PropertyKey[], Action]> {
+  const out: Array<[PropertyKey[], Action]> = [];
+  if (d.update?.version) out.push([['update', 'version'], d.update.version]);
+  if (d.update?.install) out.push([['update', 'install'], d.update.install]);
+  if (d.reset) out.push([['reset'], d.reset]);
+  return out;
+}
+
+/** Every action must stay on the declared target and name known credentials. */
+function checkActions(device: DeviceFile, line: LineLookup): void {
+  for (const [p, a] of actionsOf(device)) {
+    if (a.http) {
+      const host = new URL(a.http.url).hostname.replace(/^\[|\]$/g, '');
+      if (host.toLowerCase() !== device.target.host.toLowerCase()) {
+        throw new StarbenchError(
+          'TARGET_OUT_OF_SCOPE',
+          `${at(device, line, [...p, 'http', 'url'])} points at ${host}, outside the declared target ${device.target.host}; starbench only contacts target.host`,
+        );
+      }
+    }
+    const cred = a.http?.credential ?? a.ssh?.credential;
+    if (cred !== undefined && !(cred in device.credentials)) {
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`);
+    }
+    if (a.serial && !device.target.serial) {
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'serial'])} is a serial action but target.serial is not declared`);
+    }
+  }
+}
+
+/** Relative paths resolve against the device file's folder and must stay inside it. */
+function resolvePaths(device: DeviceFile, line: LineLookup): void {
+  const inside = (p: PropertyKey[], value: string): string => {
+    const abs = path.resolve(device.baseDir, value);
+    const rel = path.relative(device.baseDir, abs);
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, p)} (${value}) leaves the device file's folder; keep images and keys beside the device file`);
+    }
+    return abs;
+  };
+  const images = device.update?.images;
+  if (images?.genuine) images.genuine = inside(['update', 'images', 'genuine'], images.genuine);
+  if (images?.older) images.older = inside(['update', 'images', 'older'], images.older);
+  for (const [name, c] of Object.entries(device.credentials)) {
+    if (c.privateKey) c.privateKey = inside(['credentials', name, 'privateKey'], c.privateKey);
+  }
+}

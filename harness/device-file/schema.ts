@@ -1,0 +1,177 @@
+/**
+ * The device file (our IXIT): the one description of a device under test.
+ * Parsed and validated once at the boundary (load.ts); everything inside the
+ * harness trusts the `DeviceFile` type. Unknown keys are errors so that a
+ * typo in a declaration (`lockoutAftr`) cannot silently weaken a test.
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+export const SERVICE_PROTOCOLS = [
+  'ssh', 'telnet', 'http', 'https', 'mqtt', 'mqtts', 'ftp', 'ftps', 'rtsp', 'coap', 'coaps',
+  'upnp', 'ssdp', 'mdns', 'snmp', 'dns', 'onvif', 'modbus', 'tls', 'other',
+] as const;
+
+export const AUTH_SCHEMES = ['password', 'publickey', 'basic', 'digest', 'form', 'client-certificate', 'keyboard-interactive'] as const;
+export const BRUTE_FORCE_CLAIMS = ['none', 'lockout', 'delay', 'rate-limit', 'high-entropy'] as const;
+
+/** "1-1024,8080,8443" — ports and inclusive ranges. */
+export const portRangeSpec = z
+  .string()
+  .regex(/^\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*$/, 'must be a list of ports and ranges such as "1-1024,8080"')
+  .refine((s) => parsePortSpec(s) !== null, 'ports must be 1-65535 and ranges low-high');
+
+export function parsePortSpec(spec: string): number[] | null {
+  const out = new Set<number>();
+  for (const part of spec.split(',')) {
+    const [a, b] = part.split('-').map((x) => Number(x.trim()));
+    const lo = a;
+    const hi = b ?? a;
+    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 1 || hi > 65535 || lo > hi) return null;
+    for (let p = lo; p <= hi; p++) out.add(p);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+const service = z.strictObject({
+  port,
+  protocol: z.enum(SERVICE_PROTOCOLS),
+  transport: z.enum(['tcp', 'udp']).default('tcp'),
+  description: z.string().optional(),
+});
+
+const credential = z
+  .strictObject({
+    username: nonEmpty,
+    password: z.string().optional(),
+    privateKey: z.string().optional().describe('path to a private key file, relative to the device file'),
+  })
+  .refine((c) => c.password !== undefined || c.privateKey !== undefined, 'needs a password or a privateKey');
+
+const authMechanism = z
+  .strictObject({
+    port,
+    protocol: z.enum(SERVICE_PROTOCOLS),
+    scheme: z.enum(AUTH_SCHEMES),
+    path: z.string().startsWith('/', 'must start with "/"').optional(),
+    credential: nonEmpty.optional().describe('name of the lab credential that logs in here'),
+    bruteForce: z.enum(BRUTE_FORCE_CLAIMS).optional(),
+    lockoutAfter: z.number().int().min(1).max(1000).optional(),
+    lockoutSeconds: z.number().int().min(0).max(86400).optional(),
+  })
+  .refine((a) => a.bruteForce !== 'lockout' || a.lockoutAfter !== undefined, {
+    message: 'bruteForce: lockout needs lockoutAfter (how many failures lock the account)',
+    path: ['lockoutAfter'],
+  });
+
+const httpAction = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  method: z.enum(['GET', 'POST', 'PUT']).default('GET'),
+  credential: nonEmpty.optional(),
+  jsonPath: z.string().optional().describe('dotted path of the version in a JSON response'),
+  field: z.string().optional().describe('form field name for an uploaded image'),
+});
+const sshAction = z.strictObject({ command: nonEmpty, credential: nonEmpty, port: port.default(22) });
+const serialAction = z.strictObject({ send: z.string(), expect: z.string().optional() });
+const operatorAction = z.strictObject({ instructions: nonEmpty });
+
+export const action = z
+  .strictObject({
+    http: httpAction.optional(),
+    ssh: sshAction.optional(),
+    serial: serialAction.optional(),
+    operator: operatorAction.optional(),
+  })
+  .refine((a) => [a.http, a.ssh, a.serial, a.operator].filter((x) => x !== undefined).length === 1, 'must have exactly one of http, ssh, serial, operator');
+
+export const deviceFileSchema = z
+  .strictObject({
+    device: z.strictObject({
+      name: nonEmpty,
+      model: z.string().optional(),
+      firmware: z.union([z.string(), z.number()]).transform(String).optional(),
+      vendor: z.string().optional(),
+    }),
+    target: z.strictObject({
+      host: nonEmpty.describe('the only host the harness may contact (IP address or name)'),
+      serial: z
+        .strictObject({
+          path: nonEmpty,
+          baudRate: z.number().int().positive().default(115200),
+        })
+        .optional(),
+    }),
+    services: z.array(service).default([]),
+    credentials: z.record(z.string(), credential).default({}),
+    auth: z.array(authMechanism).default([]),
+    update: z
+      .strictObject({
+        version: action.optional(),
+        install: action.optional(),
+        images: z
+          .strictObject({ genuine: nonEmpty.optional(), older: nonEmpty.optional() })
+          .optional(),
+      })
+      .optional(),
+    reset: action.optional(),
+    personalData: z
+      .strictObject({
+        declared: z.array(nonEmpty).default([]),
+        canaries: z.record(z.string(), nonEmpty).default({}),
+      })
+      .optional(),
+    documentation: z
+      .strictObject({
+        vulnerabilityDisclosure: z.string().optional(),
+        supportPeriodEnd: z.union([z.string(), z.date()]).transform((d) => (d instanceof Date ? d.toISOString().slice(0, 10) : d)).optional(),
+        privacyNotice: z.string().optional(),
+        passwordChange: z.string().optional(),
+        updateProcedure: z.string().optional(),
+      })
+      .optional(),
+    scan: z
+      .strictObject({
+        tcp: portRangeSpec.optional().describe('TCP ports to scan beyond the declared ones (default: a list of common IoT ports)'),
+      })
+      .optional(),
+    limits: z
+      .strictObject({
+        connections: z.number().int().min(1).max(64).default(4),
+        connectTimeoutMs: z.number().int().min(50).max(60000).default(2000),
+        probeTimeoutSeconds: z.number().positive().max(3600).default(120),
+        deadlineSeconds: z.number().positive().max(86400).default(900),
+        credentialBudget: z.number().int().min(1).max(10000).default(100),
+      })
+      .default({ connections: 4, connectTimeoutMs: 2000, probeTimeoutSeconds: 120, deadlineSeconds: 900, credentialBudget: 100 }),
+  })
+  .superRefine((d, ctx) => {
+    const seen = new Map<string, number>();
+    d.services.forEach((s, i) => {
+      const key = `${s.transport}/${s.port}`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'port'], message: `duplicates services[${first}] (${key}); declare each port once` });
+      } else seen.set(key, i);
+    });
+    d.auth.forEach((a, i) => {
+      if (a.credential !== undefined && !(a.credential in d.credentials)) {
+        ctx.addIssue({ code: 'custom', path: ['auth', i, 'credential'], message: `names credential "${a.credential}", which is not under credentials:` });
+      }
+    });
+  });
+
+export type DeviceFileInput = z.input<typeof deviceFileSchema>;
+export type DeviceFileData = z.output<typeof deviceFileSchema>;
+export type Action = z.output<typeof action>;
+export type ServiceDecl = DeviceFileData['services'][number];
+export type AuthDecl = DeviceFileData['auth'][number];
+
+/** A validated device file plus where it came from. */
+export interface DeviceFile extends DeviceFileData {
+  /** Absolute path of the YAML file, or '<inline>'. */
+  sourcePath: string;
+  /** Folder that relative paths in the file resolve against. */
+  baseDir: string;
+}

@@ -1,0 +1,80 @@
+/**
+ * Turns probe results into check verdicts and check verdicts into requirement
+ * verdicts. Pure: the same saved observations always give the same report,
+ * which is what lets `starbench report` re-judge a run under another profile.
+ */
+import { errorMessage } from './errors';
+import type { Profile } from './profile';
+import type { RequirementResult } from './report';
+import type { Check, CheckResult, JudgeInput, ProbeResult } from './types';
+import { requirementVerdict, type Verdict } from './verdict';
+
+export interface JudgeOptions {
+  device: JudgeInput['device'];
+  checks: ReadonlyMap<string, Check>;
+  results: ReadonlyMap<string, ProbeResult>;
+  reveal: boolean;
+  /** Check ids the run was restricted to (`--only`); the others are not-tested. */
+  only?: ReadonlySet<string>;
+}
+
+/** Check ids a profile needs, in first-mention order, filtered by --only. */
+export function checksForProfile(profile: Profile, only?: ReadonlySet<string>): string[] {
+  const ids: string[] = [];
+  for (const r of profile.requirements) for (const c of r.checks) if (!ids.includes(c) && (!only || only.has(c))) ids.push(c);
+  return ids;
+}
+
+export function judgeCheck(id: string, opts: JudgeOptions): CheckResult {
+  const check = opts.checks.get(id);
+  if (!check) {
+    return { id, title: id, verdict: 'error', rationale: `the profile names check "${id}", which starbench does not have`, findings: [], evidence: [] };
+  }
+  const base = { id, title: check.title, fix: check.fix, evidence: [] as string[] };
+  if (opts.only && !opts.only.has(id)) {
+    return { ...base, verdict: 'not-tested', rationale: 'not selected for this run (--only)', findings: [] };
+  }
+  if (!check.implemented) {
+    return { ...base, verdict: 'not-tested', rationale: 'probe not implemented in this version of starbench', findings: [] };
+  }
+  const evidence = new Set<string>();
+  for (const p of check.probes) {
+    const r = opts.results.get(p);
+    if (r) {
+      evidence.add(`probe:${p}`);
+      r.evidence.forEach((e) => evidence.add(e));
+    }
+  }
+  try {
+    const j = check.judge({ device: opts.device, result: (p) => opts.results.get(p), reveal: opts.reveal });
+    return { ...base, ...j, evidence: [...evidence] };
+  } catch (err) {
+    return { ...base, verdict: 'error', rationale: `the check itself failed: ${errorMessage(err)}`, findings: [], evidence: [...evidence] };
+  }
+}
+
+export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<string, CheckResult>): RequirementResult[] {
+  return profile.requirements.map((r) => {
+    const verdicts: Verdict[] = r.checks.map((c) => checkResults.get(c)?.verdict ?? 'not-tested');
+    const verdict = requirementVerdict(verdicts);
+    let rationale: string;
+    if (r.checks.length === 0) {
+      rationale = r.assessedBy === 'device' ? 'no automated check covers this requirement yet; assess it by hand' : 'document review: no automated check covers this requirement';
+    } else {
+      rationale = `worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`;
+    }
+    return {
+      id: r.id,
+      title: r.title,
+      verdict,
+      checks: r.checks,
+      level: r.level,
+      assessedBy: r.assessedBy,
+      confidence: r.confidence,
+      source: r.source,
+      rationale,
+      reviewerPrompt: r.reviewerPrompt,
+      supplementary: r.supplementary,
+    };
+  });
+}

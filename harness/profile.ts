@@ -1,0 +1,69 @@
+/**
+ * Profiles are requirement catalogs as data (profiles/*.yaml), validated here
+ * when loaded. Code never hard-codes a scheme's requirements.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { StarbenchError } from './errors';
+import { formatPath } from './device-file/load';
+
+export const CONFIDENCE = ['confirmed', 'secondary', 'tentative'] as const;
+
+const requirementSchema = z.strictObject({
+  id: z.string().min(1),
+  title: z.strictObject({ en: z.string().min(1), ja: z.string().optional() }),
+  level: z.enum(['mandatory', 'recommended']),
+  assessedBy: z.enum(['device', 'document', 'both']),
+  checks: z.array(z.string()).default([]),
+  confidence: z.enum(CONFIDENCE),
+  source: z.string().optional(),
+  /** What a reviewer looks for when no automated check covers it. */
+  reviewerPrompt: z.string().optional(),
+  crossRefs: z.record(z.string(), z.array(z.string())).optional(),
+  /** Not a requirement of the scheme itself: checks grouped under a theme whose requirement id is not confirmed. */
+  supplementary: z.boolean().optional(),
+});
+
+export const profileSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9-]+$/),
+  title: z.string().min(1),
+  scheme: z.string().min(1),
+  version: z.string().optional(),
+  source: z.string().optional(),
+  note: z.string().optional(),
+  requirements: z.array(requirementSchema).min(1),
+});
+
+export type Profile = z.output<typeof profileSchema>;
+export type Requirement = Profile['requirements'][number];
+
+export const PROFILE_DIR = path.resolve(__dirname, '..', 'profiles');
+
+export function parseProfile(text: string, source: string): Profile {
+  const parsed = profileSchema.safeParse(parse(text));
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `${source}: ${formatPath(i.path)} ${i.message}`).join('\n');
+    throw new StarbenchError('PROFILE_INVALID', msg);
+  }
+  return parsed.data;
+}
+
+export function listProfiles(dir = PROFILE_DIR): Profile[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => parseProfile(readFileSync(path.join(dir, f), 'utf8'), f));
+}
+
+export function loadProfile(id: string, dir = PROFILE_DIR): Profile {
+  const found = listProfiles(dir).find((p) => p.id === id);
+  if (!found) {
+    const known = listProfiles(dir).map((p) => p.id).join(', ');
+    throw new StarbenchError('PROFILE_UNKNOWN', `unknown profile "${id}"; known profiles: ${known} (starbench list profiles)`);
+  }
+  return found;
+}
+
+export const DEFAULT_PROFILE = 'jc-star-1';

@@ -1,0 +1,105 @@
+/**
+ * report.json: the versioned contract other tools read. The zod schema is the
+ * source of truth; `starbench schema report` prints it as JSON Schema and the
+ * tests validate real output against that JSON Schema.
+ */
+import { z } from 'zod';
+import { VERDICTS } from './verdict';
+
+export const REPORT_SCHEMA_VERSION = '1.0.0';
+
+const verdict = z.enum(VERDICTS);
+
+const finding = z.object({
+  severity: z.enum(['high', 'medium', 'low', 'info']),
+  message: z.string(),
+  port: z.number().int().optional(),
+  protocol: z.string().optional(),
+});
+
+const observation = z.object({
+  kind: z.string(),
+  port: z.number().int().optional(),
+  protocol: z.string().optional(),
+  summary: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+
+export const probeResultSchema = z.object({
+  probe: z.string(),
+  status: z.enum(['completed', 'skipped', 'failed', 'timed-out', 'cancelled', 'not-implemented']),
+  reason: z.string().optional(),
+  startedAt: z.string().optional(),
+  durationMs: z.number(),
+  observations: z.array(observation),
+  evidence: z.array(z.string()),
+});
+
+export const checkResultSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  verdict,
+  rationale: z.string(),
+  findings: z.array(finding),
+  evidence: z.array(z.string()),
+  fix: z.string().optional(),
+});
+
+export const requirementResultSchema = z.object({
+  id: z.string(),
+  title: z.object({ ja: z.string().optional(), en: z.string() }),
+  verdict,
+  checks: z.array(z.string()),
+  level: z.enum(['mandatory', 'recommended']),
+  assessedBy: z.enum(['device', 'document', 'both']),
+  confidence: z.enum(['confirmed', 'secondary', 'tentative']),
+  source: z.string().optional(),
+  rationale: z.string(),
+  reviewerPrompt: z.string().optional(),
+  supplementary: z.boolean().optional(),
+});
+
+export const reportSchema = z.object({
+  schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
+  tool: z.object({ name: z.literal('starbench'), version: z.string() }),
+  run: z.object({
+    id: z.string(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
+    durationMs: z.number(),
+    /** True when the run was interrupted or hit its deadline before every probe finished. */
+    incomplete: z.boolean(),
+    interruptedBy: z.enum(['signal', 'deadline']).optional(),
+    /** When the report was re-judged from saved observations (`starbench report`). */
+    rejudgedAt: z.string().optional(),
+  }),
+  device: z.object({
+    name: z.string(),
+    model: z.string().optional(),
+    host: z.string(),
+    firmware: z.object({ declared: z.string().optional(), observed: z.string().optional() }),
+  }),
+  profile: z.object({ id: z.string(), title: z.string() }),
+  summary: z.object({
+    verdict,
+    counts: z.object(Object.fromEntries(VERDICTS.map((v) => [v, z.number().int()])) as Record<(typeof VERDICTS)[number], z.ZodNumber>),
+    exitCode: z.number().int(),
+  }),
+  requirements: z.array(requirementResultSchema),
+  checks: z.array(checkResultSchema),
+  observations: z.record(z.string(), probeResultSchema),
+  scope: z.object({
+    target: z.string(),
+    serial: z.string().optional(),
+    connectionLimit: z.number().int(),
+    notAttempted: z.array(z.object({ what: z.string(), why: z.string() })),
+  }),
+  errors: z.array(z.object({ where: z.string(), message: z.string() })),
+});
+
+export type Report = z.infer<typeof reportSchema>;
+export type RequirementResult = z.infer<typeof requirementResultSchema>;
+
+export function reportJsonSchema(): object {
+  return z.toJSONSchema(reportSchema, { target: 'draft-2020-12', io: 'output' });
+}

@@ -1,0 +1,64 @@
+/**
+ * The one place that decides whether an address or serial path may be
+ * contacted: only the device file's target and the addresses it resolves to.
+ */
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import { StarbenchError } from './errors';
+
+function normalise(addr: string): string {
+  const a = addr.replace(/^\[|\]$/g, '').toLowerCase();
+  // IPv4-mapped IPv6 (::ffff:198.18.0.2) is the same host as 198.18.0.2.
+  return a.startsWith('::ffff:') && net.isIPv4(a.slice(7)) ? a.slice(7) : a;
+}
+
+export class ScopeGuard {
+  readonly host: string;
+  readonly serialPath: string | undefined;
+  private addresses: string[] = [];
+
+  constructor(target: { host: string; serial?: { path: string } }) {
+    this.host = target.host;
+    this.serialPath = target.serial?.path;
+    if (net.isIP(normalise(target.host))) this.addresses = [normalise(target.host)];
+  }
+
+  /** Resolve the target name once, before any probe runs. */
+  async resolve(): Promise<string[]> {
+    if (this.addresses.length > 0) return this.addresses;
+    try {
+      const found = await lookup(this.host, { all: true });
+      this.addresses = [...new Set(found.map((f) => normalise(f.address)))];
+    } catch (err) {
+      throw new StarbenchError('TARGET_OUT_OF_SCOPE', `cannot resolve target.host ${this.host}: ${(err as Error).message}`, { cause: err });
+    }
+    return this.addresses;
+  }
+
+  /** The address probes connect to: a literal, so no later lookup can move it. */
+  get address(): string {
+    if (this.addresses.length === 0) throw new StarbenchError('INTERNAL', 'scope guard used before resolve()');
+    return this.addresses[0];
+  }
+
+  allows(hostOrAddress: string): boolean {
+    const h = normalise(hostOrAddress);
+    return h === normalise(this.host) || this.addresses.includes(h);
+  }
+
+  assertHost(hostOrAddress: string, what = 'connection'): void {
+    if (!this.allows(hostOrAddress)) {
+      throw new StarbenchError('TARGET_OUT_OF_SCOPE', `refused ${what} to ${hostOrAddress}: outside the declared target ${this.host}`);
+    }
+  }
+
+  assertUrl(url: string, what = 'request'): void {
+    this.assertHost(new URL(url).hostname, what);
+  }
+
+  assertSerial(path: string): void {
+    if (path !== this.serialPath) {
+      throw new StarbenchError('TARGET_OUT_OF_SCOPE', `refused serial port ${path}: the device file declares ${this.serialPath ?? 'no serial port'}`);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Every credential and canary from the device file is a secret: logs, reports,
+ * journal and evidence show it masked unless the operator opts out.
+ */
+import type { DeviceFile } from './device-file/schema';
+
+export const MASK = '••••';
+
+export class SecretRegistry {
+  private values = new Set<string>();
+  constructor(readonly reveal = false) {}
+
+  add(value: string | undefined): void {
+    // Very short values would mask ordinary words ("1", "ok"); they are still
+    // masked where they appear as a whole field (see maskDeep's key rules).
+    if (value !== undefined && value.length >= 3) this.values.add(value);
+  }
+
+  static fromDevice(device: DeviceFile, reveal = false): SecretRegistry {
+    const reg = new SecretRegistry(reveal);
+    for (const c of Object.values(device.credentials)) reg.add(c.password);
+    for (const v of Object.values(device.personalData?.canaries ?? {})) reg.add(v);
+    return reg;
+  }
+
+  mask(text: string): string {
+    if (this.reveal || this.values.size === 0) return text;
+    let out = text;
+    // Longest first so a secret containing another is masked whole.
+    for (const v of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(v).join(MASK);
+    return out;
+  }
+
+  /** Deep copy with every string masked and every `password` field hidden. */
+  maskDeep<T>(value: T): T {
+    const walk = (v: unknown, key?: string): unknown => {
+      if (typeof v === 'string') return !this.reveal && key && /^(password|passphrase|psk)$/i.test(key) ? MASK : this.mask(v);
+      if (Array.isArray(v)) return v.map((x) => walk(x));
+      if (v && typeof v === 'object' && !(v instanceof Date)) {
+        return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, walk(x, k)]));
+      }
+      return v;
+    };
+    return walk(value) as T;
+  }
+}
+
+/** How a default password is shown in findings: never the value itself. */
+export function maskPassword(password: string, reveal: boolean): string {
+  if (reveal) return password === '' ? '(empty)' : password;
+  return password === '' ? '(empty)' : MASK;
+}

@@ -1,0 +1,23 @@
+/** HTTP Basic logins (RFC 7617). */
+import { httpRequest } from '../util/http';
+import type { LoginAdapter } from './adapter';
+
+export const httpBasicLogin: LoginAdapter = {
+  protocol: 'http-basic',
+  async attempt(ctx, target, username, password) {
+    try {
+      const res = await httpRequest(ctx, {
+        port: target.port,
+        tls: target.tls,
+        path: target.path ?? '/',
+        headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+        maxBytes: 4096,
+      });
+      if (res.status >= 200 && res.status < 300) return { kind: 'accepted', detail: `HTTP ${res.status}` };
+      if (res.status === 401 || res.status === 403) return { kind: 'rejected', detail: `HTTP ${res.status}` };
+      return { kind: 'error', detail: `unexpected HTTP ${res.status}` };
+    } catch (err) {
+      return { kind: 'error', detail: (err as Error).message };
+    }
+  },
+};

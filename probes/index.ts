@@ -1,0 +1,8 @@
+/** Every probe starbench has, by id. */
+import type { Probe } from '../harness/types';
+import { credentialsProbe } from './credentials';
+import { tcpPortsProbe } from './ports';
+
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe];
+
+export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -1,0 +1,9 @@
+/** Every check starbench knows, by stable id. */
+import type { Check } from '../../harness/types';
+import { defaultCredentialsCheck } from './auth-default-credentials';
+import { undeclaredServicesCheck } from './exposure-undeclared-services';
+import { PENDING_CHECKS } from './pending';
+
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, ...PENDING_CHECKS];
+
+export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -1,0 +1,31 @@
+/**
+ * Stable checks of the design whose probes are not built yet. They are listed
+ * and planned like any check and report `not-tested` ("probe not implemented"),
+ * never `pass`.
+ */
+import type { Check } from '../../harness/types';
+
+function pending(id: string, title: string, failsWhen: string, probes: string[]): Check {
+  return {
+    id,
+    title,
+    failsWhen,
+    probes,
+    implemented: false,
+    judge: () => ({ verdict: 'not-tested', rationale: 'probe not implemented in this version of starbench', findings: [] }),
+  };
+}
+
+export const PENDING_CHECKS: Check[] = [
+  pending('auth.unauthenticated-access', 'No shell, admin function, configuration or broker topic without credentials', 'a shell, admin function, config or broker topic is reachable with no credentials', ['unauthenticated']),
+  pending('auth.brute-force', 'Brute force over the network is made impractical', 'repeated wrong passwords meet no lockout, delay or rate limit', ['brute-force']),
+  pending('comms.tls', 'TLS services use current protocols, ciphers, keys and valid certificates', 'a TLS service accepts SSL/TLS<1.2, weak ciphers, weak keys, or an expired/invalid certificate', ['tls']),
+  pending('comms.ssh', 'SSH services offer no broken algorithms or weak host keys', 'an SSH service offers broken algorithms or weak host keys', ['ssh']),
+  pending('comms.plaintext', 'No credentials or personal data in clear text', 'credentials or personal data can cross the network in clear text', ['plaintext']),
+  pending('update.integrity', 'Tampered or unsigned images are refused', 'the device installs a tampered or unsigned image', ['update']),
+  pending('update.rollback', 'Older genuine images are refused', 'the device installs an older genuine image', ['update']),
+  pending('privacy.personal-data-exposure', 'No personal data readable without authentication', 'a personal-data canary is readable without authentication (network or serial)', ['personal-data']),
+  pending('privacy.disclosure', 'Personal data handled is declared to the user', 'personal data the device is seen handling is not declared to the user', ['personal-data']),
+  pending('privacy.data-deletion', 'Factory reset deletes user data', 'a canary survives a factory reset', ['reset']),
+  pending('debug.serial-console', 'Serial console needs a login and leaks no secrets', 'the serial console gives a shell without login, or leaks secrets', ['serial']),
+];
