@@ -50,7 +50,9 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
     sock.on('error', (err) => finish(err));
     const headers: Record<string, string | number> = { Host: ctx.connector.host, Connection: 'close', 'User-Agent': 'starbench', ...req.headers };
     if (req.body !== undefined) headers['Content-Length'] = Buffer.byteLength(req.body);
-    const r = http.request({ method: req.method ?? 'GET', path: req.path ?? '/', headers, agent: false, createConnection: () => sock });
+    // No `agent`: Node uses `createConnection` only when no agent is given, and
+    // our socket is the only one allowed (scope guard, connection limit).
+    const r = http.request({ method: req.method ?? 'GET', path: req.path ?? '/', headers, createConnection: () => sock });
     r.on('error', (err) => finish(err));
     r.on('response', (res) => {
       const chunks: Buffer[] = [];

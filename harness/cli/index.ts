@@ -1,0 +1,92 @@
+/**
+ * The command line. Maps every outcome to the design's exit codes in one
+ * place and never shows a user a stack trace.
+ */
+import { errorMessage, isInputError, StarbenchError } from '../errors';
+import { EXIT } from '../verdict';
+import { TOOL_VERSION } from '../version';
+import { parseCli } from './args';
+import { COMMAND_HELP, USAGE } from './help';
+import type { CliIO } from './io';
+import { listCommand, schemaCommand } from './list';
+import { reportCommand } from './report';
+import { demoCommand, runCommand } from './run';
+
+const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) => number | Promise<number>> = {
+  run: runCommand,
+  demo: demoCommand,
+  report: reportCommand,
+  list: listCommand,
+  schema: schemaCommand,
+  diff: () => {
+    throw new StarbenchError('USAGE', 'starbench diff is not available in this version');
+  },
+  resume: () => {
+    throw new StarbenchError('USAGE', 'starbench resume is not available in this version');
+  },
+};
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let command: string | undefined;
+  try {
+    const args = parseCli(argv);
+    command = args.positionals[0];
+    if (args.values.version) {
+      io.out(`starbench ${TOOL_VERSION}\n`);
+      return EXIT.ok;
+    }
+    if (!command || command === 'help') {
+      io.out(USAGE);
+      return command ? EXIT.ok : args.values.help ? EXIT.ok : EXIT.usage;
+    }
+    const run = COMMANDS[command];
+    if (!run) throw new StarbenchError('USAGE', `unknown command "${command}"`);
+    if (args.values.help) {
+      io.out(COMMAND_HELP[command]);
+      return EXIT.ok;
+    }
+    return await run(args, io);
+  } catch (err) {
+    if (isInputError(err)) {
+      io.err(`starbench: ${err.message}\n`);
+      if (err.code === 'USAGE') io.err(command && COMMAND_HELP[command] ? `usage: ${COMMAND_HELP[command]}` : `\n${USAGE}`);
+      return EXIT.usage;
+    }
+    // A harness failure, not the device's: say so, keep the trace for -v only.
+    io.err(`starbench: internal error: ${errorMessage(err)}\n`);
+    if (process.env.STARBENCH_DEBUG && err instanceof Error) io.err(`${err.stack}\n`);
+    return EXIT.incomplete;
+  }
+}
+
+/** Entry point for bin/starbench.js: real stdio, Ctrl-C handling, exit code. */
+export function cli(): void {
+  const ctl = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts += 1;
+    if (interrupts === 1) {
+      process.stderr.write('\nstarbench: interrupted; stopping probes and writing a partial report (Ctrl-C again to quit now)\n');
+      ctl.abort();
+    } else process.exit(EXIT.interrupted);
+  });
+  process.on('SIGTERM', () => ctl.abort());
+  const io: CliIO = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    isTTY: Boolean(process.stderr.isTTY),
+    colour: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+    signal: ctl.signal,
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+      // Exit once stdout drains; a probe's stray socket must not keep the process alive.
+      process.stdout.write('', () => process.exit(code));
+    },
+    (err) => {
+      process.stderr.write(`starbench: internal error: ${errorMessage(err)}\n`);
+      process.exit(EXIT.incomplete);
+    },
+  );
+}

@@ -1,0 +1,9 @@
+/** The CLI owns the terminal: every command writes through these. */
+export interface CliIO {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+  colour: boolean;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+}

@@ -1,0 +1,45 @@
+/** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { assembleReport } from '../assemble';
+import { StarbenchError } from '../errors';
+import { loadProfile } from '../profile';
+import { loadSavedRun } from '../saved-run';
+import { EXIT } from '../verdict';
+import { CHECKS } from '../../profiles/checks';
+import { ReporterMultiplexer } from '../../reports/reporter';
+import { DEFAULT_FORMATS, fileReporters } from '../../reports';
+import { terminalReporter } from '../../reports/terminal';
+import { list, type ParsedArgs } from './args';
+import type { CliIO } from './io';
+import { checkFormats } from './run';
+
+export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  const [dir, ...extra] = args.positionals.slice(1);
+  if (!dir) throw new StarbenchError('USAGE', 'starbench report needs a run folder: starbench report RUN_DIR');
+  if (extra.length > 0) throw new StarbenchError('USAGE', `starbench report takes one run folder; unexpected: ${extra.join(' ')}`);
+  const saved = loadSavedRun(path.resolve(dir));
+  const profile = loadProfile(args.values.profile ?? saved.profileId);
+  const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
+  const outDir = path.resolve(args.values.out ?? dir);
+  mkdirSync(outDir, { recursive: true });
+  const report = assembleReport({
+    meta: { ...saved.meta, rejudgedAt: new Date().toISOString() },
+    device: saved.device,
+    profile,
+    checks: CHECKS,
+    results: saved.results,
+    only: saved.only,
+    // Saved observations are already masked; nothing to reveal.
+    reveal: false,
+  });
+  const reporter = new ReporterMultiplexer(
+    [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats)],
+    (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
+  );
+  reporter.collectInto(report.errors);
+  await reporter.onRunEnd(report, outDir);
+  io.out(`report: ${outDir}${formats.includes('html') ? '/report.html' : ''}\n`);
+  const code = report.summary.exitCode;
+  return code === EXIT.ok && reporter.errors.length > 0 ? EXIT.incomplete : code;
+}

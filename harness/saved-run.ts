@@ -1,0 +1,62 @@
+/**
+ * A finished (or interrupted) run read back from its journal: the device as
+ * declared, the plan, and every probe result, enough to judge it again.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { RunMeta } from './assemble';
+import { deviceFileSchema, type DeviceFile } from './device-file/schema';
+import { StarbenchError } from './errors';
+import { readJournal } from './journal';
+import { probeResultSchema } from './report';
+import type { ProbeResult } from './types';
+
+export interface SavedRun {
+  dir: string;
+  device: DeviceFile;
+  profileId: string;
+  only?: Set<string>;
+  meta: RunMeta;
+  results: Map<string, ProbeResult>;
+}
+
+export function loadSavedRun(dir: string): SavedRun {
+  const file = path.join(dir, 'journal.jsonl');
+  if (!existsSync(file)) throw new StarbenchError('RUN_DIR_INVALID', `${dir} is not a run folder: no journal.jsonl in it`);
+  const events = readJournal(file);
+  const begin = events.find((e) => e.type === 'run-begin');
+  if (!begin) throw new StarbenchError('RUN_DIR_INVALID', `${file} has no run-begin event; the run did not start`);
+  const saved = { ...(begin.device as Record<string, unknown>) };
+  const sourcePath = String(saved.sourcePath ?? '<saved>');
+  const baseDir = String(saved.baseDir ?? dir);
+  delete saved.sourcePath;
+  delete saved.baseDir;
+  const parsed = deviceFileSchema.safeParse(saved);
+  if (!parsed.success) throw new StarbenchError('RUN_DIR_INVALID', `${file}: the saved device description does not validate: ${parsed.error.issues[0]?.message}`);
+  const results = new Map<string, ProbeResult>();
+  for (const e of events) {
+    if (e.type !== 'probe-end') continue;
+    const r = probeResultSchema.safeParse(e.result);
+    if (r.success) results.set(r.data.probe, r.data);
+  }
+  const end = events.find((e) => e.type === 'run-end');
+  const startedAt = String(begin.at);
+  const meta: RunMeta = end
+    ? (end.meta as RunMeta)
+    : {
+        id: String(begin.runId),
+        startedAt,
+        finishedAt: String(events[events.length - 1].at),
+        durationMs: Date.parse(String(events[events.length - 1].at)) - Date.parse(startedAt),
+        incomplete: true,
+        interruptedBy: 'signal',
+      };
+  return {
+    dir,
+    device: { ...parsed.data, sourcePath, baseDir },
+    profileId: String(begin.profile),
+    only: Array.isArray(begin.only) ? new Set(begin.only as string[]) : undefined,
+    meta,
+    results,
+  };
+}
