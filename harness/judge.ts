@@ -4,10 +4,11 @@
  * which is what lets `starbench report` re-judge a run under another profile.
  */
 import { errorMessage } from './errors';
+import { gate } from './gate';
 import type { Profile } from './profile';
 import type { RequirementResult } from './report';
-import type { Check, CheckResult, JudgeInput, ProbeResult } from './types';
-import { requirementVerdict, type Verdict } from './verdict';
+import type { Check, CheckJudgement, CheckResult, JudgeInput, ProbeResult } from './types';
+import { requirementVerdict, worst, type Verdict } from './verdict';
 
 export interface JudgeOptions {
   device: JudgeInput['device'];
@@ -46,11 +47,28 @@ export function judgeCheck(id: string, opts: JudgeOptions): CheckResult {
     }
   }
   try {
-    const j = check.judge({ device: opts.device, result: (p) => opts.results.get(p), reveal: opts.reveal });
-    return { ...base, ...j, evidence: [...evidence] };
+    const input = { device: opts.device, result: (p: string) => opts.results.get(p), reveal: opts.reveal };
+    const j = check.judge(input);
+    return { ...base, ...noPassWithoutEvidence(j, check, input), evidence: [...evidence] };
   } catch (err) {
     return { ...base, verdict: 'error', rationale: `the check itself failed: ${errorMessage(err)}`, findings: [], evidence: [...evidence] };
   }
+}
+
+/**
+ * No evidence, no pass — enforced here for every check, whatever its own
+ * logic: a `pass` needs every probe behind it to have completed and at least
+ * one observation recorded.
+ */
+function noPassWithoutEvidence(j: CheckJudgement, check: Check, input: JudgeInput): CheckJudgement {
+  if (j.verdict !== 'pass') return j;
+  const blocked = check.probes.map((p) => gate(input, p)).flatMap((g) => (g.ok ? [] : [g.judgement]));
+  if (blocked.length > 0) {
+    return { verdict: worst(blocked.map((b) => b.verdict)), rationale: blocked.map((b) => b.rationale).join('; '), findings: j.findings };
+  }
+  const observed = check.probes.reduce((n, p) => n + (input.result(p)?.observations.length ?? 0), 0);
+  if (observed === 0) return { verdict: 'inconclusive', rationale: 'the check would pass, but its probes recorded no observation', findings: j.findings };
+  return j;
 }
 
 export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<string, CheckResult>): RequirementResult[] {

@@ -49,7 +49,7 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>'): DeviceFi
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0].line;
+    const line = lines.linePos(e.pos[0]).line;
     throw new StarbenchError(
       'DEVICE_FILE_INVALID',
       `${sourcePath}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`,

@@ -1,6 +1,6 @@
 /** auth.default-credentials — EN 303 645 5.1-1, JC-STAR S1.1-02, PSTI 1: no service accepts a known default credential. */
 import type { Check, Finding } from '../../harness/types';
-import { gate } from './gate';
+import { gate } from '../../harness/gate';
 
 interface Attempts {
   protocol: string;

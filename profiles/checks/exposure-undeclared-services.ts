@@ -1,7 +1,7 @@
 /** exposure.undeclared-services — EN 303 645 5.6-1/5.6-2: every reachable service is one the maker declared. */
 import type { Check, Finding } from '../../harness/types';
 import type { PortRecord } from '../../probes/ports';
-import { gate } from './gate';
+import { gate } from '../../harness/gate';
 
 export const undeclaredServicesCheck: Check = {
   id: 'exposure.undeclared-services',

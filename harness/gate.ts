@@ -2,7 +2,7 @@
  * The one mapping from a probe that did not complete to a check verdict.
  * A probe that could not run never yields `pass`.
  */
-import type { CheckJudgement, JudgeInput, ProbeResult } from '../../harness/types';
+import type { CheckJudgement, JudgeInput, ProbeResult } from './types';
 
 export type Gate = { ok: true; result: ProbeResult } | { ok: false; judgement: CheckJudgement };
 

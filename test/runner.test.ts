@@ -1,0 +1,187 @@
+import path from 'node:path';
+import { readJournal } from '../harness/journal';
+import type { Check, Probe } from '../harness/types';
+import { gate } from '../harness/gate';
+import { deviceFrom, minimalDevice } from './helpers/device';
+import { profileOf, runWith } from './helpers/run';
+
+/** A check that passes when its probe saw `ok: true`, through the shared gate. */
+function checkOn(id: string, probe: string): Check {
+  return {
+    id,
+    title: id,
+    failsWhen: 'the probe saw ok:false',
+    probes: [probe],
+    implemented: true,
+    judge(input) {
+      const g = gate(input, probe);
+      if (!g.ok) return g.judgement;
+      const ok = g.result.observations.every((o) => o.data.ok === true) && g.result.observations.length > 0;
+      return { verdict: ok ? 'pass' : 'fail', rationale: ok ? 'saw ok' : 'saw not ok', findings: [] };
+    },
+  };
+}
+
+function probe(id: string, run: Probe['run'], extra: Partial<Probe> = {}): Probe {
+  return { id, title: id, needs: ['host'], run, ...extra };
+}
+
+const okProbe = (id: string, counter?: { n: number }): Probe =>
+  probe(id, async () => {
+    if (counter) counter.n += 1;
+    return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
+  });
+
+/** Waits for its signal; records that it was told to stop. */
+const hangingProbe = (id: string, seen: { aborted: boolean }): Probe =>
+  probe(id, (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { seen.aborted = true; reject(new Error('stopped')); })));
+
+const device = deviceFrom(minimalDevice);
+
+describe('runner', () => {
+  it('runs a probe shared by several checks once', async () => {
+    const counter = { n: 0 };
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.a', 'c.b'] }, { id: 'R2', checks: ['c.b'] }]),
+      probes: [okProbe('p', counter)],
+      checks: [checkOn('c.a', 'p'), checkOn('c.b', 'p')],
+    });
+    expect(counter.n).toBe(1);
+    expect(report.requirements.map((r) => r.verdict)).toEqual(['pass', 'pass']);
+    expect(report.summary.exitCode).toBe(0);
+  });
+
+  it('a probe that times out gives inconclusive, names the probe, and is told to stop', async () => {
+    const seen = { aborted: false };
+    const { report, results } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.slow'] }]),
+      probes: [hangingProbe('slow', seen)],
+      checks: [checkOn('c.slow', 'slow')],
+      extra: { probeTimeoutMs: 100 },
+    });
+    expect(seen.aborted).toBe(true);
+    expect(results.get('slow')?.status).toBe('timed-out');
+    expect(results.get('slow')?.reason).toMatch(/probe slow did not finish within/);
+    expect(report.checks[0].verdict).toBe('inconclusive');
+    expect(report.summary.exitCode).toBe(3);
+  });
+
+  it('the global deadline stops running probes and never passes the ones not run', async () => {
+    const seen = { aborted: false };
+    const { report, results } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.slow'] }, { id: 'R2', checks: ['c.after'] }]),
+      probes: [hangingProbe('slow', seen), { ...okProbe('after'), dependsOn: ['slow'] }],
+      checks: [checkOn('c.slow', 'slow'), checkOn('c.after', 'after')],
+      extra: { deadlineMs: 150, probeTimeoutMs: 10_000 },
+    });
+    expect(results.get('slow')?.status).toBe('timed-out');
+    expect(results.get('slow')?.reason).toMatch(/deadline/);
+    expect(results.get('after')?.status).not.toBe('completed');
+    expect(report.run.incomplete).toBe(true);
+    expect(report.run.interruptedBy).toBe('deadline');
+    expect(report.requirements.every((r) => r.verdict !== 'pass')).toBe(true);
+  });
+
+  it('cancellation (Ctrl-C) stops probes, marks the report incomplete, and journals it', async () => {
+    const seen = { aborted: false };
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 100);
+    const { report, runDir } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.slow'] }]),
+      probes: [hangingProbe('slow', seen)],
+      checks: [checkOn('c.slow', 'slow')],
+      extra: { signal: ctl.signal },
+    });
+    expect(seen.aborted).toBe(true);
+    expect(report.run).toMatchObject({ incomplete: true, interruptedBy: 'signal' });
+    expect(report.checks[0].verdict).toBe('not-tested');
+    const events = readJournal(path.join(runDir, 'journal.jsonl')).map((e) => e.type);
+    expect(events).toEqual(['run-begin', 'probe-begin', 'probe-end', 'check-end', 'run-end']);
+  });
+
+  it('a probe that throws is an error, not a pass', async () => {
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.x'] }]),
+      probes: [probe('x', async () => { throw new Error('socket exploded'); })],
+      checks: [checkOn('c.x', 'x')],
+    });
+    expect(report.checks[0]).toMatchObject({ verdict: 'error', rationale: 'probe x failed: socket exploded' });
+    expect(report.summary.exitCode).toBe(3);
+  });
+
+  it('a probe whose dependency failed is skipped with the reason', async () => {
+    const { results } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.y'] }]),
+      probes: [probe('base', async () => { throw new Error('no route'); }), { ...okProbe('y'), dependsOn: ['base'] }],
+      checks: [checkOn('c.y', 'y')],
+    });
+    expect(results.get('y')).toMatchObject({ status: 'skipped', reason: 'needs probe base, which failed (no route)' });
+  });
+
+  it('a probe that is missing or skips is not-tested', async () => {
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.missing'] }, { id: 'R2', checks: ['c.serial'] }]),
+      probes: [{ ...okProbe('serial'), skipReason: () => 'no serial port declared' }],
+      checks: [checkOn('c.missing', 'nope'), checkOn('c.serial', 'serial')],
+    });
+    expect(report.checks.map((c) => [c.id, c.verdict, c.rationale])).toEqual([
+      ['c.missing', 'not-tested', 'probe nope not implemented: probe not implemented in this version of starbench'],
+      ['c.serial', 'not-tested', 'probe serial skipped: no serial port declared'],
+    ]);
+    expect(report.summary.verdict).toBe('not-tested');
+    expect(report.summary.exitCode).toBe(3);
+  });
+
+  it('--only restricts the run and leaves other checks not-tested', async () => {
+    const counter = { n: 0 };
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.a', 'c.b'] }]),
+      probes: [okProbe('pa'), okProbe('pb', counter)],
+      checks: [checkOn('c.a', 'pa'), checkOn('c.b', 'pb')],
+      extra: { only: new Set(['c.a']) },
+    });
+    expect(counter.n).toBe(0);
+    expect(report.checks.find((c) => c.id === 'c.b')?.verdict).toBe('not-tested');
+    expect(report.requirements[0].verdict).toBe('not-tested');
+  });
+
+  it('a check that throws is an error with the reason', async () => {
+    const bad: Check = { ...checkOn('c.bad', 'p'), judge: () => { throw new Error('bug in judge'); } };
+    const { report } = await runWith({ device, profile: profileOf([{ id: 'R1', checks: ['c.bad'] }]), probes: [okProbe('p')], checks: [bad] });
+    expect(report.checks[0]).toMatchObject({ verdict: 'error', rationale: 'the check itself failed: bug in judge' });
+  });
+});
+
+describe('no evidence, no pass (enforced by the harness)', () => {
+  const alwaysPass = (id: string, probeId: string): Check => ({ id, title: id, failsWhen: '', probes: [probeId], implemented: true, judge: () => ({ verdict: 'pass', rationale: 'claims pass', findings: [] }) });
+
+  it('a check claiming pass over a timed-out probe becomes inconclusive', async () => {
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.liar'] }]),
+      probes: [hangingProbe('slow', { aborted: false })],
+      checks: [alwaysPass('c.liar', 'slow')],
+      extra: { probeTimeoutMs: 50 },
+    });
+    expect(report.checks[0].verdict).toBe('inconclusive');
+    expect(report.checks[0].rationale).toMatch(/probe slow timed out/);
+  });
+
+  it('a check claiming pass with no observation at all becomes inconclusive', async () => {
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R1', checks: ['c.liar'] }]),
+      probes: [probe('empty', async () => ({ observations: [] }))],
+      checks: [alwaysPass('c.liar', 'empty')],
+    });
+    expect(report.checks[0]).toMatchObject({ verdict: 'inconclusive', rationale: 'the check would pass, but its probes recorded no observation' });
+  });
+});
