@@ -13,7 +13,10 @@ export class SecretRegistry {
   add(value: string | undefined): void {
     // Very short values would mask ordinary words ("1", "ok"); they are still
     // masked where they appear as a whole field (see maskDeep's key rules).
-    if (value !== undefined && value.length >= 3) this.values.add(value);
+    if (value !== undefined && value.length >= 3) {
+      this.values.add(value);
+      this.pattern = undefined;
+    }
   }
 
   static fromDevice(device: DeviceFile, reveal = false): SecretRegistry {
@@ -23,12 +26,18 @@ export class SecretRegistry {
     return reg;
   }
 
+  private pattern: RegExp | undefined;
+
   mask(text: string): string {
     if (this.reveal || this.values.size === 0) return text;
-    let out = text;
-    // Longest first so a secret containing another is masked whole.
-    for (const v of [...this.values].sort((a, b) => b.length - a.length)) out = out.split(v).join(MASK);
-    return out;
+    if (!this.pattern) {
+      // Longest first so a secret containing another is masked whole. Token
+      // boundaries keep a numeric password ("1234") from mangling a port
+      // number ("21234") while still catching it in "admin:1234" or JSON.
+      const alternatives = [...this.values].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      this.pattern = new RegExp(`(?<![A-Za-z0-9])(?:${alternatives.join('|')})(?![A-Za-z0-9])`, 'g');
+    }
+    return text.replace(this.pattern, MASK);
   }
 
   /** Deep copy with every string masked and every `password` field hidden. */

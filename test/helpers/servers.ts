@@ -1,0 +1,73 @@
+import http from 'node:http';
+import net from 'node:net';
+import { Server as SshServer, utils as sshUtils } from 'ssh2';
+
+export interface Running {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function listenOn(server: net.Server): Promise<Running> {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    if (typeof s.destroy !== 'function') return;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
+
+const HOST_KEY = sshUtils.generateKeyPairSync('ed25519').private;
+
+/** An ssh2 server accepting exactly one user:password pair; counts attempts. */
+export async function sshServer(user: string, pass: string, stats = { attempts: 0 }): Promise<Running & { stats: typeof stats }> {
+  const server = new SshServer({ hostKeys: [HOST_KEY] }, (client) => {
+    client.on('authentication', (ctx) => {
+      if (ctx.method === 'none') return ctx.reject(['password']);
+      stats.attempts += 1;
+      if (ctx.method === 'password' && ctx.username === user && ctx.password === pass) ctx.accept();
+      else ctx.reject(['password']);
+    });
+    client.on('error', () => undefined);
+  });
+  const inner = (server as unknown as { _srv: net.Server })._srv;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (inner.address() as net.AddressInfo).port;
+  return { port, stats, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+/** HTTP Basic on /admin; locks out after `lockAfter` failures when given. */
+export async function basicAuthServer(user: string, pass: string, opts: { lockAfter?: number } = {}) {
+  const stats = { attempts: 0, failures: 0, locked: false };
+  const good = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith('/admin')) {
+      res.writeHead(200).end('home');
+      return;
+    }
+    if (req.headers.authorization) stats.attempts += 1;
+    if (stats.locked) {
+      res.writeHead(429).end('locked');
+      return;
+    }
+    if (req.headers.authorization === good) {
+      res.writeHead(200).end('welcome');
+      return;
+    }
+    if (req.headers.authorization) {
+      stats.failures += 1;
+      if (opts.lockAfter !== undefined && stats.failures >= opts.lockAfter) stats.locked = true;
+    }
+    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="t"' }).end('no');
+  });
+  const r = await listenOn(server);
+  return { ...r, stats };
+}
