@@ -1,10 +1,24 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': 'ts-jest' },
-  testTimeout: 30000,
+};
+
+module.exports = {
   // Network tests bind ephemeral ports; two workers keep a 2-core machine responsive.
   maxWorkers: 2,
+  testTimeout: 30000,
+  projects: [
+    { ...common, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['<rootDir>/test/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'lab',
+      roots: ['<rootDir>/test/lab'],
+      testMatch: ['<rootDir>/test/lab/*.test.ts'],
+      // Brings the reference lab up once for every lab test and down after;
+      // runs only when a lab test is selected.
+      globalSetup: '<rootDir>/test/lab/global-setup.ts',
+      globalTeardown: '<rootDir>/test/lab/global-teardown.ts',
+    },
+  ],
 };

@@ -3,6 +3,7 @@
  * under a per-probe timeout, a global deadline and the device's connection
  * limit, journal every step, judge, report. Teardown always runs.
  */
+import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from './assemble';
@@ -148,6 +149,8 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     }
 
     const ctl = new AbortController();
+    // Every in-flight attempt of a probe listens on its signal; dozens is normal, not a leak.
+    setMaxListeners(256, ctl.signal);
     const onRunAbort = (): void => ctl.abort(run.signal.reason);
     run.signal.addEventListener('abort', onRunAbort, { once: true });
     const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(probeTimeoutMs / 1000)} s`)), probeTimeoutMs);

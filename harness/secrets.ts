@@ -19,9 +19,12 @@ export class SecretRegistry {
     }
   }
 
-  static fromDevice(device: DeviceFile, reveal = false): SecretRegistry {
+  static fromDevice(device: DeviceFile, reveal = false, publicValues: ReadonlySet<string> = new Set()): SecretRegistry {
     const reg = new SecretRegistry(reveal);
-    for (const c of Object.values(device.credentials)) reg.add(c.password);
+    // A lab password that is itself a published default ("admin") is no
+    // secret, and masking the word everywhere would garble paths and user
+    // names; findings never print passwords anyway.
+    for (const c of Object.values(device.credentials)) if (c.password === undefined || !publicValues.has(c.password)) reg.add(c.password);
     for (const v of Object.values(device.personalData?.canaries ?? {})) reg.add(v);
     return reg;
   }

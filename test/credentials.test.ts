@@ -1,11 +1,14 @@
+import http from 'node:http';
 import net from 'node:net';
+import { createBroker } from 'aedes';
+import { Server as SshServer, utils as sshUtils } from 'ssh2';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
 import { miraiList } from '../probes/credentials/dictionary';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
-import { basicAuthServer, listenOn, sshServer } from './helpers/servers';
+import { basicAuthServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
 
 function device(extra: Partial<DeviceFileInput>, ports: number[]) {
   return deviceFrom({
@@ -79,10 +82,11 @@ describe('credentials probe and auth.default-credentials', () => {
           [web.port],
         ),
       );
+      // 4 failures allowed: the random-pair control and 3 dictionary entries
       expect(web.stats.failures).toBe(4);
       expect(web.stats.locked).toBe(false);
       expect(report.checks[0].verdict).toBe('inconclusive');
-      expect(report.checks[0].rationale).toContain(`tried 4/${miraiList().length}`);
+      expect(report.checks[0].rationale).toContain(`tried 3/${miraiList().length} (lockout-budget)`);
     } finally {
       await web.close();
     }
@@ -108,6 +112,115 @@ describe('credentials probe and auth.default-credentials', () => {
       expect(report.checks[0].evidence).toContain('probe:credentials');
     } finally {
       await quiet.close();
+    }
+  });
+});
+
+describe('credentials probe: lockouts, controls and more protocols', () => {
+  const lockoutDevice = (port: number, after: number, withCredential: boolean) =>
+    device(
+      {
+        services: [{ port, protocol: 'http' }],
+        credentials: { admin: { username: 'admin', password: 'lab-pass-31' } },
+        auth: [{ port, protocol: 'http', path: '/admin', scheme: 'basic', bruteForce: 'lockout', lockoutAfter: after, lockoutSeconds: 30, ...(withCredential ? { credential: 'admin' } : {}) }],
+      },
+      [port],
+    );
+
+  it('with a lab credential, tries the whole list without ever locking the account', async () => {
+    const web = await lockoutServer('admin', 'lab-pass-31', 5);
+    try {
+      const { report } = await assess(lockoutDevice(web.port, 5, true));
+      expect(web.stats.locked).toBe(false);
+      expect(web.stats.failures).toBe(miraiList().length + 1);
+      expect(report.checks[0].verdict).toBe('pass');
+      const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
+      expect(obs.data).toMatchObject({ tried: miraiList().length, complete: true, stopReason: 'exhausted' });
+      expect(obs.data.labLogins).toBeGreaterThanOrEqual(Math.ceil((miraiList().length + 1) / 4));
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('a lockout that starts earlier than declared stops the run: inconclusive, says how far it got', async () => {
+    const web = await lockoutServer('admin', 'lab-pass-31', 3);
+    try {
+      const { report } = await assess(lockoutDevice(web.port, 5, true));
+      expect(report.checks[0].verdict).toBe('inconclusive');
+      const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
+      expect(obs.data).toMatchObject({ stopReason: 'lockout-started', complete: false });
+      expect(String(obs.data.detail)).toMatch(/lab login was refused after \d+ attempts/);
+    } finally {
+      await web.close();
+    }
+  });
+
+  it('a service that accepts a random pair fails, and says so', async () => {
+    const any = await listenOn(http.createServer((req, res) => (req.headers.authorization ? res.writeHead(200).end('ok') : res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' }).end())));
+    try {
+      const { report } = await assess(device({ services: [{ port: any.port, protocol: 'http' }], auth: [{ port: any.port, protocol: 'http', path: '/', scheme: 'basic' }] }, [any.port]));
+      expect(report.checks[0].verdict).toBe('fail');
+      expect(report.checks[0].findings[0].message).toMatch(/accepted a random username and password/);
+    } finally {
+      await any.close();
+    }
+  });
+
+  it('SSH that offers only public keys settles without guessing', async () => {
+    const server = new SshServer({ hostKeys: [sshUtils.generateKeyPairSync('ed25519').private] }, (client) => {
+      client.on('authentication', (ctx) => ctx.reject(['publickey']));
+      client.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      const { report } = await assess(device({ services: [{ port, protocol: 'ssh' }] }, [port]));
+      expect(report.checks[0].verdict).toBe('pass');
+      const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
+      expect(obs.data).toMatchObject({ stopReason: 'no-password-login', tried: 0, detail: 'server offers only publickey' });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('telnet: a shell after root:xc3511 fails the check; "Login incorrect" everywhere passes it', async () => {
+    const shell = await telnetServer('shell');
+    const refuse = await telnetServer('refuse');
+    try {
+      const bad = await assess(device({ services: [{ port: shell.port, protocol: 'telnet' }] }, [shell.port]));
+      expect(bad.report.checks[0].verdict).toBe('fail');
+      expect(bad.report.checks[0].findings[0].message).toContain('accepted username "root" with password •••• — matched the Mirai list entry 1');
+      const good = await assess(device({ services: [{ port: refuse.port, protocol: 'telnet' }] }, [refuse.port]));
+      expect(good.report.checks[0].verdict).toBe('pass');
+    } finally {
+      await shell.close();
+      await refuse.close();
+    }
+  });
+
+  it('telnet: a line that echoes everything is not mistaken for a shell', async () => {
+    const echo = await telnetServer('echo');
+    try {
+      const { report } = await assess(device({ services: [{ port: echo.port, protocol: 'telnet' }] }, [echo.port]));
+      expect(report.checks[0].verdict).not.toBe('fail');
+      expect(report.checks[0].verdict).not.toBe('pass');
+    } finally {
+      await echo.close();
+    }
+  });
+
+  it('MQTT: a broker accepting admin:admin fails; an anonymous-only broker is caught by the control', async () => {
+    const broker = createBroker({
+      authenticate: (_client, username, password, done) => done(null, username === 'admin' && password?.toString() === 'admin'),
+    });
+    const mq = await listenOn(net.createServer(broker.handle));
+    try {
+      const { report } = await assess(device({ services: [{ port: mq.port, protocol: 'mqtt' }] }, [mq.port]));
+      expect(report.checks[0].verdict).toBe('fail');
+      expect(report.checks[0].findings[0].message).toMatch(new RegExp(`mqtt on ${mq.port} accepted username "admin" .* entry ${entryOf('admin', 'admin')}$`));
+    } finally {
+      await mq.close();
+      await new Promise<void>((r) => broker.close(() => r()));
     }
   });
 });

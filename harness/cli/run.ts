@@ -15,6 +15,7 @@ import { ReporterMultiplexer } from '../../reports/reporter';
 import { DEFAULT_FORMATS, FILE_REPORTERS, fileReporters } from '../../reports';
 import { terminalReporter } from '../../reports/terminal';
 import { startDemoDevice } from '../../fixtures/demo-device';
+import { publicPasswords } from '../../probes/credentials/dictionary';
 import { list, seconds, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
@@ -49,7 +50,7 @@ export async function assess(device: DeviceFile, args: ParsedArgs, io: CliIO): P
   const deadlineMs = seconds(v.deadline, 'deadline');
   const id = runId(device);
   const runDir = path.resolve(v.out ?? 'runs', id);
-  const secrets = SecretRegistry.fromDevice(device, v['reveal-secrets'] ?? false);
+  const secrets = SecretRegistry.fromDevice(device, v['reveal-secrets'] ?? false, publicPasswords());
   const log = createLogger({ file: path.join(runDir, 'log.jsonl'), verbose: v.verbose, secrets });
   const reporter = new ReporterMultiplexer(
     [terminalReporter({ write: io.err, progress: io.isTTY && !v.quiet, summary: !v.quiet, colour: io.colour }), ...fileReporters(formats)],

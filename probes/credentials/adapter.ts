@@ -4,22 +4,26 @@ import type { ProbeContext } from '../../harness/types';
 export type AttemptOutcome =
   | { kind: 'accepted'; detail?: string }
   | { kind: 'rejected'; detail?: string }
+  /** The service offers no password login at all (e.g. SSH publickey only): no password can be accepted. */
+  | { kind: 'no-password-login'; detail: string }
   | { kind: 'error'; detail: string };
 
 export interface LoginTarget {
+  /** Adapter to use: ssh, telnet, http-basic, mqtt. */
+  adapter: string;
+  /** Protocol as declared or identified (ssh, telnet, http, https, mqtt, mqtts). */
   protocol: string;
   port: number;
   /** HTTP path for web logins. */
   path?: string;
   tls?: boolean;
-  scheme: string;
   /** Where the target came from: a declaration or what the scan saw. */
   source: string;
-  /** Stop before this many failures (one under the declared lockout). */
-  maxAttempts?: number;
+  /** A declared lockout: guessing stays under it. */
+  lockout?: { after: number; seconds?: number; reset?: { username: string; password: string } };
 }
 
 export interface LoginAdapter {
-  readonly protocol: string;
+  readonly name: string;
   attempt(ctx: ProbeContext, target: LoginTarget, username: string, password: string): Promise<AttemptOutcome>;
 }

@@ -34,3 +34,8 @@ const DATA_DIR = path.resolve(__dirname, '..', 'data');
 export function miraiList(): DictionaryEntry[] {
   return parseCredentialList(readFileSync(path.join(DATA_DIR, 'mirai-credentials.txt'), 'utf8'), 'Mirai');
 }
+
+/** Every password on the lists starbench ships: public knowledge, not secrets. */
+export function publicPasswords(): Set<string> {
+  return new Set(miraiList().map((e) => e.password));
+}

@@ -3,7 +3,7 @@ import { httpRequest } from '../util/http';
 import type { LoginAdapter } from './adapter';
 
 export const httpBasicLogin: LoginAdapter = {
-  protocol: 'http-basic',
+  name: 'http-basic',
   async attempt(ctx, target, username, password) {
     try {
       const res = await httpRequest(ctx, {
@@ -15,7 +15,8 @@ export const httpBasicLogin: LoginAdapter = {
       });
       if (res.status >= 200 && res.status < 300) return { kind: 'accepted', detail: `HTTP ${res.status}` };
       if (res.status === 401 || res.status === 403) return { kind: 'rejected', detail: `HTTP ${res.status}` };
-      return { kind: 'error', detail: `unexpected HTTP ${res.status}` };
+      // 429 and friends: the device is limiting us, which is not a refusal of this password.
+      return { kind: 'error', detail: `HTTP ${res.status}` };
     } catch (err) {
       return { kind: 'error', detail: (err as Error).message };
     }

@@ -1,151 +1,166 @@
 /**
  * credentials: tries the Mirai dictionary on every password login it can
- * reach (declared SSH/HTTP Basic logins and SSH services the scan found),
- * stopping at the first success per service, within a budget, and under the
- * declared lockout so the lab account is never locked.
+ * reach, stopping at the first success per service, within a budget, and
+ * never locking the lab account: under a declared lockout it logs in with the
+ * lab credential before the failure count reaches the limit (which resets a
+ * consecutive-failure counter and proves the account is still usable), and
+ * stops if that login is refused.
  */
+import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { maskPassword } from '../../harness/secrets';
-import type { PortRecord } from '../ports';
-import { httpRequest } from '../util/http';
-import type { LoginAdapter, LoginTarget } from './adapter';
+import type { AttemptOutcome, LoginAdapter, LoginTarget } from './adapter';
 import { miraiList, type DictionaryEntry } from './dictionary';
 import { httpBasicLogin } from './http-basic';
+import { mqttLogin } from './mqtt';
 import { sshLogin } from './ssh';
+import { findTargets } from './targets';
+import { telnetLogin } from './telnet';
 
-const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, 'http-basic': httpBasicLogin };
-// Logins on these protocols exist on real devices but have no adapter yet;
-// they are reported so a pass is never claimed over them.
-const NOT_COVERED = new Set(['telnet', 'ftp', 'mqtt', 'mqtts', 'rtsp', 'shell']);
+export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, mqtt: mqttLogin };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
-function openPorts(ctx: ProbeContext): PortRecord[] {
-  const scan = ctx.dependency('tcp-ports');
-  return (scan?.observations ?? []).filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
+export type StopReason = 'accepted' | 'accepts-anything' | 'no-password-login' | 'exhausted' | 'budget' | 'lockout-budget' | 'lockout-started' | 'errors' | 'aborted';
+
+interface RunState {
+  tried: number;
+  errors: number;
+  consecutiveErrors: number;
+  lastError?: string;
+  accepted: Array<Record<string, unknown>>;
+  stop?: StopReason;
+  labLogins: number;
+  detail?: string;
 }
 
-function lockoutBudget(ctx: ProbeContext, port: number): number | undefined {
-  const a = ctx.device.auth.find((x) => x.port === port && x.bruteForce === 'lockout' && x.lockoutAfter !== undefined);
-  return a?.lockoutAfter !== undefined ? Math.max(0, a.lockoutAfter - 1) : undefined;
-}
-
-async function findTargets(ctx: ProbeContext, open: PortRecord[]): Promise<{ targets: LoginTarget[]; notes: Observation[] }> {
-  const targets: LoginTarget[] = [];
-  const notes: Observation[] = [];
-  const openSet = new Map(open.map((r) => [r.port, r]));
-  const add = (t: LoginTarget): void => {
-    if (!targets.some((x) => x.port === t.port && x.scheme === t.scheme && x.path === t.path)) targets.push({ ...t, maxAttempts: lockoutBudget(ctx, t.port) });
-  };
-  for (const s of ctx.device.services) {
-    if (s.protocol === 'ssh' && s.transport === 'tcp') add({ protocol: 'ssh', port: s.port, scheme: 'password', source: 'declared service' });
-  }
-  for (const r of open) if (r.service === 'ssh') add({ protocol: 'ssh', port: r.port, scheme: 'password', source: `discovered (${r.identifiedBy})` });
-
-  const web: LoginTarget[] = ctx.device.auth
-    .filter((a) => a.scheme === 'basic')
-    .map((a) => ({ protocol: a.protocol, port: a.port, path: a.path ?? '/', tls: a.protocol === 'https', scheme: 'basic', source: 'declared auth mechanism' }));
-  for (const s of ctx.device.services) {
-    if ((s.protocol === 'http' || s.protocol === 'https') && !web.some((w) => w.port === s.port)) {
-      web.push({ protocol: s.protocol, port: s.port, path: '/', tls: s.protocol === 'https', scheme: 'basic', source: 'declared service answering 401 Basic' });
-    }
-  }
-  for (const w of web) {
-    try {
-      const res = await httpRequest(ctx, { port: w.port, tls: w.tls, path: w.path, maxBytes: 4096 });
-      const challenge = String(res.headers['www-authenticate'] ?? '');
-      if (res.status === 401 && /^basic/i.test(challenge)) add({ ...w, protocol: 'http-basic' });
-      else if (w.source === 'declared auth mechanism') {
-        notes.push({ kind: 'login-baseline', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: declared Basic login answered HTTP ${res.status} without credentials`, data: { path: w.path, status: res.status, challenge } });
-      }
-    } catch (err) {
-      if (w.source === 'declared auth mechanism') {
-        notes.push({ kind: 'login-unreachable', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: ${(err as Error).message}`, data: { path: w.path, error: (err as Error).message } });
-      }
-    }
-  }
-  const covered = new Set(targets.map((t) => t.port));
-  const uncovered = new Map<number, string>();
-  for (const s of ctx.device.services) if (NOT_COVERED.has(s.protocol) && s.transport === 'tcp' && openSet.has(s.port)) uncovered.set(s.port, s.protocol);
-  for (const r of open) if (r.service && NOT_COVERED.has(r.service) && !covered.has(r.port)) uncovered.set(r.port, r.service);
-  for (const [port, protocol] of uncovered) {
-    notes.push({ kind: 'login-not-covered', port, protocol, summary: `${protocol} on ${port}: no login adapter for ${protocol} yet, default credentials not tried`, data: { protocol } });
-  }
-  return { targets, notes };
+function record(state: RunState, outcome: AttemptOutcome): void {
+  state.tried += 1;
+  if (outcome.kind === 'error') {
+    state.errors += 1;
+    state.consecutiveErrors += 1;
+    state.lastError = outcome.detail;
+    if (state.consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) state.stop ??= 'errors';
+  } else state.consecutiveErrors = 0;
 }
 
 async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary: DictionaryEntry[]): Promise<Observation> {
-  const adapter = ADAPTERS[target.protocol === 'ssh' ? 'ssh' : 'http-basic'];
-  const budget = Math.min(ctx.device.limits.credentialBudget, target.maxAttempts ?? Infinity, dictionary.length);
+  const adapter = ADAPTERS[target.adapter];
+  const state: RunState = { tried: 0, errors: 0, consecutiveErrors: 0, accepted: [], labLogins: 0 };
+  const reveal = ctx.secrets.reveal;
+
+  // Negative control: a service that takes a random pair takes every default.
+  const control = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
+  record(state, control);
+  if (control.kind === 'accepted') state.stop = 'accepts-anything';
+  if (control.kind === 'no-password-login') {
+    state.stop = 'no-password-login';
+    state.detail = control.detail;
+  }
+  let failures = control.kind === 'rejected' ? 1 : 0;
+
+  // Under a declared lockout, prove the lab credential works before guessing around it.
+  let reset = target.lockout?.reset;
+  if (!state.stop && target.lockout && reset) {
+    const ok = await adapter.attempt(ctx, target, reset.username, reset.password);
+    if (ok.kind === 'accepted') {
+      state.labLogins += 1;
+      failures = 0;
+    } else {
+      state.detail = `the lab credential was refused (${ok.kind}: ${ok.detail ?? ''}), so guessing stays under the lockout`;
+      reset = undefined;
+    }
+  }
+  const lockoutRoom = target.lockout ? target.lockout.after - 1 : Infinity;
+  const budget = Math.min(ctx.device.limits.credentialBudget, dictionary.length, target.lockout && !reset ? Math.max(0, lockoutRoom - failures) : Infinity);
   const planned = dictionary.slice(0, budget);
-  const accepted: Array<Record<string, unknown>> = [];
-  let tried = 0;
-  let errors = 0;
-  let consecutiveErrors = 0;
-  let lastError: string | undefined;
-  let stop: string | undefined;
+
+  /** Log in with the lab credential: resets a consecutive-failure count, or shows a lockout began. */
+  const labLogin = async (): Promise<boolean> => {
+    const ok = await adapter.attempt(ctx, target, reset!.username, reset!.password);
+    if (ok.kind !== 'accepted') {
+      state.stop = 'lockout-started';
+      state.detail = `the lab login was refused after ${state.tried} attempts (${ok.detail ?? ok.kind}); a lockout started mid-dictionary`;
+      return false;
+    }
+    state.labLogins += 1;
+    failures = 0;
+    return true;
+  };
+
+  const one = async (e: DictionaryEntry): Promise<void> => {
+    if (target.lockout && reset && failures >= lockoutRoom && !(await labLogin())) return;
+    const outcome = await adapter.attempt(ctx, target, e.username, e.password);
+    if (ctx.signal.aborted) return;
+    record(state, outcome);
+    if (outcome.kind === 'rejected') failures += 1;
+    // Under a lockout an error may be the device locking us out (HTTP 429, a dropped login): ask the lab account.
+    if (outcome.kind === 'error' && target.lockout && reset && !state.stop) await labLogin();
+    if (outcome.kind === 'accepted') {
+      state.accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, reveal), detail: outcome.detail });
+      state.stop = 'accepted';
+    }
+  };
+
   let next = 0;
-  // Under a declared lockout every attempt counts: go one at a time so we stop exactly on budget.
-  const workers = target.maxAttempts !== undefined ? 1 : ctx.connector.slots.limit;
+  // Under a lockout every attempt counts: one at a time.
+  const workers = target.lockout ? 1 : ctx.connector.slots.limit;
   await Promise.all(
     Array.from({ length: workers }, async () => {
-      while (!stop && next < planned.length && !ctx.signal.aborted) {
-        const e = planned[next++];
-        const outcome = await adapter.attempt(ctx, target, e.username, e.password);
-        if (ctx.signal.aborted) break;
-        tried += 1;
-        if (outcome.kind === 'accepted') {
-          accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, ctx.secrets.reveal) });
-          stop = 'accepted';
-          consecutiveErrors = 0;
-        } else if (outcome.kind === 'error') {
-          errors += 1;
-          consecutiveErrors += 1;
-          lastError = outcome.detail;
-          if (consecutiveErrors >= MAX_CONSECUTIVE_ERRORS) stop = 'errors';
-        } else consecutiveErrors = 0;
-      }
+      while (!state.stop && next < planned.length && !ctx.signal.aborted) await one(planned[next++]);
     }),
   );
-  if (ctx.signal.aborted && !stop) stop = 'aborted';
-  const complete = stop === undefined && tried === dictionary.length && errors === 0;
-  const stopReason = stop ?? (planned.length < dictionary.length ? (target.maxAttempts !== undefined ? 'lockout-budget' : 'budget') : errors > 0 ? 'errors' : 'exhausted');
+  if (ctx.signal.aborted && !state.stop) state.stop = 'aborted';
+  const guessed = state.tried - 1;
+  const stopReason: StopReason =
+    state.stop ?? (planned.length < dictionary.length ? (target.lockout && !reset ? 'lockout-budget' : 'budget') : state.errors > 0 ? 'errors' : 'exhausted');
+  // Settled: every entry refused with no error, or no password can be accepted at all.
+  const complete = stopReason === 'no-password-login' || (stopReason === 'exhausted' && state.errors === 0 && guessed === dictionary.length);
   const label = `${target.protocol} ${target.port}${target.path ? ` ${target.path}` : ''}`;
+  let summary: string;
+  if (stopReason === 'accepts-anything') summary = `${label}: accepted a random username and password (${control.kind === 'accepted' ? control.detail : ''})`;
+  else if (state.accepted.length) summary = `${label}: accepted ${state.accepted[0].username} (${state.accepted[0].list} list entry ${state.accepted[0].entry}) after ${guessed} guesses`;
+  else if (stopReason === 'no-password-login') summary = `${label}: no password login offered (${state.detail})`;
+  else summary = `${label}: ${guessed} of ${dictionary.length} entries tried, none accepted (${stopReason}${state.errors ? `, ${state.errors} errors` : ''}${state.labLogins ? `, ${state.labLogins} lab logins to stay under the lockout` : ''})`;
   return {
     kind: 'login-attempts',
     port: target.port,
     protocol: target.protocol,
-    summary: accepted.length
-      ? `${label}: accepted ${accepted[0].username} (${accepted[0].list} list entry ${accepted[0].entry}) after ${tried} attempts`
-      : `${label}: ${tried} of ${dictionary.length} entries tried, none accepted (${stopReason}${errors ? `, ${errors} errors` : ''})`,
+    summary,
     data: {
-      ...target,
+      adapter: target.adapter,
+      protocol: target.protocol,
+      port: target.port,
+      path: target.path,
+      source: target.source,
+      lockout: target.lockout ? { after: target.lockout.after, seconds: target.lockout.seconds, labCredential: Boolean(target.lockout.reset) } : undefined,
       list: 'Mirai',
       listSize: dictionary.length,
       planned: planned.length,
-      tried,
-      errors,
-      lastError,
-      accepted,
+      tried: Math.max(0, guessed),
+      errors: state.errors,
+      lastError: state.lastError,
+      labLogins: state.labLogins,
+      control: control.kind,
+      accepted: state.accepted,
       complete,
       stopReason,
+      detail: state.detail,
     },
   };
 }
 
 export const credentialsProbe: Probe = {
   id: 'credentials',
-  title: 'Default and weak credentials (Mirai list) on SSH and HTTP Basic',
+  title: 'Default and weak credentials (Mirai list) on SSH, telnet, HTTP Basic and MQTT',
   needs: ['host'],
   dependsOn: ['tcp-ports'],
-  clauses: ['EN 303 645 5.1-1', 'TS 103 701 5.1-1-2', 'JC-STAR S1.1-02'],
+  clauses: ['EN 303 645 5.1-1', 'TS 103 701 5.1-1-2', 'JC-STAR S1.1-02', 'PSTI 1'],
   async run(ctx) {
     const dictionary = miraiList();
-    const { targets, notes } = await findTargets(ctx, openPorts(ctx));
-    const observations: Observation[] = [...notes];
-    for (const t of targets) {
-      ctx.progress(`trying ${dictionary.length} credentials on ${t.protocol} ${t.port}`);
-      observations.push(await tryDictionary(ctx, t, dictionary));
-    }
-    return { observations };
+    const { targets, notes } = await findTargets(ctx);
+    ctx.progress(`trying ${dictionary.length} credentials on ${targets.map((t) => `${t.protocol} ${t.port}`).join(', ') || 'no login'}`);
+    // Services are independent: try them side by side (the connector still caps connections).
+    const results = await Promise.all(targets.map((t) => tryDictionary(ctx, t, dictionary)));
+    return { observations: [...notes, ...results] };
   },
 };

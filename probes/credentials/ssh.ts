@@ -1,11 +1,11 @@
 /** SSH password and keyboard-interactive logins with ssh2. */
 import { Client, type AuthenticationType } from 'ssh2';
-import type { LoginAdapter } from './adapter';
+import type { AttemptOutcome, LoginAdapter } from './adapter';
 
 const READY_TIMEOUT_MS = 8000;
 
 export const sshLogin: LoginAdapter = {
-  protocol: 'ssh',
+  name: 'ssh',
   async attempt(ctx, target, username, password) {
     let sock;
     try {
@@ -13,10 +13,11 @@ export const sshLogin: LoginAdapter = {
     } catch (err) {
       return { kind: 'error', detail: (err as Error).message };
     }
-    return new Promise((resolve) => {
+    return new Promise<AttemptOutcome>((resolve) => {
       const client = new Client();
       let settled = false;
-      const done = (o: Awaited<ReturnType<LoginAdapter['attempt']>>): void => {
+      let offered: string[] | undefined;
+      const done = (o: AttemptOutcome): void => {
         if (settled) return;
         settled = true;
         ctx.signal.removeEventListener('abort', onAbort);
@@ -26,11 +27,15 @@ export const sshLogin: LoginAdapter = {
       };
       const onAbort = (): void => done({ kind: 'error', detail: 'aborted' });
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const methods: AuthenticationType[] = ['password', 'keyboard-interactive'];
-      client.on('ready', () => done({ kind: 'accepted', detail: 'session opened' }));
+      const tryable: AuthenticationType[] = ['password', 'keyboard-interactive'];
+      let asked = false;
+      client.on('ready', () => done({ kind: 'accepted', detail: offered ? 'session opened' : 'session opened with method "none" (no credentials)' }));
       client.on('error', (err: Error & { level?: string }) => {
-        if (err.level === 'client-authentication') done({ kind: 'rejected', detail: 'all authentication methods failed' });
-        else done({ kind: 'error', detail: err.message });
+        if (err.level !== 'client-authentication') return done({ kind: 'error', detail: err.message });
+        if (offered && !offered.includes('password') && !offered.includes('keyboard-interactive')) {
+          return done({ kind: 'no-password-login', detail: `server offers only ${offered.join(', ') || 'nothing'}` });
+        }
+        done({ kind: 'rejected', detail: 'password refused' });
       });
       client.on('close', () => done({ kind: 'error', detail: 'connection closed before authentication finished' }));
       client.connect({
@@ -40,10 +45,15 @@ export const sshLogin: LoginAdapter = {
         // The device's host key is the SSH probe's business; a login test accepts any.
         hostVerifier: () => true,
         authHandler: (methodsLeft, _partial, next) => {
-          const offered = methodsLeft ?? methods;
-          const m = methods.find((x) => offered.includes(x));
+          // RFC 4252 §5.2: a "none" request makes the server list the methods it accepts.
+          if (!asked) {
+            asked = true;
+            return next({ type: 'none', username });
+          }
+          offered ??= methodsLeft ?? [];
+          const m = tryable.find((x) => offered!.includes(x));
           if (!m) return next(false as unknown as AuthenticationType);
-          methods.splice(methods.indexOf(m), 1);
+          tryable.splice(tryable.indexOf(m), 1);
           if (m === 'password') return next({ type: 'password', username, password });
           return next({
             type: 'keyboard-interactive',

@@ -10,10 +10,14 @@ interface Attempts {
   tried: number;
   errors: number;
   lastError?: string;
+  labLogins: number;
   accepted: Array<{ list: string; entry: number; username: string; password: string }>;
   complete: boolean;
   stopReason: string;
+  detail?: string;
 }
+
+const where = (a: Attempts): string => `${a.protocol} on ${a.port}${a.path ? ` ${a.path}` : ''}`;
 
 export const defaultCredentialsCheck: Check = {
   id: 'auth.default-credentials',
@@ -21,7 +25,7 @@ export const defaultCredentialsCheck: Check = {
   failsWhen: 'any service accepts a known default/weak credential',
   probes: ['credentials'],
   implemented: true,
-  fix: 'Ship a password unique per device (not derived from the serial or MAC) or force the user to set one before the service is usable.',
+  fix: 'Ship a password unique per device (not derived from the serial or MAC) or make the user set one before the service is usable; remove vendor debug accounts.',
   judge(input) {
     const g = gate(input, 'credentials');
     if (!g.ok) return g.judgement;
@@ -29,37 +33,39 @@ export const defaultCredentialsCheck: Check = {
     const attempts = obs.filter((o) => o.kind === 'login-attempts').map((o) => o.data as unknown as Attempts);
     const findings: Finding[] = [];
     for (const a of attempts) {
+      if (a.stopReason === 'accepts-anything') {
+        findings.push({ severity: 'high', port: a.port, protocol: a.protocol, message: `${where(a)} accepted a random username and password, so it accepts every default credential` });
+      }
       for (const acc of a.accepted) {
         findings.push({
           severity: 'high',
           port: a.port,
           protocol: a.protocol,
-          message: `${a.protocol} on ${a.port}${a.path ? ` ${a.path}` : ''} accepted username "${acc.username}" with password ${acc.password} — matched the ${acc.list} list entry ${acc.entry}`,
+          message: `${where(a)} accepted username "${acc.username}" with password ${acc.password} — matched the ${acc.list} list entry ${acc.entry}`,
         });
       }
     }
     const gaps = obs.filter((o) => o.kind === 'login-not-covered' || o.kind === 'login-unreachable' || o.kind === 'login-baseline');
     for (const o of gaps) findings.push({ severity: 'info', port: o.port, protocol: o.protocol, message: o.summary });
-    if (findings.some((f) => f.severity === 'high')) {
-      return { verdict: 'fail', rationale: `${findings.filter((f) => f.severity === 'high').length} service(s) accepted a default credential`, findings };
+    const failed = new Set(findings.filter((f) => f.severity === 'high').map((f) => `${f.protocol} ${f.port}`));
+    if (failed.size > 0) return { verdict: 'fail', rationale: `${failed.size} service(s) accepted a default credential: ${[...failed].join(', ')}`, findings };
+
+    for (const a of attempts.filter((x) => x.stopReason === 'no-password-login')) {
+      findings.push({ severity: 'info', port: a.port, protocol: a.protocol, message: `${where(a)}: ${a.detail ?? 'no password login offered'}` });
     }
     const partial = attempts.filter((a) => !a.complete);
     for (const a of partial) {
-      findings.push({ severity: 'info', port: a.port, protocol: a.protocol, message: `${a.protocol} ${a.port}: tried ${a.tried} of ${a.listSize} (${a.stopReason}${a.lastError ? `; last error: ${a.lastError}` : ''})` });
+      findings.push({ severity: 'info', port: a.port, protocol: a.protocol, message: `${where(a)}: tried ${a.tried} of ${a.listSize} (${a.stopReason}${a.detail ? `; ${a.detail}` : ''}${a.lastError ? `; last error: ${a.lastError}` : ''})` });
     }
     if (attempts.length === 0 && gaps.length === 0) {
-      const scan = input.result('tcp-ports');
-      if (scan?.status !== 'completed') return { verdict: 'inconclusive', rationale: 'no login was found to test and service discovery did not complete', findings };
-      return { verdict: 'not-applicable', rationale: 'no password login (SSH, HTTP Basic) among the declared or discovered services', findings };
+      if (input.result('tcp-ports')?.status !== 'completed') return { verdict: 'inconclusive', rationale: 'no login was found to test and service discovery did not complete', findings };
+      return { verdict: 'not-applicable', rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services', findings };
     }
     if (partial.length > 0 || gaps.length > 0) {
-      const parts = [...partial.map((a) => `${a.protocol} ${a.port} tried ${a.tried}/${a.listSize}`), ...gaps.map((o) => o.summary)];
+      const parts = [...partial.map((a) => `${a.protocol} ${a.port} tried ${a.tried}/${a.listSize} (${a.stopReason})`), ...gaps.map((o) => o.summary)];
       return { verdict: 'inconclusive', rationale: `no default credential accepted, but not every login was fully tested: ${parts.join('; ')}`, findings };
     }
-    return {
-      verdict: 'pass',
-      rationale: `all ${attempts[0].listSize} Mirai entries refused on ${attempts.map((a) => `${a.protocol} ${a.port}`).join(', ')}`,
-      findings,
-    };
+    const settled = attempts.map((a) => (a.stopReason === 'no-password-login' ? `${a.protocol} ${a.port} (no password login)` : `${a.protocol} ${a.port}`));
+    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} Mirai entries refused or impossible on ${settled.join(', ')}`, findings };
   },
 };

@@ -71,3 +71,71 @@ export async function basicAuthServer(user: string, pass: string, opts: { lockAf
   const r = await listenOn(server);
   return { ...r, stats };
 }
+
+/** HTTP Basic that locks after `lockAfter` consecutive failures; success resets the count. */
+export async function lockoutServer(user: string, pass: string, lockAfter: number) {
+  const stats = { failures: 0, consecutive: 0, locked: false, successes: 0 };
+  const good = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
+  const server = http.createServer((req, res) => {
+    if (stats.locked) return void res.writeHead(429).end('locked');
+    if (req.headers.authorization === good) {
+      stats.consecutive = 0;
+      stats.successes += 1;
+      return void res.writeHead(200).end('welcome');
+    }
+    if (req.headers.authorization) {
+      stats.failures += 1;
+      stats.consecutive += 1;
+      if (stats.consecutive >= lockAfter) stats.locked = true;
+    }
+    res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="t"' }).end('no');
+  });
+  return { ...(await listenOn(server)), stats };
+}
+
+/**
+ * A telnet-like server. `mode`: `shell` runs a fake shell after user:pass;
+ * `refuse` always says "Login incorrect"; `echo` echoes everything back and
+ * never runs anything (must not be mistaken for a shell).
+ */
+export async function telnetServer(mode: 'shell' | 'refuse' | 'echo', user = 'root', pass = 'xc3511') {
+  const server = net.createServer((s) => {
+    s.on('error', () => undefined);
+    // IAC WILL ECHO, IAC WILL SGA (RFC 857, 858)
+    s.write(Buffer.from([255, 251, 1, 255, 251, 3]));
+    s.write('\r\ncam login: ');
+    let stage: 'user' | 'pass' | 'shell' = 'user';
+    let got = '';
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      const text = d.toString('latin1').replace(/\xff[\xfb-\xfe]./g, '');
+      if (mode === 'echo') {
+        s.write(text);
+        return;
+      }
+      buf += text;
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        if (stage === 'user') {
+          got = line;
+          stage = 'pass';
+          s.write('Password: ');
+        } else if (stage === 'pass') {
+          if (mode === 'shell' && got === user && line === pass) {
+            stage = 'shell';
+            s.write('\r\n# ');
+          } else {
+            stage = 'user';
+            s.write('\r\nLogin incorrect\r\ncam login: ');
+          }
+        } else {
+          const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
+          s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
+        }
+      }
+    });
+  });
+  return listenOn(server);
+}

@@ -1,0 +1,71 @@
+/** Where to try logins: declared services and auth mechanisms, plus what the scan identified. */
+import type { Observation, ProbeContext } from '../../harness/types';
+import type { PortRecord } from '../ports';
+import { httpRequest } from '../util/http';
+import type { LoginTarget } from './adapter';
+
+const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
+  ssh: { adapter: 'ssh' },
+  telnet: { adapter: 'telnet' },
+  mqtt: { adapter: 'mqtt' },
+  mqtts: { adapter: 'mqtt', tls: true },
+};
+// Logins on these protocols exist on real devices but have no adapter yet;
+// they are reported so a pass is never claimed over them.
+const NOT_COVERED = new Set(['ftp', 'ftps', 'rtsp']);
+
+export function openPorts(ctx: ProbeContext): PortRecord[] {
+  const scan = ctx.dependency('tcp-ports');
+  return (scan?.observations ?? []).filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
+}
+
+function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
+  const a = ctx.device.auth.find((x) => x.port === port && x.bruteForce === 'lockout' && x.lockoutAfter !== undefined);
+  if (!a?.lockoutAfter) return undefined;
+  const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
+  return { after: a.lockoutAfter, seconds: a.lockoutSeconds, reset: cred?.password !== undefined ? { username: cred.username, password: cred.password } : undefined };
+}
+
+export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTarget[]; notes: Observation[] }> {
+  const open = openPorts(ctx);
+  const openSet = new Map(open.map((r) => [r.port, r]));
+  const targets: LoginTarget[] = [];
+  const notes: Observation[] = [];
+  const add = (t: Omit<LoginTarget, 'lockout'>): void => {
+    if (!targets.some((x) => x.port === t.port && x.adapter === t.adapter && x.path === t.path)) targets.push({ ...t, lockout: lockoutFor(ctx, t.port) });
+  };
+  for (const s of ctx.device.services) {
+    const a = ADAPTER_FOR[s.protocol];
+    if (a && s.transport === 'tcp') add({ ...a, protocol: s.protocol, port: s.port, source: 'declared service' });
+  }
+  for (const r of open) {
+    if (r.service === 'ssh' || r.service === 'telnet') add({ adapter: r.service, protocol: r.service, port: r.port, source: `discovered (${r.identifiedBy})` });
+  }
+
+  const web = ctx.device.auth
+    .filter((a) => a.scheme === 'basic')
+    .map((a) => ({ protocol: a.protocol, port: a.port, path: a.path ?? '/', tls: a.protocol === 'https', declared: true }));
+  for (const s of ctx.device.services) {
+    if ((s.protocol === 'http' || s.protocol === 'https') && !web.some((w) => w.port === s.port)) web.push({ protocol: s.protocol, port: s.port, path: '/', tls: s.protocol === 'https', declared: false });
+  }
+  for (const w of web) {
+    try {
+      const res = await httpRequest(ctx, { port: w.port, tls: w.tls, path: w.path, maxBytes: 4096 });
+      const challenge = String(res.headers['www-authenticate'] ?? '');
+      if (res.status === 401 && /^basic/i.test(challenge)) add({ adapter: 'http-basic', protocol: w.protocol, port: w.port, path: w.path, tls: w.tls, source: w.declared ? 'declared auth mechanism' : 'declared service answering 401 Basic' });
+      else if (w.declared) {
+        notes.push({ kind: 'login-baseline', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: declared Basic login answered HTTP ${res.status} without credentials`, data: { path: w.path, status: res.status, challenge } });
+      }
+    } catch (err) {
+      if (w.declared) notes.push({ kind: 'login-unreachable', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: ${(err as Error).message}`, data: { path: w.path, error: (err as Error).message } });
+    }
+  }
+  const covered = new Set(targets.map((t) => t.port));
+  const uncovered = new Map<number, string>();
+  for (const s of ctx.device.services) if (NOT_COVERED.has(s.protocol) && s.transport === 'tcp' && openSet.has(s.port)) uncovered.set(s.port, s.protocol);
+  for (const r of open) if (r.service && NOT_COVERED.has(r.service) && !covered.has(r.port)) uncovered.set(r.port, r.service);
+  for (const [port, protocol] of uncovered) {
+    notes.push({ kind: 'login-not-covered', port, protocol, summary: `${protocol} on ${port}: no login adapter for ${protocol} yet, default credentials not tried`, data: { protocol } });
+  }
+  return { targets, notes };
+}

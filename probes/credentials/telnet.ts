@@ -1,0 +1,60 @@
+/**
+ * Telnet logins. Success is proven by running `echo SB$((1234+4321))` and
+ * seeing SB5555, which neither an echoing login prompt nor a banner can
+ * produce; refusal is a "Login incorrect" or a new login prompt.
+ */
+import type { LoginAdapter } from './adapter';
+import { TelnetSession } from '../util/telnet';
+
+const LOGIN_PROMPT = /(login|user ?name)\s*:\s*$/i;
+const PASSWORD_PROMPT = /password\s*:\s*$/i;
+const REFUSAL = /(incorrect|denied|failed|invalid)|(login|user ?name)\s*:\s*$/i;
+const SHELL_PROMPT = /[#$>%] ?$/;
+const PROOF = 'SB5555';
+
+export const telnetLogin: LoginAdapter = {
+  name: 'telnet',
+  async attempt(ctx, target, username, password) {
+    let sock;
+    try {
+      sock = await ctx.connector.tcp(target.port, { signal: ctx.signal });
+    } catch (err) {
+      return { kind: 'error', detail: (err as Error).message };
+    }
+    const t = new TelnetSession(sock);
+    const onAbort = (): void => {
+      sock.destroy();
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const first = await t.waitFor(new RegExp(`${LOGIN_PROMPT.source}|${PASSWORD_PROMPT.source}|${SHELL_PROMPT.source}`, 'i'), 5000);
+      if (!first) return { kind: 'error', detail: t.closed ? 'connection closed before a login prompt' : 'no login prompt within 5 s' };
+      if (!LOGIN_PROMPT.test(t.text) && !PASSWORD_PROMPT.test(t.text)) {
+        // A prompt but no login: prove it is a shell before saying so.
+        const mark = t.text.length;
+        t.send(`echo SB$((1234+4321))`);
+        if (await t.waitFor(new RegExp(PROOF), 3000, mark)) return { kind: 'accepted', detail: 'a shell with no login at all' };
+        return { kind: 'error', detail: 'a prompt that is neither a login nor a shell' };
+      }
+      if (LOGIN_PROMPT.test(t.text)) {
+        t.send(username);
+        const mark = t.text.length;
+        if (!(await t.waitFor(PASSWORD_PROMPT, 5000, mark))) return { kind: 'error', detail: 'no password prompt after the username' };
+      }
+      const afterPassword = t.text.length;
+      t.send(password);
+      // busybox login sleeps ~3 s before "Login incorrect"; wait for a refusal or for output to settle.
+      const refused = await t.waitFor(REFUSAL, 1200, afterPassword + 2);
+      if (refused) return { kind: 'rejected', detail: refused[0].trim() };
+      const beforeProof = t.text.length;
+      t.send(`echo SB$((1234+4321))`);
+      const proof = await t.waitFor(new RegExp(`${PROOF}|${REFUSAL.source}`, 'i'), 6000, beforeProof);
+      if (proof?.[0] === PROOF) return { kind: 'accepted', detail: 'shell ran echo $((1234+4321))' };
+      if (proof) return { kind: 'rejected', detail: proof[0].trim() };
+      return { kind: 'error', detail: t.closed ? 'connection closed after the password' : 'neither a shell nor a refusal after the password' };
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      sock.destroy();
+    }
+  },
+};

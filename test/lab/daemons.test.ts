@@ -1,0 +1,123 @@
+/** The lab's devices really are Debian's daemons, reachable only through their namespaces. */
+import { execFileSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import mqtt from 'mqtt';
+import { SerialPort } from 'serialport';
+import { pidsIn } from '../../fixtures/lab/net';
+import { labDevice } from './lab-state';
+
+function firstBytes(host: string, port: number, ms = 1500): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host, port });
+    const done = (): void => {
+      s.destroy();
+      resolve(Buffer.concat(chunks));
+    };
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', reject);
+    setTimeout(done, ms);
+  });
+}
+
+function packageOf(file: string): string {
+  return execFileSync('dpkg', ['-S', file], { encoding: 'utf8' }).split(':')[0];
+}
+
+describe('reference lab daemons', () => {
+  it.each(['weak', 'strong', 'mixed'] as const)('%s runs Debian binaries inside its own namespace', (name) => {
+    const d = labDevice(name);
+    const exes = new Set(pidsIn(d.namespace).map((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/exe`);
+      } catch {
+        return '';
+      }
+    }));
+    for (const [exe, pkg] of [['/usr/sbin/dropbear', 'dropbear-bin'], ['/usr/sbin/lighttpd', 'lighttpd'], ['/usr/sbin/mosquitto', 'mosquitto']]) {
+      expect(exes).toContain(exe);
+      expect(packageOf(exe)).toBe(pkg);
+    }
+    if (name !== 'strong') {
+      expect(exes).toContain('/usr/bin/busybox');
+      expect(packageOf('/bin/busybox')).toBe('busybox-static');
+    }
+  });
+
+  it.each(['weak', 'strong', 'mixed'] as const)('%s answers SSH as dropbear', async (name) => {
+    const banner = (await firstBytes(labDevice(name).address, 22, 500)).toString('latin1');
+    expect(banner).toMatch(/^SSH-2\.0-dropbear_20\d\d\.\d+\r\n/);
+  });
+
+  it('weak telnet negotiates (IAC) and shows a busybox login prompt; 2323 gives a shell', async () => {
+    const d = labDevice('weak');
+    const login = await firstBytes(d.address, 23);
+    expect(login[0]).toBe(0xff);
+    expect(login.toString('latin1')).toMatch(/login: $/);
+    const shell = await firstBytes(d.address, 2323);
+    expect(shell[0]).toBe(0xff);
+    expect(shell.toString('latin1')).toMatch(/# $/);
+  });
+
+  it('strong serves HTTPS from lighttpd and only redirects on port 80', async () => {
+    const d = labDevice('strong');
+    const head = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: d.address, port: 443, rejectUnauthorized: false }, () => s.write(`HEAD / HTTP/1.0\r\nHost: ${d.address}\r\n\r\n`));
+      let text = '';
+      s.on('data', (c) => (text += c));
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+    });
+    expect(head).toMatch(/^HTTP\/1\.0 200/);
+    expect(head.toLowerCase()).toContain('server: lighttpd/1.4');
+    const plain = (await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect({ host: d.address, port: 80 }, () => s.write(`GET /cgi-bin/admin HTTP/1.0\r\nHost: ${d.address}\r\n\r\n`));
+      const chunks: Buffer[] = [];
+      s.on('data', (c) => chunks.push(c));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    })).toString();
+    expect(plain).toMatch(/^HTTP\/1\.0 301/);
+    expect(plain).toContain(`Location: https://${d.address}/cgi-bin/admin`);
+  });
+
+  it('weak MQTT broker is mosquitto and lets anyone read the retained owner e-mail', async () => {
+    const d = labDevice('weak');
+    const client = await mqtt.connectAsync(`mqtt://${d.address}:1883`, { reconnectPeriod: 0, connectTimeout: 3000 });
+    const seen = new Map<string, string>();
+    client.on('message', (t, p) => seen.set(t, p.toString()));
+    await client.subscribeAsync(['$SYS/broker/version', 'cam/owner']);
+    for (let i = 0; i < 40 && seen.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    await client.endAsync();
+    expect(seen.get('$SYS/broker/version')).toMatch(/^mosquitto version 2\./);
+    expect(seen.get('cam/owner')).toContain('hanako.weak.canary@example.jp');
+  });
+
+  it('strong MQTT refuses anonymous clients', async () => {
+    const d = labDevice('strong');
+    await expect(mqtt.connectAsync(`mqtts://${d.address}:8883`, { reconnectPeriod: 0, connectTimeout: 3000, rejectUnauthorized: false })).rejects.toThrow(/Not authorized|not authorised|Connection refused/i);
+  });
+
+  it('serial consoles are ptys: weak boots into a shell, strong into a login prompt', async () => {
+    const read = async (path: string, send: string): Promise<string> => {
+      const port = new SerialPort({ path, baudRate: 115200 });
+      let text = '';
+      port.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      await new Promise((r) => setTimeout(r, 600));
+      port.write(send);
+      await new Promise((r) => setTimeout(r, 600));
+      await new Promise<void>((r) => port.close(() => r()));
+      return text;
+    };
+    const weak = await read(labDevice('weak').serial, 'echo $((1234+4321))\n');
+    expect(weak).toContain('U-Boot');
+    expect(weak).toContain('Hit any key to stop autoboot');
+    // Only the shell can print 5555: what was typed is $((1234+4321)).
+    expect(weak.slice(weak.indexOf('built-in shell'))).toContain('5555');
+    const strong = await read(labDevice('strong').serial, '\n');
+    expect(strong).toMatch(/login: /);
+    expect(strong).not.toContain('5555');
+  });
+});
