@@ -100,24 +100,35 @@ describe('reference lab daemons', () => {
     await expect(mqtt.connectAsync(`mqtts://${d.address}:8883`, { reconnectPeriod: 0, connectTimeout: 3000, rejectUnauthorized: false })).rejects.toThrow(/Not authorized|not authorised|Connection refused/i);
   });
 
-  it('serial consoles are ptys: weak boots into a shell, strong into a login prompt', async () => {
-    const read = async (path: string, send: string): Promise<string> => {
+  it('serial consoles are ptys: weak has an interruptible bootloader and a shell, strong a login prompt', async () => {
+    /** Open the console, then for each step send its input and wait for its expected text. */
+    const session = async (path: string, steps: Array<[send: string, expect: RegExp]>): Promise<string> => {
       const port = new SerialPort({ path, baudRate: 115200 });
       let text = '';
       port.on('data', (c: Buffer) => (text += c.toString('latin1')));
-      await new Promise((r) => setTimeout(r, 600));
-      port.write(send);
-      await new Promise((r) => setTimeout(r, 600));
-      await new Promise<void>((r) => port.close(() => r()));
+      try {
+        for (const [send, expected] of steps) {
+          const from = text.length;
+          if (send) port.write(send);
+          for (let i = 0; i < 60 && !expected.test(text.slice(from)); i++) await new Promise((r) => setTimeout(r, 50));
+          expect(text.slice(from)).toMatch(expected);
+        }
+      } finally {
+        await new Promise<void>((r) => port.close(() => r()));
+      }
       return text;
     };
-    const weak = await read(labDevice('weak').serial, 'echo $((1234+4321))\n');
+    const weak = await session(labDevice('weak').serial, [
+      ['', /Hit any key to stop autoboot/],
+      ['\n', /=> $/],
+      ['printenv\n', /wifi_psk=canary-psk-weak-1234/],
+      ['boot\n', /built-in shell \(ash\)/],
+      // only the shell can print 5555: what was typed is $((1234+4321))
+      ['echo $((1234+4321))\n', /5555/],
+    ]);
     expect(weak).toContain('U-Boot');
-    expect(weak).toContain('Hit any key to stop autoboot');
-    // Only the shell can print 5555: what was typed is $((1234+4321)).
-    expect(weak.slice(weak.indexOf('built-in shell'))).toContain('5555');
-    const strong = await read(labDevice('strong').serial, '\n');
-    expect(strong).toMatch(/login: /);
+    const strong = await session(labDevice('strong').serial, [['', /login: $/], ['\n', /login: $/]]);
+    expect(strong).toContain('interruption disabled');
     expect(strong).not.toContain('5555');
   });
 });

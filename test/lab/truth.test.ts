@@ -31,7 +31,8 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     const out = mkdtempSync(path.join(tmpdir(), `sb-lab-${name}-`));
     result = await starbench(['run', d.deviceFile, '--out', out, '--quiet'], { timeoutMs: 240_000 });
     const dir = readdirSync(out).find((f) => !f.endsWith('.yaml'));
-    report = JSON.parse(readFileSync(path.join(out, dir!, 'report.json'), 'utf8')) as Report;
+    if (!dir) throw new Error(`starbench run wrote no run folder (exit ${result.code}):\n${result.stderr}`);
+    report = JSON.parse(readFileSync(path.join(out, dir, 'report.json'), 'utf8')) as Report;
   }, 250_000);
 
   it('truth.json names every stable check id', () => {
