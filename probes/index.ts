@@ -2,7 +2,8 @@
 import type { Probe } from '../harness/types';
 import { credentialsProbe } from './credentials';
 import { tcpPortsProbe } from './ports';
+import { tlsProbe } from './tls';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -1,0 +1,148 @@
+/**
+ * tls: for every port that speaks TLS, which protocol versions and cipher
+ * suites it accepts (hand-built ClientHellos: one handshake per accepted
+ * suite, plus one) and the certificate it presents.
+ */
+import tls from 'node:tls';
+import type { Observation, Probe, ProbeContext } from '../../harness/types';
+import { ConnectError } from '../../harness/connector';
+import type { PortRecord } from '../ports';
+import { certificateFacts, type CertificateFacts } from './certificate';
+import { askHello, clientHello, TLS_VERSIONS, type TlsVersion } from './hello';
+import { suiteName, suitesFor, weakness } from './suites';
+
+const HELLO_TIMEOUT_MS = 4000;
+const TLS_PROTOCOLS = new Set(['https', 'mqtts', 'ftps', 'tls', 'coaps']);
+
+export interface VersionResult {
+  accepted: boolean | null;
+  suites: string[];
+  error?: string;
+}
+
+export interface TlsServiceFacts {
+  port: number;
+  versions: Record<TlsVersion, VersionResult>;
+  weakSuites: Array<{ version: TlsVersion; suite: string; why: string }>;
+  certificate?: CertificateFacts;
+  certificateError?: string;
+  handshakes: number;
+}
+
+export function tlsPorts(ctx: ProbeContext): Array<{ port: number; source: string }> {
+  const out = new Map<number, string>();
+  for (const s of ctx.device.services) if (s.transport === 'tcp' && TLS_PROTOCOLS.has(s.protocol)) out.set(s.port, `declared ${s.protocol}`);
+  const scan = ctx.dependency('tcp-ports');
+  for (const o of scan?.observations ?? []) {
+    const r = o.data as unknown as PortRecord;
+    if (o.kind === 'tcp-port' && r.state === 'open' && r.service === 'tls' && !out.has(r.port)) out.set(r.port, `discovered (${r.identifiedBy})`);
+  }
+  return [...out].map(([port, source]) => ({ port, source })).sort((a, b) => a.port - b.port);
+}
+
+async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, count: () => void): Promise<VersionResult> {
+  let offered = suitesFor(version);
+  const accepted: number[] = [];
+  // Bounded: each round removes the suite the server chose.
+  for (let round = 0; round <= offered.length + 1 && offered.length > 0; round++) {
+    let sock;
+    try {
+      sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+    } catch (err) {
+      if (err instanceof ConnectError && err.kind === 'aborted') throw err;
+      return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: (err as Error).message };
+    }
+    count();
+    const answer = await askHello(sock, clientHello(version, offered, ctx.scope.host), HELLO_TIMEOUT_MS);
+    if (answer.kind === 'server-hello' && answer.version === version && offered.includes(answer.suite)) {
+      accepted.push(answer.suite);
+      offered = offered.filter((c) => c !== answer.suite);
+      continue;
+    }
+    if (answer.kind === 'timeout') return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: `no answer to a ${version} ClientHello within ${HELLO_TIMEOUT_MS} ms` };
+    if (answer.kind === 'not-tls') return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: `not TLS (first bytes ${answer.firstBytes})` };
+    // An alert, a close, or a ServerHello for another version: this version (or suite set) is refused.
+    break;
+  }
+  return { accepted: accepted.length > 0, suites: accepted.map(suiteName) };
+}
+
+function fetchCertificate(ctx: ProbeContext, port: number): Promise<Buffer> {
+  return ctx.connector.tcp(port, { signal: ctx.signal }).then(
+    (raw) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const s = tls.connect({
+          socket: raw,
+          rejectUnauthorized: false,
+          // Accept whatever the device offers: we are here to read its certificate, not to trust it.
+          minVersion: 'TLSv1',
+          ciphers: 'ALL:@SECLEVEL=0',
+          servername: ctx.scope.host.match(/[a-z]/i) && !ctx.scope.host.includes(':') ? ctx.scope.host : undefined,
+        });
+        const timer = setTimeout(() => {
+          s.destroy();
+          reject(new Error(`TLS handshake on ${port} did not finish within ${HELLO_TIMEOUT_MS} ms`));
+        }, HELLO_TIMEOUT_MS);
+        s.once('secureConnect', () => {
+          clearTimeout(timer);
+          const cert = s.getPeerX509Certificate();
+          s.destroy();
+          raw.destroy();
+          if (cert) resolve(cert.raw);
+          else reject(new Error('the server sent no certificate'));
+        });
+        s.once('error', (err) => {
+          clearTimeout(timer);
+          raw.destroy();
+          reject(err);
+        });
+      }),
+  );
+}
+
+export async function probeTlsService(ctx: ProbeContext, port: number): Promise<TlsServiceFacts> {
+  let handshakes = 0;
+  const versions = {} as Record<TlsVersion, VersionResult>;
+  for (const v of TLS_VERSIONS) versions[v] = await enumerate(ctx, port, v, () => (handshakes += 1));
+  const weakSuites = TLS_VERSIONS.flatMap((v) =>
+    versions[v].suites.flatMap((name) => {
+      const code = suitesFor(v).find((c) => suiteName(c) === name);
+      const why = code !== undefined ? weakness(code) : null;
+      return why ? [{ version: v, suite: name, why }] : [];
+    }),
+  );
+  const facts: TlsServiceFacts = { port, versions, weakSuites, handshakes };
+  try {
+    facts.certificate = certificateFacts(await fetchCertificate(ctx, port), ctx.scope.host);
+    facts.handshakes += 1;
+  } catch (err) {
+    facts.certificateError = (err as Error).message;
+  }
+  return facts;
+}
+
+export const tlsProbe: Probe = {
+  id: 'tls',
+  title: 'TLS protocol versions, cipher suites and certificates',
+  needs: ['host'],
+  dependsOn: ['tcp-ports'],
+  clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.5-7', 'TS 103 701 5.5-1-2'],
+  async run(ctx) {
+    const ports = tlsPorts(ctx);
+    ctx.progress(`TLS on ${ports.map((p) => p.port).join(', ') || 'no port'}`);
+    const observations: Observation[] = [];
+    // Ports side by side; each port's handshakes one after another (the connector caps the total).
+    const facts = await Promise.all(ports.map((p) => probeTlsService(ctx, p.port)));
+    facts.forEach((f, i) => {
+      const on = TLS_VERSIONS.filter((v) => f.versions[v].accepted);
+      observations.push({
+        kind: 'tls-service',
+        port: f.port,
+        protocol: 'tls',
+        summary: `TLS ${f.port}: ${on.join(', ') || 'no version accepted'}; ${f.weakSuites.length} weak suite(s); ${f.certificate ? `${f.certificate.keyType.toUpperCase()} ${f.certificate.keyBits ?? '?'} bit, ${f.certificate.signatureAlgorithm}, valid to ${f.certificate.notAfter.slice(0, 10)}` : `certificate: ${f.certificateError}`}`,
+        data: { ...f, source: ports[i].source },
+      });
+    });
+    return { observations };
+  },
+};
