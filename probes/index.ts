@@ -3,7 +3,8 @@ import type { Probe } from '../harness/types';
 import { credentialsProbe } from './credentials';
 import { tcpPortsProbe } from './ports';
 import { tlsProbe } from './tls';
+import { sshProbe } from './ssh';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

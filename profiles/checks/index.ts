@@ -4,7 +4,8 @@ import { defaultCredentialsCheck } from './auth-default-credentials';
 import { undeclaredServicesCheck } from './exposure-undeclared-services';
 import { PENDING_CHECKS } from './pending';
 import { tlsCheck } from './comms-tls';
+import { sshCheck } from './comms-ssh';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, tlsCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, tlsCheck, sshCheck, ...PENDING_CHECKS];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -1,0 +1,24 @@
+import { DeviceConnector } from '../../harness/connector';
+import type { DeviceFile } from '../../harness/device-file/schema';
+import { createLogger } from '../../harness/logger';
+import { ScopeGuard } from '../../harness/scope';
+import { SecretRegistry } from '../../harness/secrets';
+import type { ProbeContext, ProbeResult } from '../../harness/types';
+
+/** A probe context outside the runner, for calling one probe function directly. */
+export async function probeContext(device: DeviceFile, deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> {
+  const scope = new ScopeGuard(device.target);
+  await scope.resolve();
+  const secrets = SecretRegistry.fromDevice(device);
+  return {
+    device,
+    scope,
+    secrets,
+    connector: new DeviceConnector(scope, device.limits.connections, device.limits.connectTimeoutMs),
+    log: createLogger({ secrets }),
+    signal: new AbortController().signal,
+    evidence: { write: (name) => name },
+    dependency: (id) => deps[id],
+    progress: () => undefined,
+  };
+}
