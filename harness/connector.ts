@@ -3,6 +3,7 @@
  * picks the address, the semaphore caps parallel connections (IoT devices fall
  * over under parallel load), and a connect timeout bounds each attempt.
  */
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { ScopeGuard } from './scope';
 import { Semaphore } from './limiter';
@@ -102,6 +103,44 @@ export class DeviceConnector {
         resolve(sock);
       });
     });
+  }
+
+  /**
+   * Send one datagram and wait for the first answer (capped). `closed` means
+   * the device said so with ICMP port unreachable; `silent` means no answer
+   * at all, which UDP cannot tell from a filter.
+   */
+  async udp(port: number, payload: Buffer, opts: ConnectOptions & { maxBytes?: number } = {}): Promise<{ kind: 'answer'; data: Buffer } | { kind: 'closed' | 'silent' }> {
+    const address = this.scope.address;
+    this.scope.assertHost(address);
+    const release = await this.slots.acquire(opts.signal);
+    const sock = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
+    this.opened += 1;
+    try {
+      return await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => resolve({ kind: 'silent' }), opts.timeoutMs ?? 1500);
+        const onAbort = (): void => {
+          clearTimeout(timer);
+          reject(new ConnectError('aborted', port, `UDP ${port} aborted`));
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        sock.on('message', (msg, rinfo) => {
+          // Only the target's own answer counts (a connected socket already filters; belt and braces).
+          if (!this.scope.allows(rinfo.address)) return;
+          clearTimeout(timer);
+          resolve({ kind: 'answer', data: msg.subarray(0, opts.maxBytes ?? 4096) });
+        });
+        sock.on('error', (err: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          if (err.code === 'ECONNREFUSED') resolve({ kind: 'closed' });
+          else reject(new ConnectError(classify(err), port, `UDP ${port}: ${err.code ?? err.message}`, { cause: err }));
+        });
+        sock.connect(port, address, () => sock.send(payload));
+      });
+    } finally {
+      sock.close();
+      release();
+    }
   }
 
   /** Teardown: close every connection a probe left open (after a timeout, say). */

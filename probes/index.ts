@@ -4,7 +4,9 @@ import { credentialsProbe } from './credentials';
 import { tcpPortsProbe } from './ports';
 import { tlsProbe } from './tls';
 import { sshProbe } from './ssh';
+import { udpServicesProbe } from './udp';
+import { plaintextProbe } from './plaintext';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -5,7 +5,7 @@ import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { stringify } from 'yaml';
 import type { Report } from '../harness/report';
-import { ALL_CHECKS } from '../profiles/checks';
+import { ALL_CHECKS, CHECKS } from '../profiles/checks';
 import { starbench } from './helpers/cli';
 import { listenOn } from './helpers/servers';
 
@@ -82,9 +82,15 @@ describe('starbench demo (end to end)', () => {
   it('lists every stable check; the unimplemented ones are not-tested, never pass', () => {
     const ids = report.checks.map((c) => c.id).sort();
     expect(ids).toEqual(ALL_CHECKS.map((c) => c.id).sort());
-    for (const c of report.checks.filter((x) => !['auth.default-credentials', 'exposure.undeclared-services'].includes(x.id))) {
+    for (const c of report.checks.filter((x) => !CHECKS.get(x.id)?.implemented)) {
       expect(c).toMatchObject({ verdict: 'not-tested', rationale: 'probe not implemented in this version of starbench' });
     }
+    // and the implemented ones all reached a verdict with evidence
+    for (const c of report.checks.filter((x) => CHECKS.get(x.id)?.implemented)) {
+      expect(c.verdict).not.toBe('not-tested');
+      expect(c.evidence.length).toBeGreaterThan(0);
+    }
+    expect(report.checks.find((c) => c.id === 'comms.plaintext')?.verdict).toBe('fail');
   });
 
   it('re-judges the saved observations without the device', async () => {

@@ -8,6 +8,7 @@ export const OPTIONS = {
   format: { type: 'string' },
   'probe-timeout': { type: 'string' },
   deadline: { type: 'string' },
+  scanner: { type: 'string' },
   'reveal-secrets': { type: 'boolean' },
   'non-interactive': { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },

@@ -16,6 +16,7 @@ Options for run and demo:
   --format LIST         report files to write (default html,junit,json)
   --probe-timeout S     seconds one probe may take (default from the device file, 120)
   --deadline S          seconds the whole run may take (default from the device file, 900)
+  --scanner NAME        TCP scanner: auto (nmap when installed), nmap or builtin
   --reveal-secrets      show credentials and canaries in reports (private runs only)
   --non-interactive     never ask the operator; operator steps become not-tested
   -q, --quiet           print only where the report is

@@ -41,8 +41,10 @@ function runId(device: DeviceFile): string {
 }
 
 /** Assess one validated device file; returns the exit code. */
-export async function assess(device: DeviceFile, args: ParsedArgs, io: CliIO): Promise<number> {
+export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO): Promise<number> {
   const v = args.values;
+  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  const device: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
   const profile = loadProfile(v.profile ?? DEFAULT_PROFILE);
   const only = checkOnly(list(v.only));
   const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS);

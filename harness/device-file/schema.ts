@@ -133,7 +133,10 @@ export const deviceFileSchema = z
       .optional(),
     scan: z
       .strictObject({
-        tcp: portRangeSpec.optional().describe('TCP ports to scan beyond the declared ones (default: a list of common IoT ports)'),
+        tcp: portRangeSpec.optional().describe('TCP ports to scan beyond the declared ones (default: all, 1-65535)'),
+        udp: portRangeSpec.optional().describe('UDP ports to probe beyond the declared ones (default: SNMP 161, SSDP 1900, mDNS 5353, CoAP 5683)'),
+        scanner: z.enum(['auto', 'nmap', 'builtin']).default('auto').describe('auto: nmap when installed, else the built-in connect scanner'),
+        bannerWaitMs: z.number().int().min(50).max(10000).default(500).describe('how long to wait for a service to speak first'),
       })
       .optional(),
     limits: z

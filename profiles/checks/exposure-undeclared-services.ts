@@ -1,48 +1,63 @@
 /** exposure.undeclared-services — EN 303 645 5.6-1/5.6-2: every reachable service is one the maker declared. */
 import type { Check, Finding } from '../../harness/types';
-import type { PortRecord } from '../../probes/ports';
 import { gate } from '../../harness/gate';
+import type { PortRecord } from '../../probes/ports';
+import type { UdpRecord } from '../../probes/udp';
+import { worst } from '../../harness/verdict';
 
 export const undeclaredServicesCheck: Check = {
   id: 'exposure.undeclared-services',
   title: 'No reachable service beyond those declared',
   failsWhen: 'a reachable TCP/UDP service is not in the device file',
-  probes: ['tcp-ports'],
+  probes: ['tcp-ports', 'udp-services'],
   implemented: true,
   fix: 'Disable every network service the product does not need (debug shells, factory test ports), or declare it and secure it.',
   judge(input) {
-    const g = gate(input, 'tcp-ports');
-    if (!g.ok) return g.judgement;
-    const ports = g.result.observations.filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord);
-    const scan = g.result.observations.find((o) => o.kind === 'tcp-scan');
-    const scanData = (scan?.data ?? {}) as { aborted?: string; planned?: number; scanned?: number; spec?: string };
-    const declared = ports.filter((p) => p.declared);
-    const open = ports.filter((p) => p.state === 'open');
+    const tcpGate = gate(input, 'tcp-ports');
+    const udpGate = gate(input, 'udp-services');
     const findings: Finding[] = [];
-    if (scanData.aborted || (declared.length > 0 && !declared.some((p) => p.state === 'open') && open.length === 0)) {
-      return {
-        verdict: 'inconclusive',
-        rationale: scanData.aborted ?? `none of the ${declared.length} declared TCP services answered, so an empty scan says nothing about undeclared ones`,
-        findings,
-      };
+    const undeclared: string[] = [];
+    const unsure: string[] = [];
+    let scope = '';
+    if (tcpGate.ok) {
+      const ports = tcpGate.result.observations.filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord);
+      const scan = (tcpGate.result.observations.find((o) => o.kind === 'tcp-scan')?.data ?? {}) as { aborted?: string; scanned?: number; spec?: string; scanner?: string };
+      const declared = ports.filter((p) => p.declared);
+      const open = ports.filter((p) => p.state === 'open');
+      if (scan.aborted || (declared.length > 0 && open.length === 0)) {
+        unsure.push(scan.aborted ?? `none of the ${declared.length} declared TCP services answered, so an empty scan says nothing about undeclared ones`);
+      }
+      for (const p of open.filter((x) => !x.declared)) {
+        undeclared.push(`TCP ${p.port}`);
+        findings.push({
+          severity: p.service === 'shell' || p.service === 'telnet' ? 'high' : 'medium',
+          port: p.port,
+          protocol: p.service,
+          message: `TCP ${p.port} is open and not declared${p.service && p.service !== 'unknown' ? ` — identified as ${p.service} by ${p.identifiedBy}` : ` — ${p.identifiedBy ?? 'unidentified'}`}`,
+        });
+      }
+      for (const p of declared.filter((d) => d.state !== 'open')) findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
+      scope = `${scan.scanned ?? ports.length} TCP ports (${scan.spec}, ${scan.scanner})`;
+    } else unsure.push(tcpGate.judgement.rationale);
+    if (udpGate.ok) {
+      const udp = udpGate.result.observations.filter((o) => o.kind === 'udp-port').map((o) => o.data as unknown as UdpRecord);
+      for (const u of udp.filter((x) => !x.declared && x.state === 'open')) {
+        undeclared.push(`UDP ${u.port}`);
+        findings.push({ severity: 'medium', port: u.port, protocol: u.service, message: `UDP ${u.port} answered a ${u.service} request and is not declared` });
+      }
+      for (const u of udp.filter((x) => !x.declared && x.state === 'open|filtered')) {
+        findings.push({ severity: 'info', port: u.port, message: `UDP ${u.port} did not answer; UDP cannot tell a silent service from a filter` });
+      }
+      for (const u of udp.filter((x) => x.declared && x.state !== 'open')) findings.push({ severity: 'info', port: u.port, message: `declared UDP ${u.port} is ${u.state}` });
+      const scan = udpGate.result.observations.find((o) => o.kind === 'udp-scan')?.data as { ports?: number[] } | undefined;
+      scope += `${scope ? ' and ' : ''}${scan?.ports?.length ?? udp.length} UDP ports`;
+    } else unsure.push(udpGate.judgement.rationale);
+
+    if (undeclared.length > 0) return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
+    if (unsure.length > 0) {
+      const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
+      return { verdict: verdicts.length ? worst([...verdicts, 'inconclusive']) : 'inconclusive', rationale: unsure.join('; '), findings };
     }
-    const undeclared = open.filter((p) => !p.declared);
-    for (const p of undeclared) {
-      findings.push({
-        severity: p.service === 'shell' || p.service === 'telnet' ? 'high' : 'medium',
-        port: p.port,
-        protocol: p.service,
-        message: `TCP ${p.port} is open and not declared${p.service ? ` — identified as ${p.service} by ${p.identifiedBy}` : ' — it sent no banner'}`,
-      });
-    }
-    for (const p of declared.filter((d) => d.state !== 'open')) {
-      findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
-    }
-    findings.push({ severity: 'info', message: 'UDP services were not probed by this version of starbench; only TCP is covered by this verdict' });
-    const scope = `${scanData.scanned ?? ports.length} TCP ports scanned (${scanData.spec ?? 'declared + common IoT ports'})`;
-    if (undeclared.length > 0) {
-      return { verdict: 'fail', rationale: `${undeclared.length} undeclared TCP service(s) reachable: ${undeclared.map((p) => p.port).join(', ')}; ${scope}`, findings };
-    }
-    return { verdict: 'pass', rationale: `every open TCP port (${open.map((p) => p.port).join(', ')}) is declared; ${scope}`, findings };
+    return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings };
   },
 };

@@ -5,7 +5,8 @@ import { undeclaredServicesCheck } from './exposure-undeclared-services';
 import { PENDING_CHECKS } from './pending';
 import { tlsCheck } from './comms-tls';
 import { sshCheck } from './comms-ssh';
+import { plaintextCheck } from './comms-plaintext';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, tlsCheck, sshCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

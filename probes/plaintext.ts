@@ -1,0 +1,84 @@
+/**
+ * plaintext: which services would carry credentials or a session in clear:
+ * telnet, FTP and open shells, HTTP logins (Basic, password forms) on plain
+ * HTTP, and MQTT on a port without TLS. HTTP that only redirects to HTTPS is
+ * recorded as such.
+ */
+import { mapLimit } from '../harness/limiter';
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import type { PortRecord } from './ports';
+import { httpRequest } from './util/http';
+
+export type Carries = 'credentials' | 'session' | 'content' | 'redirect-to-https' | 'nothing';
+
+export interface PlaintextFact {
+  port: number;
+  protocol: string;
+  carries: Carries;
+  how: string;
+  path?: string;
+}
+
+const PLAIN_BY_SERVICE: Record<string, { carries: Carries; how: string }> = {
+  telnet: { carries: 'credentials', how: 'telnet: the login and the whole session cross unencrypted' },
+  shell: { carries: 'session', how: 'a shell over a plain TCP connection' },
+  ftp: { carries: 'credentials', how: 'FTP USER/PASS cross unencrypted' },
+  mqtt: { carries: 'credentials', how: 'MQTT without TLS: CONNECT carries the username and password in clear' },
+};
+
+async function httpFacts(ctx: ProbeContext, port: number): Promise<PlaintextFact[]> {
+  const paths = ['/', ...ctx.device.auth.filter((a) => a.port === port && a.path).map((a) => a.path as string)];
+  const out: PlaintextFact[] = [];
+  for (const path of [...new Set(paths)]) {
+    let res;
+    try {
+      res = await httpRequest(ctx, { port, path, maxBytes: 64 * 1024 });
+    } catch (err) {
+      out.push({ port, protocol: 'http', path, carries: 'nothing', how: `no answer: ${(err as Error).message}` });
+      continue;
+    }
+    const location = String(res.headers.location ?? '');
+    const challenge = String(res.headers['www-authenticate'] ?? '');
+    const body = res.body.toString('latin1');
+    if (res.status >= 300 && res.status < 400 && /^https:\/\//i.test(location)) out.push({ port, protocol: 'http', path, carries: 'redirect-to-https', how: `HTTP ${res.status} to ${location}` });
+    else if (res.status === 401 && /^basic/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: `HTTP Basic login (${challenge}) on plain HTTP: the password crosses base64-encoded, not encrypted` });
+    else if (res.status === 401 && /^digest/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP Digest login on plain HTTP (the password is hashed, the session is not encrypted)` });
+    else if (/<input[^>]+type\s*=\s*["']?password/i.test(body)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: 'a password form served over plain HTTP' });
+    else out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP ${res.status}: serves content rather than redirecting to HTTPS` });
+  }
+  return out;
+}
+
+export const plaintextProbe: Probe = {
+  id: 'plaintext',
+  title: 'Services that would carry credentials or sessions in clear text',
+  needs: ['host'],
+  dependsOn: ['tcp-ports'],
+  clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.5-6', 'TS 103 701 5.5-1-2'],
+  async run(ctx) {
+    const open = (ctx.dependency('tcp-ports')?.observations ?? [])
+      .filter((o) => o.kind === 'tcp-port')
+      .map((o) => o.data as unknown as PortRecord)
+      .filter((r) => r.state === 'open');
+    const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
+    const facts: PlaintextFact[] = [];
+    const httpPorts: number[] = [];
+    for (const r of open) {
+      // What the port said beats what was declared; a declaration fills in for a silent port.
+      const service = r.service && r.service !== 'unknown' ? r.service : declared.get(r.port);
+      if (!service) continue;
+      if (service === 'http') httpPorts.push(r.port);
+      else if (PLAIN_BY_SERVICE[service]) facts.push({ port: r.port, protocol: service, ...PLAIN_BY_SERVICE[service] });
+    }
+    for (const list of await mapLimit(httpPorts, ctx.connector.slots.limit, (p) => httpFacts(ctx, p))) facts.push(...list);
+    const observations: Observation[] = facts.map((f) => ({
+      kind: 'plaintext-service',
+      port: f.port,
+      protocol: f.protocol,
+      summary: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.how}`,
+      data: { ...f },
+    }));
+    observations.push({ kind: 'plaintext-scan', summary: `looked at ${open.length} open TCP ports`, data: { open: open.map((r) => r.port) } });
+    return { observations };
+  },
+};

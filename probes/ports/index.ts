@@ -1,0 +1,129 @@
+/**
+ * tcp-ports: which TCP ports answer (nmap when installed, else the built-in
+ * connect scanner; the whole range unless the device file narrows it), and
+ * what each open one is, identified by what it says.
+ */
+import { parsePortSpec } from '../../harness/device-file/schema';
+import { ConnectError } from '../../harness/connector';
+import { mapLimit } from '../../harness/limiter';
+import type { Observation, Probe, ProbeContext } from '../../harness/types';
+import { identifyPort } from './identify';
+import { nmapPath, nmapScan } from './nmap';
+
+export const FULL_RANGE = '1-65535';
+
+export type PortState = 'open' | 'closed' | 'filtered' | 'unreachable';
+
+export interface PortRecord {
+  port: number;
+  state: PortState;
+  declared: boolean;
+  service?: string;
+  identifiedBy?: string;
+  banner?: string;
+}
+
+export function portsToScan(ctx: Pick<ProbeContext, 'device'>): { ports: number[]; spec: string } {
+  const declared = ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => s.port);
+  const spec = ctx.device.scan?.tcp ?? FULL_RANGE;
+  const ports = [...new Set([...declared, ...(parsePortSpec(spec) ?? [])])].sort((a, b) => a - b);
+  return { ports, spec };
+}
+
+/** One connect: open, closed, filtered (no answer) or unreachable (no route). */
+async function connectState(ctx: ProbeContext, port: number): Promise<PortState> {
+  try {
+    const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+    sock.destroy();
+    return 'open';
+  } catch (err) {
+    if (!(err instanceof ConnectError) || err.kind === 'aborted') throw err;
+    if (err.kind === 'refused' || err.kind === 'reset') return 'closed';
+    return err.kind === 'timeout' ? 'filtered' : 'unreachable';
+  }
+}
+
+/** Compress a sorted port list into a spec for nmap ("1-21,23-65535"). */
+export function toSpec(ports: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < ports.length; ) {
+    let j = i;
+    while (j + 1 < ports.length && ports[j + 1] === ports[j] + 1) j++;
+    parts.push(i === j ? String(ports[i]) : `${ports[i]}-${ports[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+export const tcpPortsProbe: Probe = {
+  id: 'tcp-ports',
+  title: 'TCP service discovery (nmap or the built-in connect scan) and identification',
+  needs: ['host'],
+  clauses: ['EN 303 645 5.6-1', 'TS 103 701 5.6-1-2'],
+  async run(ctx) {
+    const { ports, spec } = portsToScan(ctx);
+    const declaredSet = new Set(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => s.port));
+    const limit = ctx.connector.slots.limit;
+    const choice = ctx.device.scan?.scanner ?? 'auto';
+    const nmap = choice === 'builtin' ? undefined : nmapPath();
+    if (choice === 'nmap' && !nmap) throw new Error('scan.scanner is nmap, but nmap is not installed (apt-get install nmap)');
+    ctx.progress(`scanning ${ports.length} TCP ports with ${nmap ? 'nmap' : 'the built-in scanner'}`);
+
+    // Declared ports first: if none answers the device is down or filtered,
+    // and scanning the rest would only burn the deadline.
+    const declaredPorts = ports.filter((p) => declaredSet.has(p));
+    const states = new Map<number, PortState>();
+    (await mapLimit(declaredPorts, limit, (p) => connectState(ctx, p))).forEach((s, i) => states.set(declaredPorts[i], s));
+    let aborted: string | undefined;
+    let scanner = 'built-in connect scan';
+    let nmapArgs: string[] | undefined;
+    const rest = ports.filter((p) => !declaredSet.has(p));
+    let closedCount = 0;
+    let filteredCount = 0;
+    if (declaredPorts.length > 0 && declaredPorts.every((p) => states.get(p) === 'filtered' || states.get(p) === 'unreachable')) {
+      aborted = `none of the ${declaredPorts.length} declared TCP ports answered (${states.get(declaredPorts[0])}); the device looks down or filtered, so the rest of the scan was not attempted`;
+    } else if (nmap && rest.length > 0) {
+      ctx.scope.assertHost(ctx.connector.host);
+      const r = await nmapScan(nmap, ctx.connector.host, toSpec(rest), limit, ctx.signal);
+      scanner = 'nmap -sT';
+      nmapArgs = r.args;
+      ctx.evidence.write('nmap.xml', r.xml);
+      for (const p of r.open) states.set(p, 'open');
+      closedCount = r.closed;
+      filteredCount = r.filtered;
+    } else {
+      (await mapLimit(rest, limit, (p) => connectState(ctx, p))).forEach((s, i) => {
+        if (s === 'open' || s === 'unreachable') states.set(rest[i], s);
+        else if (s === 'closed') closedCount += 1;
+        else filteredCount += 1;
+      });
+    }
+    for (const p of declaredPorts) {
+      if (states.get(p) === 'closed') closedCount += 1;
+      if (states.get(p) === 'filtered') filteredCount += 1;
+    }
+
+    const open = [...states].filter(([, s]) => s === 'open').map(([p]) => p).sort((a, b) => a - b);
+    const bannerWait = ctx.device.scan?.bannerWaitMs ?? 500;
+    const identities = await mapLimit(open, limit, (p) => identifyPort(ctx, p, bannerWait).catch((err: Error) => ({ service: undefined, identifiedBy: `identification failed: ${err.message}` })));
+    const records: PortRecord[] = [
+      ...open.map((port, i) => ({ port, state: 'open' as const, declared: declaredSet.has(port), ...identities[i] })),
+      ...declaredPorts.filter((p) => states.get(p) !== 'open').map((port) => ({ port, state: states.get(port)!, declared: true })),
+    ].sort((a, b) => a.port - b.port);
+    const unreachable = [...states.values()].filter((s) => s === 'unreachable').length;
+    const observations: Observation[] = records.map((r) => ({
+      kind: 'tcp-port',
+      port: r.port,
+      protocol: r.service,
+      summary: `TCP ${r.port} ${r.state}${r.service ? ` (${r.service}: ${r.identifiedBy})` : ''}${r.declared ? '' : ' — not declared'}`,
+      data: { ...r },
+    }));
+    const scanned = aborted ? declaredPorts.length : ports.length;
+    observations.push({
+      kind: 'tcp-scan',
+      summary: `${scanner}: ${scanned} of ${ports.length} TCP ports (${spec}): ${open.length} open, ${closedCount} closed, ${filteredCount} filtered, ${unreachable} unreachable`,
+      data: { scanner, nmapArgs, spec, planned: ports.length, scanned, open, closed: closedCount, filtered: filteredCount, unreachable, aborted },
+    });
+    return { observations };
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * nmap as the TCP scanner when it is installed: arguments as an array (never
+ * a shell string), output read from its XML (-oX -) with a real XML parser.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+
+export function nmapPath(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, 'nmap');
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+export interface NmapResult {
+  open: number[];
+  closed: number;
+  filtered: number;
+  xml: string;
+  args: string[];
+}
+
+const MAX_XML = 8 * 1024 * 1024;
+
+/** A TCP connect scan (-sT: full connections, so the device's connection limit holds) of `ports` on one address. */
+export function nmapScan(bin: string, address: string, ports: string, parallelism: number, signal: AbortSignal): Promise<NmapResult> {
+  const args = ['-sT', '-Pn', '-n', '-T4', '--max-parallelism', String(parallelism), '--max-retries', '1', '-p', ports, '-oX', '-', address];
+  if (address.includes(':')) args.unshift('-6');
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { signal, stdio: ['ignore', 'pipe', 'pipe'] });
+    let xml = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      if (xml.length < MAX_XML) xml += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+    child.on('error', (e) => reject(e));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`nmap exited ${code}: ${err.trim()}`));
+      try {
+        resolve({ ...parseNmapXml(xml), xml, args });
+      } catch (e) {
+        reject(new Error(`cannot read nmap XML: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+export function parseNmapXml(xml: string): Omit<NmapResult, 'xml' | 'args'> {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['host', 'port', 'extraports'].includes(name) }).parse(xml);
+  const host = doc.nmaprun?.host?.[0];
+  if (!doc.nmaprun) throw new Error('no <nmaprun> element');
+  const ports = (host?.ports?.port ?? []) as Array<{ portid: string; state: { state: string } }>;
+  const extra = (host?.ports?.extraports ?? []) as Array<{ state: string; count: string }>;
+  const count = (s: string): number => ports.filter((p) => p.state.state === s).length + extra.filter((e) => e.state === s).reduce((n, e) => n + Number(e.count), 0);
+  return {
+    open: ports.filter((p) => p.state.state === 'open').map((p) => Number(p.portid)),
+    closed: count('closed'),
+    filtered: count('filtered') + count('open|filtered'),
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * udp-services: the UDP services IoT devices usually expose, asked with real
+ * requests (a UDP port only answers a question it understands), plus every
+ * UDP port the device file declares.
+ */
+import { randomBytes } from 'node:crypto';
+import { parsePortSpec } from '../harness/device-file/schema';
+import { mapLimit } from '../harness/limiter';
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import { printable } from './util/banner';
+
+/** SNMPv2c GetRequest for sysDescr.0 (1.3.6.1.2.1.1.1.0) with community "public" (RFC 3416, BER per X.690). */
+function snmpGet(): Buffer {
+  const id = randomBytes(4);
+  const varbind = Buffer.from([0x30, 0x0c, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00, 0x05, 0x00]);
+  const pdu = Buffer.concat([Buffer.from([0x02, 0x04]), id, Buffer.from([0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, varbind.length]), varbind]);
+  const body = Buffer.concat([Buffer.from([0x02, 0x01, 0x01, 0x04, 0x06]), Buffer.from('public'), Buffer.from([0xa0, pdu.length]), pdu]);
+  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
+
+/** SSDP M-SEARCH (UPnP Device Architecture 2.0 §1.3.2), sent unicast. */
+const SSDP = (): Buffer => Buffer.from('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n');
+
+/** DNS-SD service enumeration query, _services._dns-sd._udp.local PTR (RFC 6763 §9), unicast-response bit set (RFC 6762 §5.4). */
+function mdnsQuery(): Buffer {
+  const labels = ['_services', '_dns-sd', '_udp', 'local'];
+  const name = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
+  return Buffer.concat([Buffer.from([0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]), name, Buffer.from([0x00, 0x0c, 0x80, 0x01])]);
+}
+
+/** CoAP confirmable GET /.well-known/core (RFC 7252 §3, RFC 6690 §4). */
+function coapDiscovery(): Buffer {
+  const id = randomBytes(2);
+  return Buffer.concat([Buffer.from([0x40, 0x01]), id, Buffer.from([0xbb]), Buffer.from('.well-known'), Buffer.from([0x04]), Buffer.from('core')]);
+}
+
+interface UdpKnown {
+  service: string;
+  request: () => Buffer;
+}
+export const UDP_DEFAULTS: Record<number, UdpKnown> = {
+  161: { service: 'snmp', request: snmpGet },
+  1900: { service: 'ssdp', request: SSDP },
+  5353: { service: 'mdns', request: mdnsQuery },
+  5683: { service: 'coap', request: coapDiscovery },
+};
+const BY_PROTOCOL: Record<string, UdpKnown> = { snmp: UDP_DEFAULTS[161], ssdp: UDP_DEFAULTS[1900], upnp: UDP_DEFAULTS[1900], mdns: UDP_DEFAULTS[5353], coap: UDP_DEFAULTS[5683] };
+
+export type UdpState = 'open' | 'closed' | 'open|filtered';
+
+export interface UdpRecord {
+  port: number;
+  state: UdpState;
+  declared: boolean;
+  service?: string;
+  answer?: string;
+}
+
+const TRIES = 2;
+
+async function ask(ctx: ProbeContext, port: number, known: UdpKnown | undefined): Promise<{ state: UdpState; answer?: Buffer }> {
+  for (let i = 0; i < TRIES; i++) {
+    const r = await ctx.connector.udp(port, known ? known.request() : Buffer.alloc(0), { signal: ctx.signal });
+    if (r.kind === 'answer') return { state: 'open', answer: r.data };
+    if (r.kind === 'closed') return { state: 'closed' };
+  }
+  return { state: 'open|filtered' };
+}
+
+export const udpServicesProbe: Probe = {
+  id: 'udp-services',
+  title: 'UDP services (SNMP, SSDP, mDNS, CoAP and declared ports) asked with real requests',
+  needs: ['host'],
+  clauses: ['EN 303 645 5.6-1', 'TS 103 701 5.6-1-2'],
+  async run(ctx) {
+    const declared = new Map(ctx.device.services.filter((s) => s.transport === 'udp').map((s) => [s.port, s.protocol]));
+    const extra = ctx.device.scan?.udp ? (parsePortSpec(ctx.device.scan.udp) ?? []) : Object.keys(UDP_DEFAULTS).map(Number);
+    const ports = [...new Set([...declared.keys(), ...extra])].sort((a, b) => a - b);
+    const results = await mapLimit(ports, ctx.connector.slots.limit, async (port): Promise<UdpRecord> => {
+      const known = BY_PROTOCOL[declared.get(port) ?? ''] ?? UDP_DEFAULTS[port];
+      const r = await ask(ctx, port, known);
+      return { port, state: r.state, declared: declared.has(port), service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined, answer: r.answer ? printable(r.answer, 120) : undefined };
+    });
+    const observations: Observation[] = results
+      .filter((r) => r.state !== 'closed' || r.declared)
+      .map((r) => ({ kind: 'udp-port', port: r.port, protocol: r.service, summary: `UDP ${r.port} ${r.state}${r.service ? ` (${r.service} answered)` : ''}${r.declared ? '' : ' — not declared'}`, data: { ...r } }));
+    observations.push({
+      kind: 'udp-scan',
+      summary: `asked ${ports.length} UDP ports: ${results.filter((r) => r.state === 'open').length} answered, ${results.filter((r) => r.state === 'closed').length} closed, ${results.filter((r) => r.state === 'open|filtered').length} silent`,
+      data: { ports, open: results.filter((r) => r.state === 'open').map((r) => r.port), silent: results.filter((r) => r.state === 'open|filtered').map((r) => r.port) },
+    });
+    return { observations };
+  },
+};
