@@ -36,6 +36,34 @@ function classify(err: NodeJS.ErrnoException): ConnectFailure {
   }
 }
 
+/**
+ * How long a closed connection keeps its slot while we wait for the device to
+ * close its side: a device counts a connection until it has seen our FIN, so
+ * releasing at once would let it hold one more than the limit. Bounded because
+ * a hostile device may never answer.
+ */
+export const CLOSE_GRACE_MS = 200;
+
+/** Make destroy() polite: FIN first, then wait (bounded) for the device's FIN before the socket (and its slot) goes. */
+function closeGracefully(sock: net.Socket): void {
+  const hardDestroy = sock.destroy.bind(sock);
+  let closing = false;
+  sock.destroy = ((err?: Error) => {
+    if (err || closing || sock.destroyed || sock.connecting) return hardDestroy(err);
+    // Already half-closed by a library (ssh2 ends before it destroys) or by the peer: still wait for both sides.
+    if (sock.readableEnded) return hardDestroy();
+    closing = true;
+    const timer = setTimeout(() => hardDestroy(), CLOSE_GRACE_MS);
+    sock.once('close', () => clearTimeout(timer));
+    sock.once('end', () => hardDestroy());
+    sock.removeAllListeners('data');
+    sock.on('data', () => undefined);
+    sock.resume();
+    if (!sock.writableEnded) sock.end();
+    return sock;
+  }) as typeof sock.destroy;
+}
+
 export interface ConnectOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -100,6 +128,7 @@ export class DeviceConnector {
         cleanup();
         // Callers attach their own handlers; an unhandled late error must not crash the run.
         sock.on('error', () => undefined);
+        closeGracefully(sock);
         resolve(sock);
       });
     });

@@ -11,6 +11,8 @@ export async function listenOn(server: net.Server): Promise<Running> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     if (typeof s.destroy !== 'function') return;
+    // A probe that resets a connection must not crash the test process.
+    s.on('error', () => undefined);
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
