@@ -46,7 +46,7 @@ export const UDP_DEFAULTS: Record<number, UdpKnown> = {
 };
 const BY_PROTOCOL: Record<string, UdpKnown> = { snmp: UDP_DEFAULTS[161], ssdp: UDP_DEFAULTS[1900], upnp: UDP_DEFAULTS[1900], mdns: UDP_DEFAULTS[5353], coap: UDP_DEFAULTS[5683] };
 
-export type UdpState = 'open' | 'closed' | 'open|filtered';
+export type UdpState = 'open' | 'closed' | 'open|filtered' | 'unreachable';
 
 export interface UdpRecord {
   port: number;
@@ -63,6 +63,7 @@ async function ask(ctx: ProbeContext, port: number, known: UdpKnown | undefined)
     const r = await ctx.connector.udp(port, known ? known.request() : Buffer.alloc(0), { signal: ctx.signal });
     if (r.kind === 'answer') return { state: 'open', answer: r.data };
     if (r.kind === 'closed') return { state: 'closed' };
+    if (r.kind === 'unreachable') return { state: 'unreachable' };
   }
   return { state: 'open|filtered' };
 }
@@ -87,7 +88,12 @@ export const udpServicesProbe: Probe = {
     observations.push({
       kind: 'udp-scan',
       summary: `asked ${ports.length} UDP ports: ${results.filter((r) => r.state === 'open').length} answered, ${results.filter((r) => r.state === 'closed').length} closed, ${results.filter((r) => r.state === 'open|filtered').length} silent`,
-      data: { ports, open: results.filter((r) => r.state === 'open').map((r) => r.port), silent: results.filter((r) => r.state === 'open|filtered').map((r) => r.port) },
+      data: {
+        ports,
+        open: results.filter((r) => r.state === 'open').map((r) => r.port),
+        silent: results.filter((r) => r.state === 'open|filtered').map((r) => r.port),
+        unreachable: results.filter((r) => r.state === 'unreachable').map((r) => r.port),
+      },
     });
     return { observations };
   },

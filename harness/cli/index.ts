@@ -71,6 +71,13 @@ export function cli(): void {
     } else process.exit(EXIT.interrupted);
   });
   process.on('SIGTERM', () => ctl.abort());
+  // Last resort: a bug in a callback must not show a user a stack trace. The
+  // journal keeps what finished; STARBENCH_DEBUG=1 shows the trace.
+  process.on('uncaughtException', (err) => {
+    process.stderr.write(`starbench: internal error: ${errorMessage(err)}\n`);
+    if (process.env.STARBENCH_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exit(EXIT.incomplete);
+  });
   const io: CliIO = {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),

@@ -4,7 +4,6 @@
  * what each open one is, identified by what it says.
  */
 import { parsePortSpec } from '../../harness/device-file/schema';
-import { ConnectError } from '../../harness/connector';
 import { mapLimit } from '../../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { identifyPort } from './identify';
@@ -31,16 +30,8 @@ export function portsToScan(ctx: Pick<ProbeContext, 'device'>): { ports: number[
 }
 
 /** One connect: open, closed, filtered (no answer) or unreachable (no route). */
-async function connectState(ctx: ProbeContext, port: number): Promise<PortState> {
-  try {
-    const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
-    sock.destroy();
-    return 'open';
-  } catch (err) {
-    if (!(err instanceof ConnectError) || err.kind === 'aborted') throw err;
-    if (err.kind === 'refused' || err.kind === 'reset') return 'closed';
-    return err.kind === 'timeout' ? 'filtered' : 'unreachable';
-  }
+function connectState(ctx: ProbeContext, port: number): Promise<PortState> {
+  return ctx.connector.portState(port, { signal: ctx.signal });
 }
 
 /** Compress a sorted port list into a spec for nmap ("1-21,23-65535"). */

@@ -1,6 +1,6 @@
 /** auth.default-credentials — EN 303 645 5.1-1, JC-STAR S1.1-02, PSTI 1: no service accepts a known default credential. */
 import type { Check, Finding } from '../../harness/types';
-import { gate } from '../../harness/gate';
+import { discoveryFailure, gate } from '../../harness/gate';
 
 interface Attempts {
   protocol: string;
@@ -58,7 +58,8 @@ export const defaultCredentialsCheck: Check = {
       findings.push({ severity: 'info', port: a.port, protocol: a.protocol, message: `${where(a)}: tried ${a.tried} of ${a.listSize} (${a.stopReason}${a.detail ? `; ${a.detail}` : ''}${a.lastError ? `; last error: ${a.lastError}` : ''})` });
     }
     if (attempts.length === 0 && gaps.length === 0) {
-      if (input.result('tcp-ports')?.status !== 'completed') return { verdict: 'inconclusive', rationale: 'no login was found to test and service discovery did not complete', findings };
+      const blind = discoveryFailure(input);
+      if (blind) return { verdict: 'inconclusive', rationale: `no login was found to test, and ${blind}`, findings };
       return { verdict: 'not-applicable', rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services', findings };
     }
     if (partial.length > 0 || gaps.length > 0) {

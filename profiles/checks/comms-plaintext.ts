@@ -1,6 +1,6 @@
 /** comms.plaintext — EN 303 645 5.5-1, 5.5-6, 5.8-1/2: no credentials or sessions cross the network in clear. */
 import type { Check, Finding } from '../../harness/types';
-import { gate } from '../../harness/gate';
+import { discoveryFailure, gate } from '../../harness/gate';
 import type { PlaintextFact } from '../../probes/plaintext';
 
 export const plaintextCheck: Check = {
@@ -23,6 +23,8 @@ export const plaintextCheck: Check = {
     const bad = facts.filter((f) => f.carries === 'credentials' || f.carries === 'session');
     if (bad.length) return { verdict: 'fail', rationale: `credentials or sessions in clear on ${[...new Set(bad.map((f) => `${f.protocol} ${f.port}`))].join(', ')}`, findings };
     const scanned = (g.result.observations.find((o) => o.kind === 'plaintext-scan')?.data as { open?: number[] } | undefined)?.open ?? [];
+    const blind = discoveryFailure(input);
+    if (blind) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${blind}`, findings };
     if (scanned.length === 0) return { verdict: 'inconclusive', rationale: 'no open TCP port was found to look at', findings };
     return { verdict: 'pass', rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`, findings };
   },

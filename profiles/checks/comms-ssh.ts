@@ -1,6 +1,6 @@
 /** comms.ssh — EN 303 645 5.5-1, 5.1-3: SSH services offer no broken algorithms or weak host keys. */
 import type { Check, Finding } from '../../harness/types';
-import { gate } from '../../harness/gate';
+import { discoveryFailure, gate } from '../../harness/gate';
 import type { SshServiceFacts } from '../../probes/ssh';
 
 // RFC 9142 §4 / RFC 8732: group1 and group-exchange-sha1 are no longer acceptable on their own.
@@ -21,7 +21,8 @@ export const sshCheck: Check = {
     if (!g.ok) return g.judgement;
     const services = g.result.observations.filter((o) => o.kind === 'ssh-service').map((o) => o.data as unknown as SshServiceFacts);
     if (services.length === 0) {
-      if (input.result('tcp-ports')?.status !== 'completed') return { verdict: 'inconclusive', rationale: 'no SSH service found, but service discovery did not complete', findings: [] };
+      const blind = discoveryFailure(input);
+      if (blind) return { verdict: 'inconclusive', rationale: `no SSH service found, and ${blind}`, findings: [] };
       return { verdict: 'not-applicable', rationale: 'no SSH service declared or found', findings: [] };
     }
     const findings: Finding[] = [];

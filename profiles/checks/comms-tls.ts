@@ -1,6 +1,6 @@
 /** comms.tls — EN 303 645 5.5-1, 5.5-7: TLS services use current protocols, suites, keys and valid certificates. */
 import type { Check, Finding } from '../../harness/types';
-import { gate } from '../../harness/gate';
+import { discoveryFailure, gate } from '../../harness/gate';
 import type { TlsServiceFacts } from '../../probes/tls';
 import { TLS_VERSIONS } from '../../probes/tls/hello';
 
@@ -21,7 +21,8 @@ export const tlsCheck: Check = {
     const when = Date.parse(g.result.startedAt ?? new Date().toISOString());
     const services = g.result.observations.filter((o) => o.kind === 'tls-service').map((o) => o.data as unknown as TlsServiceFacts);
     if (services.length === 0) {
-      if (input.result('tcp-ports')?.status !== 'completed') return { verdict: 'inconclusive', rationale: 'no TLS service found, but service discovery did not complete', findings: [] };
+      const blind = discoveryFailure(input);
+      if (blind) return { verdict: 'inconclusive', rationale: `no TLS service found, and ${blind}`, findings: [] };
       return { verdict: 'not-applicable', rationale: 'no TLS service declared or found', findings: [] };
     }
     const findings: Finding[] = [];
