@@ -6,7 +6,8 @@ import { tlsProbe } from './tls';
 import { sshProbe } from './ssh';
 import { udpServicesProbe } from './udp';
 import { plaintextProbe } from './plaintext';
+import { unauthenticatedProbe } from './unauthenticated';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

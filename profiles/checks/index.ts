@@ -6,7 +6,8 @@ import { PENDING_CHECKS } from './pending';
 import { tlsCheck } from './comms-tls';
 import { sshCheck } from './comms-ssh';
 import { plaintextCheck } from './comms-plaintext';
+import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

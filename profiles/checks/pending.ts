@@ -17,7 +17,6 @@ function pending(id: string, title: string, failsWhen: string, probes: string[])
 }
 
 export const PENDING_CHECKS: Check[] = [
-  pending('auth.unauthenticated-access', 'No shell, admin function, configuration or broker topic without credentials', 'a shell, admin function, config or broker topic is reachable with no credentials', ['unauthenticated']),
   pending('auth.brute-force', 'Brute force over the network is made impractical', 'repeated wrong passwords meet no lockout, delay or rate limit', ['brute-force']),
   pending('update.integrity', 'Tampered or unsigned images are refused', 'the device installs a tampered or unsigned image', ['update']),
   pending('update.rollback', 'Older genuine images are refused', 'the device installs an older genuine image', ['update']),

@@ -1,0 +1,134 @@
+/**
+ * unauthenticated: what each service gives with no credentials at all — a
+ * shell on a telnet-like port, admin or configuration pages, personal data
+ * on status pages, anonymous MQTT (topics seen in a bounded window), the
+ * same over TLS.
+ */
+import tls from 'node:tls';
+import { MqttClient } from 'mqtt';
+import { mapLimit } from '../harness/limiter';
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import type { PortRecord } from './ports';
+import { canariesIn } from './util/canaries';
+import { httpRequest } from './util/http';
+import { TelnetSession } from './util/telnet';
+
+// Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
+export const ADMIN_PATHS = ['/admin', '/cgi-bin/admin', '/config', '/cgi-bin/config', '/setup', '/system', '/api/config', '/api/v1/config', '/config.bin', '/cgi-bin/status', '/status'];
+const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
+const MQTT_WINDOW_MS = 2000;
+const MAX_TOPICS = 200;
+
+export interface Exposure {
+  port: number;
+  protocol: string;
+  what: 'shell' | 'admin' | 'config' | 'personal-data' | 'mqtt-anonymous' | 'status';
+  where: string;
+  canaries: string[];
+  detail: string;
+}
+
+async function shellWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposure | null> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  const t = new TelnetSession(sock);
+  try {
+    const prompt = await t.waitFor(/(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i, 3000);
+    if (!prompt || /:\s*$/.test(prompt[0])) return null;
+    const mark = t.text.length;
+    t.send('echo SB$((1234+4321))');
+    if (!(await t.waitFor(/SB5555/, 3000, mark))) return null;
+    return { port, protocol: 'shell', what: 'shell', where: `TCP ${port}`, canaries: canariesIn(ctx.device, t.text), detail: 'a shell that runs commands with no login (echo $((1234+4321)) printed 5555)' };
+  } finally {
+    sock.destroy();
+  }
+}
+
+async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure[]> {
+  const declared = ctx.device.auth.filter((a) => a.port === port && a.path).map((a) => a.path as string);
+  const paths = [...new Set(['/', ...declared, ...ADMIN_PATHS])];
+  const out: Exposure[] = [];
+  for (const path of paths) {
+    let res;
+    try {
+      res = await httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 });
+    } catch {
+      continue;
+    }
+    if (res.status !== 200) continue;
+    const body = res.body.toString('latin1');
+    const canaries = canariesIn(ctx.device, body);
+    const protocol = isTls ? 'https' : 'http';
+    if (declared.includes(path)) out.push({ port, protocol, what: 'admin', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials on a path the device file says needs a login` });
+    else if (canaries.length) out.push({ port, protocol, what: 'personal-data', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials shows personal data (${canaries.join(', ')})` });
+    else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body)) out.push({ port, protocol, what: 'config', where: `${protocol} ${port} ${path}`, canaries, detail: 'HTTP 200 without credentials serves an administration form' });
+    else if (path !== '/') out.push({ port, protocol, what: 'status', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)` });
+  }
+  return out;
+}
+
+async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  const stream = isTls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
+  const topics = new Map<string, string[]>();
+  return new Promise((resolve) => {
+    const client = new MqttClient(() => stream, { protocolVersion: 4, clientId: `starbench-${Date.now() % 100000}`, clean: true, reconnectPeriod: 0, connectTimeout: 4000, keepalive: 0 });
+    let accepted = false;
+    const finish = (): void => {
+      client.end(true);
+      stream.destroy();
+      sock.destroy();
+      if (!accepted) return resolve(null);
+      const withCanaries = [...topics].filter(([, c]) => c.length);
+      const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
+      resolve({
+        port,
+        protocol: isTls ? 'mqtts' : 'mqtt',
+        what: 'mqtt-anonymous',
+        where: `${isTls ? 'mqtts' : 'mqtt'} ${port}`,
+        canaries: categories,
+        detail: `anonymous client accepted; ${topics.size} topic(s) seen in ${MQTT_WINDOW_MS / 1000} s${withCanaries.length ? `, personal data (${categories.join(', ')}) on ${withCanaries.map(([t]) => t).join(', ')}` : ''}`,
+      });
+    };
+    const timer = setTimeout(finish, MQTT_WINDOW_MS + 4000);
+    client.on('connect', () => {
+      accepted = true;
+      client.subscribe(['#', '$SYS/#'], { qos: 0 });
+      clearTimeout(timer);
+      setTimeout(finish, MQTT_WINDOW_MS);
+    });
+    client.on('message', (topic, payload) => {
+      if (topics.size < MAX_TOPICS || topics.has(topic)) topics.set(topic, [...new Set([...(topics.get(topic) ?? []), ...canariesIn(ctx.device, payload.subarray(0, 64 * 1024).toString('latin1'))])]);
+    });
+    client.on('error', () => {
+      clearTimeout(timer);
+      finish();
+    });
+  });
+}
+
+export const unauthenticatedProbe: Probe = {
+  id: 'unauthenticated',
+  title: 'What each service gives without credentials (shells, admin pages, personal data, anonymous MQTT)',
+  needs: ['host'],
+  dependsOn: ['tcp-ports'],
+  clauses: ['EN 303 645 5.5-4', 'EN 303 645 5.5-5', 'JC-STAR S1.1-01'],
+  async run(ctx) {
+    const open = (ctx.dependency('tcp-ports')?.observations ?? []).filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
+    const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
+    const kindOf = (r: PortRecord): string => (r.service && r.service !== 'unknown' && r.service !== 'tls' ? r.service : (declared.get(r.port) ?? r.service ?? 'unknown'));
+    const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
+      const kind = kindOf(r);
+      try {
+        if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
+        if (kind === 'http' || kind === 'https') return await webWithoutLogin(ctx, r.port, kind === 'https');
+        if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
+      } catch (err) {
+        return [{ port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` }];
+      }
+      return [];
+    });
+    const observations: Observation[] = results.flat().map((e) => ({ kind: 'unauthenticated', port: e.port, protocol: e.protocol, summary: `${e.where}: ${e.detail}`, data: { ...e } }));
+    observations.push({ kind: 'unauthenticated-scan', summary: `asked ${open.length} open TCP ports without credentials`, data: { ports: open.map((r) => `${kindOf(r)} ${r.port}`) } });
+    return { observations };
+  },
+};
