@@ -200,7 +200,10 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     let p = memo.get(id);
     if (!p) {
       p = (async () => {
-        await Promise.all((opts.probes.get(id)?.dependsOn ?? []).map(exec));
+        const probe = opts.probes.get(id);
+        await Promise.all((probe?.dependsOn ?? []).map(exec));
+        // A disruptive probe (lockouts) waits for every ordinary one to finish.
+        if (probe?.runLast) await Promise.all(probeIds.filter((x) => !opts.probes.get(x)?.runLast && x !== id).map(exec));
         return runOne(id);
       })();
       memo.set(id, p);

@@ -67,6 +67,8 @@ export interface Probe {
   needs: ProbeNeed[];
   /** Probes whose results this one reads (service discovery before logins). */
   dependsOn?: string[];
+  /** Runs after every other probe (it disturbs the device: lockouts, waits). */
+  runLast?: boolean;
   /** Spec clauses the probe serves (TS 103 701 test ids, EN 303 645 provisions). */
   clauses?: string[];
   /** Returns a reason to skip, or null to run. */

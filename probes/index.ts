@@ -7,7 +7,8 @@ import { sshProbe } from './ssh';
 import { udpServicesProbe } from './udp';
 import { plaintextProbe } from './plaintext';
 import { unauthenticatedProbe } from './unauthenticated';
+import { bruteForceProbe } from './brute-force';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -7,7 +7,8 @@ import { tlsCheck } from './comms-tls';
 import { sshCheck } from './comms-ssh';
 import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
+import { bruteForceCheck } from './auth-brute-force';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

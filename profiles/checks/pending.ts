@@ -17,7 +17,6 @@ function pending(id: string, title: string, failsWhen: string, probes: string[])
 }
 
 export const PENDING_CHECKS: Check[] = [
-  pending('auth.brute-force', 'Brute force over the network is made impractical', 'repeated wrong passwords meet no lockout, delay or rate limit', ['brute-force']),
   pending('update.integrity', 'Tampered or unsigned images are refused', 'the device installs a tampered or unsigned image', ['update']),
   pending('update.rollback', 'Older genuine images are refused', 'the device installs an older genuine image', ['update']),
   pending('privacy.personal-data-exposure', 'No personal data readable without authentication', 'a personal-data canary is readable without authentication (network or serial)', ['personal-data']),

@@ -1,0 +1,51 @@
+/** auth.brute-force — EN 303 645 5.1-5, JC-STAR S1.1-04 (tested on the device): brute force over the network is impractical. */
+import type { Check, Finding } from '../../harness/types';
+import { discoveryFailure, gate } from '../../harness/gate';
+import type { BruteForceFact } from '../../probes/brute-force';
+
+// A password with this much entropy cannot be guessed over a network even at full speed (NIST SP 800-63B §5.2.2 spirit).
+const HIGH_ENTROPY_BITS = 64;
+
+export const bruteForceCheck: Check = {
+  id: 'auth.brute-force',
+  title: 'Brute force over the network is made impractical',
+  failsWhen: 'repeated wrong passwords meet no lockout, delay or rate limit',
+  probes: ['brute-force'],
+  implemented: true,
+  fix: 'Lock the account or slow responses down after a few consecutive failures (and tell the user), or make the authentication value unguessable (high-entropy, unique per device).',
+  judge(input) {
+    const g = gate(input, 'brute-force');
+    if (!g.ok) return g.judgement;
+    const facts = g.result.observations.filter((o) => o.kind === 'brute-force').map((o) => o.data as unknown as BruteForceFact);
+    const keyOnly = g.result.observations.filter((o) => o.kind === 'no-password-login');
+    const findings: Finding[] = [];
+    const failed: string[] = [];
+    const unsure: string[] = [];
+    for (const f of facts) {
+      const where = `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}`;
+      if (f.mitigation === 'none') {
+        if (f.claim === 'high-entropy' && f.labPasswordBits !== undefined && f.labPasswordBits >= HIGH_ENTROPY_BITS) {
+          findings.push({ severity: 'info', port: f.port, protocol: f.protocol, message: `${where}: no rate limit, but the declared high-entropy password holds (lab credential ≈ ${f.labPasswordBits} bits)` });
+          continue;
+        }
+        failed.push(where);
+        findings.push({ severity: 'high', port: f.port, protocol: f.protocol, message: `${where}: ${f.detail}${f.claim && f.claim !== 'none' ? ` (the device file claims ${f.claim})` : ''}` });
+      } else if (f.mitigation === 'unknown') {
+        unsure.push(`${where}: ${f.detail}`);
+      } else {
+        findings.push({ severity: 'info', port: f.port, protocol: f.protocol, message: `${where}: ${f.mitigation} — ${f.detail}` });
+        if (f.mitigation === 'lockout' && f.recoveredAfterS === undefined) unsure.push(`${where}: locked out but did not recover within the wait`);
+      }
+    }
+    for (const o of keyOnly) findings.push({ severity: 'info', port: o.port, protocol: o.protocol, message: `${o.summary}` });
+    if (failed.length) return { verdict: 'fail', rationale: `no lockout, rate limit or growing delay on ${failed.join(', ')}`, findings };
+    if (facts.length === 0) {
+      const blind = discoveryFailure(input);
+      if (blind) return { verdict: 'inconclusive', rationale: `no password login found, and ${blind}`, findings };
+      if (keyOnly.length) return { verdict: 'not-applicable', rationale: `no password login over the network: ${keyOnly.map((o) => o.summary).join('; ')}`, findings };
+      return { verdict: 'inconclusive', rationale: 'no password login was found to test', findings };
+    }
+    if (unsure.length) return { verdict: 'inconclusive', rationale: unsure.join('; '), findings };
+    return { verdict: 'pass', rationale: `brute force is impractical on ${facts.map((f) => `${f.protocol} ${f.port} (${f.mitigation === 'none' ? 'high-entropy' : f.mitigation})`).join(', ')}`, findings };
+  },
+};
