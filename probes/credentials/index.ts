@@ -49,14 +49,25 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   const reveal = ctx.secrets.reveal;
 
   // Negative control: a service that takes a random pair takes every default.
-  const control = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
-  record(state, control);
-  if (control.kind === 'accepted') state.stop = 'accepts-anything';
-  if (control.kind === 'no-password-login') {
-    state.stop = 'no-password-login';
-    state.detail = control.detail;
-  }
-  let failures = control.kind === 'rejected' ? 1 : 0;
+  // Under a lockout it goes first (it counts as a failure); otherwise it runs
+  // beside the dictionary, since slow refusals (busybox: ~3 s) would double the time.
+  const runControl = async (): Promise<AttemptOutcome> => {
+    const outcome = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
+    record(state, outcome);
+    if (outcome.kind === 'accepted') {
+      state.accepted = [];
+      state.stop = 'accepts-anything';
+    }
+    if (outcome.kind === 'no-password-login') {
+      state.stop = 'no-password-login';
+      state.detail = outcome.detail;
+    }
+    return outcome;
+  };
+  const controlFirst = target.lockout !== undefined || target.adapter === 'ssh';
+  const pendingControl = runControl();
+  const early = controlFirst ? await pendingControl : undefined;
+  let failures = early?.kind === 'rejected' ? 1 : 0;
 
   // Under a declared lockout, prove the lab credential works before guessing around it.
   let reset = target.lockout?.reset;
@@ -95,7 +106,7 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
     if (outcome.kind === 'rejected') failures += 1;
     // Under a lockout an error may be the device locking us out (HTTP 429, a dropped login): ask the lab account.
     if (outcome.kind === 'error' && target.lockout && reset && !state.stop) await labLogin();
-    if (outcome.kind === 'accepted') {
+    if (outcome.kind === 'accepted' && state.stop !== 'accepts-anything') {
       state.accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, reveal), detail: outcome.detail });
       state.stop = 'accepted';
     }
@@ -109,6 +120,9 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
       while (!state.stop && next < planned.length && !ctx.signal.aborted) await one(planned[next++]);
     }),
   );
+  const control = await pendingControl;
+  // A service that took the random pair proves nothing with its dictionary hits.
+  if (state.stop === 'accepts-anything') state.accepted = [];
   if (ctx.signal.aborted && !state.stop) state.stop = 'aborted';
   const guessed = state.tried - 1;
   const stopReason: StopReason =

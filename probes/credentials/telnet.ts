@@ -43,9 +43,9 @@ export const telnetLogin: LoginAdapter = {
       }
       const afterPassword = t.text.length;
       t.send(password);
-      // busybox login sleeps ~3 s before "Login incorrect"; wait for a refusal or for output to settle.
-      const refused = await t.waitFor(REFUSAL, 1200, afterPassword + 2);
-      if (refused) return { kind: 'rejected', detail: refused[0].trim() };
+      // busybox login sleeps ~3 s before "Login incorrect": wait for a refusal or a prompt, whichever comes.
+      const next = await t.waitFor(new RegExp(`${REFUSAL.source}|${SHELL_PROMPT.source}`, 'i'), 8000, afterPassword + 2);
+      if (next && REFUSAL.test(next[0])) return { kind: 'rejected', detail: next[0].trim() };
       const beforeProof = t.text.length;
       t.send(`echo SB$((1234+4321))`);
       const proof = await t.waitFor(new RegExp(`${PROOF}|${REFUSAL.source}`, 'i'), 6000, beforeProof);
