@@ -37,3 +37,10 @@ export function discoveryFailure(input: JudgeInput): string | null {
   const aborted = scan.observations.find((o) => o.kind === 'tcp-scan')?.data.aborted;
   return typeof aborted === 'string' ? aborted : null;
 }
+
+/** No service of this kind seen: not-applicable after a completed scan, inconclusive otherwise. */
+export function noServiceJudgement(input: JudgeInput, what: string): CheckJudgement {
+  const blind = discoveryFailure(input);
+  if (blind) return { verdict: 'inconclusive', rationale: `no ${what} service found, and ${blind}`, findings: [] };
+  return { verdict: 'not-applicable', rationale: `no ${what} service declared or found`, findings: [] };
+}

@@ -1,4 +1,5 @@
 /** One small adapter per login protocol, behind one interface. */
+import type net from 'node:net';
 import type { ProbeContext } from '../../harness/types';
 
 export type AttemptOutcome =
@@ -26,4 +27,13 @@ export interface LoginTarget {
 export interface LoginAdapter {
   readonly name: string;
   attempt(ctx: ProbeContext, target: LoginTarget, username: string, password: string): Promise<AttemptOutcome>;
+}
+
+/** A connection for one attempt, or the error outcome that ends it (a refused or dropped connect is not a refused password). */
+export async function connectForAttempt(ctx: ProbeContext, port: number): Promise<net.Socket | AttemptOutcome> {
+  try {
+    return await ctx.connector.tcp(port, { signal: ctx.signal });
+  } catch (err) {
+    return { kind: 'error', detail: (err as Error).message };
+  }
 }

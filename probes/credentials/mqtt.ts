@@ -1,7 +1,8 @@
 /** MQTT CONNECT with username and password (MQTT 3.1.1 §3.1, return codes §3.2.2.3). */
+import { Socket } from 'node:net';
 import tls from 'node:tls';
 import { MqttClient } from 'mqtt';
-import type { AttemptOutcome, LoginAdapter } from './adapter';
+import { connectForAttempt, type AttemptOutcome, type LoginAdapter } from './adapter';
 
 // CONNACK return codes 4 "bad user name or password" and 5 "not authorized" (MQTT 3.1.1 §3.2.2.3).
 const REFUSED = new Set([4, 5]);
@@ -9,12 +10,8 @@ const REFUSED = new Set([4, 5]);
 export const mqttLogin: LoginAdapter = {
   name: 'mqtt',
   async attempt(ctx, target, username, password) {
-    let sock;
-    try {
-      sock = await ctx.connector.tcp(target.port, { signal: ctx.signal });
-    } catch (err) {
-      return { kind: 'error', detail: (err as Error).message };
-    }
+    const sock = await connectForAttempt(ctx, target.port);
+    if (!(sock instanceof Socket)) return sock;
     const stream = target.tls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
     return new Promise<AttemptOutcome>((resolve) => {
       let settled = false;

@@ -1,18 +1,15 @@
 /** SSH password and keyboard-interactive logins with ssh2. */
+import { Socket } from 'node:net';
 import { Client, type AuthenticationType } from 'ssh2';
-import type { AttemptOutcome, LoginAdapter } from './adapter';
+import { connectForAttempt, type AttemptOutcome, type LoginAdapter } from './adapter';
 
 const READY_TIMEOUT_MS = 8000;
 
 export const sshLogin: LoginAdapter = {
   name: 'ssh',
   async attempt(ctx, target, username, password) {
-    let sock;
-    try {
-      sock = await ctx.connector.tcp(target.port, { signal: ctx.signal });
-    } catch (err) {
-      return { kind: 'error', detail: (err as Error).message };
-    }
+    const sock = await connectForAttempt(ctx, target.port);
+    if (!(sock instanceof Socket)) return sock;
     return new Promise<AttemptOutcome>((resolve) => {
       const client = new Client();
       let settled = false;

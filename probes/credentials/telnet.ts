@@ -3,7 +3,8 @@
  * seeing SB5555, which neither an echoing login prompt nor a banner can
  * produce; refusal is a "Login incorrect" or a new login prompt.
  */
-import type { LoginAdapter } from './adapter';
+import { Socket } from 'node:net';
+import { connectForAttempt, type LoginAdapter } from './adapter';
 import { TelnetSession } from '../util/telnet';
 
 const LOGIN_PROMPT = /(login|user ?name)\s*:\s*$/i;
@@ -15,12 +16,8 @@ const PROOF = 'SB5555';
 export const telnetLogin: LoginAdapter = {
   name: 'telnet',
   async attempt(ctx, target, username, password) {
-    let sock;
-    try {
-      sock = await ctx.connector.tcp(target.port, { signal: ctx.signal });
-    } catch (err) {
-      return { kind: 'error', detail: (err as Error).message };
-    }
+    const sock = await connectForAttempt(ctx, target.port);
+    if (!(sock instanceof Socket)) return sock;
     const t = new TelnetSession(sock);
     const onAbort = (): void => {
       sock.destroy();

@@ -1,6 +1,6 @@
 /** comms.ssh — EN 303 645 5.5-1, 5.1-3: SSH services offer no broken algorithms or weak host keys. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
+import { gate, noServiceJudgement } from '../../harness/gate';
 import type { SshServiceFacts } from '../../probes/ssh';
 
 // RFC 9142 §4 / RFC 8732: group1 and group-exchange-sha1 are no longer acceptable on their own.
@@ -20,11 +20,7 @@ export const sshCheck: Check = {
     const g = gate(input, 'ssh');
     if (!g.ok) return g.judgement;
     const services = g.result.observations.filter((o) => o.kind === 'ssh-service').map((o) => o.data as unknown as SshServiceFacts);
-    if (services.length === 0) {
-      const blind = discoveryFailure(input);
-      if (blind) return { verdict: 'inconclusive', rationale: `no SSH service found, and ${blind}`, findings: [] };
-      return { verdict: 'not-applicable', rationale: 'no SSH service declared or found', findings: [] };
-    }
+    if (services.length === 0) return noServiceJudgement(input, 'SSH');
     const findings: Finding[] = [];
     const unsure: string[] = [];
     for (const s of services) {

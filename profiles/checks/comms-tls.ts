@@ -1,6 +1,6 @@
 /** comms.tls — EN 303 645 5.5-1, 5.5-7: TLS services use current protocols, suites, keys and valid certificates. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
+import { gate, noServiceJudgement } from '../../harness/gate';
 import type { TlsServiceFacts } from '../../probes/tls';
 import { TLS_VERSIONS } from '../../probes/tls/hello';
 
@@ -20,11 +20,7 @@ export const tlsCheck: Check = {
     if (!g.ok) return g.judgement;
     const when = Date.parse(g.result.startedAt ?? new Date().toISOString());
     const services = g.result.observations.filter((o) => o.kind === 'tls-service').map((o) => o.data as unknown as TlsServiceFacts);
-    if (services.length === 0) {
-      const blind = discoveryFailure(input);
-      if (blind) return { verdict: 'inconclusive', rationale: `no TLS service found, and ${blind}`, findings: [] };
-      return { verdict: 'not-applicable', rationale: 'no TLS service declared or found', findings: [] };
-    }
+    if (services.length === 0) return noServiceJudgement(input, 'TLS');
     const findings: Finding[] = [];
     const unsure: string[] = [];
     for (const s of services) {
