@@ -14,6 +14,9 @@ import { TRUTH_DIR } from '../../fixtures/lab';
 import { DEVICE_NAMES } from '../../fixtures/lab/config';
 import { starbench, type CliResult } from '../helpers/cli';
 import { labDevice } from './lab-state';
+import { loadDeviceFile } from '../../harness/device-file/load';
+import { probeContext } from '../../harness/standalone';
+import { ADAPTERS } from '../../probes/credentials';
 
 interface Truth {
   checks: Record<string, { verdict: Verdict; why: string }>;
@@ -43,6 +46,18 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     expect(report.run.incomplete).toBe(false);
     expect(result.code).toBe(report.summary.exitCode);
   });
+
+  if (name === 'strong') {
+    it('leaves the device usable: the lab credentials still work after the run (lockout waited out)', async () => {
+      const device = loadDeviceFile(labDevice(name).deviceFile);
+      const admin = device.credentials.admin;
+      const ctx = await probeContext(device);
+      const target = { adapter: 'http-basic', protocol: 'https', port: 443, path: '/cgi-bin/admin', tls: true, source: 'test' };
+      expect(await ADAPTERS['http-basic'].attempt(ctx, target, admin.username, admin.password!)).toMatchObject({ kind: 'accepted' });
+      const mq = device.credentials.mqtt;
+      expect(await ADAPTERS.mqtt.attempt(ctx, { ...target, adapter: 'mqtt', protocol: 'mqtts', port: 8883, path: undefined }, mq.username, mq.password!)).toMatchObject({ kind: 'accepted' });
+    });
+  }
 
   for (const id of STABLE_IDS) {
     const expected = truth.checks[id]?.verdict;
