@@ -12,6 +12,7 @@ import type { PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
 import { httpRequest } from './util/http';
 import { TelnetSession } from './util/telnet';
+import { ftpLogin } from './util/ftp';
 
 // Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
 export const ADMIN_PATHS = ['/admin', '/cgi-bin/admin', '/config', '/cgi-bin/config', '/setup', '/system', '/api/config', '/api/v1/config', '/config.bin', '/cgi-bin/status', '/status'];
@@ -22,7 +23,7 @@ const MAX_TOPICS = 200;
 export interface Exposure {
   port: number;
   protocol: string;
-  what: 'shell' | 'admin' | 'config' | 'personal-data' | 'mqtt-anonymous' | 'status';
+  what: 'shell' | 'admin' | 'config' | 'personal-data' | 'mqtt-anonymous' | 'ftp-anonymous' | 'status';
   where: string;
   canaries: string[];
   detail: string;
@@ -106,6 +107,17 @@ async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): P
   });
 }
 
+async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure | null> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  try {
+    // RFC 1635: anonymous FTP takes user "anonymous" and an e-mail-like password.
+    const r = await ftpLogin(sock, 'anonymous', 'starbench@example.invalid');
+    return r.result === 'accepted' ? { port, protocol: 'ftp', what: 'ftp-anonymous', where: `ftp ${port}`, canaries: [], detail: `anonymous FTP login accepted (${r.codes.join(' ')})` } : null;
+  } finally {
+    sock.destroy();
+  }
+}
+
 export const unauthenticatedProbe: Probe = {
   id: 'unauthenticated',
   title: 'What each service gives without credentials (shells, admin pages, personal data, anonymous MQTT)',
@@ -121,6 +133,7 @@ export const unauthenticatedProbe: Probe = {
       try {
         if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'http' || kind === 'https') return await webWithoutLogin(ctx, r.port, kind === 'https');
+        if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
       } catch (err) {
         return [{ port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` }];

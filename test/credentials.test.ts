@@ -8,7 +8,7 @@ import { PROBES } from '../probes';
 import { miraiList } from '../probes/credentials/dictionary';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
-import { basicAuthServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
+import { basicAuthServer, ftpServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
 
 function device(extra: Partial<DeviceFileInput>, ports: number[]) {
   return deviceFrom({
@@ -221,6 +221,56 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
     } finally {
       await mq.close();
       await new Promise<void>((r) => broker.close(() => r()));
+    }
+  });
+});
+
+describe('declared defaults', () => {
+  it('are tried first and named as the declared default they are', async () => {
+    const ssh = await sshServer('installer', 'Cam-2024!');
+    try {
+      const { report } = await assess(
+        device({ services: [{ port: ssh.port, protocol: 'ssh' }], defaultCredentials: [{ username: 'installer', password: 'Cam-2024!', note: 'printed in the quick-start guide' }] }, [ssh.port]),
+      );
+      expect(report.checks[0].verdict).toBe('fail');
+      expect(report.checks[0].findings[0].message).toBe(`ssh on ${ssh.port} accepted username "installer" with password •••• — matched the declared default list entry 1`);
+      // found on the first guess: nothing else was needed
+      expect(ssh.stats.attempts).toBeLessThanOrEqual(1 + 4);
+    } finally {
+      await ssh.close();
+    }
+  });
+});
+
+describe('FTP', () => {
+  it('a default FTP account fails auth.default-credentials; anonymous FTP fails auth.unauthenticated-access', async () => {
+    const ftp = await ftpServer('admin', 'password', { anonymous: true });
+    try {
+      const d = device({ services: [{ port: ftp.port, protocol: 'ftp' }] }, [ftp.port]);
+      const { report } = await runWith({
+        device: d,
+        profile: profileOf([{ id: 'R1', checks: ['auth.default-credentials'] }, { id: 'R2', checks: ['auth.unauthenticated-access'] }, { id: 'R3', checks: ['comms.plaintext'] }]),
+        probes: [...PROBES.values()],
+        checks: [...CHECKS.values()],
+      });
+      const v = Object.fromEntries(report.checks.map((c) => [c.id, c]));
+      expect(v['auth.default-credentials'].verdict).toBe('fail');
+      expect(v['auth.default-credentials'].findings.find((f) => f.severity === 'high')?.message).toMatch(new RegExp(`ftp on ${ftp.port} accepted username "admin" .* entry ${entryOf('admin', 'password')}$`));
+      expect(v['auth.unauthenticated-access'].verdict).toBe('fail');
+      expect(v['auth.unauthenticated-access'].rationale).toContain('ftp-anonymous');
+      expect(v['comms.plaintext'].verdict).toBe('fail');
+    } finally {
+      await ftp.close();
+    }
+  });
+
+  it('an FTP server that refuses everything passes the dictionary', async () => {
+    const ftp = await ftpServer('op', 'a-long-unique-secret-77');
+    try {
+      const { report } = await assess(device({ services: [{ port: ftp.port, protocol: 'ftp' }] }, [ftp.port]));
+      expect(report.checks[0].verdict).toBe('pass');
+    } finally {
+      await ftp.close();
     }
   });
 });

@@ -105,6 +105,11 @@ export const deviceFileSchema = z
     }),
     services: z.array(service).default([]),
     credentials: z.record(z.string(), credential).default({}),
+    /** Factory defaults the maker documents (manual, label): tried before the shipped lists. */
+    defaultCredentials: z
+      .array(z.strictObject({ username: z.string(), password: z.string(), note: z.string().optional() }))
+      .max(200, 'at most 200 declared defaults')
+      .default([]),
     auth: z.array(authMechanism).default([]),
     update: z
       .strictObject({

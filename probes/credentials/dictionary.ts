@@ -39,3 +39,10 @@ export function miraiList(): DictionaryEntry[] {
 export function publicPasswords(): Set<string> {
   return new Set(miraiList().map((e) => e.password));
 }
+
+/** The dictionary for one device: its declared factory defaults first, then the Mirai list. */
+export function dictionaryFor(declared: ReadonlyArray<{ username: string; password: string }>): DictionaryEntry[] {
+  const own = declared.map((d, i) => ({ list: 'declared default', entry: i + 1, username: d.username, password: d.password }));
+  const seen = new Set(own.map((e) => `${e.username}\0${e.password}`));
+  return [...own, ...miraiList().filter((e) => !seen.has(`${e.username}\0${e.password}`))];
+}

@@ -10,14 +10,15 @@ import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { maskPassword } from '../../harness/secrets';
 import type { AttemptOutcome, LoginAdapter, LoginTarget } from './adapter';
-import { miraiList, type DictionaryEntry } from './dictionary';
+import { dictionaryFor, type DictionaryEntry } from './dictionary';
 import { httpBasicLogin } from './http-basic';
 import { mqttLogin } from './mqtt';
 import { sshLogin } from './ssh';
 import { findTargets } from './targets';
+import { ftpLoginAdapter } from './ftp';
 import { telnetLogin } from './telnet';
 
-export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, mqtt: mqttLogin };
+export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
 export type StopReason = 'accepted' | 'accepts-anything' | 'no-password-login' | 'exhausted' | 'budget' | 'lockout-budget' | 'lockout-started' | 'errors' | 'aborted';
@@ -147,7 +148,7 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
       path: target.path,
       source: target.source,
       lockout: target.lockout ? { after: target.lockout.after, seconds: target.lockout.seconds, labCredential: Boolean(target.lockout.reset) } : undefined,
-      list: 'Mirai',
+      list: ctx.device.defaultCredentials.length ? 'declared defaults + Mirai' : 'Mirai',
       listSize: dictionary.length,
       planned: planned.length,
       tried: Math.max(0, guessed),
@@ -165,12 +166,12 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
 
 export const credentialsProbe: Probe = {
   id: 'credentials',
-  title: 'Default and weak credentials (Mirai list) on SSH, telnet, HTTP Basic and MQTT',
+  title: 'Default and weak credentials (declared defaults, Mirai list) on SSH, telnet, FTP, HTTP Basic and MQTT',
   needs: ['host'],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.1-1', 'TS 103 701 5.1-1-2', 'JC-STAR S1.1-02', 'PSTI 1'],
   async run(ctx) {
-    const dictionary = miraiList();
+    const dictionary = dictionaryFor(ctx.device.defaultCredentials);
     const { targets, notes } = await findTargets(ctx);
     ctx.progress(`trying ${dictionary.length} credentials on ${targets.map((t) => `${t.protocol} ${t.port}`).join(', ') || 'no login'}`);
     // Services are independent: try them side by side (the connector still caps connections).

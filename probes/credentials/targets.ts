@@ -9,10 +9,11 @@ const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
   telnet: { adapter: 'telnet' },
   mqtt: { adapter: 'mqtt' },
   mqtts: { adapter: 'mqtt', tls: true },
+  ftp: { adapter: 'ftp' },
 };
 // Logins on these protocols exist on real devices but have no adapter yet;
 // they are reported so a pass is never claimed over them.
-const NOT_COVERED = new Set(['ftp', 'ftps', 'rtsp']);
+const NOT_COVERED = new Set(['ftps', 'rtsp']);
 
 export function openPorts(ctx: ProbeContext): PortRecord[] {
   const scan = ctx.dependency('tcp-ports');
@@ -39,7 +40,7 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
     if (a && s.transport === 'tcp') add({ ...a, protocol: s.protocol, port: s.port, source: 'declared service' });
   }
   for (const r of open) {
-    if (r.service === 'ssh' || r.service === 'telnet') add({ adapter: r.service, protocol: r.service, port: r.port, source: `discovered (${r.identifiedBy})` });
+    if (r.service === 'ssh' || r.service === 'telnet' || r.service === 'ftp') add({ adapter: r.service, protocol: r.service, port: r.port, source: `discovered (${r.identifiedBy})` });
   }
 
   const web = ctx.device.auth

@@ -67,6 +67,6 @@ export const defaultCredentialsCheck: Check = {
       return { verdict: 'inconclusive', rationale: `no default credential accepted, but not every login was fully tested: ${parts.join('; ')}`, findings };
     }
     const settled = attempts.map((a) => (a.stopReason === 'no-password-login' ? `${a.protocol} ${a.port} (no password login)` : `${a.protocol} ${a.port}`));
-    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} Mirai entries refused or impossible on ${settled.join(', ')}`, findings };
+    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} dictionary entries refused or impossible on ${settled.join(', ')}`, findings };
   },
 };

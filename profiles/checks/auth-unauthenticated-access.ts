@@ -3,7 +3,7 @@ import type { Check, Finding } from '../../harness/types';
 import { discoveryFailure, gate } from '../../harness/gate';
 import type { Exposure } from '../../probes/unauthenticated';
 
-const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous'];
+const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous'];
 
 export const unauthenticatedAccessCheck: Check = {
   id: 'auth.unauthenticated-access',

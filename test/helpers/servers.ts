@@ -141,3 +141,32 @@ export async function telnetServer(mode: 'shell' | 'refuse' | 'echo', user = 'ro
   });
   return listenOn(server);
 }
+
+/** A minimal FTP control server (RFC 959 replies) with one account, optionally allowing anonymous. */
+export async function ftpServer(user: string, pass: string, opts: { anonymous?: boolean } = {}) {
+  const stats = { logins: 0 };
+  const server = net.createServer((s) => {
+    s.write('220 lab FTP ready\r\n');
+    let name = '';
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        const [cmd, ...rest] = line.split(' ');
+        const arg = rest.join(' ');
+        if (cmd === 'USER') {
+          name = arg;
+          s.write('331 Password required\r\n');
+        } else if (cmd === 'PASS') {
+          const ok = (name === user && arg === pass) || (opts.anonymous && name === 'anonymous');
+          if (ok) stats.logins += 1;
+          s.write(ok ? '230 Logged in\r\n' : '530 Login incorrect\r\n');
+        } else s.write('502 Not implemented\r\n');
+      }
+    });
+  });
+  return { ...(await listenOn(server)), stats };
+}
