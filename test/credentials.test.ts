@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { createBroker } from 'aedes';
@@ -271,6 +272,37 @@ describe('FTP', () => {
       expect(report.checks[0].verdict).toBe('pass');
     } finally {
       await ftp.close();
+    }
+  });
+});
+
+describe('HTTP Digest', () => {
+  // A server that checks RFC 7616 responses itself, with its own hashing, for one account.
+  function digestServer(user: string, pass: string, algorithm: 'MD5' | 'SHA-256') {
+    const realm = 'cam';
+    const nonce = 'n0nce-1234';
+    const h = (s: string) => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
+    return http.createServer((req, res) => {
+      const auth = String(req.headers.authorization ?? '');
+      const f = Object.fromEntries([...auth.matchAll(/(\w+)="?([^",]*)"?/g)].map((m) => [m[1], m[2]]));
+      const expected = h(`${h(`${user}:${realm}:${pass}`)}:${nonce}:${f.nc}:${f.cnonce}:auth:${h(`GET:${f.uri}`)}`);
+      if (auth.startsWith('Digest ') && f.username === user && f.response === expected) return void res.writeHead(200).end('in');
+      res.writeHead(401, { 'WWW-Authenticate': `Digest realm="${realm}", qop="auth", nonce="${nonce}", algorithm=${algorithm}, opaque="x"` }).end();
+    });
+  }
+
+  it.each(['MD5', 'SHA-256'] as const)('finds admin:admin behind Digest %s and passes a unique password', async (algorithm) => {
+    const weak = await listenOn(digestServer('admin', 'admin', algorithm));
+    const strong = await listenOn(digestServer('admin', 'k9-unique-pass-aa71', algorithm));
+    try {
+      const bad = await assess(device({ services: [{ port: weak.port, protocol: 'http' }], auth: [{ port: weak.port, protocol: 'http', path: '/', scheme: 'digest' }] }, [weak.port]));
+      expect(bad.report.checks[0].verdict).toBe('fail');
+      expect(bad.report.checks[0].findings[0].message).toContain(`entry ${entryOf('admin', 'admin')}`);
+      const good = await assess(device({ services: [{ port: strong.port, protocol: 'http' }] }, [strong.port]));
+      expect(good.report.checks[0].verdict).toBe('pass');
+    } finally {
+      await weak.close();
+      await strong.close();
     }
   });
 });

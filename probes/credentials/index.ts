@@ -16,9 +16,10 @@ import { mqttLogin } from './mqtt';
 import { sshLogin } from './ssh';
 import { findTargets } from './targets';
 import { ftpLoginAdapter } from './ftp';
+import { httpDigestLogin } from './http-digest';
 import { telnetLogin } from './telnet';
 
-export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
+export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, 'http-digest': httpDigestLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
 export type StopReason = 'accepted' | 'accepts-anything' | 'no-password-login' | 'exhausted' | 'budget' | 'lockout-budget' | 'lockout-started' | 'errors' | 'aborted';

@@ -44,7 +44,7 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
   }
 
   const web = ctx.device.auth
-    .filter((a) => a.scheme === 'basic')
+    .filter((a) => a.scheme === 'basic' || a.scheme === 'digest')
     .map((a) => ({ protocol: a.protocol, port: a.port, path: a.path ?? '/', tls: a.protocol === 'https', declared: true }));
   for (const s of ctx.device.services) {
     if ((s.protocol === 'http' || s.protocol === 'https') && !web.some((w) => w.port === s.port)) web.push({ protocol: s.protocol, port: s.port, path: '/', tls: s.protocol === 'https', declared: false });
@@ -53,9 +53,10 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
     try {
       const res = await httpRequest(ctx, { port: w.port, tls: w.tls, path: w.path, maxBytes: 4096 });
       const challenge = String(res.headers['www-authenticate'] ?? '');
-      if (res.status === 401 && /^basic/i.test(challenge)) add({ adapter: 'http-basic', protocol: w.protocol, port: w.port, path: w.path, tls: w.tls, source: w.declared ? 'declared auth mechanism' : 'declared service answering 401 Basic' });
+      const scheme = res.status === 401 ? challenge.match(/^(basic|digest)\b/i)?.[1].toLowerCase() : undefined;
+      if (scheme) add({ adapter: `http-${scheme}`, protocol: w.protocol, port: w.port, path: w.path, tls: w.tls, source: w.declared ? 'declared auth mechanism' : `declared service answering 401 ${scheme}` });
       else if (w.declared) {
-        notes.push({ kind: 'login-baseline', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: declared Basic login answered HTTP ${res.status} without credentials`, data: { path: w.path, status: res.status, challenge } });
+        notes.push({ kind: 'login-baseline', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: declared web login answered HTTP ${res.status} without credentials`, data: { path: w.path, status: res.status, challenge } });
       }
     } catch (err) {
       if (w.declared) notes.push({ kind: 'login-unreachable', port: w.port, protocol: w.protocol, summary: `${w.protocol} ${w.port} ${w.path}: ${(err as Error).message}`, data: { path: w.path, error: (err as Error).message } });
