@@ -1,48 +1,26 @@
 /** Just enough FTP control-connection client for logins (RFC 959 §4.2 reply codes). */
 import type net from 'node:net';
+import { WaitableText } from './waitable-text';
 
 const MAX_REPLY = 8192;
 
 export class FtpControl {
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  private closed = false;
+  private readonly buffer = new WaitableText(MAX_REPLY);
 
   constructor(private readonly sock: net.Socket) {
-    sock.on('data', (c: Buffer) => {
-      this.buf = (this.buf + c.toString('latin1')).slice(-MAX_REPLY);
-      this.wake();
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
+    sock.on('data', (c: Buffer) => this.buffer.append(c.toString('latin1')));
+    sock.on('close', () => this.buffer.close());
     sock.on('error', () => undefined);
   }
 
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-
   /** The next complete reply's code ("230"), or null on close/timeout. Multi-line replies end with "NNN " (§4.2). */
-  async reply(ms: number): Promise<number | null> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.buf.match(/^(\d{3}) [^\n]*\n/m);
-      if (m && m.index !== undefined) {
-        this.buf = this.buf.slice(m.index + m[0].length);
-        return Number(m[1]);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0 || this.closed) return null;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  reply(ms: number): Promise<number | null> {
+    return this.buffer.until(() => {
+      const m = this.buffer.text.match(/^(\d{3}) [^\n]*\n/m);
+      if (!m || m.index === undefined) return null;
+      this.buffer.text = this.buffer.text.slice(m.index + m[0].length);
+      return Number(m[1]);
+    }, ms);
   }
 
   send(line: string): void {

@@ -3,6 +3,7 @@
  * (RFC 854/855), strips it from the text, caps what it keeps.
  */
 import type net from 'node:net';
+import { WaitableText } from './waitable-text';
 
 // RFC 854 command bytes.
 const IAC = 255;
@@ -17,17 +18,20 @@ const ACCEPTED_SERVER_OPTIONS = new Set([1, 3]);
 const MAX_TEXT = 64 * 1024;
 
 export class TelnetSession {
-  text = '';
-  private waiters: Array<() => void> = [];
-  closed = false;
+  private readonly buffer = new WaitableText(MAX_TEXT);
 
   constructor(private readonly sock: net.Socket) {
     sock.on('data', (b: Buffer) => this.onData(b));
-    sock.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
+    sock.on('close', () => this.buffer.close());
     sock.on('error', () => undefined);
+  }
+
+  get text(): string {
+    return this.buffer.text;
+  }
+
+  get closed(): boolean {
+    return this.buffer.closed;
   }
 
   private onData(b: Buffer): void {
@@ -54,12 +58,7 @@ export class TelnetSession {
       } else i += 1;
     }
     if (reply.length && !this.sock.destroyed) this.sock.write(Buffer.from(reply));
-    this.text = (this.text + Buffer.from(out).toString('latin1')).slice(-MAX_TEXT);
-    this.wake();
-  }
-
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
+    this.buffer.append(Buffer.from(out).toString('latin1'));
   }
 
   send(line: string): void {
@@ -67,20 +66,7 @@ export class TelnetSession {
   }
 
   /** Wait until `test` matches the text since `from`, the connection closes, or `ms` pass. */
-  async waitFor(test: RegExp, ms: number, from = 0): Promise<RegExpMatchArray | null> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.text.slice(from).match(test);
-      if (m) return m;
-      const left = deadline - Date.now();
-      if (left <= 0 || this.closed) return null;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+  waitFor(test: RegExp, ms: number, from = 0): Promise<RegExpMatchArray | null> {
+    return this.buffer.until(() => this.text.slice(from).match(test), ms);
   }
 }
