@@ -306,3 +306,58 @@ describe('HTTP Digest', () => {
     }
   });
 });
+
+describe('declared form logins', () => {
+  /** POST /login user=&pass=: 302 to /home on a known account, else 200 with "Invalid login". */
+  function formServer(accounts: Record<string, string>) {
+    return http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        const f = new URLSearchParams(body);
+        if (req.method === 'POST' && accounts[f.get('user') ?? ''] === f.get('pass')) return void res.writeHead(302, { Location: '/home' }).end();
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>Invalid login</p><form method=post><input name=user><input type=password name=pass></form>');
+      });
+    });
+  }
+  const formDevice = (port: number, form: Record<string, string>) =>
+    device(
+      {
+        services: [{ port, protocol: 'http' }],
+        credentials: { lab: { username: 'labuser', password: 'lab-pass-99' } },
+        auth: [{ port, protocol: 'http', path: '/login', scheme: 'form', credential: 'lab', form: { usernameField: 'user', passwordField: 'pass', ...form } }],
+      },
+      [port],
+    );
+
+  it('finds a Mirai default behind a form; passes when only the lab account exists', async () => {
+    const weak = await listenOn(formServer({ labuser: 'lab-pass-99', root: '12345' }));
+    const strong = await listenOn(formServer({ labuser: 'lab-pass-99' }));
+    try {
+      const bad = await assess(formDevice(weak.port, { successRedirect: '/home', failureText: 'Invalid login' }));
+      expect(bad.report.checks[0].verdict).toBe('fail');
+      expect(bad.report.checks[0].findings.find((f) => f.severity === 'high')?.message).toContain(`accepted username "root" with password •••• — matched the Mirai list entry ${entryOf('root', '12345')}`);
+      const good = await assess(formDevice(strong.port, { successRedirect: '/home' }));
+      expect(good.report.checks[0].verdict).toBe('pass');
+    } finally {
+      await weak.close();
+      await strong.close();
+    }
+  });
+
+  it('a success marker that the lab account does not produce is inconclusive, never a pass', async () => {
+    const s = await listenOn(formServer({ labuser: 'lab-pass-99' }));
+    try {
+      const { report } = await assess(formDevice(s.port, { successText: 'Welcome back' }));
+      expect(report.checks[0].verdict).toBe('inconclusive');
+      expect(report.checks[0].findings.map((f) => f.message).join('\n')).toMatch(/lab credential was not accepted under the declared success marker/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a form declaration without a success marker is refused at load', () => {
+    expect(() => device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form', form: { usernameField: 'u', passwordField: 'p' } }] }, [80])).toThrow(/auth\[0\]\.form needs successText or successRedirect/);
+    expect(() => device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form' }] }, [80])).toThrow(/auth\[0\]\.form scheme: form needs form:/);
+  });
+});

@@ -60,7 +60,20 @@ const authMechanism = z
     bruteForce: z.enum(BRUTE_FORCE_CLAIMS).optional(),
     lockoutAfter: z.number().int().min(1).max(1000).optional(),
     lockoutSeconds: z.number().int().min(0).max(86400).optional(),
+    /** For scheme: form — how the login form is posted and how success shows. */
+    form: z
+      .strictObject({
+        usernameField: nonEmpty,
+        passwordField: nonEmpty,
+        extraFields: z.record(z.string(), z.string()).optional(),
+        successText: z.string().min(1).optional().describe('text only a logged-in page contains'),
+        failureText: z.string().min(1).optional().describe('text the page shows after a wrong password'),
+        successRedirect: z.string().min(1).optional().describe('Location prefix of the redirect after a good login'),
+      })
+      .refine((f) => f.successText !== undefined || f.successRedirect !== undefined, 'needs successText or successRedirect: starbench does not guess what a successful login looks like')
+      .optional(),
   })
+  .refine((a) => a.scheme !== 'form' || a.form !== undefined, { message: 'scheme: form needs form: { usernameField, passwordField, successText or successRedirect }', path: ['form'] })
   .refine((a) => a.bruteForce !== 'lockout' || a.lockoutAfter !== undefined, {
     message: 'bruteForce: lockout needs lockoutAfter (how many failures lock the account)',
     path: ['lockoutAfter'],

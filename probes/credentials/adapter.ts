@@ -20,6 +20,16 @@ export interface LoginTarget {
   tls?: boolean;
   /** Where the target came from: a declaration or what the scan saw. */
   source: string;
+  /** A declared HTML form login: how to post it, how success shows, and the lab account that proves the marker. */
+  form?: {
+    usernameField: string;
+    passwordField: string;
+    extraFields?: Record<string, string>;
+    successText?: string;
+    failureText?: string;
+    successRedirect?: string;
+    lab?: { username: string; password: string };
+  };
   /** A declared lockout: guessing stays under it. */
   lockout?: { after: number; seconds?: number; reset?: { username: string; password: string } };
 }

@@ -17,9 +17,10 @@ import { sshLogin } from './ssh';
 import { findTargets } from './targets';
 import { ftpLoginAdapter } from './ftp';
 import { httpDigestLogin } from './http-digest';
+import { httpFormLogin } from './http-form';
 import { telnetLogin } from './telnet';
 
-export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, 'http-digest': httpDigestLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
+export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, 'http-digest': httpDigestLogin, 'http-form': httpFormLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
 export type StopReason = 'accepted' | 'accepts-anything' | 'no-password-login' | 'exhausted' | 'budget' | 'lockout-budget' | 'lockout-started' | 'errors' | 'aborted';
@@ -70,6 +71,18 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   const pendingControl = runControl();
   const early = controlFirst ? await pendingControl : undefined;
   let failures = early?.kind === 'rejected' ? 1 : 0;
+
+  // A form login is judged by a declared marker: prove the marker with the lab account first,
+  // or every refusal could be a misdeclared marker (a false pass).
+  if (!state.stop && target.form) {
+    const ok = target.form.lab ? await adapter.attempt(ctx, target, target.form.lab.username, target.form.lab.password) : undefined;
+    if (ok?.kind !== 'accepted') {
+      state.stop = 'errors';
+      state.detail = target.form.lab
+        ? `the lab credential was not accepted under the declared success marker (${ok?.detail ?? ok?.kind}); fix the form declaration`
+        : 'a form login needs a lab credential (auth[].credential) to prove its success marker';
+    }
+  }
 
   // Under a declared lockout, prove the lab credential works before guessing around it.
   let reset = target.lockout?.reset;

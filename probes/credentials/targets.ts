@@ -43,6 +43,11 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
     if (r.service === 'ssh' || r.service === 'telnet' || r.service === 'ftp') add({ adapter: r.service, protocol: r.service, port: r.port, source: `discovered (${r.identifiedBy})` });
   }
 
+  for (const a of ctx.device.auth.filter((x) => x.scheme === 'form' && x.form)) {
+    const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
+    const lab = cred?.password !== undefined ? { username: cred.username, password: cred.password } : undefined;
+    targets.push({ adapter: 'http-form', protocol: a.protocol, port: a.port, path: a.path ?? '/', tls: a.protocol === 'https', source: 'declared form login', form: { ...a.form!, lab }, lockout: lockoutFor(ctx, a.port) });
+  }
   const web = ctx.device.auth
     .filter((a) => a.scheme === 'basic' || a.scheme === 'digest')
     .map((a) => ({ protocol: a.protocol, port: a.port, path: a.path ?? '/', tls: a.protocol === 'https', declared: true }));
