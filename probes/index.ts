@@ -8,7 +8,8 @@ import { udpServicesProbe } from './udp';
 import { plaintextProbe } from './plaintext';
 import { unauthenticatedProbe } from './unauthenticated';
 import { bruteForceProbe } from './brute-force';
+import { serialProbe } from './serial';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe, serialProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -144,6 +144,8 @@ function resolvePaths(device: DeviceFile, line: LineLookup): void {
     }
     return abs;
   };
+  // A serial path is usually absolute (/dev/ttyUSB0); a relative one (a lab pty) is beside the device file.
+  if (device.target.serial && !path.isAbsolute(device.target.serial.path)) device.target.serial.path = path.resolve(device.baseDir, device.target.serial.path);
   const images = device.update?.images;
   if (images?.genuine) images.genuine = inside(['update', 'images', 'genuine'], images.genuine);
   if (images?.older) images.older = inside(['update', 'images', 'older'], images.older);

@@ -3,12 +3,13 @@ import type { Check } from '../../harness/types';
 import { defaultCredentialsCheck } from './auth-default-credentials';
 import { undeclaredServicesCheck } from './exposure-undeclared-services';
 import { PENDING_CHECKS } from './pending';
+import { serialConsoleCheck } from './debug-serial-console';
 import { tlsCheck } from './comms-tls';
 import { sshCheck } from './comms-ssh';
 import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, serialConsoleCheck, ...PENDING_CHECKS];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -22,5 +22,4 @@ export const PENDING_CHECKS: Check[] = [
   pending('privacy.personal-data-exposure', 'No personal data readable without authentication', 'a personal-data canary is readable without authentication (network or serial)', ['personal-data']),
   pending('privacy.disclosure', 'Personal data handled is declared to the user', 'personal data the device is seen handling is not declared to the user', ['personal-data']),
   pending('privacy.data-deletion', 'Factory reset deletes user data', 'a canary survives a factory reset', ['reset']),
-  pending('debug.serial-console', 'Serial console needs a login and leaks no secrets', 'the serial console gives a shell without login, or leaks secrets', ['serial']),
 ];

@@ -1,0 +1,123 @@
+/**
+ * serial: the UART. Capture the boot output, interrupt an autoboot countdown
+ * if one is offered (then boot on, leaving the device as found), see whether
+ * the console gives a shell without a login (proven by an arithmetic echo,
+ * which an echoing line cannot fake), and search everything it printed for
+ * canaries and secrets. Values are never kept: only where and what kind.
+ */
+import { SerialPort } from 'serialport';
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import { canariesIn } from './util/canaries';
+import { WaitableText } from './util/waitable-text';
+
+const MAX_LOG = 256 * 1024;
+const COUNTDOWN = /(hit|press) any key|stop autoboot|autoboot in \d/i;
+const BOOT_PROMPT = /(=>|U-Boot>|CFE>|RedBoot>|\bboot>)\s*$/;
+const LOGIN = /(login|user ?name|password)\s*:\s*$/i;
+const SHELL = /[#$>%] ?$/;
+// Also wifi_psk=, admin_password= …: the key may carry a prefix.
+const SECRET = /(?<![a-z])((?:[a-z0-9]+_)?(?:pass(?:word|wd)?|psk|wpa_?passphrase|secret|api[_-]?key|token))\s*[=:]\s*["']?([^\s"']{3,})/gi;
+const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/g;
+
+export interface SerialFacts {
+  path: string;
+  bytes: number;
+  countdownOffered: boolean;
+  bootloaderInterrupted: boolean;
+  loginPrompt: boolean;
+  shellWithoutLogin: boolean;
+  secrets: Array<{ kind: string; where: string }>;
+  canaries: string[];
+}
+
+function openPort(path: string, baudRate: number): Promise<SerialPort> {
+  return new Promise((resolve, reject) => {
+    const port = new SerialPort({ path, baudRate, autoOpen: false });
+    port.open((err) => (err ? reject(err) : resolve(port)));
+  });
+}
+
+/** Mask secret values in a log line by line; returns what kinds were found and where. */
+export function findSecrets(text: string): { masked: string; secrets: Array<{ kind: string; where: string }> } {
+  const secrets: Array<{ kind: string; where: string }> = [];
+  const masked = text
+    .replace(SECRET, (_m, key: string, value: string) => {
+      secrets.push({ kind: `${key.toLowerCase()}=…`, where: `${key}=${value.slice(0, 2)}••••` });
+      return `${key}=••••`;
+    })
+    .replace(PRIVATE_KEY, (m) => {
+      secrets.push({ kind: 'private key', where: m });
+      return m;
+    });
+  return { masked, secrets };
+}
+
+export const serialProbe: Probe = {
+  id: 'serial',
+  title: 'Serial console: boot log, bootloader, shell without login, secrets',
+  needs: ['serial'],
+  runLast: true,
+  clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
+  skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
+  async run(ctx: ProbeContext) {
+    const serial = ctx.device.target.serial!;
+    ctx.scope.assertSerial(serial.path);
+    const port = await openPort(serial.path, serial.baudRate);
+    const out = new WaitableText(MAX_LOG);
+    port.on('data', (c: Buffer) => out.append(c.toString('latin1')));
+    port.on('close', () => out.close());
+    port.on('error', () => out.close());
+    const onAbort = (): void => {
+      if (port.isOpen) port.close();
+    };
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const send = (s: string): void => {
+      if (port.isOpen) port.write(s);
+    };
+    const since = (mark: number, re: RegExp) => (): RegExpMatchArray | null => out.text.slice(mark).match(re);
+    const facts: SerialFacts = { path: serial.path, bytes: 0, countdownOffered: false, bootloaderInterrupted: false, loginPrompt: false, shellWithoutLogin: false, secrets: [], canaries: [] };
+    try {
+      ctx.progress(`reading ${serial.path}`);
+      // The boot output, until a countdown, a login or a prompt shows (bounded).
+      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), 4000);
+      if (COUNTDOWN.test(out.text)) {
+        facts.countdownOffered = true;
+        const mark = out.text.length;
+        send('\r');
+        if (await out.until(since(mark, BOOT_PROMPT), 1500)) {
+          facts.bootloaderInterrupted = true;
+          const m2 = out.text.length;
+          send('printenv\r');
+          await out.until(since(m2, BOOT_PROMPT), 1500);
+          send('boot\r');
+        }
+        await out.until(() => (LOGIN.test(out.text) || SHELL.test(out.text.slice(mark + 5)) ? true : null), 5000);
+      }
+      let mark = out.text.length;
+      send('\r');
+      const prompt = await out.until(since(mark, new RegExp(`${LOGIN.source}|${SHELL.source}`, 'i')), 3000);
+      facts.loginPrompt = LOGIN.test(out.text);
+      if (prompt && !LOGIN.test(prompt[0])) {
+        mark = out.text.length;
+        send('echo SB$((1234+4321))\r');
+        facts.shellWithoutLogin = Boolean(await out.until(since(mark, /SB5555/), 3000));
+      }
+    } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
+      if (port.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    }
+    facts.bytes = out.text.length;
+    const { masked, secrets } = findSecrets(out.text);
+    facts.secrets = secrets;
+    facts.canaries = canariesIn(ctx.device, out.text);
+    const evidence = ctx.evidence.write('serial.log', masked);
+    const observations: Observation[] = [
+      {
+        kind: 'serial-console',
+        summary: `${serial.path}: ${facts.bytes} bytes; ${facts.bootloaderInterrupted ? 'bootloader interrupted' : facts.countdownOffered ? 'countdown offered' : 'no countdown'}; ${facts.shellWithoutLogin ? 'SHELL WITHOUT LOGIN' : facts.loginPrompt ? 'login prompt' : 'no prompt seen'}; ${secrets.length} secret(s), canaries: ${facts.canaries.join(', ') || 'none'}`,
+        data: { ...facts },
+      },
+    ];
+    return { observations, evidence: [evidence] };
+  },
+};

@@ -1,0 +1,28 @@
+/** debug.serial-console — EN 303 645 5.6-4: the UART gives no shell without login and leaks no secrets. */
+import type { Check, Finding } from '../../harness/types';
+import { gate } from '../../harness/gate';
+import type { SerialFacts } from '../../probes/serial';
+
+export const serialConsoleCheck: Check = {
+  id: 'debug.serial-console',
+  title: 'Serial console needs a login and leaks no secrets',
+  failsWhen: 'the serial console gives a shell without login, or leaks secrets',
+  probes: ['serial'],
+  implemented: true,
+  fix: 'Require a login on the console (or disable it in production), lock the bootloader (no interruptible autoboot, no environment access), and never print keys or passwords at boot.',
+  judge(input) {
+    const g = gate(input, 'serial');
+    if (!g.ok) return g.judgement;
+    const f = g.result.observations.find((o) => o.kind === 'serial-console')?.data as unknown as SerialFacts | undefined;
+    if (!f) return { verdict: 'inconclusive', rationale: 'the serial probe recorded nothing', findings: [] };
+    const findings: Finding[] = [];
+    if (f.shellWithoutLogin) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a shell without login (echo $((1234+4321)) printed 5555)` });
+    if (f.bootloaderInterrupted) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: the autoboot countdown could be interrupted into the bootloader prompt` });
+    for (const s of f.secrets) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a secret is printed (${s.kind} ${s.where})` });
+    if (f.canaries.length) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: personal data printed (${f.canaries.join(', ')})` });
+    if (findings.length) return { verdict: 'fail', rationale: `${findings.length} serial console problem(s)`, findings };
+    if (f.bytes === 0) return { verdict: 'inconclusive', rationale: `${f.path} printed nothing: wrong port, baud rate, or a console that is switched off — cannot tell which`, findings };
+    if (!f.loginPrompt) return { verdict: 'inconclusive', rationale: `${f.path} printed ${f.bytes} bytes but neither a login prompt nor a shell`, findings };
+    return { verdict: 'pass', rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`, findings: [{ severity: 'info', protocol: 'serial', message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered' }] };
+  },
+};
