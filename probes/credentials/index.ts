@@ -57,10 +57,8 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   const runControl = async (): Promise<AttemptOutcome> => {
     const outcome = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
     record(state, outcome);
-    if (outcome.kind === 'accepted') {
-      state.accepted = [];
-      state.stop = 'accepts-anything';
-    }
+    // Dictionary hits are cleared once the control is in (below), whichever finished first.
+    if (outcome.kind === 'accepted') state.stop = 'accepts-anything';
     if (outcome.kind === 'no-password-login') {
       state.stop = 'no-password-login';
       state.detail = outcome.detail;

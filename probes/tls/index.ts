@@ -6,7 +6,7 @@
 import tls from 'node:tls';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { ConnectError } from '../../harness/connector';
-import type { PortRecord } from '../ports';
+import { openPorts } from '../ports';
 import { certificateFacts, type CertificateFacts } from './certificate';
 import { askHello, clientHello, TLS_VERSIONS, type TlsVersion } from './hello';
 import { suiteName, suitesFor, weakness } from './suites';
@@ -32,17 +32,16 @@ export interface TlsServiceFacts {
 export function tlsPorts(ctx: ProbeContext): Array<{ port: number; source: string }> {
   const out = new Map<number, string>();
   for (const s of ctx.device.services) if (s.transport === 'tcp' && TLS_PROTOCOLS.has(s.protocol)) out.set(s.port, `declared ${s.protocol}`);
-  const scan = ctx.dependency('tcp-ports');
-  for (const o of scan?.observations ?? []) {
-    const r = o.data as unknown as PortRecord;
-    if (o.kind === 'tcp-port' && r.state === 'open' && r.service === 'tls' && !out.has(r.port)) out.set(r.port, `discovered (${r.identifiedBy})`);
-  }
+  for (const r of openPorts(ctx)) if (r.service === 'tls' && !out.has(r.port)) out.set(r.port, `discovered (${r.identifiedBy})`);
   return [...out].map(([port, source]) => ({ port, source })).sort((a, b) => a.port - b.port);
 }
 
-async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, count: () => void): Promise<VersionResult> {
+/** Accepted suites of one version, by elimination; the codes come back with the result. */
+async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, count: () => void): Promise<{ result: VersionResult; codes: number[] }> {
   let offered = suitesFor(version);
-  const accepted: number[] = [];
+  const codes: number[] = [];
+  // What was learnt before something went wrong: accepted if a suite already was, unknown otherwise.
+  const stopped = (error: string) => ({ result: { accepted: codes.length ? true : null, suites: codes.map(suiteName), error }, codes });
   // Bounded: each round removes the suite the server chose.
   for (let round = 0; round <= offered.length + 1 && offered.length > 0; round++) {
     let sock;
@@ -50,21 +49,21 @@ async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, c
       sock = await ctx.connector.tcp(port, { signal: ctx.signal });
     } catch (err) {
       if (err instanceof ConnectError && err.kind === 'aborted') throw err;
-      return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: (err as Error).message };
+      return stopped((err as Error).message);
     }
     count();
     const answer = await askHello(sock, clientHello(version, offered, ctx.scope.host), HELLO_TIMEOUT_MS);
     if (answer.kind === 'server-hello' && answer.version === version && offered.includes(answer.suite)) {
-      accepted.push(answer.suite);
+      codes.push(answer.suite);
       offered = offered.filter((c) => c !== answer.suite);
       continue;
     }
-    if (answer.kind === 'timeout') return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: `no answer to a ${version} ClientHello within ${HELLO_TIMEOUT_MS} ms` };
-    if (answer.kind === 'not-tls') return { accepted: accepted.length ? true : null, suites: accepted.map(suiteName), error: `not TLS (first bytes ${answer.firstBytes})` };
+    if (answer.kind === 'timeout') return stopped(`no answer to a ${version} ClientHello within ${HELLO_TIMEOUT_MS} ms`);
+    if (answer.kind === 'not-tls') return stopped(`not TLS (first bytes ${answer.firstBytes})`);
     // An alert, a close, or a ServerHello for another version: this version (or suite set) is refused.
     break;
   }
-  return { accepted: accepted.length > 0, suites: accepted.map(suiteName) };
+  return { result: { accepted: codes.length > 0, suites: codes.map(suiteName) }, codes };
 }
 
 function fetchCertificate(ctx: ProbeContext, port: number): Promise<Buffer> {
@@ -103,14 +102,15 @@ function fetchCertificate(ctx: ProbeContext, port: number): Promise<Buffer> {
 export async function probeTlsService(ctx: ProbeContext, port: number): Promise<TlsServiceFacts> {
   let handshakes = 0;
   const versions = {} as Record<TlsVersion, VersionResult>;
-  for (const v of TLS_VERSIONS) versions[v] = await enumerate(ctx, port, v, () => (handshakes += 1));
-  const weakSuites = TLS_VERSIONS.flatMap((v) =>
-    versions[v].suites.flatMap((name) => {
-      const code = suitesFor(v).find((c) => suiteName(c) === name);
-      const why = code !== undefined ? weakness(code) : null;
-      return why ? [{ version: v, suite: name, why }] : [];
-    }),
-  );
+  const weakSuites: TlsServiceFacts['weakSuites'] = [];
+  for (const v of TLS_VERSIONS) {
+    const { result, codes } = await enumerate(ctx, port, v, () => (handshakes += 1));
+    versions[v] = result;
+    for (const code of codes) {
+      const why = weakness(code);
+      if (why) weakSuites.push({ version: v, suite: suiteName(code), why });
+    }
+  }
   const facts: TlsServiceFacts = { port, versions, weakSuites, handshakes };
   try {
     facts.certificate = certificateFacts(await fetchCertificate(ctx, port), ctx.scope.host);
