@@ -6,7 +6,7 @@
  */
 import { mapLimit } from '../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import type { PortRecord } from './ports';
+import { openPorts } from './ports';
 import { httpRequest } from './util/http';
 
 export type Carries = 'credentials' | 'session' | 'content' | 'redirect-to-https' | 'nothing';
@@ -56,10 +56,7 @@ export const plaintextProbe: Probe = {
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.5-6', 'TS 103 701 5.5-1-2'],
   async run(ctx) {
-    const open = (ctx.dependency('tcp-ports')?.observations ?? [])
-      .filter((o) => o.kind === 'tcp-port')
-      .map((o) => o.data as unknown as PortRecord)
-      .filter((r) => r.state === 'open');
+    const open = openPorts(ctx);
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
     const facts: PlaintextFact[] = [];
     const httpPorts: number[] = [];

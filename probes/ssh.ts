@@ -5,7 +5,7 @@
  */
 import { Client, type AuthenticationType } from 'ssh2';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import type { PortRecord } from './ports';
+import { openPorts } from './ports';
 import { hostKeyFacts, readServerHello, type KexInit } from './util/ssh-wire';
 
 // ssh2 negotiates only what it is told to; offer everything it implements so
@@ -46,10 +46,7 @@ export interface SshServiceFacts {
 
 export function sshPorts(ctx: ProbeContext): number[] {
   const ports = new Set(ctx.device.services.filter((s) => s.transport === 'tcp' && s.protocol === 'ssh').map((s) => s.port));
-  for (const o of ctx.dependency('tcp-ports')?.observations ?? []) {
-    const r = o.data as unknown as PortRecord;
-    if (o.kind === 'tcp-port' && r.state === 'open' && r.service === 'ssh') ports.add(r.port);
-  }
+  for (const r of openPorts(ctx)) if (r.service === 'ssh') ports.add(r.port);
   return [...ports].sort((a, b) => a - b);
 }
 

@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { MqttClient } from 'mqtt';
 import { mapLimit } from '../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import type { PortRecord } from './ports';
+import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
 import { httpRequest } from './util/http';
 import { TelnetSession } from './util/telnet';
@@ -125,7 +125,7 @@ export const unauthenticatedProbe: Probe = {
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-4', 'EN 303 645 5.5-5', 'JC-STAR S1.1-01'],
   async run(ctx) {
-    const open = (ctx.dependency('tcp-ports')?.observations ?? []).filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
+    const open = openPorts(ctx);
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
     const kindOf = (r: PortRecord): string => (r.service && r.service !== 'unknown' && r.service !== 'tls' ? r.service : (declared.get(r.port) ?? r.service ?? 'unknown'));
     const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {

@@ -1,6 +1,6 @@
 /** Where to try logins: declared services and auth mechanisms, plus what the scan identified. */
 import type { Observation, ProbeContext } from '../../harness/types';
-import type { PortRecord } from '../ports';
+import { openPorts } from '../ports';
 import { httpRequest } from '../util/http';
 import type { LoginTarget } from './adapter';
 
@@ -14,11 +14,6 @@ const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
 // Logins on these protocols exist on real devices but have no adapter yet;
 // they are reported so a pass is never claimed over them.
 const NOT_COVERED = new Set(['ftps', 'rtsp']);
-
-export function openPorts(ctx: ProbeContext): PortRecord[] {
-  const scan = ctx.dependency('tcp-ports');
-  return (scan?.observations ?? []).filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
-}
 
 function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
   const a = ctx.device.auth.find((x) => x.port === port && x.bruteForce === 'lockout' && x.lockoutAfter !== undefined);

@@ -22,6 +22,14 @@ export interface PortRecord {
   banner?: string;
 }
 
+/** The open TCP ports the tcp-ports probe saw (for the probes that depend on it). */
+export function openPorts(ctx: Pick<ProbeContext, 'dependency'>): PortRecord[] {
+  return (ctx.dependency('tcp-ports')?.observations ?? [])
+    .filter((o) => o.kind === 'tcp-port')
+    .map((o) => o.data as unknown as PortRecord)
+    .filter((r) => r.state === 'open');
+}
+
 export function portsToScan(ctx: Pick<ProbeContext, 'device'>): { ports: number[]; spec: string } {
   const declared = ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => s.port);
   const spec = ctx.device.scan?.tcp ?? FULL_RANGE;

@@ -56,7 +56,7 @@ export const undeclaredServicesCheck: Check = {
     if (undeclared.length > 0) return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
     if (unsure.length > 0) {
       const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
-      return { verdict: verdicts.length ? worst([...verdicts, 'inconclusive']) : 'inconclusive', rationale: unsure.join('; '), findings };
+      return { verdict: worst([...verdicts, 'inconclusive']), rationale: unsure.join('; '), findings };
     }
     return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings };
   },
