@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import { createBroker } from 'aedes';
-import { Server as SshServer, utils as sshUtils } from 'ssh2';
+import { Server as SshServer } from 'ssh2';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
@@ -10,6 +10,7 @@ import { miraiList } from '../probes/credentials/dictionary';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
 import { basicAuthServer, ftpServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
+import { sshKeyPair } from '../fixtures/util/ssh-key';
 
 function device(extra: Partial<DeviceFileInput>, ports: number[]) {
   return deviceFrom({
@@ -168,7 +169,7 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
   });
 
   it('SSH that offers only public keys settles without guessing', async () => {
-    const server = new SshServer({ hostKeys: [sshUtils.generateKeyPairSync('ed25519').private] }, (client) => {
+    const server = new SshServer({ hostKeys: [sshKeyPair('ed25519').private] }, (client) => {
       client.on('authentication', (ctx) => ctx.reject(['publickey']));
       client.on('error', () => undefined);
     });

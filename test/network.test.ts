@@ -5,7 +5,7 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createBroker } from 'aedes';
-import { Server as SshServer, utils as sshUtils } from 'ssh2';
+import { Server as SshServer } from 'ssh2';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
@@ -14,6 +14,7 @@ import { selfSignedCert } from '../fixtures/util/cert';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
 import { listenOn, type Running } from './helpers/servers';
+import { sshKeyPair } from '../fixtures/util/ssh-key';
 
 const servers: Running[] = [];
 afterEach(async () => {
@@ -149,13 +150,13 @@ describe('comms.ssh', () => {
   }
 
   it('an Ed25519 host key passes', async () => {
-    const port = await sshWith(sshUtils.generateKeyPairSync('ed25519').private);
+    const port = await sshWith(sshKeyPair('ed25519').private);
     const { report } = await assess({ services: [{ port, protocol: 'ssh' }] }, ['comms.ssh'], [port]);
     expect(verdictOf(report, 'comms.ssh')).toBe('pass');
   });
 
   it('a 1024-bit RSA host key fails, with the size measured', async () => {
-    const port = await sshWith(sshUtils.generateKeyPairSync('rsa', { bits: 1024 }).private);
+    const port = await sshWith(sshKeyPair('rsa', 1024).private);
     const { report } = await assess({ services: [{ port, protocol: 'ssh' }] }, ['comms.ssh'], [port]);
     const c = report.checks.find((x) => x.id === 'comms.ssh')!;
     expect(c.verdict).toBe('fail');
@@ -232,7 +233,7 @@ describe('connection limit', () => {
 
   it('no probe ever has more connections open to the device than its limit', async () => {
     const tally = { open: 0, peak: 0 };
-    const sshServer = new SshServer({ hostKeys: [sshUtils.generateKeyPairSync('ed25519').private] }, (c) => {
+    const sshServer = new SshServer({ hostKeys: [sshKeyPair('ed25519').private] }, (c) => {
       c.on('authentication', (ctx) => ctx.reject(['password']));
       c.on('error', () => undefined);
     });

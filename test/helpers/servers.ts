@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
-import { Server as SshServer, utils as sshUtils } from 'ssh2';
+import { Server as SshServer } from 'ssh2';
+import { sshKeyPair } from '../../fixtures/util/ssh-key';
 
 export interface Running {
   port: number;
@@ -27,7 +28,7 @@ export async function listenOn(server: net.Server): Promise<Running> {
   };
 }
 
-const HOST_KEY = sshUtils.generateKeyPairSync('ed25519').private;
+const HOST_KEY = sshKeyPair('ed25519').private;
 
 /** An ssh2 server accepting exactly one user:password pair; counts attempts. */
 export async function sshServer(user: string, pass: string, stats = { attempts: 0 }): Promise<Running & { stats: typeof stats }> {
