@@ -39,7 +39,7 @@ export function judgeCheck(id: string, opts: JudgeOptions): CheckResult {
     return { ...base, verdict: 'not-tested', rationale: 'probe not implemented in this version of starbench', findings: [] };
   }
   const evidence = new Set<string>();
-  for (const p of check.probes) {
+  for (const p of [...check.probes, ...(check.alsoReads ?? [])]) {
     const r = opts.results.get(p);
     if (r) {
       evidence.add(`probe:${p}`);

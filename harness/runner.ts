@@ -17,7 +17,7 @@ import type { Profile } from './profile';
 import type { Report } from './report';
 import { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
-import type { Check, Probe, ProbeContext, ProbeResult } from './types';
+import type { Check, Operator, Probe, ProbeContext, ProbeResult } from './types';
 import type { ReporterMultiplexer } from '../reports/reporter';
 
 export interface RunOptions {
@@ -35,6 +35,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   probeTimeoutMs?: number;
   deadlineMs?: number;
+  /** The person at the bench; absent in --non-interactive runs (operator steps become not-tested). */
+  operator?: Operator;
 }
 
 export interface RunOutcome {
@@ -62,7 +64,7 @@ export function planProbes(checkIds: readonly string[], checks: ReadonlyMap<stri
   };
   for (const c of checkIds) {
     const check = checks.get(c);
-    if (check?.implemented) check.probes.forEach(visit);
+    if (check?.implemented) [...check.probes, ...(check.alsoReads ?? [])].forEach(visit);
   }
   return order;
 }
@@ -141,7 +143,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
       return finish({ ...empty, status: why?.why === 'deadline' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` });
     }
     if (scopeError) return finish({ ...empty, status: 'failed', reason: `target not usable: ${scopeError}` });
-    const skip = probe.skipReason?.(device) ?? null;
+    const skip = probe.skipReason?.(device, { interactive: opts.operator !== undefined }) ?? null;
     if (skip) return finish({ ...empty, status: 'skipped', reason: skip });
     for (const dep of probe.dependsOn ?? []) {
       const d = results.get(dep);
@@ -153,7 +155,8 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     setMaxListeners(256, ctl.signal);
     const onRunAbort = (): void => ctl.abort(run.signal.reason);
     run.signal.addEventListener('abort', onRunAbort, { once: true });
-    const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(probeTimeoutMs / 1000)} s`)), probeTimeoutMs);
+    const timeoutMs = Math.max(probeTimeoutMs, probe.timeoutMs?.(device) ?? 0);
+    const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     const started = Date.now();
     const startedIso = new Date(started).toISOString();
     const evidence: string[] = [];
@@ -178,6 +181,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
         plog.info({ progress: message }, 'progress');
         opts.reporter.onProbeProgress(id, message);
       },
+      operator: opts.operator,
     };
     journal.write({ type: 'probe-begin', probe: id });
     opts.reporter.onProbeBegin({ id, title: probe.title });
@@ -196,14 +200,21 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   };
 
   const memo = new Map<string, Promise<ProbeResult>>();
+  const rank = (x: string): number | undefined => opts.probes.get(x)?.runLast;
+  // Disruptive probes, one after another: least destructive first (a reset last).
+  const disruptive = probeIds.filter((x) => rank(x) !== undefined).sort((a, b) => rank(a)! - rank(b)!);
   const exec = (id: string): Promise<ProbeResult> => {
     let p = memo.get(id);
     if (!p) {
       p = (async () => {
         const probe = opts.probes.get(id);
         await Promise.all((probe?.dependsOn ?? []).map(exec));
-        // A disruptive probe (lockouts) waits for every ordinary one to finish.
-        if (probe?.runLast) await Promise.all(probeIds.filter((x) => !opts.probes.get(x)?.runLast && x !== id).map(exec));
+        if (probe?.runLast !== undefined) {
+          // Wait for every ordinary probe, then for the disruptive one before this.
+          await Promise.all(probeIds.filter((x) => rank(x) === undefined && x !== id).map(exec));
+          const before = disruptive[disruptive.indexOf(id) - 1];
+          if (before) await exec(before);
+        }
         return runOne(id);
       })();
       memo.set(id, p);

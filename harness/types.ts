@@ -42,6 +42,14 @@ export interface EvidenceWriter {
   write(name: string, content: string | Buffer): string;
 }
 
+/** A person at the bench who can do what starbench cannot (power-cycle, press a reset button). */
+export interface Operator {
+  /** Show instructions; resolves true when the person confirms it is done, false when they decline. */
+  confirm(instructions: string, signal: AbortSignal): Promise<boolean>;
+  /** Ask for a value the person reads off the device (a version shown in an app). */
+  ask(question: string, signal: AbortSignal): Promise<string>;
+}
+
 export interface ProbeContext {
   device: DeviceFile;
   connector: DeviceConnector;
@@ -54,6 +62,14 @@ export interface ProbeContext {
   dependency(probeId: string): ProbeResult | undefined;
   /** Show the operator a progress line (brute-force waits, slow steps). */
   progress(message: string): void;
+  /** The person at the bench; absent in --non-interactive runs. */
+  operator?: Operator;
+}
+
+/** What a probe may consider when deciding to skip. */
+export interface RunEnvironment {
+  /** False with --non-interactive (or no terminal): operator steps cannot happen. */
+  interactive: boolean;
 }
 
 export interface ProbeOutput {
@@ -67,12 +83,17 @@ export interface Probe {
   needs: ProbeNeed[];
   /** Probes whose results this one reads (service discovery before logins). */
   dependsOn?: string[];
-  /** Runs after every other probe (it disturbs the device: lockouts, waits). */
-  runLast?: boolean;
+  /**
+   * A disruptive probe (lockouts, installs, resets) runs after every ordinary
+   * probe, one at a time, in ascending rank: the least destructive first.
+   */
+  runLast?: number;
+  /** A longer per-probe timeout than the device's default (installs that reboot the device). */
+  timeoutMs?(device: DeviceFile): number;
   /** Spec clauses the probe serves (TS 103 701 test ids, EN 303 645 provisions). */
   clauses?: string[];
   /** Returns a reason to skip, or null to run. */
-  skipReason?(device: DeviceFile): string | null;
+  skipReason?(device: DeviceFile, env: RunEnvironment): string | null;
   run(ctx: ProbeContext): Promise<ProbeOutput>;
 }
 
@@ -112,6 +133,12 @@ export interface Check {
   /** What the check fails on, as in the design's table. */
   failsWhen: string;
   probes: string[];
+  /**
+   * Probes planned with the check whose results its judge reads when they ran
+   * (other channels to search); unlike `probes`, their absence does not by
+   * itself block a pass — the judge decides.
+   */
+  alsoReads?: string[];
   /** False until the probes behind it exist: the check then reports not-tested. */
   implemented: boolean;
   fix?: string;

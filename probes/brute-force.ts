@@ -130,7 +130,7 @@ export const bruteForceProbe: Probe = {
   title: 'Brute-force mitigation on every password login (lockout, rate limit, growing delay)',
   needs: ['host'],
   dependsOn: ['credentials'],
-  runLast: true,
+  runLast: 30,
   clauses: ['EN 303 645 5.1-5', 'TS 103 701 5.1-5-2', 'JC-STAR S1.1-04'],
   async run(ctx) {
     const targets = targetsFrom(ctx);

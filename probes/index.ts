@@ -9,7 +9,10 @@ import { plaintextProbe } from './plaintext';
 import { unauthenticatedProbe } from './unauthenticated';
 import { bruteForceProbe } from './brute-force';
 import { serialProbe } from './serial';
+import { updateProbe } from './update';
+import { personalDataProbe } from './personal-data';
+import { resetProbe } from './reset';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe, serialProbe];
+export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe, serialProbe, updateProbe, personalDataProbe, resetProbe];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

@@ -5,7 +5,7 @@
  * which an echoing line cannot fake), and search everything it printed for
  * canaries and secrets. Values are never kept: only where and what kind.
  */
-import { SerialPort } from 'serialport';
+import { closeSerialPort, openSerialPort } from './util/serial-port';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
 import { WaitableText } from './util/waitable-text';
@@ -30,12 +30,6 @@ export interface SerialFacts {
   canaries: string[];
 }
 
-function openPort(path: string, baudRate: number): Promise<SerialPort> {
-  return new Promise((resolve, reject) => {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
-    port.open((err) => (err ? reject(err) : resolve(port)));
-  });
-}
 
 /** Mask secret values in a log line by line; returns what kinds were found and where. */
 export function findSecrets(text: string): { masked: string; secrets: Array<{ kind: string; where: string }> } {
@@ -56,13 +50,13 @@ export const serialProbe: Probe = {
   id: 'serial',
   title: 'Serial console: boot log, bootloader, shell without login, secrets',
   needs: ['serial'],
-  runLast: true,
+  runLast: 10,
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
   async run(ctx: ProbeContext) {
     const serial = ctx.device.target.serial!;
     ctx.scope.assertSerial(serial.path);
-    const port = await openPort(serial.path, serial.baudRate);
+    const port = await openSerialPort(serial.path, serial.baudRate);
     const out = new WaitableText(MAX_LOG);
     port.on('data', (c: Buffer) => out.append(c.toString('latin1')));
     port.on('close', () => out.close());
@@ -104,7 +98,7 @@ export const serialProbe: Probe = {
       }
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
-      if (port.isOpen) await new Promise<void>((r) => port.close(() => r()));
+      await closeSerialPort(port);
     }
     facts.bytes = out.text.length;
     const { masked, secrets } = findSecrets(out.text);

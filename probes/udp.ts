@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parsePortSpec } from '../harness/device-file/schema';
 import { mapLimit } from '../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
+import { canariesIn } from './util/canaries';
 import { printable } from './util/banner';
 
 /** SNMPv2c GetRequest for sysDescr.0 (1.3.6.1.2.1.1.1.0) with community "public" (RFC 3416, BER per X.690). */
@@ -54,6 +55,8 @@ export interface UdpRecord {
   declared: boolean;
   service?: string;
   answer?: string;
+  /** Personal-data canary categories in the answer (a discovery reply tells the whole network). */
+  canaries?: string[];
 }
 
 const TRIES = 2;
@@ -80,7 +83,7 @@ export const udpServicesProbe: Probe = {
     const results = await mapLimit(ports, ctx.connector.slots.limit, async (port): Promise<UdpRecord> => {
       const known = BY_PROTOCOL[declared.get(port) ?? ''] ?? UDP_DEFAULTS[port];
       const r = await ask(ctx, port, known);
-      return { port, state: r.state, declared: declared.has(port), service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined, answer: r.answer ? printable(r.answer, 120) : undefined };
+      return { port, state: r.state, declared: declared.has(port), service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined, answer: r.answer ? printable(r.answer, 120) : undefined, canaries: r.answer ? canariesIn(ctx.device, r.answer.toString('latin1')) : undefined };
     });
     const observations: Observation[] = results
       .filter((r) => r.state !== 'closed' || r.declared)

@@ -4,8 +4,6 @@
  * on status pages, anonymous MQTT (topics seen in a bounded window), the
  * same over TLS.
  */
-import tls from 'node:tls';
-import { MqttClient } from 'mqtt';
 import { mapLimit } from '../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
@@ -13,12 +11,11 @@ import { canariesIn } from './util/canaries';
 import { httpRequest } from './util/http';
 import { TelnetSession } from './util/telnet';
 import { ftpLogin } from './util/ftp';
+import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
 // Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
 export const ADMIN_PATHS = ['/admin', '/cgi-bin/admin', '/config', '/cgi-bin/config', '/setup', '/system', '/api/config', '/api/v1/config', '/config.bin', '/cgi-bin/status', '/status'];
 const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
-const MQTT_WINDOW_MS = 2000;
-const MAX_TOPICS = 200;
 
 export interface Exposure {
   port: number;
@@ -68,43 +65,19 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
 }
 
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
-  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
-  const stream = isTls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
-  const topics = new Map<string, string[]>();
-  return new Promise((resolve) => {
-    const client = new MqttClient(() => stream, { protocolVersion: 4, clientId: `starbench-${Date.now() % 100000}`, clean: true, reconnectPeriod: 0, connectTimeout: 4000, keepalive: 0 });
-    let accepted = false;
-    const finish = (): void => {
-      client.end(true);
-      stream.destroy();
-      sock.destroy();
-      if (!accepted) return resolve(null);
-      const withCanaries = [...topics].filter(([, c]) => c.length);
-      const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
-      resolve({
-        port,
-        protocol: isTls ? 'mqtts' : 'mqtt',
-        what: 'mqtt-anonymous',
-        where: `${isTls ? 'mqtts' : 'mqtt'} ${port}`,
-        canaries: categories,
-        detail: `anonymous client accepted; ${topics.size} topic(s) seen in ${MQTT_WINDOW_MS / 1000} s${withCanaries.length ? `, personal data (${categories.join(', ')}) on ${withCanaries.map(([t]) => t).join(', ')}` : ''}`,
-      });
-    };
-    const timer = setTimeout(finish, MQTT_WINDOW_MS + 4000);
-    client.on('connect', () => {
-      accepted = true;
-      client.subscribe(['#', '$SYS/#'], { qos: 0 });
-      clearTimeout(timer);
-      setTimeout(finish, MQTT_WINDOW_MS);
-    });
-    client.on('message', (topic, payload) => {
-      if (topics.size < MAX_TOPICS || topics.has(topic)) topics.set(topic, [...new Set([...(topics.get(topic) ?? []), ...canariesIn(ctx.device, payload.subarray(0, 64 * 1024).toString('latin1'))])]);
-    });
-    client.on('error', () => {
-      clearTimeout(timer);
-      finish();
-    });
-  });
+  const l = await mqttListen(ctx, port, isTls);
+  if (!l.accepted) return null;
+  const withCanaries = [...l.topics].filter(([, c]) => c.length);
+  const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
+  const protocol = isTls ? 'mqtts' : 'mqtt';
+  return {
+    port,
+    protocol,
+    what: 'mqtt-anonymous',
+    where: `${protocol} ${port}`,
+    canaries: categories,
+    detail: `anonymous client accepted; ${l.topics.size} topic(s) seen in ${MQTT_WINDOW_MS / 1000} s${withCanaries.length ? `, personal data (${categories.join(', ')}) on ${withCanaries.map(([t]) => t).join(', ')}` : ''}`,
+  };
 }
 
 async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure | null> {

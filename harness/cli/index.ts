@@ -2,6 +2,7 @@
  * The command line. Maps every outcome to the design's exit codes in one
  * place and never shows a user a stack trace.
  */
+import { terminalOperator } from '../operator';
 import { errorMessage, isInputError, StarbenchError } from '../errors';
 import { EXIT } from '../verdict';
 import { TOOL_VERSION } from '../version';
@@ -82,6 +83,7 @@ export function cli(): void {
     out: (t) => process.stdout.write(t),
     err: (t) => process.stderr.write(t),
     isTTY: Boolean(process.stderr.isTTY),
+    operator: process.stdin.isTTY ? terminalOperator() : undefined,
     colour: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
     signal: ctl.signal,
   };

@@ -1,3 +1,5 @@
+import type { Operator } from '../types';
+
 /** The CLI owns the terminal: every command writes through these. */
 export interface CliIO {
   out: (text: string) => void;
@@ -6,4 +8,6 @@ export interface CliIO {
   colour: boolean;
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
+  /** The person at the bench, when stdin is a terminal; absent otherwise. */
+  operator?: Operator;
 }

@@ -58,7 +58,7 @@ export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO): Pr
     [terminalReporter({ write: io.err, progress: io.isTTY && !v.quiet, summary: !v.quiet, colour: io.colour }), ...fileReporters(formats)],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
-  const outcome = await executeRun({ device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs });
+  const outcome = await executeRun({ device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs, operator: v['non-interactive'] ? undefined : io.operator });
   log.flush();
   io.out(`report: ${runDir}${formats.includes('html') ? `/report.html` : ''}\n`);
   if (outcome.report.run.interruptedBy === 'signal') return EXIT.interrupted;

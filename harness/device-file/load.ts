@@ -109,6 +109,7 @@ function actionsOf(d: DeviceFileData): Array<[PropertyKey[], Action]> {
   if (d.update?.version) out.push([['update', 'version'], d.update.version]);
   if (d.update?.install) out.push([['update', 'install'], d.update.install]);
   if (d.reset) out.push([['reset'], d.reset]);
+  d.personalData?.readBack.forEach((a, i) => out.push([['personalData', 'readBack', i], a]));
   return out;
 }
 
@@ -127,6 +128,9 @@ function checkActions(device: DeviceFile, line: LineLookup): void {
     const cred = a.http?.credential ?? a.ssh?.credential;
     if (cred !== undefined && !(cred in device.credentials)) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`);
+    }
+    if (p[0] === 'personalData' && a.operator) {
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'operator'])}: a read-back must be http, ssh or serial, something starbench can search`);
     }
     if (a.serial && !device.target.serial) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'serial'])} is a serial action but target.serial is not declared`);

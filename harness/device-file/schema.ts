@@ -86,8 +86,24 @@ const httpAction = z.strictObject({
   jsonPath: z.string().optional().describe('dotted path of the version in a JSON response'),
   field: z.string().optional().describe('form field name for an uploaded image'),
 });
-const sshAction = z.strictObject({ command: nonEmpty, credential: nonEmpty, port: port.default(22) });
-const serialAction = z.strictObject({ send: z.string(), expect: z.string().optional() });
+const regex = z.string().min(1).refine((r) => {
+  try {
+    new RegExp(r);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a valid regular expression');
+const sshAction = z.strictObject({
+  command: nonEmpty,
+  credential: nonEmpty,
+  port: port.default(22),
+  expect: regex.optional().describe('regular expression the output must match; its first group is the value read (a version)'),
+});
+const serialAction = z.strictObject({
+  send: z.string(),
+  expect: regex.optional().describe('regular expression to wait for; its first group is the value read (a version)'),
+});
 const operatorAction = z.strictObject({ instructions: nonEmpty });
 
 export const action = z
@@ -129,8 +145,17 @@ export const deviceFileSchema = z
         version: action.optional(),
         install: action.optional(),
         images: z
-          .strictObject({ genuine: nonEmpty.optional(), older: nonEmpty.optional() })
+          .strictObject({
+            genuine: nonEmpty.optional(),
+            older: nonEmpty.optional(),
+            signature: z
+              .strictObject({ offset: z.number().int().min(0), length: z.number().int().min(1).max(1 << 20) })
+              .optional()
+              .describe('where the signature sits in the genuine image: the unsigned variant zeroes these bytes'),
+            tamperOffset: z.number().int().min(0).optional().describe('byte of the genuine image to flip (default: the middle of the file)'),
+          })
           .optional(),
+        settleSeconds: z.number().min(0).max(600).default(2).describe('wait after an install before polling the version (a device may answer once more before it reboots)'),
       })
       .optional(),
     reset: action.optional(),
@@ -138,6 +163,11 @@ export const deviceFileSchema = z
       .strictObject({
         declared: z.array(nonEmpty).default([]),
         canaries: z.record(z.string(), nonEmpty).default({}),
+        readBack: z
+          .array(action)
+          .max(16)
+          .default([])
+          .describe('actions that show the enrolled personal data with lab credentials (the positive control of the privacy and reset tests)'),
       })
       .optional(),
     documentation: z
@@ -164,8 +194,10 @@ export const deviceFileSchema = z
         probeTimeoutSeconds: z.number().positive().max(3600).default(120),
         deadlineSeconds: z.number().positive().max(86400).default(900),
         credentialBudget: z.number().int().min(1).max(10000).default(100),
+        actionTimeoutSeconds: z.number().positive().max(3600).default(60).describe('one device action (an upload, a reset request)'),
+        deviceReturnSeconds: z.number().positive().max(3600).default(180).describe('how long to wait for the device to answer again after an install or reset'),
       })
-      .default({ connections: 4, connectTimeoutMs: 2000, probeTimeoutSeconds: 120, deadlineSeconds: 900, credentialBudget: 100 }),
+      .default({ connections: 4, connectTimeoutMs: 2000, probeTimeoutSeconds: 120, deadlineSeconds: 900, credentialBudget: 100, actionTimeoutSeconds: 60, deviceReturnSeconds: 180 }),
   })
   .superRefine((d, ctx) => {
     const seen = new Map<string, number>();

@@ -4,6 +4,7 @@
  * and an MQTT CONNECT, each on its own connection.
  */
 import type { ProbeContext } from '../../harness/types';
+import { canariesIn } from '../util/canaries';
 import { identifyBanner, printable, readBanner } from '../util/banner';
 import { askHello, clientHello } from '../tls/hello';
 import { suitesFor } from '../tls/suites';
@@ -18,6 +19,8 @@ export interface Identity {
   service?: string;
   identifiedBy?: string;
   banner?: string;
+  /** Personal-data canary categories the port's first words held (said to anyone who connects). */
+  canaries?: string[];
 }
 
 async function exchange(ctx: ProbeContext, port: number, payload: Buffer | string, ms: number): Promise<Buffer> {
@@ -38,8 +41,10 @@ export async function identifyPort(ctx: ProbeContext, port: number, bannerWaitMs
   } finally {
     sock.destroy();
   }
+  const said = canariesIn(ctx.device, banner.toString('latin1'));
+  const canaries = said.length ? { canaries: said } : {};
   const passive = identifyBanner(banner);
-  if (passive) return { service: passive.service, identifiedBy: passive.how, banner: printable(banner) };
+  if (passive) return { service: passive.service, identifiedBy: passive.how, banner: printable(banner), ...canaries };
 
   const tlsSock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const answer = await askHello(tlsSock, clientHello('TLSv1.2', suitesFor('TLSv1.2'), ctx.scope.host), ACTIVE_WAIT_MS);
@@ -48,9 +53,10 @@ export async function identifyPort(ctx: ProbeContext, port: number, bannerWaitMs
 
   const http = await exchange(ctx, port, `HEAD / HTTP/1.0\r\nHost: ${ctx.scope.host}\r\n\r\n`, ACTIVE_WAIT_MS);
   const status = http.toString('latin1').match(/^HTTP\/1\.[01] (\d{3})/);
-  if (status) return { service: 'http', identifiedBy: `HTTP ${status[1]} to HEAD /`, banner: printable(http, 80) };
+  const httpSaid = canariesIn(ctx.device, http.toString('latin1'));
+  if (status) return { service: 'http', identifiedBy: `HTTP ${status[1]} to HEAD /`, banner: printable(http, 80), ...(httpSaid.length ? { canaries: httpSaid } : {}) };
 
   const mqtt = await exchange(ctx, port, MQTT_CONNECT, ACTIVE_WAIT_MS);
   if (mqtt[0] === CONNACK[0] && mqtt[1] === CONNACK[1]) return { service: 'mqtt', identifiedBy: `MQTT CONNACK (return code ${mqtt[3]})` };
-  return { service: 'unknown', identifiedBy: 'silent to a banner wait, TLS, HTTP and MQTT' };
+  return { service: 'unknown', identifiedBy: 'silent to a banner wait, TLS, HTTP and MQTT', ...canaries };
 }

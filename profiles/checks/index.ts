@@ -2,7 +2,8 @@
 import type { Check } from '../../harness/types';
 import { defaultCredentialsCheck } from './auth-default-credentials';
 import { undeclaredServicesCheck } from './exposure-undeclared-services';
-import { PENDING_CHECKS } from './pending';
+import { updateIntegrityCheck, updateRollbackCheck } from './update';
+import { dataDeletionCheck, disclosureCheck, personalDataExposureCheck } from './privacy';
 import { serialConsoleCheck } from './debug-serial-console';
 import { tlsCheck } from './comms-tls';
 import { sshCheck } from './comms-ssh';
@@ -10,6 +11,6 @@ import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, serialConsoleCheck, ...PENDING_CHECKS];
+export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, serialConsoleCheck, updateIntegrityCheck, updateRollbackCheck, personalDataExposureCheck, disclosureCheck, dataDeletionCheck];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -1,0 +1,94 @@
+/**
+ * personal-data: where the device shows the canaries the lab enrolled, with
+ * the lab's own credentials — the declared read-back actions (an app API, a
+ * config page, a shell command) and every MQTT broker the device file gives
+ * an account for. This is the positive control of the privacy checks (the
+ * canaries are there, and starbench finds them) and the "clear text on the
+ * wire" test (read over http:// or plain MQTT). What is readable with no
+ * credentials at all is the unauthenticated, tcp-ports, udp-services and
+ * serial probes' business; the privacy checks read those too.
+ */
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import { runAction, type ActionRecord } from './util/actions';
+import { canariesIn } from './util/canaries';
+import { mqttListen } from './util/mqtt-listen';
+
+/** One place personal data was looked for. */
+export interface DataChannel {
+  channel: string;
+  authenticated: boolean;
+  /** The answer crossed the network unencrypted. */
+  clearText: boolean;
+  /** The channel was read (2xx, exit 0, broker accepted): an empty result means something. */
+  ok: boolean;
+  categories: string[];
+  detail: string;
+  action?: ActionRecord;
+}
+
+/** Read every declared personal-data channel once. */
+export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[]> {
+  const out: DataChannel[] = [];
+  const pd = ctx.device.personalData;
+  for (const [i, a] of (pd?.readBack ?? []).entries()) {
+    const name = `personalData.readBack[${i}]`;
+    const r = await runAction(ctx, name, a);
+    const categories = canariesIn(ctx.device, r.text);
+    const authenticated = Boolean(a.http?.credential ?? a.ssh?.credential ?? a.serial);
+    out.push({
+      channel: `${name}: ${r.record.request}`,
+      authenticated,
+      clearText: r.record.clearText,
+      ok: r.record.ok,
+      categories,
+      detail: r.record.ok ? `read (${r.record.status ?? 'ok'}); ${categories.length ? `personal data: ${categories.join(', ')}` : 'no canary'}` : `could not read: ${r.record.error ?? `status ${r.record.status}`}`,
+      action: r.record,
+    });
+  }
+  for (const auth of ctx.device.auth.filter((x) => (x.protocol === 'mqtt' || x.protocol === 'mqtts') && x.credential)) {
+    const cred = ctx.device.credentials[auth.credential!];
+    const isTls = auth.protocol === 'mqtts';
+    const where = `${auth.protocol} ${auth.port} as credential "${auth.credential}", subscribed to #`;
+    try {
+      const l = await mqttListen(ctx, auth.port, isTls, cred);
+      const hits = [...l.topics].filter(([, c]) => c.length);
+      const categories = [...new Set(hits.flatMap(([, c]) => c))];
+      out.push({
+        channel: where,
+        authenticated: true,
+        clearText: !isTls,
+        ok: l.accepted,
+        categories,
+        detail: l.accepted ? `${l.topics.size} topic(s)${hits.length ? `; personal data (${categories.join(', ')}) on ${hits.map(([t]) => t).join(', ')}` : '; no canary'}` : `not accepted: ${l.error}`,
+      });
+    } catch (err) {
+      out.push({ channel: where, authenticated: true, clearText: !isTls, ok: false, categories: [], detail: `could not connect: ${(err as Error).message}` });
+    }
+  }
+  return out;
+}
+
+export function channelObservations(kind: string, channels: DataChannel[]): Observation[] {
+  return channels.map((c) => ({ kind, summary: `${c.channel}: ${c.detail}${c.clearText && c.categories.length ? ' — IN CLEAR TEXT' : ''}`, data: { ...c } }));
+}
+
+export const personalDataProbe: Probe = {
+  id: 'personal-data',
+  title: 'Personal data: where the enrolled canaries show with lab credentials',
+  needs: ['canaries'],
+  clauses: ['EN 303 645 5.8-1', 'EN 303 645 5.8-2', 'EN 303 645 6-1', 'TS 103 701 5.8-2-1'],
+  skipReason(device) {
+    if (Object.keys(device.personalData?.canaries ?? {}).length === 0) return 'no personalData.canaries declared: enrol canary values on the device and declare them';
+    return null;
+  },
+  async run(ctx) {
+    const channels = await sweepPersonalData(ctx);
+    const observations = channelObservations('personal-data-channel', channels);
+    observations.push({
+      kind: 'personal-data-sweep',
+      summary: `${channels.length} channel(s) read with lab credentials; canaries seen: ${[...new Set(channels.flatMap((c) => c.categories))].join(', ') || 'none'}`,
+      data: { channels: channels.length, readBackDeclared: ctx.device.personalData?.readBack.length ?? 0 },
+    });
+    return { observations };
+  },
+};

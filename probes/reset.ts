@@ -1,0 +1,63 @@
+/**
+ * reset: does a factory reset delete the user's data? Positive control first
+ * (the canaries are visible with lab credentials), then the declared reset
+ * action, a bounded wait for the device, and the same channels read again.
+ * When the canaries are not visible before, the device is not reset at all:
+ * nothing could be concluded, and the lab's enrolment would be lost.
+ */
+import type { Probe } from '../harness/types';
+import { runAction, waitForDevice, type ActionRecord, type DeviceReturn } from './util/actions';
+import { channelObservations, sweepPersonalData, type DataChannel } from './personal-data';
+
+export interface ResetFacts {
+  before: DataChannel[];
+  reset?: ActionRecord;
+  return?: DeviceReturn;
+  after: DataChannel[];
+  /** Categories seen before the reset, and seen again after it. */
+  survived: string[];
+  /** Why the reset was not attempted. */
+  notAttempted?: string;
+}
+
+export const resetProbe: Probe = {
+  id: 'reset',
+  title: 'Factory reset: canaries before, reset, canaries after',
+  needs: ['reset', 'canaries'],
+  // Destroys the lab's enrolment: after every other probe.
+  runLast: 40,
+  clauses: ['EN 303 645 5.11-1', 'TS 103 701 5.11-1-1'],
+  timeoutMs: (device) => (device.limits.actionTimeoutSeconds + device.limits.deviceReturnSeconds + 60) * 1000,
+  skipReason(device, env) {
+    if (!device.reset) return 'no reset action declared';
+    if (Object.keys(device.personalData?.canaries ?? {}).length === 0) return 'no personalData.canaries declared: there is nothing to look for after the reset';
+    if (!env.interactive && device.reset.operator) return 'the reset is an operator step and this run is non-interactive';
+    return null;
+  },
+  async run(ctx) {
+    const facts: ResetFacts = { before: await sweepPersonalData(ctx), after: [], survived: [] };
+    const seenBefore = new Set(facts.before.flatMap((c) => c.categories));
+    if (seenBefore.size === 0) {
+      facts.notAttempted = facts.before.length
+        ? 'no canary was visible before the reset (positive control failed); the device was not reset'
+        : 'no channel to read the canaries with lab credentials (declare personalData.readBack); the device was not reset';
+    } else {
+      ctx.progress('factory reset');
+      facts.reset = (await runAction(ctx, 'reset', ctx.device.reset!)).record;
+      facts.return = await waitForDevice(ctx, { settleMs: (ctx.device.update?.settleSeconds ?? 2) * 1000 });
+      if (facts.return.returned) {
+        facts.after = await sweepPersonalData(ctx);
+        facts.survived = [...new Set(facts.after.flatMap((c) => c.categories))].filter((c) => seenBefore.has(c));
+      }
+    }
+    const observations = [...channelObservations('reset-before', facts.before), ...channelObservations('reset-after', facts.after)];
+    observations.push({
+      kind: 'reset',
+      summary: facts.notAttempted
+        ? `reset not attempted: ${facts.notAttempted}`
+        : `before: ${[...seenBefore].join(', ')}; reset ${facts.reset?.ok ? 'answered ok' : `failed (${facts.reset?.error ?? facts.reset?.status})`}; ${facts.return?.returned ? `device back after ${Math.round(facts.return.afterMs / 1000)} s; survived: ${facts.survived.join(', ') || 'none'}` : 'device did not come back'}`,
+      data: { ...facts },
+    });
+    return { observations, evidence: [ctx.evidence.write('reset.json', JSON.stringify(facts, null, 2))] };
+  },
+};

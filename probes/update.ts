@@ -1,0 +1,158 @@
+/**
+ * update: what the device installs. Read the version, then offer, in this
+ * order, a tampered image (one byte of the genuine image flipped), an
+ * unsigned image (the declared signature region zeroed), the older genuine
+ * image, and last the genuine image as the positive control — reading the
+ * version after each. The image format is the device's own: starbench only
+ * flips a byte and zeroes the declared signature bytes.
+ *
+ * "Installed" is judged by the version the device reports, never by the
+ * install request's status: a device that answers 200 and keeps its version
+ * did not install the image.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DeviceFile } from '../harness/device-file/schema';
+import type { Observation, Probe, ProbeContext } from '../harness/types';
+import { runAction, waitForDevice, type ActionRecord, type DeviceReturn } from './util/actions';
+
+export type UpdateStepName = 'tampered' | 'unsigned' | 'older' | 'genuine';
+
+export interface UpdateStep {
+  step: UpdateStepName;
+  /** How the image was made, in words. */
+  image: string;
+  sha256: string;
+  bytes: number;
+  versionBefore: string;
+  versionAfter?: string;
+  install: ActionRecord;
+  return?: DeviceReturn;
+  /** true: the version changed; false: it did not; null: cannot tell (see `note`). */
+  installed: boolean | null;
+  note?: string;
+}
+
+export interface UpdateFacts {
+  versionStart?: string;
+  versionEnd?: string;
+  /** Why the sequence stopped early, or why it could not start. */
+  stopped?: string;
+  steps: UpdateStep[];
+  /** Steps not attempted and why (no older image declared, no signature region declared). */
+  notAttempted: Array<{ step: UpdateStepName; why: string }>;
+}
+
+/** One byte flipped: the declared offset, or the middle of the file. */
+export function tamperImage(genuine: Buffer, offset?: number): { image: Buffer; at: number } {
+  const at = offset ?? Math.floor(genuine.length / 2);
+  if (at >= genuine.length) throw new Error(`update.images.tamperOffset ${at} is beyond the genuine image (${genuine.length} bytes)`);
+  const image = Buffer.from(genuine);
+  image[at] ^= 0xff;
+  return { image, at };
+}
+
+/** The declared signature bytes zeroed. */
+export function unsignImage(genuine: Buffer, sig: { offset: number; length: number }): Buffer {
+  if (sig.offset + sig.length > genuine.length) throw new Error(`update.images.signature (${sig.offset}+${sig.length}) is beyond the genuine image (${genuine.length} bytes)`);
+  const image = Buffer.from(genuine);
+  image.fill(0, sig.offset, sig.offset + sig.length);
+  return image;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+function perStepMs(device: DeviceFile): number {
+  const l = device.limits;
+  return (l.actionTimeoutSeconds + l.deviceReturnSeconds + (device.update?.settleSeconds ?? 0) + 10) * 1000;
+}
+
+export const updateProbe: Probe = {
+  id: 'update',
+  title: 'Update: tampered, unsigned, older and genuine images',
+  needs: ['update.version', 'update.install'],
+  runLast: 20,
+  clauses: ['EN 303 645 5.3-4', 'EN 303 645 5.3-7', 'EN 303 645 5.3-9', 'TS 103 701 5.3-7-1', 'TS 103 701 5.3-9-1'],
+  timeoutMs: (device) => 4 * perStepMs(device) + 30_000,
+  skipReason(device, env) {
+    const u = device.update;
+    if (!u?.install) return 'no update.install action declared';
+    if (!u.version) return 'no update.version action declared: starbench judges an install by the version the device reports';
+    if (!u.images?.genuine) return 'no update.images.genuine declared: every test image is made from it';
+    if (!env.interactive && (u.install.operator || u.version.operator)) return 'the update actions are operator steps and this run is non-interactive';
+    return null;
+  },
+  async run(ctx: ProbeContext) {
+    const u = ctx.device.update!;
+    const images = u.images!;
+    const genuine = readFileSync(images.genuine!);
+    const facts: UpdateFacts = { steps: [], notAttempted: [] };
+    const observations: Observation[] = [];
+    const readVersion = async (): Promise<{ value?: string; record: ActionRecord }> => {
+      const r = await runAction(ctx, 'update.version', u.version!, { read: true });
+      return { value: r.record.ok ? r.record.value : undefined, record: r.record };
+    };
+
+    const plan: Array<{ step: UpdateStepName; image: Buffer; label: string; derived: boolean }> = [];
+    const t = tamperImage(genuine, images.tamperOffset);
+    plan.push({ step: 'tampered', image: t.image, label: `genuine image with byte ${t.at} flipped`, derived: true });
+    if (images.signature) {
+      plan.push({ step: 'unsigned', image: unsignImage(genuine, images.signature), label: `genuine image with signature bytes ${images.signature.offset}..${images.signature.offset + images.signature.length - 1} zeroed`, derived: true });
+    } else facts.notAttempted.push({ step: 'unsigned', why: 'update.images.signature is not declared, so starbench does not know which bytes to strip' });
+    if (images.older) plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}`, derived: false });
+    else facts.notAttempted.push({ step: 'older', why: 'update.images.older is not declared' });
+    plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}`, derived: true });
+
+    const start = await readVersion();
+    facts.versionStart = start.value;
+    if (!start.value) {
+      facts.stopped = `could not read the version before installing anything: ${start.record.error ?? `status ${start.record.status ?? 'none'}`}`;
+    } else {
+      let current = start.value;
+      // Versions the genuine image (and images made from it) put on the device.
+      const genuineVersions = new Set<string>();
+      for (const p of plan) {
+        ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
+        const install = await runAction(ctx, 'update.install', u.install!, { body: p.image, bodyLabel: `${p.step} image` });
+        const back = await waitForDevice(ctx, { settleMs: u.settleSeconds * 1000 });
+        const step: UpdateStep = { step: p.step, image: p.label, sha256: sha256(p.image), bytes: p.image.length, versionBefore: current, install: install.record, return: back, installed: null };
+        facts.steps.push(step);
+        if (!back.returned) {
+          step.note = `the device did not answer within ${Math.round(back.afterMs / 1000)} s after the ${p.step} image (${back.how})`;
+          facts.stopped = `${step.note}; no further image offered`;
+          break;
+        }
+        const after = back.version ?? (await readVersion()).value;
+        step.versionAfter = after;
+        if (!after) {
+          step.note = 'the device came back but its version could not be read';
+          facts.stopped = `${step.note}; no further image offered`;
+          break;
+        }
+        if (after !== current) {
+          step.installed = true;
+          if (p.derived) genuineVersions.add(after);
+        } else if (p.derived && genuineVersions.has(current)) {
+          // The device already runs what this image carries: no change proves nothing.
+          step.note = `the device already reports ${current}, the version an earlier image made from the genuine one installed; whether this image was accepted cannot be seen`;
+        } else {
+          step.installed = false;
+          if (install.record.ok) step.note = `the install request answered ${install.record.status ?? 'ok'} but the version stayed ${current}`;
+        }
+        current = after;
+      }
+    }
+    const last = facts.steps[facts.steps.length - 1];
+    facts.versionEnd = last?.versionAfter ?? facts.versionStart;
+    observations.push({
+      kind: 'update-sequence',
+      summary: facts.versionStart
+        ? `version ${facts.versionStart} → ${facts.versionEnd ?? '?'}; ${facts.steps.map((s) => `${s.step}: ${s.installed === true ? 'INSTALLED' : s.installed === false ? 'refused' : 'undecided'} (${s.versionBefore} → ${s.versionAfter ?? '?'})`).join('; ')}${facts.stopped ? `; stopped: ${facts.stopped}` : ''}`
+        : `update not tested: ${facts.stopped}`,
+      data: { ...facts },
+    });
+    const evidence = ctx.evidence.write('update-steps.json', JSON.stringify({ versionRead: start.record, ...facts }, null, 2));
+    return { observations, evidence: [evidence] };
+  },
+};

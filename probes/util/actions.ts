@@ -1,0 +1,308 @@
+/**
+ * The one executor for the device file's actions (read the version, install
+ * an image, factory reset, read back personal data): http, ssh (a command),
+ * serial (send/expect) or operator (a person at the bench). Every action is
+ * bounded in time, retried only when safe (a GET, on a network error), and
+ * recorded as evidence (request, status, timing; the runner masks secrets).
+ */
+import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { Client } from 'ssh2';
+import type { Action } from '../../harness/device-file/schema';
+import type { ProbeContext } from '../../harness/types';
+import { httpRequest } from './http';
+import { closeSerialPort, openSerialPort } from './serial-port';
+import { printable } from './banner';
+import { WaitableText } from './waitable-text';
+
+/** Text an action's answer may fill; enough for a config page, bounded against a hostile device. */
+const MAX_TEXT = 256 * 1024;
+const OUTPUT_KEPT = 2048;
+const GET_ATTEMPTS = 3;
+
+export type ActionVia = 'http' | 'ssh' | 'serial' | 'operator';
+
+/** What an action did, for the journal and the report. */
+export interface ActionRecord {
+  action: string;
+  via: ActionVia;
+  /** One line: method and URL, command, or what was sent. */
+  request: string;
+  startedAt: string;
+  durationMs: number;
+  attempts: number;
+  /** HTTP status or SSH exit code. */
+  status?: number;
+  /** 2xx, exit 0, the expected text seen, or the operator confirmed. */
+  ok: boolean;
+  /** The value read (a version), when the action is a read. */
+  value?: string;
+  /** The start of the answer, printable. */
+  output?: string;
+  error?: string;
+  /** Whether the answer crossed the network unencrypted (http://, ssh is encrypted, serial is local). */
+  clearText: boolean;
+}
+
+export interface ActionResult {
+  record: ActionRecord;
+  /** The whole answer (bounded), kept in memory only: to search for canaries. */
+  text: string;
+}
+
+/** Raised when an operator action is needed and there is no operator (--non-interactive). */
+export class OperatorUnavailable extends Error {
+  constructor(action: string) {
+    super(`${action} is an operator step and this run is non-interactive`);
+  }
+}
+
+export interface ActionOptions {
+  /** Bytes to send: the request body, or the command's stdin. */
+  body?: Buffer;
+  /** How the body is called in the record ("tampered image, 4.4 KiB"). */
+  bodyLabel?: string;
+  /** This action reads a value (a version): extract it. */
+  read?: boolean;
+  timeoutMs?: number;
+}
+
+/** Dotted path into parsed JSON: "firmware", "system.version", "items.0.v". */
+export function jsonPathValue(json: unknown, dotted: string): unknown {
+  let cur: unknown = json;
+  for (const key of dotted.split('.').filter(Boolean)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function extract(text: string, expect: string | undefined): string | undefined {
+  if (expect) {
+    const m = new RegExp(expect, 'm').exec(text);
+    if (!m) return undefined;
+    return (m[1] ?? m[0]).trim();
+  }
+  const line = text.split(/\r?\n/).map((l) => l.trim()).find(Boolean);
+  return line?.slice(0, 200);
+}
+
+function kib(n: number): string {
+  return n < 1024 ? `${n} B` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+function multipart(field: string, body: Buffer): { type: string; data: Buffer } {
+  const boundary = `starbench${Date.now().toString(16)}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="firmware.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  return { type: `multipart/form-data; boundary=${boundary}`, data: Buffer.concat([head, body, Buffer.from(`\r\n--${boundary}--\r\n`)]) };
+}
+
+async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action['http']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
+  const url = new URL(a.url);
+  const isTls = url.protocol === 'https:';
+  const port = Number(url.port || (isTls ? 443 : 80));
+  rec.clearText = !isTls;
+  const headers: Record<string, string> = {};
+  const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
+  if (cred) headers.Authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64')}`;
+  let body: Buffer | undefined = opts.body;
+  if (body && a.field) {
+    const mp = multipart(a.field, body);
+    headers['Content-Type'] = mp.type;
+    body = mp.data;
+  } else if (body) headers['Content-Type'] = 'application/octet-stream';
+  // lighttpd and others want a Content-Length on every POST, even an empty one.
+  if (!body && a.method !== 'GET') body = Buffer.alloc(0);
+  rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : ''}${a.credential ? ` as credential "${a.credential}"` : ''}`;
+  const retryable = a.method === 'GET' && !opts.body;
+  let lastErr: unknown;
+  for (let attempt = 1; attempt <= (retryable ? GET_ATTEMPTS : 1); attempt++) {
+    rec.attempts = attempt;
+    try {
+      const res = await httpRequest(ctx, { port, tls: isTls, method: a.method, path: `${url.pathname}${url.search}`, headers, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_TEXT });
+      const text = res.body.toString('utf8');
+      rec.status = res.status;
+      rec.ok = res.status >= 200 && res.status < 300;
+      if (opts.read && rec.ok) {
+        if (a.jsonPath) {
+          try {
+            const v = jsonPathValue(JSON.parse(text), a.jsonPath);
+            if (typeof v === 'string' || typeof v === 'number') rec.value = String(v);
+            else rec.error = `the answer has no string at ${a.jsonPath}`;
+          } catch {
+            rec.error = `the answer is not JSON, so ${a.jsonPath} cannot be read`;
+          }
+        } else rec.value = extract(text, undefined);
+      }
+      return text;
+    } catch (err) {
+      lastErr = err;
+      if (ctx.signal.aborted || attempt === GET_ATTEMPTS || !retryable) break;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+  throw lastErr;
+}
+
+async function sshAction(ctx: ProbeContext, a: NonNullable<Action['ssh']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
+  const cred = ctx.device.credentials[a.credential];
+  rec.clearText = false;
+  rec.request = `ssh ${cred.username}@${ctx.connector.host}:${a.port} "${a.command}"${opts.body ? ` < ${opts.bodyLabel ?? 'body'} (${kib(opts.body.length)})` : ''}`;
+  const sock = await ctx.connector.tcp(a.port, { signal: ctx.signal });
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return new Promise<string>((resolve, reject) => {
+    const client = new Client();
+    const out = new WaitableText(MAX_TEXT);
+    let settled = false;
+    const done = (err: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      ctx.signal.removeEventListener('abort', onAbort);
+      client.end();
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(out.text);
+    };
+    const onAbort = (): void => done(new Error('aborted'));
+    const timer = setTimeout(() => done(new Error(`ssh command did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    client.on('error', (err) => done(err));
+    client.on('ready', () => {
+      client.exec(a.command, (err, stream) => {
+        if (err) return done(err);
+        stream.on('data', (c: Buffer) => out.append(c.toString('utf8')));
+        stream.stderr.on('data', (c: Buffer) => out.append(c.toString('utf8')));
+        stream.on('exit', (code: number | null) => {
+          rec.status = code ?? undefined;
+        });
+        stream.on('close', () => {
+          rec.ok = rec.status === 0 && (!a.expect || new RegExp(a.expect, 'm').test(out.text));
+          if (opts.read) rec.value = extract(out.text, a.expect);
+          done(null);
+        });
+        stream.end(opts.body);
+      });
+    });
+    if (!(sock instanceof Socket)) return done(new Error('no socket'));
+    client.connect({
+      sock,
+      username: cred.username,
+      password: cred.password,
+      privateKey: cred.privateKey ? readFileSync(cred.privateKey) : undefined,
+      readyTimeout: Math.min(timeoutMs, 15_000),
+      // The host key is the SSH probe's business; an action only needs the session.
+      hostVerifier: () => true,
+    });
+  });
+}
+
+async function serialAction(ctx: ProbeContext, a: NonNullable<Action['serial']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
+  const serial = ctx.device.target.serial;
+  if (!serial) throw new Error('a serial action needs target.serial');
+  ctx.scope.assertSerial(serial.path);
+  rec.clearText = false;
+  rec.request = `serial ${serial.path}: send ${JSON.stringify(a.send)}${a.expect ? `, expect /${a.expect}/` : ''}`;
+  const port = await openSerialPort(serial.path, serial.baudRate);
+  const out = new WaitableText(MAX_TEXT);
+  port.on('data', (c: Buffer) => out.append(c.toString('latin1')));
+  port.on('close', () => out.close());
+  try {
+    port.write(`${a.send}\r`);
+    const re = a.expect ? new RegExp(a.expect, 'm') : null;
+    // Without an expectation, collect what the line says for a short quiet time.
+    const seen = await out.until(() => (re ? re.exec(out.text) : null), re ? (opts.timeoutMs ?? 10_000) : 1500);
+    rec.ok = re ? seen !== null : out.text.length > 0;
+    if (opts.read) rec.value = extract(out.text, a.expect);
+    return out.text;
+  } finally {
+    await closeSerialPort(port);
+  }
+}
+
+async function operatorAction(ctx: ProbeContext, name: string, a: NonNullable<Action['operator']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
+  rec.clearText = false;
+  rec.request = `operator: ${a.instructions}`;
+  if (!ctx.operator) throw new OperatorUnavailable(name);
+  if (opts.read) {
+    const answer = await ctx.operator.ask(`${a.instructions} (type the value shown, or leave empty if it cannot be read)`, ctx.signal);
+    rec.ok = answer.length > 0;
+    rec.value = answer || undefined;
+    return answer;
+  }
+  const what = opts.body ? `${a.instructions}\n[operator] Image to install: ${opts.bodyLabel ?? 'image'} (${kib(opts.body.length)}), written to the run's evidence folder.` : a.instructions;
+  rec.ok = await ctx.operator.confirm(what, ctx.signal);
+  if (!rec.ok) rec.error = 'the operator said the step could not be done';
+  return '';
+}
+
+/**
+ * Run one declared action. Never throws for what the device does (refusals,
+ * dropped connections, timeouts are in the record); throws only
+ * OperatorUnavailable and cancellation.
+ */
+export async function runAction(ctx: ProbeContext, name: string, action: Action, opts: ActionOptions = {}): Promise<ActionResult> {
+  const started = Date.now();
+  const via: ActionVia = action.http ? 'http' : action.ssh ? 'ssh' : action.serial ? 'serial' : 'operator';
+  const rec: ActionRecord = { action: name, via, request: '', startedAt: new Date(started).toISOString(), durationMs: 0, attempts: 1, ok: false, clearText: false };
+  const timeoutMs = opts.timeoutMs ?? ctx.device.limits.actionTimeoutSeconds * 1000;
+  let text = '';
+  try {
+    if (action.http) text = await httpAction(ctx, name, action.http, { ...opts, timeoutMs }, rec);
+    else if (action.ssh) text = await sshAction(ctx, action.ssh, { ...opts, timeoutMs }, rec);
+    else if (action.serial) text = await serialAction(ctx, action.serial, { ...opts, timeoutMs }, rec);
+    else if (action.operator) text = await operatorAction(ctx, name, action.operator, opts, rec);
+  } catch (err) {
+    if (err instanceof OperatorUnavailable || ctx.signal.aborted) throw err;
+    rec.ok = false;
+    rec.error = (err as Error).message;
+  }
+  rec.durationMs = Date.now() - started;
+  if (text) rec.output = printable(Buffer.from(text.slice(0, OUTPUT_KEPT)), OUTPUT_KEPT);
+  return { record: rec, text };
+}
+
+export interface DeviceReturn {
+  returned: boolean;
+  /** Milliseconds from the start of the wait until the device answered. */
+  afterMs: number;
+  polls: number;
+  /** The version read, when the version action was polled. */
+  version?: string;
+  how: string;
+}
+
+/**
+ * After a disruptive action: wait `settleMs` (a device may answer once more
+ * before it reboots), then poll the version action — or, without one, the
+ * first declared TCP port — until the device answers, bounded by
+ * limits.deviceReturnSeconds.
+ */
+export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number; returnMs?: number }): Promise<DeviceReturn> {
+  const started = Date.now();
+  const returnMs = opts.returnMs ?? ctx.device.limits.deviceReturnSeconds * 1000;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    });
+  await sleep(opts.settleMs);
+  const version = ctx.device.update?.version;
+  const port = ctx.device.services.find((s) => s.transport === 'tcp')?.port;
+  const how = version ? 'polled the version action' : port ? `polled TCP ${port}` : 'nothing to poll';
+  let polls = 0;
+  const deadline = started + opts.settleMs + returnMs;
+  while (!ctx.signal.aborted) {
+    polls++;
+    if (version && !version.operator) {
+      const r = await runAction(ctx, 'update.version', version, { read: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
+      if (r.record.ok && r.record.value) return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how };
+    } else if (port !== undefined) {
+      if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how };
+    } else return { returned: true, afterMs: Date.now() - started, polls, how };
+    if (Date.now() + 1000 > deadline) break;
+    ctx.progress(`waiting for the device to come back (${Math.round((Date.now() - started) / 1000)} s of ${Math.round((opts.settleMs + returnMs) / 1000)} s)`);
+    await sleep(1000);
+  }
+  return { returned: false, afterMs: Date.now() - started, polls, how };
+}

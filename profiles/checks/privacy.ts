@@ -1,0 +1,148 @@
+/**
+ * privacy.personal-data-exposure (EN 303 645 5.8-1/5.8-2, 5.5-1: personal
+ * data not readable without authentication, nor in clear on the wire),
+ * privacy.disclosure (6-1: what the device handles is declared to the user)
+ * and privacy.data-deletion (5.11-1: a factory reset erases user data).
+ *
+ * The canaries are searched in everything the run saw: pages and topics
+ * open to anyone (unauthenticated), banners (tcp-ports), discovery answers
+ * (udp-services), the serial console, and the lab-credential read-backs
+ * (personal-data). No canary seen anywhere — not even with lab credentials —
+ * means the search proves nothing: inconclusive, never pass.
+ */
+import { gate } from '../../harness/gate';
+import type { Check, CheckJudgement, Finding, JudgeInput, Observation } from '../../harness/types';
+import type { DataChannel } from '../../probes/personal-data';
+import type { ResetFacts } from '../../probes/reset';
+
+/** A place a canary category was seen. */
+interface Sighting {
+  where: string;
+  categories: string[];
+  authenticated: boolean;
+  clearText: boolean;
+}
+
+const CHANNEL_PROBES = ['tcp-ports', 'udp-services', 'serial'];
+
+function observationsOf(input: JudgeInput, probe: string, kind: string): Observation[] {
+  const r = input.result(probe);
+  return r?.status === 'completed' ? r.observations.filter((o) => o.kind === kind) : [];
+}
+
+function sightings(input: JudgeInput): Sighting[] {
+  const out: Sighting[] = [];
+  const push = (where: string, categories: unknown, authenticated: boolean, clearText: boolean): void => {
+    if (Array.isArray(categories) && categories.length) out.push({ where, categories: categories as string[], authenticated, clearText });
+  };
+  for (const o of observationsOf(input, 'unauthenticated', 'unauthenticated')) push(`${String(o.data.where)} without credentials`, o.data.canaries, false, false);
+  for (const o of observationsOf(input, 'tcp-ports', 'tcp-port')) push(`TCP ${o.port} banner, to anyone who connects`, o.data.canaries, false, false);
+  for (const o of observationsOf(input, 'udp-services', 'udp-port')) push(`UDP ${o.port} answer, to anyone on the network`, o.data.canaries, false, false);
+  for (const o of observationsOf(input, 'serial', 'serial-console')) push(`serial console ${String(o.data.path)} output, without login`, o.data.canaries, false, false);
+  for (const o of observationsOf(input, 'personal-data', 'personal-data-channel')) {
+    const c = o.data as unknown as DataChannel;
+    push(c.channel, c.categories, c.authenticated, c.clearText);
+  }
+  return out;
+}
+
+/** Channel probes that should have searched but did not finish: a pass would be blind there. */
+function blindSpots(input: JudgeInput): string[] {
+  return CHANNEL_PROBES.flatMap((p) => {
+    const r = input.result(p);
+    return r && (r.status === 'failed' || r.status === 'timed-out' || r.status === 'cancelled') ? [`${p} ${r.status}${r.reason ? ` (${r.reason})` : ''}`] : [];
+  });
+}
+
+const categoriesOf = (s: Sighting[]): string[] => [...new Set(s.flatMap((x) => x.categories))];
+const NOTHING_SEEN = 'no canary was seen anywhere, not even with the lab credentials, so a clean search proves nothing: check the enrolment and declare personalData.readBack (where the lab can read the data back)';
+
+export const personalDataExposureCheck: Check = {
+  id: 'privacy.personal-data-exposure',
+  title: 'No personal data readable without authentication',
+  failsWhen: 'a personal-data canary is readable without authentication (network or serial), or crosses the network in clear text',
+  probes: ['personal-data', 'unauthenticated'],
+  alsoReads: CHANNEL_PROBES,
+  implemented: true,
+  fix: 'Serve personal data only after authentication and only over encrypted channels (HTTPS, MQTT over TLS); keep it out of banners, discovery answers, status pages and the boot log.',
+  judge(input) {
+    for (const p of ['personal-data', 'unauthenticated']) {
+      const g = gate(input, p);
+      if (!g.ok) return g.judgement;
+    }
+    const seen = sightings(input);
+    const findings: Finding[] = [];
+    for (const s of seen.filter((x) => !x.authenticated)) findings.push({ severity: 'high', message: `${s.categories.join(', ')} readable on ${s.where}` });
+    for (const s of seen.filter((x) => x.authenticated && x.clearText)) findings.push({ severity: 'high', message: `${s.categories.join(', ')} crosses the network in clear text: ${s.where}` });
+    if (findings.length) return { verdict: 'fail', rationale: `personal data (${categoriesOf(seen.filter((x) => !x.authenticated || x.clearText)).join(', ')}) exposed on ${findings.length} channel(s)`, findings };
+    const blind = blindSpots(input);
+    if (blind.length) return { verdict: 'inconclusive', rationale: `no exposure found, but some channels were not searched: ${blind.join('; ')}`, findings };
+    if (seen.length === 0) return { verdict: 'inconclusive', rationale: NOTHING_SEEN, findings };
+    for (const s of seen) findings.push({ severity: 'info', message: `${s.categories.join(', ')} seen only with credentials over an encrypted channel: ${s.where}` });
+    const skipped = CHANNEL_PROBES.filter((p) => input.result(p)?.status === 'skipped');
+    return {
+      verdict: 'pass',
+      rationale: `the canaries (${categoriesOf(seen).join(', ')}) show only behind authentication and encryption${skipped.length ? `; not searched (not declared): ${skipped.join(', ')}` : ''}`,
+      findings,
+    };
+  },
+};
+
+export const disclosureCheck: Check = {
+  id: 'privacy.disclosure',
+  title: 'Personal data handled is declared to the user',
+  failsWhen: 'personal data the device is seen handling is not declared to the user',
+  probes: ['personal-data'],
+  alsoReads: ['unauthenticated', ...CHANNEL_PROBES],
+  implemented: true,
+  fix: 'Tell the user, in the privacy notice and the device file (personalData.declared), every category of personal data the device processes.',
+  judge(input) {
+    const pd = input.device.personalData;
+    if (!pd) return { verdict: 'not-tested', rationale: 'the device file says nothing about personal data (no personalData section): declare the categories the user is told about and enrol canaries to test this', findings: [] };
+    const declared = pd.declared;
+    if (declared.length === 0) {
+      return { verdict: 'fail', rationale: `the device file declares no personal data at all (personalData.declared is empty), yet ${Object.keys(pd.canaries).length ? `the lab enrolled ${Object.keys(pd.canaries).join(', ')} on it` : 'it has a personalData section'}: the user is told nothing`, findings: [{ severity: 'high', message: 'personalData.declared is empty' }] };
+    }
+    const g = gate(input, 'personal-data');
+    if (!g.ok) return g.judgement;
+    const seen = sightings(input);
+    const undeclared = categoriesOf(seen).filter((c) => !declared.includes(c));
+    if (undeclared.length) {
+      return {
+        verdict: 'fail',
+        rationale: `the device handles ${undeclared.join(', ')}, which the user is not told about (declared: ${declared.join(', ')})`,
+        findings: undeclared.map((c) => ({ severity: 'high' as const, message: `${c} seen on ${seen.filter((s) => s.categories.includes(c)).map((s) => s.where).join('; ')} but not declared` })),
+      };
+    }
+    if (seen.length === 0) return { verdict: 'inconclusive', rationale: NOTHING_SEEN, findings: [] };
+    return { verdict: 'pass', rationale: `every category seen (${categoriesOf(seen).join(', ')}) is declared (${declared.join(', ')})`, findings: [] };
+  },
+};
+
+export const dataDeletionCheck: Check = {
+  id: 'privacy.data-deletion',
+  title: 'Factory reset deletes user data',
+  failsWhen: 'a canary survives a factory reset',
+  probes: ['reset'],
+  implemented: true,
+  fix: 'Make the factory reset erase every user data store (settings, profiles, retained broker messages, logs), not only the configuration.',
+  judge(input): CheckJudgement {
+    const g = gate(input, 'reset');
+    if (!g.ok) return g.judgement;
+    const f = g.result.observations.find((o) => o.kind === 'reset')?.data as unknown as ResetFacts | undefined;
+    if (!f) return { verdict: 'inconclusive', rationale: 'the reset probe recorded nothing', findings: [] };
+    if (f.notAttempted) return { verdict: 'inconclusive', rationale: f.notAttempted, findings: [] };
+    const before = f.before.filter((c) => c.categories.length);
+    const findings: Finding[] = before.map((c) => ({ severity: 'info', message: `before the reset: ${c.categories.join(', ')} on ${c.channel}` }));
+    if (f.survived.length) {
+      const where = f.after.filter((c) => c.categories.length);
+      return { verdict: 'fail', rationale: `${f.survived.join(', ')} survived the factory reset`, findings: [...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })), ...findings] };
+    }
+    if (!f.reset?.ok) return { verdict: 'inconclusive', rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`, findings };
+    if (!f.return?.returned) return { verdict: 'inconclusive', rationale: `the device did not come back within ${Math.round((f.return?.afterMs ?? 0) / 1000)} s after the reset`, findings };
+    // A channel that showed data before and cannot be read after proves nothing.
+    const unread = before.filter((b) => !f.after.find((a) => a.channel === b.channel)?.ok);
+    if (unread.length) return { verdict: 'inconclusive', rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`, findings };
+    return { verdict: 'pass', rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`, findings };
+  },
+};

@@ -1,0 +1,95 @@
+/**
+ * update.integrity (EN 303 645 5.3-7/5.3-9: updates are authenticated and
+ * their integrity checked) and update.rollback (no downgrade to an older,
+ * vulnerable image). Both read the update probe's sequence; both need the
+ * genuine image to be accepted, or a refusal proves nothing.
+ */
+import { gate } from '../../harness/gate';
+import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
+import type { UpdateFacts, UpdateStep, UpdateStepName } from '../../probes/update';
+
+function facts(input: JudgeInput): { ok: true; f: UpdateFacts } | { ok: false; judgement: CheckJudgement } {
+  const g = gate(input, 'update');
+  if (!g.ok) return g;
+  const f = g.result.observations.find((o) => o.kind === 'update-sequence')?.data as unknown as UpdateFacts | undefined;
+  if (!f) return { ok: false, judgement: { verdict: 'inconclusive', rationale: 'the update probe recorded no sequence', findings: [] } };
+  if (!f.versionStart) return { ok: false, judgement: { verdict: 'inconclusive', rationale: f.stopped ?? 'the version could not be read', findings: [] } };
+  return { ok: true, f };
+}
+
+const stepOf = (f: UpdateFacts, s: UpdateStepName): UpdateStep | undefined => f.steps.find((x) => x.step === s);
+const moved = (s: UpdateStep): string => `${s.versionBefore} → ${s.versionAfter ?? '?'}`;
+
+function trail(f: UpdateFacts): Finding[] {
+  const out: Finding[] = f.steps.map((s) => ({
+    severity: 'info' as const,
+    message: `${s.step} image (${s.image}): ${s.installed === true ? 'installed' : s.installed === false ? 'refused' : 'cannot tell'}, version ${moved(s)}; install ${s.install.status ?? s.install.error ?? 'no answer'}${s.note ? ` — ${s.note}` : ''}`,
+  }));
+  for (const n of f.notAttempted) out.push({ severity: 'info', message: `${n.step} image not offered: ${n.why}` });
+  if (f.stopped) out.push({ severity: 'info', message: `stopped: ${f.stopped}` });
+  return out;
+}
+
+/** The genuine image must have been accepted for a refusal to mean anything. */
+function mechanismWorks(f: UpdateFacts): string | null {
+  const g = stepOf(f, 'genuine');
+  if (!g) return f.stopped ? `the sequence stopped before the genuine image: ${f.stopped}` : 'the genuine image was not offered';
+  if (g.installed === true) return null;
+  if (g.installed === null) return `whether the genuine image was accepted cannot be seen (${g.note ?? 'no version after it'})`;
+  return `the genuine image was not accepted either (version stayed ${g.versionBefore}): the update mechanism does not work as declared, so refusing the other images proves nothing — if the device already runs that version, start from an older firmware or provide a newer genuine image`;
+}
+
+export const updateIntegrityCheck: Check = {
+  id: 'update.integrity',
+  title: 'Tampered or unsigned images are refused',
+  failsWhen: 'the device installs a tampered or unsigned image',
+  probes: ['update'],
+  implemented: true,
+  fix: 'Verify a signature over the whole image (header and payload) with a key the device holds before installing anything, and refuse images that fail.',
+  judge(input) {
+    const r = facts(input);
+    if (!r.ok) return r.judgement;
+    const f = r.f;
+    const findings = trail(f);
+    const bad = (['tampered', 'unsigned'] as const).map((s) => stepOf(f, s)).filter((s): s is UpdateStep => s?.installed === true);
+    if (bad.length > 0) {
+      for (const s of bad) findings.unshift({ severity: 'high', message: `the ${s.step} image was installed: version ${moved(s)} (${s.image})` });
+      return { verdict: 'fail', rationale: `the device installed ${bad.map((s) => `the ${s.step}`).join(' and ')} image`, findings };
+    }
+    const tampered = stepOf(f, 'tampered');
+    if (!tampered || tampered.installed === null) return { verdict: 'inconclusive', rationale: `the tampered image's fate is unknown: ${tampered?.note ?? f.stopped ?? 'not offered'}`, findings };
+    const broken = mechanismWorks(f);
+    if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
+    const unsigned = stepOf(f, 'unsigned');
+    const also = unsigned ? (unsigned.installed === false ? ' and the unsigned image' : '; the unsigned image could not be judged') : ' (unsigned image not offered: no signature region declared)';
+    return { verdict: 'pass', rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`, findings };
+  },
+};
+
+export const updateRollbackCheck: Check = {
+  id: 'update.rollback',
+  title: 'Older genuine images are refused',
+  failsWhen: 'the device installs an older genuine image',
+  probes: ['update'],
+  implemented: true,
+  fix: 'Keep a monotonic version (or security version counter) and refuse any image older than the installed one, even when its signature is valid.',
+  judge(input) {
+    const r = facts(input);
+    if (!r.ok) return r.judgement;
+    const f = r.f;
+    const findings = trail(f);
+    const older = stepOf(f, 'older');
+    if (older?.installed === true) {
+      findings.unshift({ severity: 'high', message: `the older genuine image was installed: version ${moved(older)}` });
+      return { verdict: 'fail', rationale: `the device went back to an older image (${moved(older)})`, findings };
+    }
+    if (!older) {
+      const why = f.notAttempted.find((n) => n.step === 'older')?.why;
+      return why ? { verdict: 'not-tested', rationale: `no older image offered: ${why}`, findings } : { verdict: 'inconclusive', rationale: `the sequence stopped before the older image: ${f.stopped ?? 'unknown'}`, findings };
+    }
+    if (older.installed === null) return { verdict: 'inconclusive', rationale: `whether the older image was installed cannot be seen: ${older.note ?? 'no version after it'}`, findings };
+    const broken = mechanismWorks(f);
+    if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
+    return { verdict: 'pass', rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`, findings };
+  },
+};
