@@ -58,6 +58,6 @@ export const resetProbe: Probe = {
         : `before: ${[...seenBefore].join(', ')}; reset ${facts.reset?.ok ? 'answered ok' : `failed (${facts.reset?.error ?? facts.reset?.status})`}; ${facts.return?.returned ? `device back after ${Math.round(facts.return.afterMs / 1000)} s; survived: ${facts.survived.join(', ') || 'none'}` : 'device did not come back'}`,
       data: { ...facts },
     });
-    return { observations, evidence: [ctx.evidence.write('reset.json', JSON.stringify(facts, null, 2))] };
+    return { observations, evidence: [ctx.evidence.write('canaries.json', JSON.stringify(facts, null, 2))] };
   },
 };

@@ -152,7 +152,7 @@ export const updateProbe: Probe = {
         : `update not tested: ${facts.stopped}`,
       data: { ...facts },
     });
-    const evidence = ctx.evidence.write('update-steps.json', JSON.stringify({ versionRead: start.record, ...facts }, null, 2));
+    const evidence = ctx.evidence.write('steps.json', JSON.stringify({ versionRead: start.record, ...facts }, null, 2));
     return { observations, evidence: [evidence] };
   },
 };

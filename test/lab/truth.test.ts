@@ -1,8 +1,9 @@
 /**
  * Every lab device assessed by the real CLI, check by check, against its
- * truth.json. A check that is implemented must give the expected verdict; one
- * that is not yet implemented must say not-tested and is listed as pending
- * (jest "todo"), never counted as passed. truth.json never changes as probes land.
+ * truth.json (which never changes as probes land). The run installs images
+ * and factory-resets the device: afterwards the test checks the device was
+ * left at a sane version, greps every file of the run for the device's
+ * canaries and lab passwords, and puts the lab's enrolment back.
  */
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,8 +11,9 @@ import path from 'node:path';
 import type { Report } from '../../harness/report';
 import type { Verdict } from '../../harness/verdict';
 import { CHECKS } from '../../profiles/checks';
-import { TRUTH_DIR } from '../../fixtures/lab';
-import { DEVICE_NAMES } from '../../fixtures/lab/config';
+import { labRestore, TRUTH_DIR } from '../../fixtures/lab';
+import { DEVICE_NAMES, type LabDeviceName } from '../../fixtures/lab/config';
+import { runAction } from '../../probes/util/actions';
 import { starbench, type CliResult } from '../helpers/cli';
 import { labDevice } from './lab-state';
 import { loadDeviceFile } from '../../harness/device-file/load';
@@ -23,20 +25,59 @@ interface Truth {
 }
 
 const STABLE_IDS = [...CHECKS.keys()];
+/** What fixtures/lab/devices.ts builds as each device's genuine (newest) image. */
+const GENUINE_VERSION: Record<string, string> = { weak: '1.2.4', strong: '2.0.2', mixed: '1.4.1' };
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+async function readVersion(name: LabDeviceName): Promise<string | undefined> {
+  const device = loadDeviceFile(labDevice(name).deviceFile);
+  const ctx = await probeContext(device);
+  return (await runAction(ctx, 'update.version', device.update!.version!, { read: true })).record.value;
+}
 
 describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
   const truth = JSON.parse(readFileSync(path.join(TRUTH_DIR, name, 'truth.json'), 'utf8')) as Truth;
   let report: Report;
   let result: CliResult;
+  let runDir: string;
+  let versionAfterRun: string | undefined;
 
   beforeAll(async () => {
     const d = labDevice(name);
     const out = mkdtempSync(path.join(tmpdir(), `sb-lab-${name}-`));
-    result = await starbench(['run', d.deviceFile, '--out', out, '--quiet'], { timeoutMs: 240_000 });
+    result = await starbench(['run', d.deviceFile, '--out', out, '--quiet', '--non-interactive'], { timeoutMs: 240_000 });
     const dir = readdirSync(out).find((f) => !f.endsWith('.yaml'));
     if (!dir) throw new Error(`starbench run wrote no run folder (exit ${result.code}):\n${result.stderr}`);
-    report = JSON.parse(readFileSync(path.join(out, dir, 'report.json'), 'utf8')) as Report;
+    runDir = path.join(out, dir);
+    report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
+    versionAfterRun = await readVersion(name);
   }, 250_000);
+
+  afterAll(() => labRestore([name]));
+
+  it('leaves the device at the genuine image\'s version (the positive control was the last install)', () => {
+    expect(versionAfterRun).toBe(GENUINE_VERSION[name]);
+  });
+
+  it('no file of the run holds a canary or a lab password in full', () => {
+    const device = loadDeviceFile(labDevice(name).deviceFile);
+    const secrets = [
+      ...Object.values(device.personalData?.canaries ?? {}),
+      // published Mirai passwords (admin, xc3511) are findings, not secrets; the lab's own are
+      ...Object.values(device.credentials).map((c) => c.password).filter((p): p is string => p !== undefined && p.length >= 8),
+    ];
+    expect(secrets.length).toBeGreaterThan(2);
+    const files = filesUnder(runDir);
+    expect(files.map((f) => path.basename(f))).toEqual(expect.arrayContaining(['report.json', 'journal.jsonl', 'log.jsonl', 'report.html', 'junit.xml']));
+    const leaks = files.flatMap((f) => {
+      const text = readFileSync(f, 'latin1');
+      return secrets.filter((s) => text.includes(s)).map((s) => `${path.relative(runDir, f)} holds ${s.slice(0, 3)}…`);
+    });
+    expect(leaks).toEqual([]);
+  });
 
   it('truth.json names every stable check id', () => {
     expect(Object.keys(truth.checks).sort()).toEqual([...STABLE_IDS].sort());
@@ -61,16 +102,10 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
 
   for (const id of STABLE_IDS) {
     const expected = truth.checks[id]?.verdict;
-    if (CHECKS.get(id)?.implemented) {
-      it(`${id} is ${expected}`, () => {
-        const got = report.checks.find((c) => c.id === id);
-        expect({ id, verdict: got?.verdict, rationale: got?.rationale }).toEqual({ id, verdict: expected, rationale: got?.rationale });
-      });
-    } else {
-      it(`${id} is not-tested until its probe lands`, () => {
-        expect(report.checks.find((c) => c.id === id)?.verdict).toBe('not-tested');
-      });
-      it.todo(`${id}: expected ${expected} (${truth.checks[id]?.why})`);
-    }
+    it(`${id} is ${expected}`, () => {
+      expect(CHECKS.get(id)?.implemented).toBe(true);
+      const got = report.checks.find((c) => c.id === id);
+      expect({ id, verdict: got?.verdict, rationale: got?.rationale }).toEqual({ id, verdict: expected, rationale: got?.rationale });
+    });
   }
 });
