@@ -82,6 +82,9 @@ describe('device file', () => {
     ['bad scan syntax', 'device: { name: x }\ntarget: { host: h }\nscan: { tcp: "all" }\n', /scan\.tcp must be a list of ports and ranges/],
     ['limit out of range', 'device: { name: x }\ntarget: { host: h }\nlimits: { connections: 0 }\n', /:3: limits\.connections Too small/],
     ['image outside the folder', 'device: { name: x }\ntarget: { host: h }\nupdate:\n  images: { genuine: ../../etc/passwd }\n', /:4: update\.images\.genuine \(\.\.\/\.\.\/etc\/passwd\) leaves the device file's folder/],
+    ['operator read-back', 'device: { name: x }\ntarget: { host: h }\npersonalData:\n  readBack:\n    - operator: { instructions: look at the app }\n', /:5: personalData\.readBack\[0\]\.operator: a read-back must be http, ssh or serial/],
+    ['bad expect pattern', 'device: { name: x }\ntarget: { host: h, serial: { path: /dev/ttyUSB0 } }\nupdate:\n  version:\n    serial: { send: ver, expect: "([" }\n', /:5: update\.version\.serial\.expect must be a valid regular expression/],
+    ['negative signature offset', 'device: { name: x }\ntarget: { host: h }\nupdate:\n  images: { genuine: a.bin, signature: { offset: -1, length: 256 } }\n', /update\.images\.signature\.offset Too small/],
     ['duplicate YAML key', 'device: { name: x }\ndevice: { name: y }\ntarget: { host: h }\n', /:2: not valid YAML: Map keys must be unique/],
     ['YAML alias bomb', `a: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ndevice: { name: x }\ntarget: { host: h }\n`, /aliases expand too far/],
   ];
@@ -97,6 +100,12 @@ describe('device file', () => {
     const err = errorOf('device: { name: x }\ntarget: { host: 198.18.10.2 }\nupdate:\n  install:\n    http: { url: "http://203.0.113.9/upgrade" }\n');
     expect(err.code).toBe('TARGET_OUT_OF_SCOPE');
     expect(err.message).toMatch(/:5: update\.install\.http\.url points at 203\.0\.113\.9, outside the declared target 198\.18\.10\.2/);
+  });
+
+  it('refuses a personal-data read-back that points outside the target', () => {
+    const err = errorOf('device: { name: x }\ntarget: { host: 198.18.10.2 }\npersonalData:\n  readBack:\n    - http: { url: "https://cloud.example.com/api/me" }\n');
+    expect(err.code).toBe('TARGET_OUT_OF_SCOPE');
+    expect(err.message).toMatch(/:5: personalData\.readBack\[0\]\.http\.url points at cloud\.example\.com/);
   });
 
   it('reports a missing or oversized file clearly', () => {
