@@ -7,6 +7,8 @@ import { CHECKS } from '../../profiles/checks';
 import { PROBES } from '../../probes';
 import { deviceFrom } from '../helpers/device';
 import { profileOf, runWith } from '../helpers/run';
+import { probeContext } from '../../harness/standalone';
+import { runAction } from '../../probes/util/actions';
 
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
@@ -50,5 +52,23 @@ describe('serial console probe', () => {
     expect(messages).toMatch(/a shell without login/);
     expect(messages).toMatch(/a secret is printed \(wpa_passphrase=… wpa_passphrase=s3••••\)/);
     expect(messages).not.toContain('s3cr3t-key');
+  });
+});
+
+describe('serial actions', () => {
+  it('sends a command and reads the value the expected pattern captures; a line that never answers is bounded', async () => {
+    const shell = await console_(`exec setpriv --reuid=65534 --regid=65534 --clear-groups env PS1='# ' sh -i`);
+    const device = deviceFrom({ device: { name: 'uart' }, target: { host: '127.0.0.1', serial: { path: shell, baudRate: 115200 } } });
+    const ctx = await probeContext(device);
+    const r = await runAction(ctx, 'update.version', { serial: { send: 'echo FW=$((3+4)).1', expect: 'FW=(\\d+\\.\\d+)' } }, { read: true });
+    expect(r.record).toMatchObject({ ok: true, via: 'serial', value: '7.1' });
+
+    const silent = await console_('sleep 60');
+    const quiet = deviceFrom({ device: { name: 'uart' }, target: { host: '127.0.0.1', serial: { path: silent, baudRate: 115200 } } });
+    const started = Date.now();
+    const q = await runAction(await probeContext(quiet), 'update.version', { serial: { send: 'version', expect: 'v(\\d+)' } }, { read: true, timeoutMs: 1500 });
+    expect(q.record.ok).toBe(false);
+    expect(q.record.value).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
