@@ -48,7 +48,7 @@ export function assembleReport(input: AssembleInput): Report {
     checkResults.set(id, r);
     input.onCheck?.(r);
   }
-  const requirements = judgeRequirements(profile, checkResults);
+  const requirements = judgeRequirements(profile, checkResults, device);
   const summary = summaryVerdict(requirements.map((r) => r.verdict));
   const notAttempted: Array<{ what: string; why: string }> = [];
   for (const r of results.values()) {

@@ -5,7 +5,7 @@
  */
 import { errorMessage } from './errors';
 import { gate } from './gate';
-import type { Profile } from './profile';
+import { fillPrompt, type Profile } from './profile';
 import type { RequirementResult } from './report';
 import type { Check, CheckJudgement, CheckResult, JudgeInput, ProbeResult } from './types';
 import { requirementVerdict, worst, type Verdict } from './verdict';
@@ -71,7 +71,7 @@ function noPassWithoutEvidence(j: CheckJudgement, check: Check, input: JudgeInpu
   return j;
 }
 
-export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<string, CheckResult>): RequirementResult[] {
+export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<string, CheckResult>, device?: unknown): RequirementResult[] {
   return profile.requirements.map((r) => {
     const verdicts: Verdict[] = r.checks.map((c) => checkResults.get(c)?.verdict ?? 'not-tested');
     const verdict = requirementVerdict(verdicts);
@@ -91,8 +91,10 @@ export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<st
       confidence: r.confidence,
       source: r.source,
       rationale,
-      reviewerPrompt: r.reviewerPrompt,
+      reviewerPrompt: r.reviewerPrompt === undefined ? undefined : fillPrompt(r.reviewerPrompt, device),
       supplementary: r.supplementary,
+      crossRefs: r.crossRefs,
+      conditional: r.conditional,
     };
   });
 }

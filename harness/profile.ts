@@ -24,6 +24,12 @@ const requirementSchema = z.strictObject({
   crossRefs: z.record(z.string(), z.array(z.string())).optional(),
   /** Not a requirement of the scheme itself: checks grouped under a theme whose requirement id is not confirmed. */
   supplementary: z.boolean().optional(),
+  /** The requirement applies only when its condition holds (EN 303 645 "conditional"). */
+  conditional: z.boolean().optional(),
+  /** ETSI TS 103 701 has a functional test case for it. */
+  functionalTest: z.boolean().optional(),
+  /** How far it can be automated: A network, P partly (operator, firmware, power), D documents only. */
+  automatable: z.string().optional(),
 });
 
 export const profileSchema = z.strictObject({
@@ -67,3 +73,20 @@ export function loadProfile(id: string, dir = PROFILE_DIR): Profile {
 }
 
 export const DEFAULT_PROFILE = 'jc-star-1';
+
+const NOT_DECLARED = 'not declared';
+
+/**
+ * A reviewer prompt with the device file's declarations filled in:
+ * "{documentation.vulnerabilityDisclosure}" becomes the declared URL, or
+ * "not declared" — so the reviewer sees what to open, or that it is missing.
+ */
+export function fillPrompt(prompt: string, device: unknown): string {
+  return prompt.replace(/\{([a-zA-Z]+(?:\.[a-zA-Z]+)+)\}/g, (_m, dotted: string) => {
+    let cur: unknown = device;
+    for (const key of dotted.split('.')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+    if (Array.isArray(cur)) return cur.length ? cur.join(', ') : NOT_DECLARED;
+    if (typeof cur === 'string' || typeof cur === 'number') return String(cur);
+    return NOT_DECLARED;
+  });
+}

@@ -57,6 +57,9 @@ export const requirementResultSchema = z.object({
   rationale: z.string(),
   reviewerPrompt: z.string().optional(),
   supplementary: z.boolean().optional(),
+  /** The same requirement in other catalogs: profile id → requirement ids. */
+  crossRefs: z.record(z.string(), z.array(z.string())).optional(),
+  conditional: z.boolean().optional(),
 });
 
 export const reportSchema = z.object({

@@ -1,4 +1,5 @@
 /** One name → reporter map for the file formats. */
+import { checklistCsvReporter } from './checklist-csv';
 import { htmlReporter } from './html';
 import { jsonReporter } from './json';
 import { junitReporter } from './junit';
@@ -8,6 +9,7 @@ import type { Reporter } from './reporter';
 export const FILE_REPORTERS: Record<string, () => Reporter> = {
   html: htmlReporter,
   junit: junitReporter,
+  'checklist-csv': checklistCsvReporter,
   // json last: it writes report.json, which records any error the others raised.
   json: jsonReporter,
   null: nullReporter,

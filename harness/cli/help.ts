@@ -3,7 +3,7 @@ export const USAGE = `starbench — test an IoT device against security conformi
 Usage:
   starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [options]
   starbench demo [--out DIR] [options]        start the built-in simulated device and assess it
-  starbench report RUN_DIR [--profile ID] [--format html,json,junit] [--out DIR]
+  starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv] [--out DIR]
   starbench list profiles|checks|probes
   starbench schema device|report               print a JSON Schema
   starbench diff RUN_A RUN_B                   (not available yet)
@@ -13,7 +13,7 @@ Options for run and demo:
   --profile ID          requirement catalog (default jc-star-1; see: starbench list profiles)
   --out DIR             where the run folder goes (default ./runs)
   --only IDS            run only these checks (comma separated)
-  --format LIST         report files to write (default html,junit,json)
+  --format LIST         report files to write: html, json, junit, checklist-csv (default html,junit,json)
   --probe-timeout S     seconds one probe may take (default from the device file, 120)
   --deadline S          seconds the whole run may take (default from the device file, 900)
   --scanner NAME        TCP scanner: auto (nmap when installed), nmap or builtin
@@ -29,9 +29,9 @@ Exit codes: 0 every assessed requirement passed · 1 at least one failed ·
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
-  run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
+  run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
-  report: 'starbench report RUN_DIR [--profile ID] [--format html,json,junit] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
+  report: 'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
   list: 'starbench list profiles|checks|probes\n  Show what this version of starbench knows.\n',
   schema: 'starbench schema device|report\n  Print the JSON Schema of the device file or of report.json.\n',
   diff: 'starbench diff RUN_A RUN_B\n  Compare two runs (not available in this version).\n',

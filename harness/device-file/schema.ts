@@ -177,6 +177,9 @@ export const deviceFileSchema = z
         privacyNotice: z.string().optional(),
         passwordChange: z.string().optional(),
         updateProcedure: z.string().optional(),
+        deletionInstructions: z.string().optional().describe('where the user is told how to erase their data (EN 303 645 5.11-3)'),
+        externalSensing: z.string().optional().describe('where the sensors (camera, microphone, location) are documented (EN 303 645 5.8-3)'),
+        securityContact: z.string().optional().describe('a contact for security reports, if separate from the disclosure policy'),
       })
       .optional(),
     scan: z

@@ -62,6 +62,18 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     expect(versionAfterRun).toBe(GENUINE_VERSION[name]);
   });
 
+  it('re-judges the saved run under EN 303 645 and PSTI with no network at all: same check verdicts', async () => {
+    for (const profile of ['etsi-en-303-645', 'uk-psti']) {
+      const dir = mkdtempSync(path.join(tmpdir(), `sb-rejudge-${name}-`));
+      // `unshare -n`: a new network namespace with no interface up — the device cannot be touched.
+      const r = await starbench(['report', runDir, '--profile', profile, '--format', 'json', '--out', dir, '--quiet'], { wrap: ['unshare', '-n'] });
+      const again = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
+      expect(r.code).toBe(again.summary.exitCode);
+      const original = new Map(report.checks.map((c) => [c.id, c.verdict]));
+      for (const c of again.checks) expect({ id: c.id, verdict: c.verdict }).toEqual({ id: c.id, verdict: original.get(c.id) });
+    }
+  });
+
   it('no file of the run holds a canary or a lab password in full', () => {
     const device = loadDeviceFile(labDevice(name).deviceFile);
     const secrets = [
