@@ -6,7 +6,9 @@ import { Server as SshServer } from 'ssh2';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
-import { miraiList } from '../probes/credentials/dictionary';
+import { dictionaryFor, miraiList, vendorList } from '../probes/credentials/dictionary';
+
+const FULL = dictionaryFor([]).length;
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
 import { basicAuthServer, ftpServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
@@ -46,14 +48,35 @@ describe('credentials probe and auth.default-credentials', () => {
     }
   });
 
+  it('tries the vendor list after Mirai, and names the entry and its source', async () => {
+    const ssh = await sshServer('pi', 'raspberry');
+    try {
+      const { report } = await assess(device({ services: [{ port: ssh.port, protocol: 'ssh' }] }, [ssh.port]));
+      const entry = vendorList().find((e) => e.username === 'pi')!;
+      expect(report.checks[0].findings[0].message).toBe(
+        `ssh on ${ssh.port} accepted username "pi" with password •••• — matched the vendor list entry ${entry.entry} (Raspberry Pi news, Raspberry Pi OS Bullseye update of April 2022, removing the default "pi" user; earlier images)`,
+      );
+      // Mirai first, each pair once
+      expect(ssh.stats.attempts).toBeGreaterThan(miraiList().length);
+    } finally {
+      await ssh.close();
+    }
+  });
+
+  it('ships every vendor entry with its source', () => {
+    const v = vendorList();
+    expect(v.length).toBeGreaterThanOrEqual(15);
+    for (const e of v) expect({ pair: `${e.username}:${e.password}`, source: /\((vendor|secondary)\b[^()]*\)$/.test(e.source ?? '') }).toMatchObject({ source: true });
+  });
+
   it('passes only after every entry was refused', async () => {
     const ssh = await sshServer('root', 'a-unique-password-9f3a');
     try {
       const { report } = await assess(device({ services: [{ port: ssh.port, protocol: 'ssh' }] }, [ssh.port]));
       const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
-      expect(obs.data).toMatchObject({ tried: miraiList().length, complete: true, accepted: [] });
+      expect(obs.data).toMatchObject({ tried: FULL, complete: true, accepted: [] });
       expect(report.checks[0].verdict).toBe('pass');
-      expect(ssh.stats.attempts).toBeGreaterThanOrEqual(miraiList().length);
+      expect(ssh.stats.attempts).toBeGreaterThanOrEqual(FULL);
     } finally {
       await ssh.close();
     }
@@ -88,7 +111,7 @@ describe('credentials probe and auth.default-credentials', () => {
       expect(web.stats.failures).toBe(4);
       expect(web.stats.locked).toBe(false);
       expect(report.checks[0].verdict).toBe('inconclusive');
-      expect(report.checks[0].rationale).toContain(`tried 3/${miraiList().length} (lockout-budget)`);
+      expect(report.checks[0].rationale).toContain(`tried 3/${FULL} (lockout-budget)`);
     } finally {
       await web.close();
     }
@@ -134,11 +157,11 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
     try {
       const { report } = await assess(lockoutDevice(web.port, 5, true));
       expect(web.stats.locked).toBe(false);
-      expect(web.stats.failures).toBe(miraiList().length + 1);
+      expect(web.stats.failures).toBe(FULL + 1);
       expect(report.checks[0].verdict).toBe('pass');
       const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
-      expect(obs.data).toMatchObject({ tried: miraiList().length, complete: true, stopReason: 'exhausted' });
-      expect(obs.data.labLogins).toBeGreaterThanOrEqual(Math.ceil((miraiList().length + 1) / 4));
+      expect(obs.data).toMatchObject({ tried: FULL, complete: true, stopReason: 'exhausted' });
+      expect(obs.data.labLogins).toBeGreaterThanOrEqual(Math.ceil((FULL + 1) / 4));
     } finally {
       await web.close();
     }

@@ -8,13 +8,18 @@ export interface DictionaryEntry {
   entry: number;
   username: string;
   password: string;
+  /** Where the list says the pair comes from (the "# source:" comment above it). */
+  source?: string;
 }
 
 export function parseCredentialList(text: string, list: string): DictionaryEntry[] {
   const out: DictionaryEntry[] = [];
   const seen = new Set<string>();
   let n = 0;
+  let source: string | undefined;
   for (const line of text.split(/\r?\n/)) {
+    const s = /^#\s*source:\s*(.+)$/.exec(line);
+    if (s) source = s[1].trim();
     if (!line.trim() || line.startsWith('#')) continue;
     n += 1;
     const i = line.indexOf(':');
@@ -24,7 +29,7 @@ export function parseCredentialList(text: string, list: string): DictionaryEntry
     const key = `${username}\0${password}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ list, entry: n, username, password });
+    out.push({ list, entry: n, username, password, ...(source ? { source } : {}) });
   }
   return out;
 }
@@ -35,14 +40,24 @@ export function miraiList(): DictionaryEntry[] {
   return parseCredentialList(readFileSync(path.join(DATA_DIR, 'mirai-credentials.txt'), 'utf8'), 'Mirai');
 }
 
-/** Every password on the lists starbench ships: public knowledge, not secrets. */
-export function publicPasswords(): Set<string> {
-  return new Set(miraiList().map((e) => e.password));
+/** Factory defaults of IoT devices and embedded images, each with its source (probes/data/vendor-credentials.txt). */
+export function vendorList(): DictionaryEntry[] {
+  return parseCredentialList(readFileSync(path.join(DATA_DIR, 'vendor-credentials.txt'), 'utf8'), 'vendor');
 }
 
-/** The dictionary for one device: its declared factory defaults first, then the Mirai list. */
+/** Every password on the lists starbench ships: public knowledge, not secrets. */
+export function publicPasswords(): Set<string> {
+  return new Set([...miraiList(), ...vendorList()].map((e) => e.password));
+}
+
+/** The dictionary for one device: its declared factory defaults first, then the Mirai list, then the vendor list; each pair once. */
 export function dictionaryFor(declared: ReadonlyArray<{ username: string; password: string }>): DictionaryEntry[] {
   const own = declared.map((d, i) => ({ list: 'declared default', entry: i + 1, username: d.username, password: d.password }));
-  const seen = new Set(own.map((e) => `${e.username}\0${e.password}`));
-  return [...own, ...miraiList().filter((e) => !seen.has(`${e.username}\0${e.password}`))];
+  const seen = new Set<string>();
+  return [...own, ...miraiList(), ...vendorList()].filter((e) => {
+    const key = `${e.username}\0${e.password}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

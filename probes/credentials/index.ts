@@ -120,7 +120,7 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
     // Under a lockout an error may be the device locking us out (HTTP 429, a dropped login): ask the lab account.
     if (outcome.kind === 'error' && target.lockout && reset && !state.stop) await labLogin();
     if (outcome.kind === 'accepted' && state.stop !== 'accepts-anything') {
-      state.accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, reveal), detail: outcome.detail });
+      state.accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, reveal), detail: outcome.detail, ...(e.source ? { source: e.source } : {}) });
       state.stop = 'accepted';
     }
   };

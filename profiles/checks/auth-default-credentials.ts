@@ -11,7 +11,7 @@ interface Attempts {
   errors: number;
   lastError?: string;
   labLogins: number;
-  accepted: Array<{ list: string; entry: number; username: string; password: string }>;
+  accepted: Array<{ list: string; entry: number; username: string; password: string; source?: string }>;
   complete: boolean;
   stopReason: string;
   detail?: string;
@@ -41,7 +41,7 @@ export const defaultCredentialsCheck: Check = {
           severity: 'high',
           port: a.port,
           protocol: a.protocol,
-          message: `${where(a)} accepted username "${acc.username}" with password ${acc.password} — matched the ${acc.list} list entry ${acc.entry}`,
+          message: `${where(a)} accepted username "${acc.username}" with password ${acc.password} — matched the ${acc.list} list entry ${acc.entry}${acc.source ? ` (${acc.source.replace(/:.*$/, '')})` : ''}`,
         });
       }
     }
