@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { DeviceConnector } from './connector';
 import type { DeviceFile } from './device-file/schema';
 import { createLogger } from './logger';
@@ -10,13 +11,16 @@ export async function probeContext(device: DeviceFile, deps: Record<string, Prob
   const scope = new ScopeGuard(device.target);
   await scope.resolve();
   const secrets = SecretRegistry.fromDevice(device);
+  const signal = new AbortController().signal;
+  // As in the runner: every in-flight attempt listens on the probe's signal.
+  setMaxListeners(256, signal);
   return {
     device,
     scope,
     secrets,
     connector: new DeviceConnector(scope, device.limits.connections, device.limits.connectTimeoutMs),
     log: createLogger({ secrets }),
-    signal: new AbortController().signal,
+    signal,
     evidence: { write: (name) => name },
     dependency: (id) => deps[id],
     progress: () => undefined,
