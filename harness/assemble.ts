@@ -67,7 +67,7 @@ export function assembleReport(input: AssembleInput): Report {
       host: device.target.host,
       firmware: { declared: device.device.firmware, observed: observedFirmware(results) },
     },
-    profile: { id: profile.id, title: profile.title },
+    profile: { id: profile.id, title: profile.title, scheme: profile.scheme, version: profile.version },
     summary: { verdict: summary, counts: countVerdicts(requirements.map((r) => r.verdict)), exitCode: exitCodeFor(summary) },
     requirements,
     checks: [...checkResults.values()],

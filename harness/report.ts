@@ -82,7 +82,7 @@ export const reportSchema = z.object({
     host: z.string(),
     firmware: z.object({ declared: z.string().optional(), observed: z.string().optional() }),
   }),
-  profile: z.object({ id: z.string(), title: z.string() }),
+  profile: z.object({ id: z.string(), title: z.string(), scheme: z.string().optional(), version: z.string().optional() }),
   summary: z.object({
     verdict,
     counts: z.object(Object.fromEntries(VERDICTS.map((v) => [v, z.number().int()])) as Record<(typeof VERDICTS)[number], z.ZodNumber>),

@@ -143,6 +143,8 @@ export const updateProbe: Probe = {
         current = after;
       }
     }
+    // The version the device reported before anything was installed: the report's observed firmware.
+    if (facts.versionStart) observations.push({ kind: 'firmware-version', summary: `firmware ${facts.versionStart} (update.version action, before any install)`, data: { version: facts.versionStart, how: 'update.version action' } });
     const last = facts.steps[facts.steps.length - 1];
     facts.versionEnd = last?.versionAfter ?? facts.versionStart;
     observations.push({

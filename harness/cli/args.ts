@@ -6,6 +6,8 @@ export const OPTIONS = {
   out: { type: 'string' },
   only: { type: 'string' },
   format: { type: 'string' },
+  lang: { type: 'string' },
+  key: { type: 'string' },
   'probe-timeout': { type: 'string' },
   deadline: { type: 'string' },
   scanner: { type: 'string' },

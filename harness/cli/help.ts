@@ -3,17 +3,21 @@ export const USAGE = `starbench — test an IoT device against security conformi
 Usage:
   starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [options]
   starbench demo [--out DIR] [options]        start the built-in simulated device and assess it
-  starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv] [--out DIR]
+  starbench report RUN_DIR [--profile ID] [--format LIST] [--lang en|ja] [--out DIR]
+  starbench sign RUN_DIR --key PRIVATE.pem     manifest of every file's SHA-256, signed (RSA-PSS or ECDSA)
+  starbench bundle RUN_DIR [--out FILE]        one .tar.gz with the run, its manifest and signature
+  starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]   check every hash and the signature; names changed files
+  starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]   firmware, services, verdicts, findings
   starbench list profiles|checks|probes
   starbench schema device|report               print a JSON Schema
-  starbench diff RUN_A RUN_B                   (not available yet)
   starbench resume RUN_DIR                     (not available yet)
 
 Options for run and demo:
   --profile ID          requirement catalog (default jc-star-1; see: starbench list profiles)
   --out DIR             where the run folder goes (default ./runs)
   --only IDS            run only these checks (comma separated)
-  --format LIST         report files to write: html, json, junit, checklist-csv (default html,junit,json)
+  --format LIST         report files to write: html, json, junit, checklist-csv, md (default html,junit,json)
+  --lang en|ja          language of report.html (default en)
   --probe-timeout S     seconds one probe may take (default from the device file, 120)
   --deadline S          seconds the whole run may take (default from the device file, 900)
   --scanner NAME        TCP scanner: auto (nmap when installed), nmap or builtin
@@ -31,9 +35,12 @@ Exit codes: 0 every assessed requirement passed · 1 at least one failed ·
 export const COMMAND_HELP: Record<string, string> = {
   run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
-  report: 'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
+  report: 'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
   list: 'starbench list profiles|checks|probes\n  Show what this version of starbench knows.\n',
   schema: 'starbench schema device|report\n  Print the JSON Schema of the device file or of report.json.\n',
-  diff: 'starbench diff RUN_A RUN_B\n  Compare two runs (not available in this version).\n',
+  diff: 'starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]\n  Compare two runs judged under the same catalog: firmware drift, services added or removed, checks that changed verdict, new findings. Exit 1 when anything got worse; --out writes diff.json, diff.html, diff.txt.\n',
+  sign: 'starbench sign RUN_DIR --key PRIVATE.pem\n  Write manifest.json (SHA-256 of every file) and manifest.sig.json (RSA-PSS or ECDSA over it). STARBENCH_KEY_PASSPHRASE unlocks an encrypted key.\n',
+  bundle: 'starbench bundle RUN_DIR [--out FILE]\n  Write one .tar.gz with the run folder, its manifest and (when signed) its signature.\n',
+  verify: 'starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]\n  Check every file against the manifest and the signature over it; name every file that changed. Exit 0 verified, 1 changed, 3 not signed.\n',
   resume: 'starbench resume RUN_DIR\n  Finish an interrupted run (not available in this version).\n',
 };

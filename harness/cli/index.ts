@@ -9,6 +9,7 @@ import { TOOL_VERSION } from '../version';
 import { parseCli } from './args';
 import { COMMAND_HELP, USAGE } from './help';
 import type { CliIO } from './io';
+import { bundleCommand, diffCommand, signCommand, verifyCommand } from './evidence';
 import { listCommand, schemaCommand } from './list';
 import { reportCommand } from './report';
 import { demoCommand, runCommand } from './run';
@@ -19,9 +20,10 @@ const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) =>
   report: reportCommand,
   list: listCommand,
   schema: schemaCommand,
-  diff: () => {
-    throw new StarbenchError('USAGE', 'starbench diff is not available in this version');
-  },
+  diff: diffCommand,
+  bundle: bundleCommand,
+  sign: signCommand,
+  verify: verifyCommand,
   resume: () => {
     throw new StarbenchError('USAGE', 'starbench resume is not available in this version');
   },

@@ -8,6 +8,7 @@ import { loadSavedRun } from '../saved-run';
 import { EXIT } from '../verdict';
 import { CHECKS } from '../../profiles/checks';
 import { ReporterMultiplexer } from '../../reports/reporter';
+import { parseLang } from '../../reports/i18n';
 import { DEFAULT_FORMATS, fileReporters } from '../../reports';
 import { terminalReporter } from '../../reports/terminal';
 import { list, type ParsedArgs } from './args';
@@ -34,7 +35,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
     reveal: false,
   });
   const reporter = new ReporterMultiplexer(
-    [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats)],
+    [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(args.values.lang) })],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
   reporter.collectInto(report.errors);

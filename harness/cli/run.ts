@@ -12,6 +12,7 @@ import { EXIT } from '../verdict';
 import { CHECKS } from '../../profiles/checks';
 import { PROBES } from '../../probes';
 import { ReporterMultiplexer } from '../../reports/reporter';
+import { parseLang } from '../../reports/i18n';
 import { DEFAULT_FORMATS, FILE_REPORTERS, fileReporters } from '../../reports';
 import { terminalReporter } from '../../reports/terminal';
 import { startDemoDevice } from '../../fixtures/demo-device';
@@ -55,7 +56,7 @@ export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO): Pr
   const secrets = SecretRegistry.fromDevice(device, v['reveal-secrets'] ?? false, publicPasswords());
   const log = createLogger({ file: path.join(runDir, 'log.jsonl'), verbose: v.verbose, secrets });
   const reporter = new ReporterMultiplexer(
-    [terminalReporter({ write: io.err, progress: io.isTTY && !v.quiet, summary: !v.quiet, colour: io.colour }), ...fileReporters(formats)],
+    [terminalReporter({ write: io.err, progress: io.isTTY && !v.quiet, summary: !v.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(v.lang) })],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
   const outcome = await executeRun({ device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs, operator: v['non-interactive'] ? undefined : io.operator });

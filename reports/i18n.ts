@@ -1,0 +1,202 @@
+/**
+ * The words of the human-readable reports, in English and Japanese. Every
+ * label, heading, verdict, severity and check title the report itself
+ * writes is here in both languages. What the device said and what the
+ * probes measured (rationales, findings, evidence) are records, kept in the
+ * language they were written in and marked as such.
+ */
+import { StarbenchError } from '../harness/errors';
+import type { Verdict } from '../harness/verdict';
+
+export const LANGS = ['en', 'ja'] as const;
+export type Lang = (typeof LANGS)[number];
+
+export interface Messages {
+  title: string;
+  cover: string;
+  device: string;
+  model: string;
+  firmwareDeclared: string;
+  firmwareObserved: string;
+  notRead: string;
+  scheme: string;
+  schemeVersion: string;
+  date: string;
+  duration: string;
+  tool: string;
+  run: string;
+  target: string;
+  overall: string;
+  incomplete: (why: string) => string;
+  rejudged: (when: string) => string;
+  summary: string;
+  requirement: string;
+  id: string;
+  assessedBy: string;
+  confidence: string;
+  verdict: string;
+  level: string;
+  checks: string;
+  check: string;
+  rationale: string;
+  findings: string;
+  fix: string;
+  evidence: string;
+  review: string;
+  reviewNone: string;
+  whatToLookFor: string;
+  scope: string;
+  scopeText: (target: string, serial: string | undefined, limit: number) => string;
+  notAttempted: string;
+  harnessErrors: string;
+  label: string;
+  labelModel: string;
+  labelFirmware: string;
+  labelDate: string;
+  labelScheme: string;
+  labelDigest: string;
+  labelNote: string;
+  recordNote: string;
+  counts: (n: number, v: string) => string;
+  verdicts: Record<Verdict, string>;
+  severities: Record<'high' | 'medium' | 'low' | 'info', string>;
+  assessedByValues: Record<'device' | 'document' | 'both', string>;
+  confidenceValues: Record<'confirmed' | 'secondary' | 'tentative', string>;
+  levels: Record<'mandatory' | 'recommended', string>;
+  supplementary: string;
+}
+
+const en: Messages = {
+  title: 'Conformity assessment report',
+  cover: 'Assessment',
+  device: 'Device',
+  model: 'Model',
+  firmwareDeclared: 'Firmware (declared)',
+  firmwareObserved: 'Firmware (observed)',
+  notRead: 'not read',
+  scheme: 'Scheme',
+  schemeVersion: 'Catalog version',
+  date: 'Date',
+  duration: 'Duration',
+  tool: 'Tool',
+  run: 'Run',
+  target: 'Target',
+  overall: 'Overall verdict',
+  incomplete: (why) => `Incomplete run (${why}): probes that did not finish are reported as not tested or inconclusive.`,
+  rejudged: (when) => `Judged again from the saved observations on ${when}, without contacting the device.`,
+  summary: 'Requirements',
+  requirement: 'Requirement',
+  id: 'Id',
+  assessedBy: 'Assessed by',
+  confidence: 'Confidence',
+  verdict: 'Verdict',
+  level: 'Level',
+  checks: 'Checks',
+  check: 'Check',
+  rationale: 'Rationale',
+  findings: 'Findings',
+  fix: 'What to fix',
+  evidence: 'Evidence',
+  review: 'Not tested — needs review',
+  reviewNone: 'Every requirement was assessed.',
+  whatToLookFor: 'What to look for',
+  scope: 'Scope of the run',
+  scopeText: (target, serial, limit) => `Target ${target}${serial ? `, serial port ${serial}` : ''}; at most ${limit} connections at once. starbench contacts nothing else.`,
+  notAttempted: 'Not attempted, and why',
+  harnessErrors: 'Harness errors',
+  label: 'Label data',
+  labelModel: 'Model',
+  labelFirmware: 'Evaluated firmware',
+  labelDate: 'Evaluation date',
+  labelScheme: 'Scheme and level',
+  labelDigest: 'Report digest (SHA-256 of report.json)',
+  labelNote: 'The QR code holds this label data as JSON.',
+  recordNote: 'Rationales and findings are the probes\' own records, in English.',
+  counts: (n, v) => `${n} ${v}`,
+  verdicts: { pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', error: 'error', 'not-applicable': 'not applicable', 'not-tested': 'not tested' },
+  severities: { high: 'high', medium: 'medium', low: 'low', info: 'info' },
+  assessedByValues: { device: 'device test', document: 'document review', both: 'device and documents' },
+  confidenceValues: { confirmed: 'confirmed', secondary: 'secondary source', tentative: 'tentative' },
+  levels: { mandatory: 'mandatory', recommended: 'recommended' },
+  supplementary: 'supplementary (not a requirement id of the scheme)',
+};
+
+const ja: Messages = {
+  title: '適合性評価報告書',
+  cover: '評価の概要',
+  device: '機器',
+  model: '型番',
+  firmwareDeclared: 'ファームウェア（申告）',
+  firmwareObserved: 'ファームウェア（実測）',
+  notRead: '読み取れず',
+  scheme: '制度',
+  schemeVersion: 'カタログ版',
+  date: '評価日',
+  duration: '所要時間',
+  tool: 'ツール',
+  run: '実行ID',
+  target: '対象アドレス',
+  overall: '総合判定',
+  incomplete: (why) => `未完了の実行（${why}）：終わらなかったプローブは「未試験」または「判定不能」として報告しています。`,
+  rejudged: (when) => `${when} に保存済みの観測結果から再判定しました（機器には接続していません）。`,
+  summary: '要求事項',
+  requirement: '要求事項',
+  id: 'ID',
+  assessedBy: '評価方法',
+  confidence: '確度',
+  verdict: '判定',
+  level: '区分',
+  checks: 'チェック',
+  check: 'チェック',
+  rationale: '判定理由',
+  findings: '検出事項',
+  fix: '修正方法',
+  evidence: '証跡',
+  review: '未試験 — 確認が必要な項目',
+  reviewNone: 'すべての要求事項を評価しました。',
+  whatToLookFor: '確認すべき点',
+  scope: '実行の範囲',
+  scopeText: (target, serial, limit) => `対象 ${target}${serial ? `、シリアルポート ${serial}` : ''}。同時接続は最大 ${limit}。これ以外には一切接続していません。`,
+  notAttempted: '実施しなかった項目とその理由',
+  harnessErrors: 'ハーネスのエラー',
+  label: 'ラベル情報',
+  labelModel: '型番',
+  labelFirmware: '評価したファームウェア',
+  labelDate: '評価日',
+  labelScheme: '制度とレベル',
+  labelDigest: '報告書ダイジェスト（report.json の SHA-256）',
+  labelNote: 'QRコードにはこのラベル情報がJSONで格納されています。',
+  recordNote: '判定理由と検出事項はプローブが記録した原文（英語）です。',
+  counts: (n, v) => `${v} ${n}件`,
+  verdicts: { pass: '適合', fail: '不適合', inconclusive: '判定不能', error: 'エラー', 'not-applicable': '対象外', 'not-tested': '未試験' },
+  severities: { high: '高', medium: '中', low: '低', info: '情報' },
+  assessedByValues: { device: '実機試験', document: '文書確認', both: '実機試験と文書確認' },
+  confidenceValues: { confirmed: '確認済み', secondary: '二次情報', tentative: '暫定' },
+  levels: { mandatory: '必須', recommended: '推奨' },
+  supplementary: '補足（制度の要求事項IDではありません）',
+};
+
+export const MESSAGES: Record<Lang, Messages> = { en, ja };
+
+/** Check titles and fixes in Japanese; English comes from the check itself. */
+export const CHECK_TEXT_JA: Record<string, { title: string; fix: string }> = {
+  'exposure.undeclared-services': { title: '申告されていないサービスが公開されていない', fix: '使わないサービスは無効にし、残すサービスはすべて申告してください。' },
+  'auth.default-credentials': { title: '既知の初期パスワード・弱いパスワードが使えない', fix: '機器ごとに固有の初期パスワードにするか、初回利用時に利用者に設定させてください。' },
+  'auth.unauthenticated-access': { title: '認証なしでシェル・管理機能・設定・トピックに届かない', fix: 'すべての管理機能・設定・ブローカーのトピックに認証を必須にしてください。' },
+  'auth.brute-force': { title: '総当たり攻撃が困難になっている', fix: 'ロックアウト、遅延の増加、または試行回数の制限を導入してください。' },
+  'comms.tls': { title: 'TLS が最新のバージョン・暗号・証明書を使っている', fix: 'TLS 1.2 以上、AEAD 暗号スイート、2048 ビット以上の鍵と SHA-256 署名の有効な証明書にしてください。' },
+  'comms.ssh': { title: 'SSH が安全なアルゴリズムと十分な長さのホスト鍵を使っている', fix: 'SHA-1 や CBC を使うアルゴリズムを無効にし、Ed25519 または 3072 ビット以上の RSA ホスト鍵にしてください。' },
+  'comms.plaintext': { title: '認証情報や個人データが平文で流れない', fix: 'telnet・平文 HTTP・TLS なしの MQTT を無効にし、暗号化された通信路に置き換えてください。' },
+  'update.integrity': { title: '改ざんされた・署名のないイメージを受け付けない', fix: 'インストール前にイメージ全体の署名を機器が保持する鍵で検証し、失敗したイメージは拒否してください。' },
+  'update.rollback': { title: '古い正規イメージへのロールバックを受け付けない', fix: 'バージョン（またはセキュリティバージョンカウンタ）を単調増加にし、署名が正しくても古いイメージは拒否してください。' },
+  'privacy.personal-data-exposure': { title: '認証なしで個人データが読めない', fix: '個人データは認証後に、暗号化された通信路でのみ提供してください。バナー・探索応答・状態ページ・起動ログに含めないでください。' },
+  'privacy.disclosure': { title: '扱う個人データが利用者に示されている', fix: 'プライバシー通知と機器ファイル（personalData.declared）に、扱う個人データの種類をすべて記載してください。' },
+  'privacy.data-deletion': { title: '初期化で利用者データが消える', fix: '初期化で設定だけでなく、プロファイル・ブローカーの保持メッセージ・ログなどすべての利用者データを消去してください。' },
+  'debug.serial-console': { title: 'シリアルコンソールにログインが必要で、秘密情報を出力しない', fix: 'コンソールにログインを必須にし（または製品では無効化）、ブートローダーを中断できないようにし、起動時に鍵やパスワードを出力しないでください。' },
+};
+
+export function parseLang(value: string | undefined): Lang {
+  if (value === undefined) return 'en';
+  if ((LANGS as readonly string[]).includes(value)) return value as Lang;
+  throw new StarbenchError('USAGE', `--lang takes ${LANGS.join(' or ')}, got "${value}"`);
+}

@@ -1,0 +1,53 @@
+/**
+ * report.md: a short summary for a CI comment or a pull request — overall
+ * verdict, one table row per requirement, what failed and how to fix it,
+ * and what still needs a reviewer. Table cells are escaped (| and newlines).
+ */
+import path from 'node:path';
+import { writeFileAtomic } from '../harness/atomic';
+import type { Report } from '../harness/report';
+import type { Verdict } from '../harness/verdict';
+import type { Reporter } from './reporter';
+
+const MARK: Record<Verdict, string> = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive', error: '💥 error', 'not-applicable': '➖ not applicable', 'not-tested': '⏸️ not tested' };
+
+/** One table cell: pipes escaped, newlines flattened, markdown links and HTML neutralised. */
+export function mdCell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/\r?\n/g, ' ');
+}
+
+export function renderMarkdown(report: Report): string {
+  const d = report.device;
+  const out: string[] = [];
+  out.push(`## starbench: ${mdCell(d.name)} — ${MARK[report.summary.verdict]}`, '');
+  out.push(`${mdCell(report.profile.title)} · firmware ${mdCell(d.firmware.observed ?? d.firmware.declared ?? 'unknown')} · ${report.run.startedAt.slice(0, 10)} · starbench ${report.tool.version}`, '');
+  const counts = Object.entries(report.summary.counts).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`).join(', ');
+  out.push(`**${counts}**${report.run.incomplete ? ' · **incomplete run**' : ''}`, '');
+  out.push('| id | requirement | verdict |', '|---|---|---|');
+  for (const r of report.requirements) out.push(`| \`${mdCell(r.id)}\` | ${mdCell(r.title.en)} | ${MARK[r.verdict]} |`);
+  const failed = report.checks.filter((c) => c.verdict === 'fail' || c.verdict === 'error' || c.verdict === 'inconclusive');
+  if (failed.length) {
+    out.push('', '### What to fix', '');
+    for (const c of failed) {
+      out.push(`- **\`${c.id}\`** ${MARK[c.verdict]}: ${mdCell(c.rationale)}`);
+      for (const f of c.findings.filter((x) => x.severity !== 'info').slice(0, 5)) out.push(`  - ${mdCell(f.message)}`);
+      if (c.fix && c.verdict === 'fail') out.push(`  - _fix:_ ${mdCell(c.fix)}`);
+    }
+  }
+  const review = report.requirements.filter((r) => r.verdict === 'not-tested' && r.reviewerPrompt);
+  if (review.length) {
+    out.push('', `<details><summary>${review.length} requirement(s) need a reviewer</summary>`, '');
+    for (const r of review) out.push(`- \`${mdCell(r.id)}\`: ${mdCell(r.reviewerPrompt!)}`);
+    out.push('', '</details>');
+  }
+  return out.join('\n') + '\n';
+}
+
+export function markdownReporter(): Reporter {
+  return {
+    name: 'md',
+    onRunEnd(report, outDir) {
+      writeFileAtomic(path.join(outDir, 'report.md'), renderMarkdown(report));
+    },
+  };
+}
