@@ -107,7 +107,7 @@ describe('starbench demo (end to end)', () => {
     const rejudged = readReport(again);
     expect(rejudged.run.rejudgedAt).toBeDefined();
     expect(rejudged.checks.map((c) => [c.id, c.verdict])).toEqual(report.checks.map((c) => [c.id, c.verdict]));
-    expect(readdirSync(again).sort()).toEqual(['junit.xml', 'report.json']);
+    expect(readdirSync(again).sort()).toEqual(['junit.xml', 'label.json', 'label.svg', 'report.json']);
   });
 });
 
@@ -184,7 +184,7 @@ describe('starbench usage', () => {
     [['list', 'things'], /starbench list takes one of: profiles, checks, probes/],
     [['run', 'x.yaml', '--only', 'auth.nope'], /cannot read device file x\.yaml|unknown check/],
     [['report', '/nonexistent-run'], /is not a run folder/],
-    [['diff', 'a', 'b'], /not available in this version/],
+    [['diff', '/nonexistent-a', '/nonexistent-b'], /nonexistent-a is not a run folder/],
   ])('%j is exit 2 with a clear message', async (args, message) => {
     const r = await starbench(args as string[]);
     expect(r.code).toBe(2);

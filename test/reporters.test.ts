@@ -66,7 +66,7 @@ describe('reporters', () => {
   it('report.html is one self-contained file that escapes device-controlled text', async () => {
     const { runDir, report } = await sampleRun([htmlReporter()]);
     const html = readFileSync(path.join(runDir, 'report.html'), 'utf8');
-    expect(html).toBe(renderHtml(report));
+    expect(html).toBe(await renderHtml(report));
     expect(html).not.toContain('<script>');
     expect(html).toContain('saw &lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toMatch(/<(link|img|script)\b[^>]*(src|href)=["']https?:/);

@@ -122,7 +122,7 @@ describe('update probe and checks', () => {
     const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
     expect(r.rollback.verdict).toBe('fail');
     expect(r.integrity.verdict).toBe('pass');
-    const steps = (r.result.observations[0].data.steps as Array<{ step: string; return: { afterMs: number; returned: boolean } }>);
+    const steps = (r.result.observations.find((o) => o.kind === 'update-sequence')!.data.steps as Array<{ step: string; return: { afterMs: number; returned: boolean } }>);
     const older = steps.find((s) => s.step === 'older')!;
     expect(older.return).toMatchObject({ returned: true });
     expect(older.return.afterMs).toBeGreaterThanOrEqual(1500);
