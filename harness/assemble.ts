@@ -18,6 +18,8 @@ export interface RunMeta {
   incomplete: boolean;
   interruptedBy?: 'signal' | 'deadline';
   rejudgedAt?: string;
+  /** When an interrupted run was finished by `starbench resume`. */
+  resumedAt?: string;
 }
 
 export interface AssembleInput {

@@ -75,6 +75,8 @@ export const reportSchema = z.object({
     interruptedBy: z.enum(['signal', 'deadline']).optional(),
     /** When the report was re-judged from saved observations (`starbench report`). */
     rejudgedAt: z.string().optional(),
+    /** When an interrupted run was finished by `starbench resume`. */
+    resumedAt: z.string().optional(),
   }),
   device: z.object({
     name: z.string(),

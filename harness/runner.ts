@@ -37,6 +37,8 @@ export interface RunOptions {
   deadlineMs?: number;
   /** The person at the bench; absent in --non-interactive runs (operator steps become not-tested). */
   operator?: Operator;
+  /** Resuming an interrupted run: the probe results it already has (not run again) and when it started. */
+  resume?: { results: ReadonlyMap<string, ProbeResult>; startedAt: string };
 }
 
 export interface RunOutcome {
@@ -78,7 +80,8 @@ function abortPromise(signal: AbortSignal): Promise<never> {
 
 export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const { device, profile, log, secrets } = opts;
-  const startedAt = new Date();
+  const startedAt = opts.resume ? new Date(opts.resume.startedAt) : new Date();
+  const resumedAt = new Date();
   const limits = device.limits;
   const probeTimeoutMs = opts.probeTimeoutMs ?? limits.probeTimeoutSeconds * 1000;
   const deadlineMs = opts.deadlineMs ?? limits.deadlineSeconds * 1000;
@@ -88,15 +91,18 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
 
   const checkIds = checksForProfile(profile, opts.only);
   const probeIds = planProbes(checkIds, opts.checks, opts.probes);
+  const reused = new Set(probeIds.filter((id) => opts.resume?.results.has(id)));
   journal.write({
-    type: 'run-begin',
+    type: opts.resume ? 'run-resume' : 'run-begin',
     runId: opts.runId,
     deviceFile: device.sourcePath,
+    deviceFileSha256: device.sha256,
     device: secrets.maskDeep(device),
     profile: profile.id,
     only: opts.only ? [...opts.only] : undefined,
     plan: { checks: checkIds, probes: probeIds },
     limits: { probeTimeoutMs, deadlineMs, connections: limits.connections },
+    ...(opts.resume ? { reused: [...reused], rerun: probeIds.filter((id) => !reused.has(id)) } : {}),
   });
   await opts.reporter.onRunBegin({
     runId: opts.runId,
@@ -135,6 +141,13 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   };
 
   const runOne = async (id: string): Promise<ProbeResult> => {
+    const earlier = opts.resume?.results.get(id);
+    if (earlier) {
+      // Already in the journal from the interrupted run: reuse, do not repeat against the device.
+      results.set(id, earlier);
+      opts.reporter.onProbeEnd(earlier);
+      return earlier;
+    }
     const probe = opts.probes.get(id);
     const empty = { probe: id, durationMs: 0, observations: [], evidence: [] };
     if (!probe) return finish({ ...empty, status: 'not-implemented', reason: 'probe not implemented in this version of starbench' });
@@ -239,6 +252,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     durationMs: finishedAt.getTime() - startedAt.getTime(),
     incomplete: interrupted === 'signal' || interrupted === 'deadline',
     interruptedBy: interrupted === 'signal' || interrupted === 'deadline' ? interrupted : undefined,
+    resumedAt: opts.resume ? resumedAt.toISOString() : undefined,
   };
   const report = assembleReport({
     meta,

@@ -13,6 +13,11 @@ import type { ProbeResult } from './types';
 
 export interface SavedRun {
   dir: string;
+  /** Where the device file was, and its SHA-256 then (resume reloads it: the journal holds only masked secrets). */
+  deviceFile: string;
+  deviceFileSha256?: string;
+  /** True when the journal has no run-end: the run was killed. */
+  unfinished: boolean;
   device: DeviceFile;
   profileId: string;
   only?: Set<string>;
@@ -31,6 +36,7 @@ export function loadSavedRun(dir: string): SavedRun {
   const baseDir = String(saved.baseDir ?? dir);
   delete saved.sourcePath;
   delete saved.baseDir;
+  delete saved.sha256;
   const parsed = deviceFileSchema.safeParse(saved);
   if (!parsed.success) throw new StarbenchError('RUN_DIR_INVALID', `${file}: the saved device description does not validate: ${parsed.error.issues[0]?.message}`);
   const results = new Map<string, ProbeResult>();
@@ -39,7 +45,8 @@ export function loadSavedRun(dir: string): SavedRun {
     const r = probeResultSchema.safeParse(e.result);
     if (r.success) results.set(r.data.probe, r.data);
   }
-  const end = events.find((e) => e.type === 'run-end');
+  // The last run-end: a resumed run ends again after the interrupted one did.
+  const end = [...events].reverse().find((e) => e.type === 'run-end');
   const startedAt = String(begin.at);
   const meta: RunMeta = end
     ? (end.meta as RunMeta)
@@ -53,6 +60,9 @@ export function loadSavedRun(dir: string): SavedRun {
       };
   return {
     dir,
+    deviceFile: String(begin.deviceFile ?? sourcePath),
+    deviceFileSha256: typeof begin.deviceFileSha256 === 'string' ? begin.deviceFileSha256 : undefined,
+    unfinished: !end || (end.meta as RunMeta | undefined)?.incomplete === true,
     device: { ...parsed.data, sourcePath, baseDir },
     profileId: String(begin.profile),
     only: Array.isArray(begin.only) ? new Set(begin.only as string[]) : undefined,

@@ -10,7 +10,7 @@ Usage:
   starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]   firmware, services, verdicts, findings
   starbench list profiles|checks|probes
   starbench schema device|report               print a JSON Schema
-  starbench resume RUN_DIR                     (not available yet)
+  starbench resume RUN_DIR                     finish an interrupted run: only what had not finished runs again
 
 Options for run and demo:
   --profile ID          requirement catalog (default jc-star-1; see: starbench list profiles)
@@ -42,5 +42,5 @@ export const COMMAND_HELP: Record<string, string> = {
   sign: 'starbench sign RUN_DIR --key PRIVATE.pem\n  Write manifest.json (SHA-256 of every file) and manifest.sig.json (RSA-PSS or ECDSA over it). STARBENCH_KEY_PASSPHRASE unlocks an encrypted key.\n',
   bundle: 'starbench bundle RUN_DIR [--out FILE]\n  Write one .tar.gz with the run folder, its manifest and (when signed) its signature.\n',
   verify: 'starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]\n  Check every file against the manifest and the signature over it; name every file that changed. Exit 0 verified, 1 changed, 3 not signed.\n',
-  resume: 'starbench resume RUN_DIR\n  Finish an interrupted run (not available in this version).\n',
+  resume: 'starbench resume RUN_DIR [--non-interactive] [--format LIST]\n  Finish a run that was interrupted (Ctrl-C, a crash, a killed process): probe results already in its journal are kept, the rest run now, into the same folder, with the same device file (refused if it changed).\n',
 };

@@ -12,7 +12,7 @@ import type { CliIO } from './io';
 import { bundleCommand, diffCommand, signCommand, verifyCommand } from './evidence';
 import { listCommand, schemaCommand } from './list';
 import { reportCommand } from './report';
-import { demoCommand, runCommand } from './run';
+import { demoCommand, resumeCommand, runCommand } from './run';
 
 const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) => number | Promise<number>> = {
   run: runCommand,
@@ -24,9 +24,7 @@ const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) =>
   bundle: bundleCommand,
   sign: signCommand,
   verify: verifyCommand,
-  resume: () => {
-    throw new StarbenchError('USAGE', 'starbench resume is not available in this version');
-  },
+  resume: resumeCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -3,6 +3,7 @@
  * check scope. Every problem becomes a DEVICE_FILE_INVALID (or
  * TARGET_OUT_OF_SCOPE) error that names the file, the line and the field.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
@@ -75,7 +76,7 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>'): DeviceFi
     throw new StarbenchError('DEVICE_FILE_INVALID', messages.join('\n') + more);
   }
   const baseDir = sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath));
-  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir };
+  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir, sha256: createHash('sha256').update(text).digest('hex') };
   checkActions(device, (p) => lineOf(doc, lines, p));
   resolvePaths(device, (p) => lineOf(doc, lines, p));
   return device;

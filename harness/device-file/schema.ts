@@ -228,6 +228,8 @@ export type AuthDecl = DeviceFileData['auth'][number];
 export interface DeviceFile extends DeviceFileData {
   /** Absolute path of the YAML file, or '<inline>'. */
   sourcePath: string;
+  /** SHA-256 of the file's text: `resume` refuses a device file that changed since the run. */
+  sha256?: string;
   /** Folder that relative paths in the file resolve against. */
   baseDir: string;
 }
