@@ -20,6 +20,8 @@ export interface RunMeta {
   rejudgedAt?: string;
   /** When an interrupted run was finished by `starbench resume`. */
   resumedAt?: string;
+  /** Peak resident memory of the process that ran the probes, KiB. */
+  peakRssKb?: number;
 }
 
 export interface AssembleInput {

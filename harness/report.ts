@@ -77,6 +77,8 @@ export const reportSchema = z.object({
     rejudgedAt: z.string().optional(),
     /** When an interrupted run was finished by `starbench resume`. */
     resumedAt: z.string().optional(),
+    /** Peak resident memory of the process that ran the probes, KiB. */
+    peakRssKb: z.number().optional(),
   }),
   device: z.object({
     name: z.string(),

@@ -253,6 +253,8 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     incomplete: interrupted === 'signal' || interrupted === 'deadline',
     interruptedBy: interrupted === 'signal' || interrupted === 'deadline' ? interrupted : undefined,
     resumedAt: opts.resume ? resumedAt.toISOString() : undefined,
+    // Peak resident memory of this process so far (KiB on Linux): benchmarks and hostile-device tests read it.
+    peakRssKb: process.resourceUsage().maxRSS,
   };
   const report = assembleReport({
     meta,

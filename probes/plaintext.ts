@@ -9,7 +9,7 @@ import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts } from './ports';
 import { httpRequest } from './util/http';
 
-export type Carries = 'credentials' | 'session' | 'content' | 'redirect-to-https' | 'nothing';
+export type Carries = 'credentials' | 'session' | 'content' | 'redirect-to-https' | 'nothing' | 'unknown';
 
 export interface PlaintextFact {
   port: number;
@@ -24,6 +24,19 @@ const PLAIN_BY_SERVICE: Record<string, { carries: Carries; how: string }> = {
   shell: { carries: 'session', how: 'a shell over a plain TCP connection' },
   ftp: { carries: 'credentials', how: 'FTP USER/PASS cross unencrypted' },
   mqtt: { carries: 'credentials', how: 'MQTT without TLS: CONNECT carries the username and password in clear' },
+};
+
+/** What a port may identify as, given what it was declared as; other declarations are not compared. */
+const CONSISTENT: Record<string, string[]> = {
+  http: ['http'],
+  https: ['tls', 'http'],
+  ssh: ['ssh'],
+  telnet: ['telnet', 'shell'],
+  mqtt: ['mqtt'],
+  mqtts: ['tls', 'mqtt'],
+  ftp: ['ftp'],
+  ftps: ['tls', 'ftp'],
+  tls: ['tls'],
 };
 
 async function httpFacts(ctx: ProbeContext, port: number): Promise<PlaintextFact[]> {
@@ -43,6 +56,7 @@ async function httpFacts(ctx: ProbeContext, port: number): Promise<PlaintextFact
     if (res.status >= 300 && res.status < 400 && /^https:\/\//i.test(location)) out.push({ port, protocol: 'http', path, carries: 'redirect-to-https', how: `HTTP ${res.status} to ${location}` });
     else if (res.status === 401 && /^basic/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: `HTTP Basic login (${challenge}) on plain HTTP: the password crosses base64-encoded, not encrypted` });
     else if (res.status === 401 && /^digest/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP Digest login on plain HTTP (the password is hashed, the session is not encrypted)` });
+    else if (res.status >= 300 && res.status < 400 && location) out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP ${res.status} to ${location} (recorded, not followed: starbench contacts only the target)` });
     else if (/<input[^>]+type\s*=\s*["']?password/i.test(body)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: 'a password form served over plain HTTP' });
     else out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP ${res.status}: serves content rather than redirecting to HTTPS` });
   }
@@ -62,8 +76,21 @@ export const plaintextProbe: Probe = {
     const httpPorts: number[] = [];
     for (const r of open) {
       // What the port said beats what was declared; a declaration fills in for a silent port.
-      const service = r.service && r.service !== 'unknown' ? r.service : declared.get(r.port);
-      if (!service) continue;
+      const said = r.service && r.service !== 'unknown' ? r.service : undefined;
+      const decl = declared.get(r.port);
+      const service = said ?? decl;
+      if (!service) {
+        facts.push({ port: r.port, protocol: 'unknown', carries: 'unknown', how: 'the port said nothing that identifies it, and nothing is declared for it' });
+        continue;
+      }
+      if (said && decl && CONSISTENT[decl] && !CONSISTENT[decl].includes(said)) {
+        facts.push({ port: r.port, protocol: decl, carries: 'unknown', how: `declared ${decl}, but it answered as ${said}: what it carries cannot be told` });
+        continue;
+      }
+      if (!said && !PLAIN_BY_SERVICE[service] && service !== 'http') {
+        facts.push({ port: r.port, protocol: service, carries: 'unknown', how: `declared ${service}, but the port said nothing that confirms it` });
+        continue;
+      }
       if (service === 'http') httpPorts.push(r.port);
       else if (PLAIN_BY_SERVICE[service]) facts.push({ port: r.port, protocol: service, ...PLAIN_BY_SERVICE[service] });
     }

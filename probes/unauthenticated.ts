@@ -4,6 +4,7 @@
  * on status pages, anonymous MQTT (topics seen in a bounded window), the
  * same over TLS.
  */
+import { Client, type AuthenticationType } from 'ssh2';
 import { mapLimit } from '../harness/limiter';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
@@ -26,12 +27,18 @@ export interface Exposure {
   detail: string;
 }
 
-async function shellWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposure | null> {
+/** A port that gave no usable answer: the check cannot say "nothing open" about it. */
+function unchecked(port: number, protocol: string, why: string): Exposure {
+  return { port, protocol, what: 'status', where: `${protocol} ${port}`, canaries: [], detail: `could not be checked: ${why}` };
+}
+
+async function shellWithoutLogin(ctx: ProbeContext, port: number, protocol: string): Promise<Exposure | null> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const t = new TelnetSession(sock);
   try {
     const prompt = await t.waitFor(/(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i, 3000);
-    if (!prompt || /:\s*$/.test(prompt[0])) return null;
+    if (!prompt) return unchecked(port, protocol, `neither a login prompt nor a shell prompt within 3 s (${t.text.length} bytes seen)`);
+    if (/:\s*$/.test(prompt[0])) return null;
     const mark = t.text.length;
     t.send('echo SB$((1234+4321))');
     if (!(await t.waitFor(/SB5555/, 3000, mark))) return null;
@@ -41,17 +48,56 @@ async function shellWithoutLogin(ctx: ProbeContext, port: number): Promise<Expos
   }
 }
 
+/** SSH with no credentials at all: the "none" method (RFC 4252 §5.2) either opens a session or lists the methods it wants. */
+async function sshWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposure | null> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  return new Promise((resolve) => {
+    const client = new Client();
+    let settled = false;
+    const done = (e: Exposure | null): void => {
+      if (settled) return;
+      settled = true;
+      ctx.signal.removeEventListener('abort', onAbort);
+      client.end();
+      sock.destroy();
+      resolve(e);
+    };
+    const onAbort = (): void => done(unchecked(port, 'ssh', 'aborted'));
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    client.on('ready', () => done({ port, protocol: 'ssh', what: 'shell', where: `ssh ${port}`, canaries: [], detail: 'SSH accepted the "none" method: a session without any credentials' }));
+    client.on('error', (err: Error & { level?: string }) => done(err.level === 'client-authentication' ? null : unchecked(port, 'ssh', err.message)));
+    client.on('close', () => done(unchecked(port, 'ssh', 'closed before authentication')));
+    let asked = false;
+    client.connect({
+      sock,
+      username: 'root',
+      readyTimeout: 5000,
+      // The device's host key is the SSH probe's business.
+      hostVerifier: () => true,
+      authHandler: (_left, _partial, next) => {
+        if (asked) return next(false as unknown as AuthenticationType);
+        asked = true;
+        return next({ type: 'none', username: 'root' } as unknown as AuthenticationType);
+      },
+    });
+  });
+}
+
 async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure[]> {
   const declared = ctx.device.auth.filter((a) => a.port === port && a.path).map((a) => a.path as string);
   const paths = [...new Set(['/', ...declared, ...ADMIN_PATHS])];
   const out: Exposure[] = [];
+  let answered = 0;
+  let lastError = '';
   for (const path of paths) {
     let res;
     try {
       res = await httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 });
-    } catch {
+    } catch (err) {
+      lastError = (err as Error).message;
       continue;
     }
+    answered += 1;
     if (res.status !== 200) continue;
     const body = res.body.toString('latin1');
     const canaries = canariesIn(ctx.device, body);
@@ -61,12 +107,14 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
     else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body)) out.push({ port, protocol, what: 'config', where: `${protocol} ${port} ${path}`, canaries, detail: 'HTTP 200 without credentials serves an administration form' });
     else if (path !== '/') out.push({ port, protocol, what: 'status', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)` });
   }
+  if (answered === 0) out.push(unchecked(port, isTls ? 'https' : 'http', `no HTTP answer on any of ${paths.length} paths (${lastError})`));
   return out;
 }
 
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
   const l = await mqttListen(ctx, port, isTls);
-  if (!l.accepted) return null;
+  // A broker that refuses anonymous clients answered; one that sent garbage or nothing did not.
+  if (!l.accepted) return /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? '') ? null : unchecked(port, isTls ? 'mqtts' : 'mqtt', `no usable CONNACK (${l.error})`);
   const withCanaries = [...l.topics].filter(([, c]) => c.length);
   const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
   const protocol = isTls ? 'mqtts' : 'mqtt';
@@ -104,7 +152,8 @@ export const unauthenticatedProbe: Probe = {
     const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
       const kind = kindOf(r);
       try {
-        if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
+        if (kind === 'ssh') return [await sshWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
+        if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port, kind)].filter((x): x is Exposure => x !== null);
         if (kind === 'http' || kind === 'https') return await webWithoutLogin(ctx, r.port, kind === 'https');
         if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);

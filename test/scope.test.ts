@@ -82,3 +82,42 @@ describe('device connector', () => {
     expect((err as ConnectError).kind).toBe('refused');
   });
 });
+
+describe('redirects are recorded, never followed', () => {
+  it('a device redirecting to another address gets the whole assessment, and the other address gets nothing', async () => {
+    const { createServer } = await import('node:http');
+    const { listenOn } = await import('./helpers/servers');
+    const { deviceFrom } = await import('./helpers/device');
+    const { profileOf, runWith } = await import('./helpers/run');
+    const { PROBES } = await import('../probes');
+    const { CHECKS } = await import('../profiles/checks');
+    let elsewhereHits = 0;
+    const elsewhere = createServer((_q, res) => {
+      elsewhereHits += 1;
+      res.end('you should not be here');
+    });
+    await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.2', r));
+    const otherPort = (elsewhere.address() as { port: number }).port;
+    const device = await listenOn(createServer((_q, res) => {
+      res.writeHead(302, { Location: `http://127.0.0.2:${otherPort}/login` });
+      res.end();
+    }));
+    try {
+      const d = deviceFrom({
+        device: { name: 'redirector' },
+        target: { host: '127.0.0.1' },
+        services: [{ port: device.port, protocol: 'http' }],
+        auth: [{ port: device.port, protocol: 'http', path: '/admin', scheme: 'basic' }],
+        scan: { tcp: String(device.port), udp: String(device.port) },
+        limits: { probeTimeoutSeconds: 20, deadlineSeconds: 40 },
+      });
+      const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R', checks: [...CHECKS.keys()] }]), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
+      expect(elsewhereHits).toBe(0);
+      const text = JSON.stringify(report.observations.plaintext);
+      expect(text).toContain(`HTTP 302 to http://127.0.0.2:${otherPort}/login (recorded, not followed`);
+    } finally {
+      await device.close();
+      await new Promise<void>((r) => elsewhere.close(() => r()));
+    }
+  }, 60_000);
+});

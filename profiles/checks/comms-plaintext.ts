@@ -15,7 +15,7 @@ export const plaintextCheck: Check = {
     if (!g.ok) return g.judgement;
     const facts = g.result.observations.filter((o) => o.kind === 'plaintext-service').map((o) => o.data as unknown as PlaintextFact);
     const findings: Finding[] = facts.map((f) => ({
-      severity: f.carries === 'credentials' || f.carries === 'session' ? 'high' : f.carries === 'content' ? 'low' : 'info',
+      severity: f.carries === 'credentials' || f.carries === 'session' ? 'high' : f.carries === 'content' || f.carries === 'unknown' ? 'low' : 'info',
       port: f.port,
       protocol: f.protocol,
       message: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.how}`,
@@ -26,6 +26,8 @@ export const plaintextCheck: Check = {
     const blind = discoveryFailure(input);
     if (blind) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${blind}`, findings };
     if (scanned.length === 0) return { verdict: 'inconclusive', rationale: 'no open TCP port was found to look at', findings };
+    const unknown = facts.filter((f) => f.carries === 'unknown');
+    if (unknown.length) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${unknown.map((f) => `port ${f.port}`).join(', ')} could not be told apart (${unknown[0].how})`, findings };
     return { verdict: 'pass', rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`, findings };
   },
 };

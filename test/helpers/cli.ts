@@ -12,11 +12,11 @@ export interface CliResult {
 }
 
 /** Spawn the real CLI; `onStart` may signal it. */
-export function starbench(args: string[], opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[] } = {}): Promise<CliResult> {
+export function starbench(args: string[], opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[]; nodeArgs?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     // `wrap` runs the CLI under another program (e.g. `unshare -n`: no network at all).
-    const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+    const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? [])];
     const child = spawn(cmd, [...pre, BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

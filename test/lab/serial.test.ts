@@ -55,6 +55,21 @@ describe('serial console probe', () => {
   });
 });
 
+describe('hostile serial lines', () => {
+  it('a line that floods (yes, as fast as the pty goes) is read within bounds: inconclusive, capped log, never pass', async () => {
+    const started = Date.now();
+    const c = await judge(await console_('exec yes "0123456789abcdef0123456789abcdef"'));
+    expect(c.verdict).toBe('inconclusive');
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it('a line that floods random bytes is no shell either', async () => {
+    const c = await judge(await console_('exec cat /dev/urandom'));
+    expect(['inconclusive', 'fail']).toContain(c.verdict);
+    expect(c.findings.some((f) => /shell without login/.test(f.message))).toBe(false);
+  });
+});
+
 describe('serial actions', () => {
   it('sends a command and reads the value the expected pattern captures; a line that never answers is bounded', async () => {
     const shell = await console_(`exec setpriv --reuid=65534 --regid=65534 --clear-groups env PS1='# ' sh -i`);
