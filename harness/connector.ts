@@ -78,8 +78,10 @@ export class DeviceConnector {
     readonly scope: ScopeGuard,
     limit: number,
     readonly connectTimeoutMs: number,
+    /** A fleet's cap on connections across all devices, on top of this device's own limit. */
+    global?: Semaphore,
   ) {
-    this.slots = new Semaphore(limit);
+    this.slots = new Semaphore(limit, global);
   }
 
   get host(): string {

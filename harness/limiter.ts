@@ -4,7 +4,11 @@ export class Semaphore {
   private waiting: Array<() => void> = [];
   peak = 0;
 
-  constructor(readonly limit: number) {}
+  /** `parent`, when given, is a wider limit every acquire also needs (a fleet's global connection cap). */
+  constructor(
+    readonly limit: number,
+    private readonly parent?: Semaphore,
+  ) {}
 
   get inUse(): number {
     return this.active;
@@ -28,10 +32,21 @@ export class Semaphore {
     }
     this.active += 1;
     this.peak = Math.max(this.peak, this.active);
+    let releaseParent: (() => void) | undefined;
+    if (this.parent) {
+      try {
+        releaseParent = await this.parent.acquire(signal);
+      } catch (err) {
+        this.active -= 1;
+        this.waiting.shift()?.();
+        throw err;
+      }
+    }
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      releaseParent?.();
       this.active -= 1;
       this.waiting.shift()?.();
     };

@@ -11,6 +11,7 @@ import { DeviceConnector } from './connector';
 import type { DeviceFile } from './device-file/schema';
 import { errorMessage } from './errors';
 import { Journal } from './journal';
+import type { Semaphore } from './limiter';
 import { checksForProfile } from './judge';
 import type { Logger } from './logger';
 import type { Profile } from './profile';
@@ -37,6 +38,8 @@ export interface RunOptions {
   deadlineMs?: number;
   /** The person at the bench; absent in --non-interactive runs (operator steps become not-tested). */
   operator?: Operator;
+  /** A fleet's global connection cap, shared by every device's connector. */
+  globalSlots?: Semaphore;
   /** Resuming an interrupted run: the probe results it already has (not run again) and when it started. */
   resume?: { results: ReadonlyMap<string, ProbeResult>; startedAt: string };
 }
@@ -128,7 +131,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     scopeError = errorMessage(err);
     errors.push({ where: 'resolve target', message: scopeError });
   }
-  const connector = new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs);
+  const connector = new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots);
   const results = new Map<string, ProbeResult>();
 
   const finish = (r: ProbeResult): ProbeResult => {

@@ -8,6 +8,8 @@ export const OPTIONS = {
   format: { type: 'string' },
   lang: { type: 'string' },
   key: { type: 'string' },
+  parallel: { type: 'string' },
+  'global-connections': { type: 'string' },
   'probe-timeout': { type: 'string' },
   deadline: { type: 'string' },
   scanner: { type: 'string' },

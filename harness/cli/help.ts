@@ -2,6 +2,7 @@ export const USAGE = `starbench — test an IoT device against security conformi
 
 Usage:
   starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [options]
+  starbench run A.yaml B.yaml ... | FOLDER [--parallel N] [--global-connections N]   a fleet, concurrently
   starbench demo [--out DIR] [options]        start the built-in simulated device and assess it
   starbench report RUN_DIR [--profile ID] [--format LIST] [--lang en|ja] [--out DIR]
   starbench sign RUN_DIR --key PRIVATE.pem     manifest of every file's SHA-256, signed (RSA-PSS or ECDSA)

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { loadDeviceFile } from '../device-file/load';
 import { loadSavedRun } from '../saved-run';
 import type { ProbeResult } from '../types';
+import type { Report } from '../report';
+import type { Semaphore } from '../limiter';
+import { fleetCommand, isDirectory } from './fleet';
 import type { DeviceFile } from '../device-file/schema';
 import { StarbenchError } from '../errors';
 import { createLogger } from '../logger';
@@ -52,8 +55,39 @@ export interface ResumeState {
   results: ReadonlyMap<string, ProbeResult>;
 }
 
+/** The options a run takes, checked without touching anything. */
+export function validateRunArgs(args: ParsedArgs): void {
+  const v = args.values;
+  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  loadProfile(v.profile ?? DEFAULT_PROFILE);
+  checkOnly(list(v.only));
+  checkFormats(list(v.format) ?? DEFAULT_FORMATS);
+  parseLang(v.lang);
+  seconds(v['probe-timeout'], 'probe-timeout');
+  seconds(v.deadline, 'deadline');
+}
+
+export interface AssessOptions {
+  resume?: ResumeState;
+  /** Fleet runs: a line prefix per device, no per-device summary, the shared connection cap. */
+  prefix?: string;
+  summary?: boolean;
+  globalSlots?: Semaphore;
+}
+
+export interface Assessed {
+  code: number;
+  runDir: string;
+  report: Report;
+}
+
 /** Assess one validated device file (or finish an interrupted run of it); returns the exit code. */
 export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO, resume?: ResumeState): Promise<number> {
+  return (await assessOne(input, args, io, { resume })).code;
+}
+
+export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, opts: AssessOptions = {}): Promise<Assessed> {
+  const resume = opts.resume;
   const v = args.values;
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const device: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
@@ -66,23 +100,31 @@ export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO, res
   const runDir = resume?.runDir ?? path.resolve(v.out ?? 'runs', id);
   const secrets = SecretRegistry.fromDevice(device, v['reveal-secrets'] ?? false, publicPasswords());
   const log = createLogger({ file: path.join(runDir, 'log.jsonl'), verbose: v.verbose, secrets });
+  const prefix = opts.prefix ?? '';
+  const write = (text: string): void => io.err(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
   const reporter = new ReporterMultiplexer(
-    [terminalReporter({ write: io.err, progress: io.isTTY && !v.quiet, summary: !v.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(v.lang) })],
-    (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
+    [terminalReporter({ write, progress: io.isTTY && !v.quiet, summary: (opts.summary ?? true) && !v.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(v.lang) })],
+    (e) => io.err(`${prefix}starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
-  const outcome = await executeRun({ device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs, operator: v['non-interactive'] ? undefined : io.operator, resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined });
+  const outcome = await executeRun({
+    device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs,
+    operator: v['non-interactive'] ? undefined : io.operator,
+    resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined,
+    globalSlots: opts.globalSlots,
+  });
   log.flush();
-  io.out(`report: ${runDir}${formats.includes('html') ? `/report.html` : ''}\n`);
-  if (outcome.report.run.interruptedBy === 'signal') return EXIT.interrupted;
+  io.out(`${prefix}report: ${runDir}${formats.includes('html') ? `/report.html` : ''}\n`);
+  const result = (code: number): Assessed => ({ code, runDir, report: outcome.report });
+  if (outcome.report.run.interruptedBy === 'signal') return result(EXIT.interrupted);
   const code = outcome.report.summary.exitCode;
-  return code === EXIT.ok && reporter.errors.length > 0 ? EXIT.incomplete : code;
+  return result(code === EXIT.ok && reporter.errors.length > 0 ? EXIT.incomplete : code);
 }
 
 export async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
-  const [file, ...extra] = args.positionals.slice(1);
-  if (!file) throw new StarbenchError('USAGE', 'starbench run needs a device file: starbench run DEVICE.yaml');
-  if (extra.length > 0) throw new StarbenchError('USAGE', `starbench run takes one device file; unexpected: ${extra.join(' ')}`);
-  return assess(loadDeviceFile(file), args, io);
+  const targets = args.positionals.slice(1);
+  if (targets.length === 0) throw new StarbenchError('USAGE', 'starbench run needs a device file: starbench run DEVICE.yaml [MORE.yaml ... | FOLDER]');
+  if (targets.length === 1 && !isDirectory(targets[0])) return assess(loadDeviceFile(targets[0]), args, io);
+  return fleetCommand(targets, args, io);
 }
 
 /** Probe results that stand: everything that ended, except what an interruption cancelled. */

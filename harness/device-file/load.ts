@@ -4,7 +4,7 @@
  * TARGET_OUT_OF_SCOPE) error that names the file, the line and the field.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -44,8 +44,11 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** Parse and validate device-file text. `sourcePath` is used for messages and relative paths. */
-export function parseDeviceFile(text: string, sourcePath = '<inline>'): DeviceFile {
+/**
+ * Parse and validate device-file text. `sourcePath` is used for messages and,
+ * unless `baseDir` is given, for relative paths.
+ */
+export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOverride?: string): DeviceFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -75,7 +78,7 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>'): DeviceFi
     const more = parsed.error.issues.length > 20 ? `\n(${parsed.error.issues.length - 20} more problems)` : '';
     throw new StarbenchError('DEVICE_FILE_INVALID', messages.join('\n') + more);
   }
-  const baseDir = sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath));
+  const baseDir = baseDirOverride ?? (sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath)));
   const device: DeviceFile = { ...parsed.data, sourcePath, baseDir, sha256: createHash('sha256').update(text).digest('hex') };
   checkActions(device, (p) => lineOf(doc, lines, p));
   resolvePaths(device, (p) => lineOf(doc, lines, p));
@@ -95,7 +98,8 @@ export function loadDeviceFile(file: string): DeviceFile {
     if (err instanceof StarbenchError) throw err;
     throw new StarbenchError('DEVICE_FILE_UNREADABLE', `cannot read device file ${file}: ${(err as Error).message}`, { cause: err });
   }
-  return parseDeviceFile(text, path.resolve(file));
+  // Relative paths (images, keys, a lab pty) are beside the real file, also when it is reached through a symlink.
+  return parseDeviceFile(text, path.resolve(file), path.dirname(realpathSync(file)));
 }
 
 type LineLookup = (p: PropertyKey[]) => number | undefined;
