@@ -257,3 +257,14 @@ describe('ssh actions', () => {
     }
   });
 });
+
+describe('a reset that did not happen', () => {
+  it('a refused reset request is inconclusive, not a failure of deletion', async () => {
+    const dev = await start({ version: '1.0.0', install: 'verify', wipeOnReset: true });
+    const device = deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' });
+    device.reset = { http: { url: `http://127.0.0.1:${dev.port}/no-such-reset`, method: 'POST', credential: 'admin' } };
+    const c = await judgeReset(device);
+    expect(c.verdict).toBe('inconclusive');
+    expect(c.rationale).toMatch(/the reset action did not succeed \(status 404\)/);
+  });
+});

@@ -283,8 +283,13 @@ export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number;
   const returnMs = opts.returnMs ?? ctx.device.limits.deviceReturnSeconds * 1000;
   const sleep = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      ctx.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      const wake = (): void => {
+        clearTimeout(t);
+        ctx.signal.removeEventListener('abort', wake);
+        resolve();
+      };
+      const t = setTimeout(wake, ms);
+      ctx.signal.addEventListener('abort', wake, { once: true });
     });
   await sleep(opts.settleMs);
   const version = ctx.device.update?.version;

@@ -134,11 +134,12 @@ export const dataDeletionCheck: Check = {
     if (f.notAttempted) return { verdict: 'inconclusive', rationale: f.notAttempted, findings: [] };
     const before = f.before.filter((c) => c.categories.length);
     const findings: Finding[] = before.map((c) => ({ severity: 'info', message: `before the reset: ${c.categories.join(', ')} on ${c.channel}` }));
+    // A reset that was refused or never answered proves nothing either way, even if the data is still there.
+    if (!f.reset?.ok) return { verdict: 'inconclusive', rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`, findings };
     if (f.survived.length) {
       const where = f.after.filter((c) => c.categories.length);
       return { verdict: 'fail', rationale: `${f.survived.join(', ')} survived the factory reset`, findings: [...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })), ...findings] };
     }
-    if (!f.reset?.ok) return { verdict: 'inconclusive', rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`, findings };
     if (!f.return?.returned) return { verdict: 'inconclusive', rationale: `the device did not come back within ${Math.round((f.return?.afterMs ?? 0) / 1000)} s after the reset`, findings };
     // A channel that showed data before and cannot be read after proves nothing.
     const unread = before.filter((b) => !f.after.find((a) => a.channel === b.channel)?.ok);
