@@ -143,6 +143,17 @@ export const updateProbe: Probe = {
         current = after;
       }
     }
+    // If the device already ran what the genuine image carries, a tampered or unsigned image
+    // made from it leaves the version unchanged whether or not it was installed: not a refusal.
+    const g = facts.steps.find((x) => x.step === 'genuine' && x.installed === true);
+    if (g?.versionAfter) {
+      for (const x of facts.steps) {
+        if ((x.step === 'tampered' || x.step === 'unsigned') && x.installed === false && x.versionBefore === g.versionAfter) {
+          x.installed = null;
+          x.note = `the device already ran ${g.versionAfter}, the version the genuine image carries: a refusal cannot be told from an install`;
+        }
+      }
+    }
     // The version the device reported before anything was installed: the report's observed firmware.
     if (facts.versionStart) observations.push({ kind: 'firmware-version', summary: `firmware ${facts.versionStart} (update.version action, before any install)`, data: { version: facts.versionStart, how: 'update.version action' } });
     const last = facts.steps[facts.steps.length - 1];

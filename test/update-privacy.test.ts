@@ -268,3 +268,14 @@ describe('a reset that did not happen', () => {
     expect(c.rationale).toMatch(/the reset action did not succeed \(status 404\)/);
   });
 });
+
+describe('a device already running the genuine version', () => {
+  it('cannot show whether it refused the tampered image: inconclusive, not pass', async () => {
+    // It verifies nothing, but the tampered image claims the version it already runs.
+    const dev = await start({ version: '1.0.1', install: 'anything' });
+    const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
+    expect(r.integrity.verdict).toBe('inconclusive');
+    expect(r.integrity.rationale).toMatch(/already ran 1\.0\.1, the version the genuine image carries/);
+    expect(r.rollback.verdict).toBe('fail');
+  });
+});
