@@ -19,7 +19,8 @@ beforeAll(async () => {
 afterAll(async () => demo?.stop());
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-resume-'));
-const onlyRun = (dir: string): string => path.join(dir, readdirSync(dir).find((f) => !f.endsWith('.yaml'))!);
+/** The run folder in `dir`: the one with a journal (the demo also writes its device file and images there). */
+const onlyRun = (dir: string): string => path.join(dir, readdirSync(dir).find((f) => existsSync(path.join(dir, f, 'journal.jsonl')))!);
 const readReport = (dir: string): Report => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
 const verdicts = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
 
@@ -33,7 +34,7 @@ describe('kill -9 and resume', () => {
       onStart: (pid) => {
         // Kill as soon as some probes have ended and others have not: poll the journal.
         const poll = setInterval(() => {
-          const dirs = readdirSync(out).filter((f) => !f.endsWith('.yaml'));
+          const dirs = readdirSync(out).filter((f) => f.startsWith('starbench-'));
           if (!dirs.length) return;
           journal = path.join(out, dirs[0], 'journal.jsonl');
           if (!existsSync(journal)) return;
@@ -65,8 +66,10 @@ describe('kill -9 and resume', () => {
     const ends = readJournal(journal).filter((e) => e.type === 'probe-end').map((e) => (e.result as { probe: string }).probe);
     expect(ends.length).toBe(new Set(ends).size);
 
+    // A second demo device: the first one has had images installed and a reset by now.
+    const second = await startDemoDevice();
     const fresh = tmp();
-    const again = await starbench(['run', demo.writeDeviceFile(fresh), '--out', fresh, '--quiet', '--non-interactive'], { timeoutMs: 60_000 });
+    const again = await starbench(['run', second.writeDeviceFile(fresh), '--out', fresh, '--quiet', '--non-interactive'], { timeoutMs: 60_000 }).finally(() => second.stop());
     const uninterrupted = readReport(onlyRun(fresh));
     expect(again.code).toBe(resumed.code);
     expect(verdicts(report)).toEqual(verdicts(uninterrupted));
