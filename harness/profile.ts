@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { dottedValue } from './dotted';
 import { StarbenchError } from './errors';
 import { formatPath } from './device-file/load';
 
@@ -83,8 +84,7 @@ const NOT_DECLARED = 'not declared';
  */
 export function fillPrompt(prompt: string, device: unknown): string {
   return prompt.replace(/\{([a-zA-Z]+(?:\.[a-zA-Z]+)+)\}/g, (_m, dotted: string) => {
-    let cur: unknown = device;
-    for (const key of dotted.split('.')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[key] : undefined;
+    const cur = dottedValue(device, dotted);
     if (Array.isArray(cur)) return cur.length ? cur.join(', ') : NOT_DECLARED;
     if (typeof cur === 'string' || typeof cur === 'number') return String(cur);
     return NOT_DECLARED;

@@ -10,10 +10,10 @@
  * install request's status: a device that answers 200 and keeps its version
  * did not install the image.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DeviceFile } from '../harness/device-file/schema';
+import { sha256Hex } from '../harness/hash';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { runAction, waitForDevice, type ActionRecord, type DeviceReturn } from './util/actions';
 
@@ -61,7 +61,6 @@ export function unsignImage(genuine: Buffer, sig: { offset: number; length: numb
   return image;
 }
 
-const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 function perStepMs(device: DeviceFile): number {
   const l = device.limits;
@@ -116,7 +115,7 @@ export const updateProbe: Probe = {
         ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
         const install = await runAction(ctx, 'update.install', u.install!, { body: p.image, bodyLabel: `${p.step} image` });
         const back = await waitForDevice(ctx, { settleMs: u.settleSeconds * 1000 });
-        const step: UpdateStep = { step: p.step, image: p.label, sha256: sha256(p.image), bytes: p.image.length, versionBefore: current, install: install.record, return: back, installed: null };
+        const step: UpdateStep = { step: p.step, image: p.label, sha256: sha256Hex(p.image), bytes: p.image.length, versionBefore: current, install: install.record, return: back, installed: null };
         facts.steps.push(step);
         if (!back.returned) {
           step.note = `the device did not answer within ${Math.round(back.afterMs / 1000)} s after the ${p.step} image (${back.how})`;

@@ -4,7 +4,7 @@
  * node-forge, or ECDSA P-256/P-384 with Node's crypto, which forge lacks),
  * one .tar.gz archive, and a verifier that names every file that changed.
  */
-import { createHash, createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import forge from 'node-forge';
 import * as tar from 'tar';
 import { writeFileAtomic } from '../harness/atomic';
 import { StarbenchError } from '../harness/errors';
+import { sha256Hex } from '../harness/hash';
 import { TOOL_VERSION } from '../harness/version';
 
 export const MANIFEST = 'manifest.json';
@@ -44,8 +45,6 @@ export interface SignatureFile {
   signature: string;
 }
 
-const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-
 /** Every regular file under `dir`, relative, sorted; the manifest and signature themselves excluded. */
 export function runFiles(dir: string): string[] {
   const out: string[] = [];
@@ -71,7 +70,7 @@ function runIdOf(dir: string): string {
 export function buildManifest(dir: string): Manifest {
   const files = runFiles(dir).map((p) => {
     const b = readFileSync(path.join(dir, p));
-    return { path: p, sha256: sha256(b), bytes: b.length };
+    return { path: p, sha256: sha256Hex(b), bytes: b.length };
   });
   return { format: MANIFEST_FORMAT, runId: runIdOf(dir), tool: `starbench ${TOOL_VERSION}`, created: new Date().toISOString(), files };
 }
@@ -83,7 +82,7 @@ export function writeManifest(dir: string): Manifest {
 }
 
 function keyId(pub: KeyObject): string {
-  return sha256(pub.export({ type: 'spki', format: 'der' }));
+  return sha256Hex(pub.export({ type: 'spki', format: 'der' }));
 }
 
 /** Sign the run folder's manifest (written fresh) with a PEM private key. */
@@ -118,7 +117,7 @@ export function signRun(dir: string, privatePem: string, passphrase?: string): S
     keyId: keyId(pub),
     publicKey: pub.export({ type: 'spki', format: 'pem' }) as string,
     signedAt: new Date().toISOString(),
-    manifestSha256: sha256(manifestBytes),
+    manifestSha256: sha256Hex(manifestBytes),
     signature,
   };
   writeFileAtomic(path.join(dir, SIGNATURE), JSON.stringify(sig, null, 2) + '\n');
@@ -173,7 +172,7 @@ export function verifyRunDir(dir: string, trustedPublicPem?: string): VerifyResu
     listed.add(f.path);
     const p = path.join(dir, f.path);
     if (!existsSync(p)) problems.push({ file: f.path, problem: 'missing' });
-    else if (sha256(readFileSync(p)) !== f.sha256) problems.push({ file: f.path, problem: 'changed (SHA-256 differs from the manifest)' });
+    else if (sha256Hex(readFileSync(p)) !== f.sha256) problems.push({ file: f.path, problem: 'changed (SHA-256 differs from the manifest)' });
   }
   for (const f of runFiles(dir)) if (!listed.has(f)) problems.push({ file: f, problem: 'not in the manifest (added after it was written)' });
   const sPath = path.join(dir, SIGNATURE);

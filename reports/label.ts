@@ -5,8 +5,8 @@
  * Written as label.json and label.svg (a QR code of the same JSON) next to
  * report.json, and printed in the HTML report.
  */
-import { createHash } from 'node:crypto';
 import QRCode from 'qrcode';
+import { sha256Hex } from '../harness/hash';
 import type { Report } from '../harness/report';
 
 /** The exact bytes of report.json: the json reporter writes this, the label digests it. */
@@ -39,7 +39,7 @@ export function labelOf(report: Report): LabelData {
     level: report.profile.version ? `${report.profile.title} (${report.profile.version})` : report.profile.title,
     profile: report.profile.id,
     verdict: report.summary.verdict,
-    reportDigest: `sha256:${createHash('sha256').update(reportJsonText(report)).digest('hex')}`,
+    reportDigest: `sha256:${sha256Hex(reportJsonText(report))}`,
     tool: `starbench ${report.tool.version}`,
   };
 }

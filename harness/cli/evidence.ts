@@ -1,17 +1,16 @@
 /** `starbench bundle|sign|verify|diff`: the outputs a lab files and a surveillance officer compares. */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { assembleReport } from '../assemble';
 import { StarbenchError } from '../errors';
 import { loadProfile } from '../profile';
 import type { Report } from '../report';
 import { loadSavedRun } from '../saved-run';
 import { EXIT } from '../verdict';
-import { CHECKS } from '../../profiles/checks';
 import { bundleRun, signRun, verifyBundle, verifyRunDir, type VerifyResult } from '../../reports/bundle';
 import { diffRuns, renderDiffHtml, renderDiffText } from '../../reports/diff';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
+import { judgeSavedRun } from './report';
 
 function runDirArg(args: ParsedArgs, command: string): string {
   const [dir, ...extra] = args.positionals.slice(1);
@@ -72,7 +71,7 @@ function judged(dir: string, profileId: string | undefined): Report {
     return JSON.parse(readFileSync(path.join(resolved, 'report.json'), 'utf8')) as Report;
   }
   const saved = loadSavedRun(resolved);
-  return assembleReport({ meta: saved.meta, device: saved.device, profile: loadProfile(profileId ?? saved.profileId), checks: CHECKS, results: saved.results, only: saved.only, reveal: false });
+  return judgeSavedRun(saved, loadProfile(profileId ?? saved.profileId));
 }
 
 export function diffCommand(args: ParsedArgs, io: CliIO): number {

@@ -1,10 +1,11 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { assembleReport } from '../assemble';
+import { assembleReport, type RunMeta } from '../assemble';
 import { StarbenchError } from '../errors';
-import { loadProfile } from '../profile';
-import { loadSavedRun } from '../saved-run';
+import { loadProfile, type Profile } from '../profile';
+import type { Report } from '../report';
+import { loadSavedRun, type SavedRun } from '../saved-run';
 import { EXIT } from '../verdict';
 import { CHECKS } from '../../profiles/checks';
 import { ReporterMultiplexer } from '../../reports/reporter';
@@ -15,6 +16,12 @@ import { list, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 import { checkFormats } from './run';
 
+/** Judge a saved run's observations (again), under any profile, without the device. */
+export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta): Report {
+  // Saved observations are already masked; nothing to reveal.
+  return assembleReport({ meta, device: saved.device, profile, checks: CHECKS, results: saved.results, only: saved.only, reveal: false });
+}
+
 export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const [dir, ...extra] = args.positionals.slice(1);
   if (!dir) throw new StarbenchError('USAGE', 'starbench report needs a run folder: starbench report RUN_DIR');
@@ -24,16 +31,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
   const outDir = path.resolve(args.values.out ?? dir);
   mkdirSync(outDir, { recursive: true });
-  const report = assembleReport({
-    meta: { ...saved.meta, rejudgedAt: new Date().toISOString() },
-    device: saved.device,
-    profile,
-    checks: CHECKS,
-    results: saved.results,
-    only: saved.only,
-    // Saved observations are already masked; nothing to reveal.
-    reveal: false,
-  });
+  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() });
   const reporter = new ReporterMultiplexer(
     [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(args.values.lang) })],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),

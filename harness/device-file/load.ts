@@ -3,12 +3,12 @@
  * check scope. Every problem becomes a DEVICE_FILE_INVALID (or
  * TARGET_OUT_OF_SCOPE) error that names the file, the line and the field.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import type { z } from 'zod';
 import { StarbenchError } from '../errors';
+import { sha256Hex } from '../hash';
 import { deviceFileSchema, type Action, type DeviceFile, type DeviceFileData } from './schema';
 
 const MAX_DEVICE_FILE_BYTES = 1024 * 1024;
@@ -79,7 +79,7 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
     throw new StarbenchError('DEVICE_FILE_INVALID', messages.join('\n') + more);
   }
   const baseDir = baseDirOverride ?? (sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath)));
-  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir, sha256: createHash('sha256').update(text).digest('hex') };
+  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir, sha256: sha256Hex(text) };
   checkActions(device, (p) => lineOf(doc, lines, p));
   resolvePaths(device, (p) => lineOf(doc, lines, p));
   return device;

@@ -1,5 +1,5 @@
 /** HTTP Basic logins (RFC 7617). */
-import { httpRequest } from '../util/http';
+import { basicAuth, httpRequest } from '../util/http';
 import type { LoginAdapter } from './adapter';
 
 export const httpBasicLogin: LoginAdapter = {
@@ -10,7 +10,7 @@ export const httpBasicLogin: LoginAdapter = {
         port: target.port,
         tls: target.tls,
         path: target.path ?? '/',
-        headers: { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` },
+        headers: { Authorization: basicAuth(username, password) },
         maxBytes: 4096,
       });
       if (res.status >= 200 && res.status < 300) return { kind: 'accepted', detail: `HTTP ${res.status}` };

@@ -9,8 +9,9 @@ import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Client } from 'ssh2';
 import type { Action } from '../../harness/device-file/schema';
+import { dottedValue } from '../../harness/dotted';
 import type { ProbeContext } from '../../harness/types';
-import { httpRequest } from './http';
+import { basicAuth, httpRequest } from './http';
 import { closeSerialPort, openSerialPort } from './serial-port';
 import { printable } from './banner';
 import { WaitableText } from './waitable-text';
@@ -67,16 +68,6 @@ export interface ActionOptions {
   timeoutMs?: number;
 }
 
-/** Dotted path into parsed JSON: "firmware", "system.version", "items.0.v". */
-export function jsonPathValue(json: unknown, dotted: string): unknown {
-  let cur: unknown = json;
-  for (const key of dotted.split('.').filter(Boolean)) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}
-
 function extract(text: string, expect: string | undefined): string | undefined {
   if (expect) {
     const m = new RegExp(expect, 'm').exec(text);
@@ -104,7 +95,7 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
   rec.clearText = !isTls;
   const headers: Record<string, string> = {};
   const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
-  if (cred) headers.Authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password ?? ''}`).toString('base64')}`;
+  if (cred) headers.Authorization = basicAuth(cred.username, cred.password ?? '');
   let body: Buffer | undefined = opts.body;
   if (body && a.field) {
     const mp = multipart(a.field, body);
@@ -126,7 +117,7 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
       if (opts.read && rec.ok) {
         if (a.jsonPath) {
           try {
-            const v = jsonPathValue(JSON.parse(text), a.jsonPath);
+            const v = dottedValue(JSON.parse(text), a.jsonPath);
             if (typeof v === 'string' || typeof v === 'number') rec.value = String(v);
             else rec.error = `the answer has no string at ${a.jsonPath}`;
           } catch {

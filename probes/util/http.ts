@@ -26,6 +26,11 @@ export interface HttpResponse {
   elapsedMs: number;
 }
 
+/** The Authorization header of HTTP Basic (RFC 7617). */
+export function basicAuth(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
 export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'>, req: HttpRequest): Promise<HttpResponse> {
   const timeoutMs = req.timeoutMs ?? 5000;
   const maxBytes = req.maxBytes ?? 64 * 1024;
