@@ -65,6 +65,8 @@ export interface ActionOptions {
   bodyLabel?: string;
   /** This action reads a value (a version): extract it. */
   read?: boolean;
+  /** One attempt only: the caller polls and is the retry loop itself. */
+  once?: boolean;
   timeoutMs?: number;
 }
 
@@ -105,7 +107,7 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
   // lighttpd and others want a Content-Length on every POST, even an empty one.
   if (!body && a.method !== 'GET') body = Buffer.alloc(0);
   rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : ''}${a.credential ? ` as credential "${a.credential}"` : ''}`;
-  const retryable = a.method === 'GET' && !opts.body;
+  const retryable = a.method === 'GET' && !opts.body && !opts.once;
   let lastErr: unknown;
   for (let attempt = 1; attempt <= (retryable ? GET_ATTEMPTS : 1); attempt++) {
     rec.attempts = attempt;
@@ -291,14 +293,16 @@ export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number;
   while (!ctx.signal.aborted) {
     polls++;
     if (version && !version.operator) {
-      const r = await runAction(ctx, 'update.version', version, { read: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
+      const r = await runAction(ctx, 'update.version', version, { read: true, once: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
       if (r.record.ok && r.record.value) return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how };
     } else if (port !== undefined) {
       if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how };
     } else return { returned: true, afterMs: Date.now() - started, polls, how };
-    if (Date.now() + 1000 > deadline) break;
+    // Poll once a second up to the bound, and once more at it.
+    const left = deadline - Date.now();
+    if (left <= 0) break;
     ctx.progress(`waiting for the device to come back (${Math.round((Date.now() - started) / 1000)} s of ${Math.round((opts.settleMs + returnMs) / 1000)} s)`);
-    await sleep(1000);
+    await sleep(Math.min(1000, left));
   }
   return { returned: false, afterMs: Date.now() - started, polls, how };
 }
