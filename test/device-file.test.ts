@@ -74,7 +74,7 @@ describe('device file', () => {
     ['duplicate port', 'device: { name: x }\ntarget: { host: h }\nservices:\n  - { port: 22, protocol: ssh }\n  - { port: 22, protocol: telnet }\n', /:5: services\[1\]\.port duplicates services\[0\] \(tcp\/22\)/],
     ['lockout without count', 'device: { name: x }\ntarget: { host: h }\nauth:\n  - { port: 22, protocol: ssh, scheme: password, bruteForce: lockout }\n', /auth\[0\]\.lockoutAfter bruteForce: lockout needs lockoutAfter/],
     ['unknown credential in auth', 'device: { name: x }\ntarget: { host: h }\nauth:\n  - { port: 22, protocol: ssh, scheme: password, credential: root }\n', /:4: auth\[0\]\.credential names credential "root", which is not under credentials:/],
-    ['credential without secret', 'device: { name: x }\ntarget: { host: h }\ncredentials:\n  admin: { username: admin }\n', /:4: credentials\.admin needs a password or a privateKey/],
+    ['credential without secret', 'device: { name: x }\ntarget: { host: h }\ncredentials:\n  admin: { username: admin }\n', /:4: credentials\.admin needs a password, a privateKey \(SSH\) or a certificate and key/],
     ['action with two kinds', 'device: { name: x }\ntarget: { host: h }\nreset:\n  http: { url: http://h/reset }\n  operator: { instructions: press reset }\n', /:4: reset must have exactly one of http, ssh, serial, operator/],
     ['action URL not http', 'device: { name: x }\ntarget: { host: h }\nreset:\n  http: { url: ftp://h/reset }\n', /:4: reset\.http\.url must be an http:\/\/ or https:\/\/ URL/],
     ['serial action without serial port', 'device: { name: x }\ntarget: { host: h }\nreset:\n  serial: { send: reset }\n', /:4: reset\.serial is a serial action but target\.serial is not declared/],

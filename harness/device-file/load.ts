@@ -5,11 +5,11 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { StarbenchError } from '../errors';
 import { sha256Hex } from '../hash';
-import { deviceFileSchema, type Action, type DeviceFile, type DeviceFileData } from './schema';
+import { deviceFileSchema, isTodo, type Action, type DeviceFile, type DeviceFileData } from './schema';
 
 const MAX_DEVICE_FILE_BYTES = 1024 * 1024;
 // A device file has no reason to use more aliases than this; a YAML "billion
@@ -48,7 +48,29 @@ function describeIssue(issue: z.core.$ZodIssue): string {
  * Parse and validate device-file text. `sourcePath` is used for messages and,
  * unless `baseDir` is given, for relative paths.
  */
-export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOverride?: string): DeviceFile {
+export interface ParseOptions {
+  /** Accept `TODO…` placeholders (a draft from `starbench init`); `run` never does. */
+  allowTodo?: boolean;
+}
+
+/** Every string value that is still a `TODO…` placeholder, with its line and field. */
+export function todoPlaceholders(doc: Document, lines: LineCounter, sourcePath: string): string[] {
+  const out: string[] = [];
+  const walk = (node: unknown, p: Array<string | number>): void => {
+    if (isScalar(node)) {
+      if (isTodo(node.value)) {
+        const line = node.range ? lines.linePos(node.range[0]).line : undefined;
+        out.push(`${sourcePath}${line ? `:${line}` : ''}: ${formatPath(p)} is still a placeholder: ${String(node.value).trim()}`);
+      }
+    } else if (isMap(node)) {
+      for (const pair of node.items) walk(pair.value, [...p, String(isScalar(pair.key) ? pair.key.value : pair.key)]);
+    } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...p, i]));
+  };
+  walk(doc.contents, []);
+  return out;
+}
+
+export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOverride?: string, opts: ParseOptions = {}): DeviceFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -69,6 +91,13 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: must be a YAML mapping with at least "device:" and "target:"`);
   }
+  if (!opts.allowTodo) {
+    const todo = todoPlaceholders(doc, lines, sourcePath);
+    if (todo.length > 0) {
+      const more = todo.length > 20 ? `\n(${todo.length - 20} more placeholders)` : '';
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${todo.slice(0, 20).join('\n')}${more}\nfill in every TODO value (or delete the field) before a run: starbench assumes nothing`);
+    }
+  }
   const parsed = deviceFileSchema.safeParse(raw);
   if (!parsed.success) {
     const messages = parsed.error.issues.slice(0, 20).map((issue) => {
@@ -85,7 +114,7 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
   return device;
 }
 
-export function loadDeviceFile(file: string): DeviceFile {
+export function loadDeviceFile(file: string, opts: ParseOptions = {}): DeviceFile {
   let text: string;
   try {
     const st = statSync(file);
@@ -99,7 +128,7 @@ export function loadDeviceFile(file: string): DeviceFile {
     throw new StarbenchError('DEVICE_FILE_UNREADABLE', `cannot read device file ${file}: ${(err as Error).message}`, { cause: err });
   }
   // Relative paths (images, keys, a lab pty) are beside the real file, also when it is reached through a symlink.
-  return parseDeviceFile(text, path.resolve(file), path.dirname(realpathSync(file)));
+  return parseDeviceFile(text, path.resolve(file), path.dirname(realpathSync(file)), opts);
 }
 
 type LineLookup = (p: PropertyKey[]) => number | undefined;
@@ -131,7 +160,7 @@ function checkActions(device: DeviceFile, line: LineLookup): void {
       }
     }
     const cred = a.http?.credential ?? a.ssh?.credential;
-    if (cred !== undefined && !(cred in device.credentials)) {
+    if (cred !== undefined && !isTodo(cred) && !(cred in device.credentials)) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`);
     }
     if (p[0] === 'personalData' && a.operator) {
@@ -159,6 +188,9 @@ function resolvePaths(device: DeviceFile, line: LineLookup): void {
   if (images?.genuine) images.genuine = inside(['update', 'images', 'genuine'], images.genuine);
   if (images?.older) images.older = inside(['update', 'images', 'older'], images.older);
   for (const [name, c] of Object.entries(device.credentials)) {
-    if (c.privateKey) c.privateKey = inside(['credentials', name, 'privateKey'], c.privateKey);
+    for (const field of ['privateKey', 'certificate', 'key'] as const) {
+      const value = c[field];
+      if (value !== undefined && !isTodo(value)) c[field] = inside(['credentials', name, field], value);
+    }
   }
 }

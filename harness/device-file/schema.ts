@@ -42,13 +42,23 @@ const service = z.strictObject({
   description: z.string().optional(),
 });
 
+/** A placeholder a person still has to fill in (`starbench init` writes them); `run` refuses any. */
+export const TODO_PREFIX = 'TODO';
+export const isTodo = (v: unknown): v is string => typeof v === 'string' && v.trimStart().startsWith(TODO_PREFIX);
+
 const credential = z
   .strictObject({
-    username: nonEmpty,
+    username: nonEmpty.optional().describe('the account name; optional for a client certificate alone'),
     password: z.string().optional(),
-    privateKey: z.string().optional().describe('path to a private key file, relative to the device file'),
+    privateKey: z.string().optional().describe('path to an SSH private key file, relative to the device file'),
+    certificate: z.string().optional().describe('path to a TLS client certificate (PEM), relative to the device file; with key'),
+    key: z.string().optional().describe('path to the TLS client certificate\'s private key (PEM), relative to the device file'),
   })
-  .refine((c) => c.password !== undefined || c.privateKey !== undefined, 'needs a password or a privateKey');
+  .refine((c) => (c.certificate === undefined) === (c.key === undefined), 'a TLS client certificate needs both certificate and key')
+  .refine((c) => c.password !== undefined || c.privateKey !== undefined || c.certificate !== undefined, 'needs a password, a privateKey (SSH) or a certificate and key (TLS)')
+  .refine((c) => c.username !== undefined || (c.password === undefined && c.privateKey === undefined), 'needs a username for a password or an SSH key')
+  // A certificate-only credential has no account name: '' everywhere inside.
+  .transform((c) => ({ ...c, username: c.username ?? '' }));
 
 const authMechanism = z
   .strictObject({
@@ -85,6 +95,10 @@ const httpAction = z.strictObject({
   credential: nonEmpty.optional(),
   jsonPath: z.string().optional().describe('dotted path of the version in a JSON response'),
   field: z.string().optional().describe('form field name for an uploaded image'),
+  auth: z
+    .enum(['basic', 'digest'])
+    .optional()
+    .describe('how the credential is sent: HTTP Basic or Digest (RFC 7616); default: digest when auth: declares digest on this port, else basic'),
 });
 const regex = z.string().min(1).refine((r) => {
   try {
@@ -104,7 +118,8 @@ const serialAction = z.strictObject({
   send: z.string(),
   expect: regex.optional().describe('regular expression to wait for; its first group is the value read (a version)'),
 });
-const operatorAction = z.strictObject({ instructions: nonEmpty });
+// `operator: "Hold the reset button for 10 s"` is shorthand for `operator: { instructions: … }`.
+const operatorAction = z.union([nonEmpty.transform((instructions) => ({ instructions })), z.strictObject({ instructions: nonEmpty })]);
 
 export const action = z
   .strictObject({
@@ -212,7 +227,7 @@ export const deviceFileSchema = z
       } else seen.set(key, i);
     });
     d.auth.forEach((a, i) => {
-      if (a.credential !== undefined && !(a.credential in d.credentials)) {
+      if (a.credential !== undefined && !isTodo(a.credential) && !(a.credential in d.credentials)) {
         ctx.addIssue({ code: 'custom', path: ['auth', i, 'credential'], message: `names credential "${a.credential}", which is not under credentials:` });
       }
     });

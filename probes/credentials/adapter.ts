@@ -30,6 +30,8 @@ export interface LoginTarget {
     successRedirect?: string;
     lab?: { username: string; password: string };
   };
+  /** The lab's TLS client certificate, for a service that requires one (MQTT over TLS). */
+  clientCert?: { cert: Buffer; key: Buffer };
   /** A declared lockout: guessing stays under it. */
   lockout?: { after: number; seconds?: number; reset?: { username: string; password: string } };
 }

@@ -12,7 +12,7 @@ export const mqttLogin: LoginAdapter = {
   async attempt(ctx, target, username, password) {
     const sock = await connectForAttempt(ctx, target.port);
     if (!(sock instanceof Socket)) return sock;
-    const stream = target.tls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
+    const stream = target.tls ? tls.connect({ socket: sock, rejectUnauthorized: false, ...(target.clientCert ?? {}) }) : sock;
     return new Promise<AttemptOutcome>((resolve) => {
       let settled = false;
       const client = new MqttClient(() => stream, {

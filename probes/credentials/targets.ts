@@ -1,6 +1,7 @@
 /** Where to try logins: declared services and auth mechanisms, plus what the scan identified. */
 import type { Observation, ProbeContext } from '../../harness/types';
 import { openPorts } from '../ports';
+import { clientCertificate } from '../util/actions';
 import { httpRequest } from '../util/http';
 import type { LoginTarget } from './adapter';
 
@@ -22,13 +23,23 @@ function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
   return { after: a.lockoutAfter, seconds: a.lockoutSeconds, reset: cred?.password !== undefined ? { username: cred.username, password: cred.password } : undefined };
 }
 
+/** A broker that requires a TLS client certificate is reached with the lab's (auth[].credential with certificate/key). */
+function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick<LoginTarget, 'clientCert'> {
+  if (t.adapter !== 'mqtt' || !t.tls) return {};
+  for (const a of ctx.device.auth.filter((x) => x.port === t.port && x.credential)) {
+    const cert = clientCertificate(ctx.device.credentials[a.credential!]);
+    if (cert) return { clientCert: cert };
+  }
+  return {};
+}
+
 export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTarget[]; notes: Observation[] }> {
   const open = openPorts(ctx);
   const openSet = new Map(open.map((r) => [r.port, r]));
   const targets: LoginTarget[] = [];
   const notes: Observation[] = [];
   const add = (t: Omit<LoginTarget, 'lockout'>): void => {
-    if (!targets.some((x) => x.port === t.port && x.adapter === t.adapter && x.path === t.path)) targets.push({ ...t, lockout: lockoutFor(ctx, t.port) });
+    if (!targets.some((x) => x.port === t.port && x.adapter === t.adapter && x.path === t.path)) targets.push({ ...t, lockout: lockoutFor(ctx, t.port), ...clientCertFor(ctx, t) });
   };
   for (const s of ctx.device.services) {
     const a = ADAPTER_FOR[s.protocol];

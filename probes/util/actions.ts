@@ -8,7 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Client } from 'ssh2';
-import type { Action } from '../../harness/device-file/schema';
+import type { Action, DeviceFile } from '../../harness/device-file/schema';
+import { digestAuthorization, parseChallenge } from '../credentials/http-digest';
 import { dottedValue } from '../../harness/dotted';
 import type { ProbeContext } from '../../harness/types';
 import { basicAuth, httpRequest } from './http';
@@ -90,6 +91,21 @@ function multipart(field: string, body: Buffer): { type: string; data: Buffer } 
   return { type: `multipart/form-data; boundary=${boundary}`, data: Buffer.concat([head, body, Buffer.from(`\r\n--${boundary}--\r\n`)]) };
 }
 
+/** Basic or Digest: as the action says, else as auth: declares for this port (digest), else Basic. */
+function httpAuthScheme(ctx: ProbeContext, a: NonNullable<Action['http']>, port: number): 'basic' | 'digest' {
+  if (a.auth) return a.auth;
+  const path = new URL(a.url).pathname;
+  const declared = ctx.device.auth.filter((m) => m.port === port && (m.scheme === 'basic' || m.scheme === 'digest'));
+  const best = declared.find((m) => m.path !== undefined && path.startsWith(m.path)) ?? declared[0];
+  return best?.scheme === 'digest' ? 'digest' : 'basic';
+}
+
+/** A credential's TLS client certificate and key, read from their files. */
+export function clientCertificate(cred: DeviceFile['credentials'][string] | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (!cred?.certificate || !cred.key) return undefined;
+  return { cert: readFileSync(cred.certificate), key: readFileSync(cred.key) };
+}
+
 async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action['http']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
   const url = new URL(a.url);
   const isTls = url.protocol === 'https:';
@@ -97,7 +113,9 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
   rec.clearText = !isTls;
   const headers: Record<string, string> = {};
   const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
-  if (cred) headers.Authorization = basicAuth(cred.username, cred.password ?? '');
+  const clientCert = clientCertificate(cred);
+  const scheme = cred?.password !== undefined ? httpAuthScheme(ctx, a, port) : undefined;
+  if (cred && scheme === 'basic') headers.Authorization = basicAuth(cred.username, cred.password ?? '');
   let body: Buffer | undefined = opts.body;
   if (body && a.field) {
     const mp = multipart(a.field, body);
@@ -106,13 +124,22 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
   } else if (body) headers['Content-Type'] = 'application/octet-stream';
   // lighttpd and others want a Content-Length on every POST, even an empty one.
   if (!body && a.method !== 'GET') body = Buffer.alloc(0);
-  rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : ''}${a.credential ? ` as credential "${a.credential}"` : ''}`;
+  const how = [scheme === 'digest' ? 'Digest' : undefined, clientCert ? 'client certificate' : undefined].filter(Boolean).join(', ');
+  rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : ''}${a.credential ? ` as credential "${a.credential}"${how ? ` (${how})` : ''}` : ''}`;
+  const path = `${url.pathname}${url.search}`;
   const retryable = a.method === 'GET' && !opts.body && !opts.once;
   let lastErr: unknown;
   for (let attempt = 1; attempt <= (retryable ? GET_ATTEMPTS : 1); attempt++) {
     rec.attempts = attempt;
     try {
-      const res = await httpRequest(ctx, { port, tls: isTls, method: a.method, path: `${url.pathname}${url.search}`, headers, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_TEXT });
+      if (cred && scheme === 'digest') {
+        // Digest needs the device's nonce first: the same method with no body, then the real request.
+        const first = await httpRequest(ctx, { port, tls: isTls, method: a.method, path, body: a.method === 'GET' ? undefined : Buffer.alloc(0), timeoutMs: opts.timeoutMs, maxBytes: 4096, clientCert });
+        const challenge = parseChallenge(String(first.headers['www-authenticate'] ?? ''));
+        if (first.status === 401 && challenge) headers.Authorization = digestAuthorization(challenge, a.method, path, cred.username, cred.password ?? '');
+        else rec.error = `no Digest challenge (HTTP ${first.status}); sent without credentials`;
+      }
+      const res = await httpRequest(ctx, { port, tls: isTls, method: a.method, path, headers, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_TEXT, clientCert });
       const text = res.body.toString('utf8');
       rec.status = res.status;
       rec.ok = res.status >= 200 && res.status < 300;

@@ -16,6 +16,8 @@ export interface HttpRequest {
   timeoutMs?: number;
   /** Body bytes kept; the rest is read and dropped (a device may send megabytes). */
   maxBytes?: number;
+  /** A TLS client certificate and its key (PEM), for a device that requires one. */
+  clientCert?: { cert: Buffer; key: Buffer };
 }
 
 export interface HttpResponse {
@@ -36,7 +38,7 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
   const maxBytes = req.maxBytes ?? 64 * 1024;
   const started = Date.now();
   const raw = await ctx.connector.tcp(req.port, { signal: ctx.signal });
-  const sock = req.tls ? tls.connect({ socket: raw, rejectUnauthorized: false }) : raw;
+  const sock = req.tls ? tls.connect({ socket: raw, rejectUnauthorized: false, ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}) }) : raw;
   return new Promise<HttpResponse>((resolve, reject) => {
     let done = false;
     const finish = (err: Error | null, res?: HttpResponse): void => {

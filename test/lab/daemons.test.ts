@@ -6,19 +6,25 @@ import tls from 'node:tls';
 import mqtt from 'mqtt';
 import { SerialPort } from 'serialport';
 import { pidsIn } from '../../fixtures/lab/net';
-import { labDevice } from './lab-state';
+import { holdDevice, labDevice } from './lab-state';
 
-function firstBytes(host: string, port: number, ms = 1500): Promise<Buffer> {
+/** What a port says first: read until `until` matches (the readiness signal) or 10 s pass. */
+function firstBytes(host: string, port: number, until: RegExp): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const s = net.connect({ host, port });
     const done = (): void => {
+      clearTimeout(timer);
       s.destroy();
       resolve(Buffer.concat(chunks));
     };
-    s.on('data', (c) => chunks.push(c));
+    s.on('data', (c) => {
+      chunks.push(c);
+      if (until.test(Buffer.concat(chunks).toString('latin1'))) done();
+    });
     s.on('error', reject);
-    setTimeout(done, ms);
+    s.on('close', done);
+    const timer = setTimeout(done, 10_000);
   });
 }
 
@@ -47,16 +53,16 @@ describe('reference lab daemons', () => {
   });
 
   it.each(['weak', 'strong', 'mixed'] as const)('%s answers SSH as dropbear', async (name) => {
-    const banner = (await firstBytes(labDevice(name).address, 22, 500)).toString('latin1');
+    const banner = (await firstBytes(labDevice(name).address, 22, /\r\n/)).toString('latin1');
     expect(banner).toMatch(/^SSH-2\.0-dropbear_20\d\d\.\d+\r\n/);
   });
 
   it('weak telnet negotiates (IAC) and shows a busybox login prompt; 2323 gives a shell', async () => {
     const d = labDevice('weak');
-    const login = await firstBytes(d.address, 23);
+    const login = await firstBytes(d.address, 23, /login: $/);
     expect(login[0]).toBe(0xff);
     expect(login.toString('latin1')).toMatch(/login: $/);
-    const shell = await firstBytes(d.address, 2323);
+    const shell = await firstBytes(d.address, 2323, /# $/);
     expect(shell[0]).toBe(0xff);
     expect(shell.toString('latin1')).toMatch(/# $/);
   });
@@ -89,7 +95,7 @@ describe('reference lab daemons', () => {
     const seen = new Map<string, string>();
     client.on('message', (t, p) => seen.set(t, p.toString()));
     await client.subscribeAsync(['$SYS/broker/version', 'cam/owner']);
-    for (let i = 0; i < 40 && seen.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && seen.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
     await client.endAsync();
     expect(seen.get('$SYS/broker/version')).toMatch(/^mosquitto version 2\./);
     expect(seen.get('cam/owner')).toContain('hanako.weak.canary@example.jp');
@@ -110,7 +116,8 @@ describe('reference lab daemons', () => {
         for (const [send, expected] of steps) {
           const from = text.length;
           if (send) port.write(send);
-          for (let i = 0; i < 60 && !expected.test(text.slice(from)); i++) await new Promise((r) => setTimeout(r, 50));
+          // Bounded, but ends at the readiness signal: the expected text.
+          for (let i = 0; i < 300 && !expected.test(text.slice(from)); i++) await new Promise((r) => setTimeout(r, 50));
           expect(text.slice(from)).toMatch(expected);
         }
       } finally {
@@ -118,6 +125,8 @@ describe('reference lab daemons', () => {
       }
       return text;
     };
+    // One reader per UART: the truth runs read these consoles too (another jest worker).
+    const releaseWeak = await holdDevice('weak');
     const weak = await session(labDevice('weak').serial, [
       ['', /Hit any key to stop autoboot/],
       ['\n', /=> $/],
@@ -125,10 +134,11 @@ describe('reference lab daemons', () => {
       ['boot\n', /built-in shell \(ash\)/],
       // only the shell can print 5555: what was typed is $((1234+4321))
       ['echo $((1234+4321))\n', /5555/],
-    ]);
+    ]).finally(releaseWeak);
     expect(weak).toContain('U-Boot');
-    const strong = await session(labDevice('strong').serial, [['', /login: $/], ['\n', /login: $/]]);
+    const releaseStrong = await holdDevice('strong');
+    const strong = await session(labDevice('strong').serial, [['', /login: $/], ['\n', /login: $/]]).finally(releaseStrong);
     expect(strong).toContain('interruption disabled');
     expect(strong).not.toContain('5555');
-  });
+  }, 900_000);
 });

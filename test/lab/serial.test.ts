@@ -22,7 +22,7 @@ async function console_(program: string): Promise<string> {
   writeFileSync(script, `#!/bin/sh\n${program}\n`, { mode: 0o755 });
   const child = spawn('socat', [`PTY,link=${link},rawer,wait-slave`, `EXEC:${script},pty,stderr,setsid,ctty,sane`], { stdio: 'ignore' });
   children.push(child);
-  for (let i = 0; i < 50 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 250 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 20));
   if (!existsSync(link)) throw new Error('socat did not create the pty (is socat installed?)');
   return link;
 }

@@ -15,7 +15,7 @@ import { labRestore, TRUTH_DIR } from '../../fixtures/lab';
 import { DEVICE_NAMES, type LabDeviceName } from '../../fixtures/lab/config';
 import { runAction } from '../../probes/util/actions';
 import { starbench, type CliResult } from '../helpers/cli';
-import { labDevice } from './lab-state';
+import { holdDevice, labDevice } from './lab-state';
 import { loadDeviceFile } from '../../harness/device-file/load';
 import { probeContext } from '../../harness/standalone';
 import { ADAPTERS } from '../../probes/credentials';
@@ -45,7 +45,11 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
   let runDir: string;
   let versionAfterRun: string | undefined;
 
+  let release: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
+    // The run locks out, updates and resets the device and reads its UART: no other test may use it meanwhile.
+    release = await holdDevice(name);
     const d = labDevice(name);
     const out = mkdtempSync(path.join(tmpdir(), `sb-lab-${name}-`));
     result = await starbench(['run', d.deviceFile, '--out', out, '--quiet', '--non-interactive'], { timeoutMs: 240_000 });
@@ -54,9 +58,12 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     runDir = path.join(out, dir);
     report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
     versionAfterRun = await readVersion(name);
-  }, 250_000);
+  }, 650_000);
 
-  afterAll(() => labRestore([name]));
+  afterAll(async () => {
+    labRestore([name]);
+    await release?.();
+  });
 
   it('leaves the device at the genuine image\'s version (the positive control was the last install)', () => {
     expect(versionAfterRun).toBe(GENUINE_VERSION[name]);
