@@ -1,6 +1,8 @@
 export const USAGE = `starbench — test an IoT device against security conformity requirements
 
 Usage:
+  starbench init HOST [--serial PATH] [--out device.yaml] [--ports SPEC]   scan a device and draft its device file
+  starbench doctor [DEVICE.yaml | HOST]        which tools are here, which checks they unlock; does the target answer
   starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [options]
   starbench run A.yaml B.yaml ... | FOLDER [--parallel N] [--global-connections N]   a fleet, concurrently
   starbench demo [--out DIR] [options]        start the built-in simulated device and assess it
@@ -43,5 +45,7 @@ export const COMMAND_HELP: Record<string, string> = {
   sign: 'starbench sign RUN_DIR --key PRIVATE.pem\n  Write manifest.json (SHA-256 of every file) and manifest.sig.json (RSA-PSS or ECDSA over it). STARBENCH_KEY_PASSPHRASE unlocks an encrypted key.\n',
   bundle: 'starbench bundle RUN_DIR [--out FILE]\n  Write one .tar.gz with the run folder, its manifest and (when signed) its signature.\n',
   verify: 'starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]\n  Check every file against the manifest and the signature over it; name every file that changed. Exit 0 verified, 1 changed, 3 not signed.\n',
+  init: 'starbench init HOST [--serial PATH] [--out device.yaml] [--ports SPEC] [--udp-ports SPEC] [--scanner auto|nmap|builtin] [--force]\n  Scan HOST (and nothing else) as a run would, ask every open port how it logs in (HTTP Basic/Digest realms, forms, SSH methods, MQTT CONNACK, TLS client certificates), and write a draft device file: every service found, every login seen, TODO values for what only a person knows. starbench run refuses the draft until no TODO is left.\n',
+  doctor: 'starbench doctor [DEVICE.yaml | HOST] [-v]\n  One line per fact: Node, nmap, serial port access, root for the lab, the optional tools and the checks they unlock; with a device file or host, whether the target answers. Exit 0 when everything a run needs is here (and the target answers), 1 otherwise.\n',
   resume: 'starbench resume RUN_DIR [--non-interactive] [--format LIST]\n  Finish a run that was interrupted (Ctrl-C, a crash, a killed process): probe results already in its journal are kept, the rest run now, into the same folder, with the same device file (refused if it changed).\n',
 };

@@ -10,6 +10,8 @@ import { parseCli } from './args';
 import { COMMAND_HELP, USAGE } from './help';
 import type { CliIO } from './io';
 import { bundleCommand, diffCommand, signCommand, verifyCommand } from './evidence';
+import { doctorCommand } from './doctor';
+import { initCommand } from './init';
 import { listCommand, schemaCommand } from './list';
 import { reportCommand } from './report';
 import { demoCommand, resumeCommand, runCommand } from './run';
@@ -25,6 +27,8 @@ const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) =>
   sign: signCommand,
   verify: verifyCommand,
   resume: resumeCommand,
+  init: initCommand,
+  doctor: doctorCommand,
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -70,6 +70,13 @@ export function todoPlaceholders(doc: Document, lines: LineCounter, sourcePath: 
   return out;
 }
 
+/** The placeholders left in a device file's text, one line each (for doctor). */
+export function placeholdersIn(text: string, sourcePath: string): string[] {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  return doc.errors.length > 0 ? [] : todoPlaceholders(doc, lines, sourcePath);
+}
+
 export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOverride?: string, opts: ParseOptions = {}): DeviceFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
@@ -163,7 +170,7 @@ function checkActions(device: DeviceFile, line: LineLookup): void {
     if (cred !== undefined && !isTodo(cred) && !(cred in device.credentials)) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`);
     }
-    if (p[0] === 'personalData' && a.operator) {
+    if (p[0] === 'personalData' && a.operator && !isTodo(a.operator.instructions)) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'operator'])}: a read-back must be http, ssh or serial, something starbench can search`);
     }
     if (a.serial && !device.target.serial) {
@@ -185,8 +192,8 @@ function resolvePaths(device: DeviceFile, line: LineLookup): void {
   // A serial path is usually absolute (/dev/ttyUSB0); a relative one (a lab pty) is beside the device file.
   if (device.target.serial && !path.isAbsolute(device.target.serial.path)) device.target.serial.path = path.resolve(device.baseDir, device.target.serial.path);
   const images = device.update?.images;
-  if (images?.genuine) images.genuine = inside(['update', 'images', 'genuine'], images.genuine);
-  if (images?.older) images.older = inside(['update', 'images', 'older'], images.older);
+  if (images?.genuine && !isTodo(images.genuine)) images.genuine = inside(['update', 'images', 'genuine'], images.genuine);
+  if (images?.older && !isTodo(images.older)) images.older = inside(['update', 'images', 'older'], images.older);
   for (const [name, c] of Object.entries(device.credentials)) {
     for (const field of ['privateKey', 'certificate', 'key'] as const) {
       const value = c[field];

@@ -63,7 +63,7 @@ export async function holdDevice(name: LabDeviceName, waitMs = 400_000): Promise
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const holder = Number(readFileSync(lock, 'utf8') || 0);
       if (holder > 0 && !alive(holder)) rmSync(lock, { force: true });
-      else if (Date.now() > deadline) throw new Error(`lab device ${name} is still held by pid ${holder} after ${waitMs} ms`);
+      else if (Date.now() > deadline) throw new Error(`lab device ${name} is still held by pid ${holder} after ${waitMs} ms`, { cause: err });
       else await sleep(100);
     }
   }

@@ -1,0 +1,252 @@
+/**
+ * What `starbench init` needs to draft a device file: for each open port the
+ * run's own scan identified, the login mechanism it shows a client that has
+ * no credentials — HTTP Basic/Digest realms and HTML forms with a password
+ * field (a bounded crawl of same-host links), SSH authentication methods,
+ * the MQTT CONNACK to an anonymous CONNECT, a TLS client-certificate demand,
+ * a telnet login prompt or a shell. Nothing here guesses a password.
+ */
+import tls from 'node:tls';
+import { MqttClient } from 'mqtt';
+import type { ProbeContext } from '../harness/types';
+import type { PortRecord } from './ports';
+import { probeSshService } from './ssh';
+import { httpRequest, type HttpResponse } from './util/http';
+import { parseChallenge } from './credentials/http-digest';
+import { selfSignedCert } from './util/cert';
+
+/** Pages fetched per web port, at most: a crawl of a device's UI, not of the web. */
+const MAX_PAGES = 16;
+const PAGE_TIMEOUT_MS = 4000;
+const TLS_TIMEOUT_MS = 4000;
+
+export interface WebLogin {
+  path: string;
+  scheme: 'basic' | 'digest' | 'form';
+  realm?: string;
+  /** For forms: where the form posts and the names of its fields. */
+  form?: { action?: string; usernameField?: string; passwordField: string };
+}
+
+export interface DiscoveredService {
+  port: number;
+  transport: 'tcp' | 'udp';
+  /** A device-file protocol. */
+  protocol: string;
+  /** How it was identified (the scan's words). */
+  identifiedBy: string;
+  /** What a client without credentials was shown. */
+  logins: WebLogin[];
+  sshMethods?: string[];
+  /** MQTT CONNACK return code to an anonymous CONNECT (0: accepted). */
+  mqttAnonymous?: number;
+  clientCertificate?: 'required';
+  /** A shell prompt with no login, or a login prompt (telnet and unknown banners). */
+  prompt?: 'login' | 'shell';
+  /** HTTP on a plain port that only redirects to HTTPS. */
+  redirectsTo?: string;
+  notes: string[];
+}
+
+/** Same-host links of a page: href, src and form actions that are absolute paths or relative names. */
+export function pageLinks(html: string, base: string): string[] {
+  const out = new Set<string>();
+  for (const m of html.matchAll(/\b(?:href|action|src)\s*=\s*["']([^"'#?]*)[^"']*["']/gi)) {
+    const ref = m[1].trim();
+    if (!ref || /^[a-z][a-z0-9+.-]*:/i.test(ref) || ref.startsWith('//')) continue;
+    const abs = ref.startsWith('/') ? ref : base.replace(/[^/]*$/, '') + ref;
+    if (/\.(css|js|png|jpe?g|gif|svg|ico|woff2?)$/i.test(abs)) continue;
+    out.add(abs.replace(/\/\.\//g, '/'));
+  }
+  return [...out];
+}
+
+/** HTML forms with a password field: the field names, and where they post. */
+export function passwordForms(html: string): Array<NonNullable<WebLogin['form']>> {
+  const forms: Array<NonNullable<WebLogin['form']>> = [];
+  for (const f of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const inputs = [...f[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => ({ type: /\btype\s*=\s*["']?([a-z]+)/i.exec(i[1])?.[1].toLowerCase() ?? 'text', name: /\bname\s*=\s*["']?([^"'\s>]+)/i.exec(i[1])?.[1] }));
+    const pw = inputs.find((i) => i.type === 'password' && i.name);
+    if (!pw?.name) continue;
+    const user = inputs.find((i) => ['text', 'email'].includes(i.type) && i.name);
+    forms.push({ action: /\baction\s*=\s*["']([^"']*)["']/i.exec(f[1])?.[1], usernameField: user?.name, passwordField: pw.name });
+  }
+  return forms;
+}
+
+async function crawl(ctx: ProbeContext, port: number, isTls: boolean, s: DiscoveredService): Promise<void> {
+  const queue = ['/'];
+  const seen = new Set<string>();
+  while (queue.length > 0 && seen.size < MAX_PAGES && !ctx.signal.aborted) {
+    const p = queue.shift()!;
+    if (seen.has(p)) continue;
+    seen.add(p);
+    let res: HttpResponse;
+    try {
+      res = await httpRequest(ctx, { port, tls: isTls, path: p, timeoutMs: PAGE_TIMEOUT_MS, maxBytes: 256 * 1024 });
+    } catch (err) {
+      s.notes.push(`GET ${p}: ${(err as Error).message}`);
+      continue;
+    }
+    const challenge = String(res.headers['www-authenticate'] ?? '');
+    if (res.status === 401 && /^basic/i.test(challenge)) s.logins.push({ path: p, scheme: 'basic', realm: /realm="([^"]*)"/i.exec(challenge)?.[1] });
+    else if (res.status === 401 && parseChallenge(challenge)) s.logins.push({ path: p, scheme: 'digest', realm: parseChallenge(challenge)?.realm });
+    else if (res.status === 401) s.notes.push(`GET ${p}: 401 with an unknown challenge ${JSON.stringify(challenge.slice(0, 60))}`);
+    const location = res.headers.location;
+    if (res.status >= 300 && res.status < 400 && location) {
+      if (p === '/' && /^https:/i.test(location)) s.redirectsTo = location;
+      try {
+        const u = new URL(location, `http://${ctx.connector.host}:${port}${p}`);
+        if (u.hostname.replace(/^\[|\]$/g, '') === ctx.connector.host && (u.port === '' || Number(u.port) === port)) queue.push(u.pathname);
+      } catch {
+        /* a Location that is no URL: nothing to follow */
+      }
+    }
+    if (res.status >= 200 && res.status < 300) {
+      const html = res.body.toString('utf8');
+      for (const form of passwordForms(html)) s.logins.push({ path: form.action?.startsWith('/') ? form.action : p, scheme: 'form', form });
+      for (const link of pageLinks(html, p)) if (!seen.has(link)) queue.push(link);
+    }
+  }
+  if (seen.size >= MAX_PAGES && queue.length > 0) s.notes.push(`crawl stopped at ${MAX_PAGES} pages; logins further in are not listed`);
+}
+
+type TlsOutcome = { kind: 'connected'; socket: tls.TLSSocket } | { kind: 'failed'; code: string; message: string };
+
+/** One TLS handshake (optionally with a throwaway client certificate); a TLS 1.3 demand for a certificate arrives just after it. */
+function tlsConnect(ctx: ProbeContext, port: number, clientCert?: { cert: string; key: string }): Promise<TlsOutcome> {
+  return ctx.connector.tcp(port, { signal: ctx.signal }).then(
+    (raw) =>
+      new Promise<TlsOutcome>((resolve) => {
+        const s = tls.connect({ socket: raw, rejectUnauthorized: false, minVersion: 'TLSv1', ciphers: 'ALL:@SECLEVEL=0', ...(clientCert ?? {}) });
+        let settled = false;
+        const done = (o: TlsOutcome): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (o.kind === 'failed') raw.destroy();
+          resolve(o);
+        };
+        const timer = setTimeout(() => {
+          s.destroy();
+          done({ kind: 'failed', code: 'TIMEOUT', message: `no TLS handshake within ${TLS_TIMEOUT_MS} ms` });
+        }, TLS_TIMEOUT_MS);
+        s.once('error', (err: Error & { code?: string }) => done({ kind: 'failed', code: err.code ?? 'ERROR', message: err.message }));
+        s.once('secureConnect', () => {
+          // TLS 1.3 servers send "certificate required" after the client's Finished: wait for it briefly.
+          const grace = setTimeout(() => {
+            s.removeAllListeners('error');
+            s.on('error', () => undefined);
+            done({ kind: 'connected', socket: s });
+          }, 400);
+          s.once('error', () => clearTimeout(grace));
+          s.write('');
+        });
+      }),
+    (err: Error) => ({ kind: 'failed' as const, code: 'CONNECT', message: err.message }),
+  );
+}
+
+const CERT_DEMAND = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|peer did not return a certificate/i;
+
+/** Whether the service refuses clients without a certificate: refused without one, and told apart by the answer to a throwaway one. */
+async function clientCertDemand(ctx: ProbeContext, port: number): Promise<{ required: boolean; detail: string; socket?: tls.TLSSocket }> {
+  const bare = await tlsConnect(ctx, port);
+  if (bare.kind === 'connected') return { required: false, detail: 'handshake without a client certificate', socket: bare.socket };
+  if (!CERT_DEMAND.test(bare.code + bare.message)) return { required: false, detail: bare.message };
+  const cert = selfSignedCert({ commonName: 'starbench-init-probe', bits: 2048 });
+  const withCert = await tlsConnect(ctx, port, cert);
+  if (withCert.kind === 'connected') {
+    withCert.socket.destroy();
+    // Refused with none, accepted with any: the server wants a certificate, but trusts any (a finding for the run).
+    return { required: true, detail: 'refused without a client certificate, accepted with a self-signed one' };
+  }
+  if (/CERTIFICATE_REQUIRED/i.test(bare.code + bare.message) || withCert.code !== bare.code) {
+    return { required: true, detail: `without a certificate: ${bare.code}; with an untrusted one: ${withCert.code}` };
+  }
+  return { required: false, detail: `the handshake fails with or without a certificate (${bare.code})` };
+}
+
+/** An anonymous MQTT CONNECT over a stream: the CONNACK return code, or undefined. */
+function mqttConnack(stream: NodeJS.ReadWriteStream & { destroy(): void }): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const client = new MqttClient(() => stream as never, { protocolVersion: 4, clientId: 'starbench-init', clean: true, reconnectPeriod: 0, connectTimeout: 3000, keepalive: 0 });
+    const done = (code: number | undefined): void => {
+      if (settled) return;
+      settled = true;
+      client.end(true);
+      stream.destroy();
+      resolve(code);
+    };
+    client.on('connect', () => done(0));
+    client.on('error', (err: Error & { code?: number | string }) => done(typeof err.code === 'number' ? err.code : undefined));
+    client.on('close', () => done(undefined));
+  });
+}
+
+function httpResponds(res: HttpResponse | undefined): boolean {
+  return res !== undefined && res.status >= 100;
+}
+
+/** What one open port offers a client without credentials. */
+export async function discoverService(ctx: ProbeContext, r: PortRecord): Promise<DiscoveredService> {
+  const s: DiscoveredService = { port: r.port, transport: 'tcp', protocol: 'other', identifiedBy: r.identifiedBy ?? 'open', logins: [], notes: [] };
+  const service = r.service ?? 'unknown';
+  if (service === 'ssh') {
+    s.protocol = 'ssh';
+    const facts = await probeSshService(ctx, r.port);
+    if (facts.authMethods) s.sshMethods = facts.authMethods;
+    else s.notes.push(`SSH authentication methods not seen${facts.error ? `: ${facts.error}` : ''}`);
+  } else if (service === 'telnet' || service === 'shell') {
+    // A raw shell on a TCP port is no telnet service: declared as other, tested as a shell by the run.
+    s.protocol = service === 'telnet' ? 'telnet' : 'other';
+    const banner = r.banner ?? '';
+    s.prompt = service === 'shell' || /[#$] ?$/.test(banner.trimEnd() + ' ') ? 'shell' : /login|user ?name|password/i.test(banner) ? 'login' : undefined;
+    if (!s.prompt) s.notes.push('telnet negotiated, no prompt seen yet');
+  } else if (service === 'ftp') {
+    s.protocol = 'ftp';
+  } else if (service === 'http') {
+    s.protocol = 'http';
+    await crawl(ctx, r.port, false, s);
+  } else if (service === 'mqtt') {
+    s.protocol = 'mqtt';
+    const code = /return code (\d+)/.exec(r.identifiedBy ?? '')?.[1];
+    if (code !== undefined) s.mqttAnonymous = Number(code);
+  } else if (service === 'tls') {
+    const demand = await clientCertDemand(ctx, r.port);
+    if (demand.required) {
+      s.clientCertificate = 'required';
+      s.protocol = r.port === 8883 ? 'mqtts' : r.port === 443 || r.port === 8443 ? 'https' : 'tls';
+      s.notes.push(`TLS client certificate: ${demand.detail}`);
+    } else if (demand.socket) {
+      demand.socket.destroy();
+      let res: HttpResponse | undefined;
+      try {
+        res = await httpRequest(ctx, { port: r.port, tls: true, path: '/', timeoutMs: PAGE_TIMEOUT_MS, maxBytes: 4096 });
+      } catch {
+        res = undefined;
+      }
+      if (httpResponds(res)) {
+        s.protocol = 'https';
+        await crawl(ctx, r.port, true, s);
+      } else {
+        const again = await tlsConnect(ctx, r.port);
+        const code = again.kind === 'connected' ? await mqttConnack(again.socket) : undefined;
+        if (code !== undefined) {
+          s.protocol = 'mqtts';
+          s.mqttAnonymous = code;
+        } else {
+          s.protocol = 'tls';
+          s.notes.push('TLS, but neither HTTP nor MQTT inside');
+        }
+      }
+    } else {
+      s.protocol = 'tls';
+      s.notes.push(`TLS handshake failed: ${demand.detail}`);
+    }
+  } else {
+    s.notes.push(`unidentified: ${r.identifiedBy ?? 'no banner'}`);
+  }
+  return s;
+}
