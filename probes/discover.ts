@@ -12,6 +12,7 @@ import type { ProbeContext } from '../harness/types';
 import type { PortRecord } from './ports';
 import { probeSshService } from './ssh';
 import { httpRequest, type HttpResponse } from './util/http';
+import { TelnetSession } from './util/telnet';
 import { parseChallenge } from './credentials/http-digest';
 import { selfSignedCert } from './util/cert';
 
@@ -189,6 +190,24 @@ function httpResponds(res: HttpResponse | undefined): boolean {
   return res !== undefined && res.status >= 100;
 }
 
+/** A telnet server's first prompt, once the option negotiation is answered (bounded). */
+async function telnetPrompt(ctx: ProbeContext, port: number): Promise<'login' | 'shell' | undefined> {
+  let sock;
+  try {
+    sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  } catch {
+    return undefined;
+  }
+  const session = new TelnetSession(sock);
+  try {
+    const m = await session.waitFor(/(login|user ?name|password)\s*:\s*$|[#$] ?$/i, 3000);
+    if (!m) return undefined;
+    return /[#$] ?$/.test(m[0]) && !/:/.test(m[0]) ? 'shell' : 'login';
+  } finally {
+    sock.destroy();
+  }
+}
+
 /** What one open port offers a client without credentials. */
 export async function discoverService(ctx: ProbeContext, r: PortRecord): Promise<DiscoveredService> {
   const s: DiscoveredService = { port: r.port, transport: 'tcp', protocol: 'other', identifiedBy: r.identifiedBy ?? 'open', logins: [], notes: [] };
@@ -203,7 +222,8 @@ export async function discoverService(ctx: ProbeContext, r: PortRecord): Promise
     s.protocol = service === 'telnet' ? 'telnet' : 'other';
     const banner = r.banner ?? '';
     s.prompt = service === 'shell' || /[#$] ?$/.test(banner.trimEnd() + ' ') ? 'shell' : /login|user ?name|password/i.test(banner) ? 'login' : undefined;
-    if (!s.prompt) s.notes.push('telnet negotiated, no prompt seen yet');
+    if (!s.prompt && service === 'telnet') s.prompt = await telnetPrompt(ctx, r.port);
+    if (!s.prompt) s.notes.push('telnet negotiated, no prompt within 3 s');
   } else if (service === 'ftp') {
     s.protocol = 'ftp';
   } else if (service === 'http') {

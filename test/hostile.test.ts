@@ -5,7 +5,8 @@
  * that never behaved like one. One run per kind sends every probe at five
  * ports declared as SSH, telnet, HTTP, HTTPS and MQTT, each with a login.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseDeviceFile } from '../harness/device-file/load';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -50,6 +51,25 @@ async function assess(kind: HostileKind) {
     await dev.close();
   }
 }
+
+describe.each(HOSTILE_KINDS)('starbench init on a hostile device: %s', (kind) => {
+  it('ends within its bound, memory capped, no stack trace; a draft it writes still validates', async () => {
+    const dev = await hostileDevice(kind, 3);
+    const dir = mkdtempSync(path.join(tmpdir(), `sb-hostile-init-${kind}-`));
+    const out = path.join(dir, 'draft.yaml');
+    try {
+      const r = await starbench(['init', '127.0.0.1', '--ports', dev.ports.join(','), '--udp-ports', String(dev.ports[0]), '--out', out, '--deadline', '40'], { timeoutMs: 70_000, nodeArgs: ['--max-old-space-size=160'] });
+      expect(r.signal).toBeNull();
+      expect(r.stderr).not.toMatch(/\n\s+at |FATAL|heap out of memory|internal error/);
+      expect([0, 3]).toContain(r.code);
+      expect(r.ms).toBeLessThan(50_000);
+      if (r.code === 0) expect(() => parseDeviceFile(readFileSync(out, 'utf8'), out, undefined, { allowTodo: true })).not.toThrow();
+      else expect(existsSync(out)).toBe(false);
+    } finally {
+      await dev.close();
+    }
+  }, 80_000);
+});
 
 describe.each(HOSTILE_KINDS)('hostile device: %s', (kind) => {
   it('every probe ends within the deadline, memory stays bounded, nothing crashes, nothing passes on its word', async () => {

@@ -114,7 +114,7 @@ async function targetFact(host: string, ports: number[], declared: boolean, conn
   const closed = ports.filter((_, i) => states[i] === 'closed');
   const what = declared ? 'declared TCP ports' : 'common IoT ports';
   // Every port accepting a connection is what a transparent proxy or firewall in the path does, not a device.
-  if (open.length === ports.length && ports.length >= 5) return { mark: 'no', text: `target ${host}: all ${ports.length} ${what} accept connections (${open.join(', ')}): something between this bench and the device may be answering for it; run starbench init and look at what each port says` };
+  if (!declared && open.length === ports.length && ports.length >= 5) return { mark: 'no', text: `target ${host}: all ${ports.length} ${what} accept connections (${open.join(', ')}): something between this bench and the device may be answering for it; run starbench init and look at what each port says` };
   if (open.length > 0) return { mark: 'ok', text: `target ${host}: ${open.length} of ${ports.length} ${what} answer (${open.join(', ')})` };
   if (closed.length > 0) return { mark: declared ? 'no' : 'ok', text: `target ${host}: up (it refused connections on ${closed.join(', ')}), but none of ${ports.length} ${what} is open` };
   return { mark: 'no', text: `target ${host}: none of ${ports.length} ${what} answered within ${connectTimeoutMs} ms (${states.includes('unreachable') ? 'no route' : 'no answer'}; powered, cabled, on this bench's interface?)` };

@@ -20,7 +20,7 @@ import { EXIT } from '../verdict';
 import { tcpPortsProbe, type PortRecord } from '../../probes/ports';
 import { udpServicesProbe, type UdpRecord } from '../../probes/udp';
 import { discoverService, type DiscoveredService } from '../../probes/discover';
-import type { ParsedArgs } from './args';
+import { seconds, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
 const TODO = {
@@ -48,6 +48,8 @@ const TODO = {
   certificateKey: "TODO: path of that certificate's private key (PEM), beside this file",
   privateKey: "TODO: path of the lab's SSH private key, beside this file",
 };
+
+const DEFAULT_DEADLINE_MS = 600_000;
 
 const UDP_PROTOCOL: Record<string, string> = { snmp: 'snmp', ssdp: 'ssdp', mdns: 'mdns', coap: 'coap' };
 
@@ -168,9 +170,9 @@ export function draftYaml(host: string, opts: { serial?: string; ports?: string;
   return doc.toString({ lineWidth: 0 });
 }
 
-async function scan(host: string, file: string, opts: { serial?: string; ports?: string; udp?: string; scanner?: string }, io: CliIO): Promise<DiscoveredService[]> {
+async function scan(host: string, file: string, opts: { serial?: string; ports?: string; udp?: string; scanner?: string; signal: AbortSignal }, io: CliIO): Promise<DiscoveredService[]> {
   const seed = parseDeviceFile(JSON.stringify({ device: { name: 'init' }, target: { host }, scan: { ...(opts.ports ? { tcp: opts.ports } : {}), ...(opts.udp ? { udp: opts.udp } : {}), ...(opts.scanner ? { scanner: opts.scanner } : {}) } }), file);
-  const context = async (deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> => ({ ...(await probeContext(seed, deps)), ...(io.signal ? { signal: io.signal } : {}), progress: (m: string) => io.err(`starbench: ${m}\n`) });
+  const context = async (deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> => ({ ...(await probeContext(seed, deps)), signal: opts.signal, progress: (m: string) => io.err(`starbench: ${m}\n`) });
   const ctx = await context();
   const tcp = await tcpPortsProbe.run(ctx);
   const observations: Observation[] = tcp.observations;
@@ -200,7 +202,26 @@ export async function initCommand(args: ParsedArgs, io: CliIO): Promise<number> 
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const serial = v.serial !== undefined ? path.resolve(v.serial) : undefined;
   if (serial && !existsSync(serial)) throw new StarbenchError('USAGE', `--serial ${serial} does not exist (a USB-UART adapter is usually /dev/ttyUSB0; see starbench doctor)`);
-  const found = await scan(host, out, { serial, ports: v.ports, udp: v['udp-ports'], scanner: v.scanner }, io);
+  // One bound for the whole discovery: a device that drips or never answers cannot hold init.
+  const deadlineMs = seconds(v.deadline, 'deadline') ?? DEFAULT_DEADLINE_MS;
+  const ctl = new AbortController();
+  const stop = (): void => ctl.abort();
+  io.signal?.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, deadlineMs);
+  let found: DiscoveredService[];
+  try {
+    found = await scan(host, out, { serial, ports: v.ports, udp: v['udp-ports'], scanner: v.scanner, signal: ctl.signal }, io);
+  } catch (err) {
+    if (!ctl.signal.aborted) throw err;
+    found = [];
+  } finally {
+    clearTimeout(timer);
+    io.signal?.removeEventListener('abort', stop);
+  }
+  if (ctl.signal.aborted) {
+    io.err(`starbench: init stopped after ${Math.round(deadlineMs / 1000)} s${io.signal?.aborted ? ' (interrupted)' : ' (--deadline)'}; no draft written: a draft from half a scan would leave services out\n`);
+    return io.signal?.aborted ? EXIT.interrupted : EXIT.incomplete;
+  }
   if (found.length === 0) {
     io.err(`starbench: nothing on ${host} answered; no draft written (is the device on, and on this bench's network? starbench doctor ${host} checks)\n`);
     return EXIT.incomplete;

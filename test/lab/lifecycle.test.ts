@@ -2,8 +2,10 @@
  * A second, isolated lab instance (prefix "sbl", addresses in 198.19.0.0/16)
  * comes up in under 10 s and goes down leaving nothing behind.
  */
-import { labConfig } from '../../fixtures/lab/config';
+import { labConfig, REQUIRED_PACKAGES } from '../../fixtures/lab/config';
 import { labDown, labUp, leftovers } from '../../fixtures/lab';
+import { BUILDERS } from '../../fixtures/lab/devices';
+import { LIGHTTPD_MODULES, prerequisiteProblems } from '../../fixtures/lab/prereq';
 import { namespaces } from '../../fixtures/lab/net';
 import { labDevice } from './lab-state';
 
@@ -30,4 +32,32 @@ describe('lab up / down', () => {
     // the main lab is untouched
     expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed']));
   }, 60_000);
+
+  it('a lab that fails half-way takes down what it had started: no namespace, daemon, console loop or state left', async () => {
+    labDevice('weak');
+    const failing = { ...BUILDERS, strong: () => { throw new Error('strong: a daemon refused to start'); } };
+    await expect(labUp(['weak', 'strong'], cfg, failing)).rejects.toThrow('strong: a daemon refused to start');
+    expect(leftovers(cfg)).toEqual([]);
+    expect(namespaces()).not.toContain('sbl-weak');
+    expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed']));
+  }, 60_000);
+});
+
+describe('lab prerequisites', () => {
+  it('a missing package is named in one line, before anything starts', () => {
+    expect(prerequisiteProblems([...REQUIRED_PACKAGES, ['lighttpd-mod-starbench', '/usr/lib/lighttpd/mod_starbench.so']])).toEqual([
+      'missing Debian packages: lighttpd-mod-starbench (run: fixtures/lab/lab install)',
+    ]);
+  });
+
+  it('a lighttpd module that cannot load is named with its package, from lighttpd -tt itself', () => {
+    expect(prerequisiteProblems(REQUIRED_PACKAGES, [...LIGHTTPD_MODULES, ['mod_starbench', 'lighttpd-mod-starbench']])).toEqual([
+      'lighttpd cannot load mod_starbench: install Debian package lighttpd-mod-starbench',
+    ]);
+  });
+
+  it('on this machine every prerequisite is in place (the lab is up)', () => {
+    labDevice('weak');
+    expect(prerequisiteProblems()).toEqual([]);
+  });
 });
