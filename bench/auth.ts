@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadDeviceFile } from '../harness/device-file/load';
-import { probeContext } from '../harness/standalone';
+import { probeContext } from '../cli/standalone';
 import type { ProbeResult } from '../harness/types';
 import { credentialsProbe } from '../probes/credentials';
 import { tcpPortsProbe } from '../probes/ports';

@@ -6,7 +6,7 @@
  * Run: npm run bench:network   (root; brings the lab up if needed)
  */
 import { loadDeviceFile } from '../harness/device-file/load';
-import { probeContext } from '../harness/standalone';
+import { probeContext } from '../cli/standalone';
 import type { ProbeContext } from '../harness/types';
 import { tcpPortsProbe } from '../probes/ports';
 import { probeSshService } from '../probes/ssh';

@@ -4,4 +4,4 @@
 // only set-up step (no build). A 4 MB young generation keeps a fleet run's
 // peak RSS ~30 MB lower at no measurable cost in time (the benchmark shows it).
 require('tsx/cjs/api').register();
-require('../harness/cli/index.ts').cli();
+require('../cli/index.ts').cli();

@@ -18,8 +18,7 @@ import type { Profile } from './profile';
 import type { Report } from './report';
 import { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
-import type { Check, Operator, Probe, ProbeContext, ProbeResult } from './types';
-import type { ReporterMultiplexer } from '../reports/reporter';
+import type { Check, Operator, Probe, ProbeContext, ProbeResult, RunReporter } from './types';
 
 export interface RunOptions {
   device: DeviceFile;
@@ -28,7 +27,7 @@ export interface RunOptions {
   checks: ReadonlyMap<string, Check>;
   runDir: string;
   runId: string;
-  reporter: ReporterMultiplexer;
+  reporter: RunReporter;
   log: Logger;
   secrets: SecretRegistry;
   only?: ReadonlySet<string>;

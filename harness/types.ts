@@ -7,6 +7,7 @@ import type { DeviceFile } from './device-file/schema';
 import type { Logger } from './logger';
 import type { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
+import type { Report } from './report';
 import type { Verdict } from './verdict';
 
 /** A fact a probe saw on the device. Never a judgement. */
@@ -143,4 +144,46 @@ export interface Check {
   implemented: boolean;
   fix?: string;
   judge(input: JudgeInput): CheckJudgement;
+}
+
+/* Reporting: every output format implements Reporter (reports/); the runner sees one RunReporter. */
+
+export interface RunBeginInfo {
+  runId: string;
+  runDir: string;
+  deviceName: string;
+  host: string;
+  profileId: string;
+  probes: Array<{ id: string; title: string }>;
+  checks: string[];
+}
+
+export interface Reporter {
+  readonly name: string;
+  onRunBegin?(info: RunBeginInfo): void | Promise<void>;
+  onProbeBegin?(probe: { id: string; title: string }): void;
+  onProbeProgress?(probe: string, message: string): void;
+  onProbeEnd?(result: ProbeResult): void;
+  onCheckEnd?(result: CheckResult): void;
+  /** Write outputs. `outDir` is where files go (the run folder, or report --out). */
+  onRunEnd?(report: Report, outDir: string): void | Promise<void>;
+}
+
+export interface ReporterError {
+  reporter: string;
+  hook: string;
+  message: string;
+}
+
+/** What the runner talks to: the reporters of a run behind one object that never throws. */
+export interface RunReporter {
+  readonly errors: ReporterError[];
+  /** Also append later reporter errors to this list (the report's `errors`). */
+  collectInto(list: Array<{ where: string; message: string }>): void;
+  onRunBegin(info: RunBeginInfo): Promise<void>;
+  onProbeBegin(probe: { id: string; title: string }): void;
+  onProbeProgress(probe: string, message: string): void;
+  onProbeEnd(result: ProbeResult): void;
+  onCheckEnd(result: CheckResult): void;
+  onRunEnd(report: Report, outDir: string): Promise<void>;
 }

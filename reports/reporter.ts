@@ -4,36 +4,11 @@
  * a recorded error instead of a crashed run.
  */
 import type { Report } from '../harness/report';
-import type { CheckResult, ProbeResult } from '../harness/types';
+import type { CheckResult, ProbeResult, Reporter, ReporterError, RunBeginInfo, RunReporter } from '../harness/types';
 
-export interface RunBeginInfo {
-  runId: string;
-  runDir: string;
-  deviceName: string;
-  host: string;
-  profileId: string;
-  probes: Array<{ id: string; title: string }>;
-  checks: string[];
-}
+export type { Reporter, ReporterError, RunBeginInfo, RunReporter } from '../harness/types';
 
-export interface Reporter {
-  readonly name: string;
-  onRunBegin?(info: RunBeginInfo): void | Promise<void>;
-  onProbeBegin?(probe: { id: string; title: string }): void;
-  onProbeProgress?(probe: string, message: string): void;
-  onProbeEnd?(result: ProbeResult): void;
-  onCheckEnd?(result: CheckResult): void;
-  /** Write outputs. `outDir` is where files go (the run folder, or report --out). */
-  onRunEnd?(report: Report, outDir: string): void | Promise<void>;
-}
-
-export interface ReporterError {
-  reporter: string;
-  hook: string;
-  message: string;
-}
-
-export class ReporterMultiplexer implements Reporter {
+export class ReporterMultiplexer implements RunReporter {
   readonly name = 'multiplexer';
   readonly errors: ReporterError[] = [];
 

@@ -15,7 +15,7 @@ import { createBroker } from 'aedes';
 import tls from 'node:tls';
 import { loadDeviceFile, parseDeviceFile } from '../harness/device-file/load';
 import { StarbenchError } from '../harness/errors';
-import { probeContext } from '../harness/standalone';
+import { probeContext } from '../cli/standalone';
 import { clientCertificate, runAction } from '../probes/util/actions';
 import { mqttLogin } from '../probes/credentials/mqtt';
 import { selfSignedCert } from '../fixtures/util/cert';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { startDemoDevice, type DemoDevice } from '../fixtures/demo-device';
-import { fleetExit, type FleetSummary } from '../harness/cli/fleet';
+import { fleetExit, type FleetSummary } from '../cli/fleet';
 import { Semaphore } from '../harness/limiter';
 import { starbench } from './helpers/cli';
 import { listenOn, type Running } from './helpers/servers';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Server as SshServer } from 'ssh2';
 import type { DeviceFile, DeviceFileInput } from '../harness/device-file/schema';
-import { probeContext } from '../harness/standalone';
+import { probeContext } from '../cli/standalone';
 import type { Operator } from '../harness/types';
 import { updateProbe, tamperImage, unsignImage } from '../probes/update';
 import { personalDataProbe } from '../probes/personal-data';

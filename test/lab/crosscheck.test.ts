@@ -11,7 +11,7 @@ import { probeSshService } from '../../probes/ssh';
 import { probeTlsService } from '../../probes/tls';
 import { TLS_VERSIONS, type TlsVersion } from '../../probes/tls/hello';
 import { SUITES, weakness } from '../../probes/tls/suites';
-import { probeContext } from '../../harness/standalone';
+import { probeContext } from '../../cli/standalone';
 import { labDevice } from './lab-state';
 
 const SSLSCAN_VERSION: Record<string, TlsVersion> = { 'ssl/3': 'SSLv3', 'tls/1.0': 'TLSv1', 'tls/1.1': 'TLSv1.1', 'tls/1.2': 'TLSv1.2', 'tls/1.3': 'TLSv1.3' };

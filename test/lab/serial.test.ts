@@ -7,7 +7,7 @@ import { CHECKS } from '../../profiles/checks';
 import { PROBES } from '../../probes';
 import { deviceFrom } from '../helpers/device';
 import { profileOf, runWith } from '../helpers/run';
-import { probeContext } from '../../harness/standalone';
+import { probeContext } from '../../cli/standalone';
 import { runAction } from '../../probes/util/actions';
 
 const children: ChildProcess[] = [];

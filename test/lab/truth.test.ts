@@ -17,7 +17,7 @@ import { runAction } from '../../probes/util/actions';
 import { starbench, type CliResult } from '../helpers/cli';
 import { holdDevice, labDevice } from './lab-state';
 import { loadDeviceFile } from '../../harness/device-file/load';
-import { probeContext } from '../../harness/standalone';
+import { probeContext } from '../../cli/standalone';
 import { ADAPTERS } from '../../probes/credentials';
 
 interface Truth {

@@ -1,4 +1,4 @@
-import type { Operator } from '../types';
+import type { Operator } from '../harness/types';
 
 /** The CLI owns the terminal: every command writes through these. */
 export interface CliIO {

@@ -1,27 +1,23 @@
-/** `starbench run` and `starbench demo`. */
+/** Assessing one device: shared by `run`, `resume`, `demo` and fleet runs. */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { loadDeviceFile } from '../device-file/load';
-import { loadSavedRun } from '../saved-run';
-import type { ProbeResult } from '../types';
-import type { Report } from '../report';
-import type { Semaphore } from '../limiter';
-import { fleetCommand, isDirectory } from './fleet';
-import type { DeviceFile } from '../device-file/schema';
-import { StarbenchError } from '../errors';
-import { createLogger } from '../logger';
-import { DEFAULT_PROFILE, loadProfile } from '../profile';
-import { executeRun } from '../runner';
-import { SecretRegistry } from '../secrets';
-import { EXIT } from '../verdict';
-import { CHECKS } from '../../profiles/checks';
-import { PROBES } from '../../probes';
-import { ReporterMultiplexer } from '../../reports/reporter';
-import { parseLang } from '../../reports/i18n';
-import { DEFAULT_FORMATS, FILE_REPORTERS, fileReporters } from '../../reports';
-import { terminalReporter } from '../../reports/terminal';
-import { startDemoDevice } from '../../fixtures/demo-device';
-import { publicPasswords } from '../../probes/credentials/dictionary';
+import type { ProbeResult } from '../harness/types';
+import type { Report } from '../harness/report';
+import type { Semaphore } from '../harness/limiter';
+import type { DeviceFile } from '../harness/device-file/schema';
+import { StarbenchError } from '../harness/errors';
+import { createLogger } from '../harness/logger';
+import { DEFAULT_PROFILE, loadProfile } from '../harness/profile';
+import { executeRun } from '../harness/runner';
+import { SecretRegistry } from '../harness/secrets';
+import { EXIT } from '../harness/verdict';
+import { CHECKS } from '../profiles/checks';
+import { PROBES } from '../probes';
+import { ReporterMultiplexer } from '../reports/reporter';
+import { parseLang } from '../reports/i18n';
+import { DEFAULT_FORMATS, FILE_REPORTERS, fileReporters } from '../reports';
+import { terminalReporter } from '../reports/terminal';
+import { publicPasswords } from '../probes/credentials/dictionary';
 import { list, seconds, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
@@ -118,48 +114,4 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   if (outcome.report.run.interruptedBy === 'signal') return result(EXIT.interrupted);
   const code = outcome.report.summary.exitCode;
   return result(code === EXIT.ok && reporter.errors.length > 0 ? EXIT.incomplete : code);
-}
-
-export async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
-  const targets = args.positionals.slice(1);
-  if (targets.length === 0) throw new StarbenchError('USAGE', 'starbench run needs a device file: starbench run DEVICE.yaml [MORE.yaml ... | FOLDER]');
-  if (targets.length === 1 && !isDirectory(targets[0])) return assess(loadDeviceFile(targets[0]), args, io);
-  return fleetCommand(targets, args, io);
-}
-
-/** Probe results that stand: everything that ended, except what an interruption cancelled. */
-function finalResults(results: ReadonlyMap<string, ProbeResult>): Map<string, ProbeResult> {
-  return new Map([...results].filter(([, r]) => r.status !== 'cancelled'));
-}
-
-/** `starbench resume RUN_DIR`: run only what an interrupted run had not finished, into the same folder. */
-export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number> {
-  const [dir, ...extra] = args.positionals.slice(1);
-  if (!dir || extra.length) throw new StarbenchError('USAGE', 'starbench resume takes one run folder: starbench resume RUN_DIR');
-  for (const opt of ['profile', 'only', 'out'] as const) {
-    if (args.values[opt] !== undefined) throw new StarbenchError('USAGE', `--${opt} cannot change on resume: the run keeps its own`);
-  }
-  const runDir = path.resolve(dir);
-  const saved = loadSavedRun(runDir);
-  if (!saved.unfinished) throw new StarbenchError('RUN_DIR_INVALID', `${runDir} finished already; nothing to resume (starbench report re-judges it)`);
-  // The journal holds masked credentials: the device file itself is needed again, unchanged.
-  const device = loadDeviceFile(saved.deviceFile);
-  if (saved.deviceFileSha256 && device.sha256 !== saved.deviceFileSha256) {
-    throw new StarbenchError('RUN_DIR_INVALID', `${saved.deviceFile} changed since the run started; resuming would mix two declarations (start a new run)`);
-  }
-  const results = finalResults(saved.results);
-  if (!args.values.quiet) io.err(`starbench: resuming ${saved.meta.id}: ${results.size} probe result(s) kept, the rest run now\n`);
-  return assess(device, args, io, { runDir, runId: saved.meta.id, profileId: saved.profileId, only: saved.only, startedAt: saved.meta.startedAt, results });
-}
-
-export async function demoCommand(args: ParsedArgs, io: CliIO): Promise<number> {
-  if (args.positionals.length > 1) throw new StarbenchError('USAGE', `starbench demo takes no arguments; unexpected: ${args.positionals.slice(1).join(' ')}`);
-  const demo = await startDemoDevice();
-  try {
-    const file = demo.writeDeviceFile(path.resolve(args.values.out ?? 'runs'));
-    if (!args.values.quiet) io.err(`starbench: demo device up on ${demo.host} ports ${Object.values(demo.ports).join(', ')}; device file ${file}\n`);
-    return await assess(loadDeviceFile(file), args, io);
-  } finally {
-    await demo.stop();
-  }
 }

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
-import { DeviceConnector } from './connector';
-import type { DeviceFile } from './device-file/schema';
-import { createLogger } from './logger';
-import { ScopeGuard } from './scope';
-import { SecretRegistry } from './secrets';
-import type { ProbeContext, ProbeResult } from './types';
+import { DeviceConnector } from '../harness/connector';
+import type { DeviceFile } from '../harness/device-file/schema';
+import { createLogger } from '../harness/logger';
+import { ScopeGuard } from '../harness/scope';
+import { SecretRegistry } from '../harness/secrets';
+import type { ProbeContext, ProbeResult } from '../harness/types';
 
 /** A probe context outside the runner, for calling one probe function directly. */
 export async function probeContext(device: DeviceFile, deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> {

@@ -1,20 +1,20 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { assembleReport, type RunMeta } from '../assemble';
-import { StarbenchError } from '../errors';
-import { loadProfile, type Profile } from '../profile';
-import type { Report } from '../report';
-import { loadSavedRun, type SavedRun } from '../saved-run';
-import { EXIT } from '../verdict';
-import { CHECKS } from '../../profiles/checks';
-import { ReporterMultiplexer } from '../../reports/reporter';
-import { parseLang } from '../../reports/i18n';
-import { DEFAULT_FORMATS, fileReporters } from '../../reports';
-import { terminalReporter } from '../../reports/terminal';
+import { assembleReport, type RunMeta } from '../harness/assemble';
+import { StarbenchError } from '../harness/errors';
+import { loadProfile, type Profile } from '../harness/profile';
+import type { Report } from '../harness/report';
+import { loadSavedRun, type SavedRun } from '../harness/saved-run';
+import { EXIT } from '../harness/verdict';
+import { CHECKS } from '../profiles/checks';
+import { ReporterMultiplexer } from '../reports/reporter';
+import { parseLang } from '../reports/i18n';
+import { DEFAULT_FORMATS, fileReporters } from '../reports';
+import { terminalReporter } from '../reports/terminal';
 import { list, type ParsedArgs } from './args';
 import type { CliIO } from './io';
-import { checkFormats } from './run';
+import { checkFormats } from './assess';
 
 /** Judge a saved run's observations (again), under any profile, without the device. */
 export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta): Report {

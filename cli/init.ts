@@ -10,16 +10,16 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Document, isMap, isScalar, type Pair } from 'yaml';
-import { parseDeviceFile } from '../device-file/load';
-import { parsePortSpec } from '../device-file/schema';
-import { StarbenchError } from '../errors';
-import { mapLimit } from '../limiter';
-import { probeContext } from '../standalone';
-import type { Observation, ProbeContext, ProbeResult } from '../types';
-import { EXIT } from '../verdict';
-import { tcpPortsProbe, type PortRecord } from '../../probes/ports';
-import { udpServicesProbe, type UdpRecord } from '../../probes/udp';
-import { discoverService, type DiscoveredService } from '../../probes/discover';
+import { parseDeviceFile } from '../harness/device-file/load';
+import { parsePortSpec } from '../harness/device-file/schema';
+import { StarbenchError } from '../harness/errors';
+import { mapLimit } from '../harness/limiter';
+import { probeContext } from './standalone';
+import type { Observation, ProbeContext, ProbeResult } from '../harness/types';
+import { EXIT } from '../harness/verdict';
+import { tcpPortsProbe, type PortRecord } from '../probes/ports';
+import { udpServicesProbe, type UdpRecord } from '../probes/udp';
+import { discoverService, type DiscoveredService } from '../probes/discover';
 import { seconds, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 

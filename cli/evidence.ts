@@ -1,13 +1,13 @@
 /** `starbench bundle|sign|verify|diff`: the outputs a lab files and a surveillance officer compares. */
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { StarbenchError } from '../errors';
-import { loadProfile } from '../profile';
-import type { Report } from '../report';
-import { loadSavedRun } from '../saved-run';
-import { EXIT } from '../verdict';
-import { bundleRun, signRun, verifyBundle, verifyRunDir, type VerifyResult } from '../../reports/bundle';
-import { diffRuns, renderDiffHtml, renderDiffText } from '../../reports/diff';
+import { StarbenchError } from '../harness/errors';
+import { loadProfile } from '../harness/profile';
+import type { Report } from '../harness/report';
+import { loadSavedRun } from '../harness/saved-run';
+import { EXIT } from '../harness/verdict';
+import { bundleRun, signRun, verifyBundle, verifyRunDir, type VerifyResult } from '../reports/bundle';
+import { diffRuns, renderDiffHtml, renderDiffText } from '../reports/diff';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
 import { judgeSavedRun } from './report';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { StarbenchError } from '../errors';
+import { StarbenchError } from '../harness/errors';
 
 export const OPTIONS = {
   profile: { type: 'string' },

@@ -1,11 +1,11 @@
 /** `starbench list profiles|checks|probes` and `starbench schema device|report`. */
 import { z } from 'zod';
-import { deviceFileSchema } from '../device-file/schema';
-import { StarbenchError } from '../errors';
-import { listProfiles } from '../profile';
-import { reportJsonSchema } from '../report';
-import { ALL_CHECKS, CHECKS } from '../../profiles/checks';
-import { ALL_PROBES } from '../../probes';
+import { deviceFileSchema } from '../harness/device-file/schema';
+import { StarbenchError } from '../harness/errors';
+import { listProfiles } from '../harness/profile';
+import { reportJsonSchema } from '../harness/report';
+import { ALL_CHECKS, CHECKS } from '../profiles/checks';
+import { ALL_PROBES } from '../probes';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
 

@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { DeviceConnector } from '../connector';
-import { loadDeviceFile, placeholdersIn } from '../device-file/load';
-import { isInputError, StarbenchError } from '../errors';
-import { ScopeGuard } from '../scope';
-import { EXIT } from '../verdict';
-import { nmapPath } from '../../probes/ports/nmap';
+import { DeviceConnector } from '../harness/connector';
+import { loadDeviceFile, placeholdersIn } from '../harness/device-file/load';
+import { isInputError, StarbenchError } from '../harness/errors';
+import { ScopeGuard } from '../harness/scope';
+import { EXIT } from '../harness/verdict';
+import { nmapPath } from '../probes/ports/nmap';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
 

@@ -2,10 +2,10 @@
  * The command line. Maps every outcome to the design's exit codes in one
  * place and never shows a user a stack trace.
  */
-import { terminalOperator } from '../operator';
-import { errorMessage, isInputError, StarbenchError } from '../errors';
-import { EXIT } from '../verdict';
-import { TOOL_VERSION } from '../version';
+import { terminalOperator } from '../harness/operator';
+import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
+import { EXIT } from '../harness/verdict';
+import { TOOL_VERSION } from '../harness/version';
 import { parseCli } from './args';
 import { COMMAND_HELP, USAGE } from './help';
 import type { CliIO } from './io';

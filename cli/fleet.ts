@@ -8,15 +8,15 @@
  */
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../atomic';
-import { loadDeviceFile } from '../device-file/load';
-import { errorMessage, isInputError, StarbenchError } from '../errors';
-import { mapLimit, Semaphore } from '../limiter';
-import { EXIT, type Verdict } from '../verdict';
-import { escapeXml as h } from '../../reports/escape';
+import { writeFileAtomic } from '../harness/atomic';
+import { loadDeviceFile } from '../harness/device-file/load';
+import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
+import { mapLimit, Semaphore } from '../harness/limiter';
+import { EXIT, type Verdict } from '../harness/verdict';
+import { escapeXml as h } from '../reports/escape';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
-import { assessOne, validateRunArgs } from './run';
+import { assessOne, validateRunArgs } from './assess';
 
 export function isDirectory(p: string): boolean {
   try {

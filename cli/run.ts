@@ -1,0 +1,56 @@
+/** `starbench run`, `resume` and `demo`. */
+import path from 'node:path';
+import { loadDeviceFile } from '../harness/device-file/load';
+import { loadSavedRun } from '../harness/saved-run';
+import type { ProbeResult } from '../harness/types';
+import { fleetCommand, isDirectory } from './fleet';
+import { StarbenchError } from '../harness/errors';
+import { startDemoDevice } from '../fixtures/demo-device';
+import { type ParsedArgs } from './args';
+import type { CliIO } from './io';
+
+import { assess } from './assess';
+
+export async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  const targets = args.positionals.slice(1);
+  if (targets.length === 0) throw new StarbenchError('USAGE', 'starbench run needs a device file: starbench run DEVICE.yaml [MORE.yaml ... | FOLDER]');
+  if (targets.length === 1 && !isDirectory(targets[0])) return assess(loadDeviceFile(targets[0]), args, io);
+  return fleetCommand(targets, args, io);
+}
+
+/** Probe results that stand: everything that ended, except what an interruption cancelled. */
+function finalResults(results: ReadonlyMap<string, ProbeResult>): Map<string, ProbeResult> {
+  return new Map([...results].filter(([, r]) => r.status !== 'cancelled'));
+}
+
+/** `starbench resume RUN_DIR`: run only what an interrupted run had not finished, into the same folder. */
+export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  const [dir, ...extra] = args.positionals.slice(1);
+  if (!dir || extra.length) throw new StarbenchError('USAGE', 'starbench resume takes one run folder: starbench resume RUN_DIR');
+  for (const opt of ['profile', 'only', 'out'] as const) {
+    if (args.values[opt] !== undefined) throw new StarbenchError('USAGE', `--${opt} cannot change on resume: the run keeps its own`);
+  }
+  const runDir = path.resolve(dir);
+  const saved = loadSavedRun(runDir);
+  if (!saved.unfinished) throw new StarbenchError('RUN_DIR_INVALID', `${runDir} finished already; nothing to resume (starbench report re-judges it)`);
+  // The journal holds masked credentials: the device file itself is needed again, unchanged.
+  const device = loadDeviceFile(saved.deviceFile);
+  if (saved.deviceFileSha256 && device.sha256 !== saved.deviceFileSha256) {
+    throw new StarbenchError('RUN_DIR_INVALID', `${saved.deviceFile} changed since the run started; resuming would mix two declarations (start a new run)`);
+  }
+  const results = finalResults(saved.results);
+  if (!args.values.quiet) io.err(`starbench: resuming ${saved.meta.id}: ${results.size} probe result(s) kept, the rest run now\n`);
+  return assess(device, args, io, { runDir, runId: saved.meta.id, profileId: saved.profileId, only: saved.only, startedAt: saved.meta.startedAt, results });
+}
+
+export async function demoCommand(args: ParsedArgs, io: CliIO): Promise<number> {
+  if (args.positionals.length > 1) throw new StarbenchError('USAGE', `starbench demo takes no arguments; unexpected: ${args.positionals.slice(1).join(' ')}`);
+  const demo = await startDemoDevice();
+  try {
+    const file = demo.writeDeviceFile(path.resolve(args.values.out ?? 'runs'));
+    if (!args.values.quiet) io.err(`starbench: demo device up on ${demo.host} ports ${Object.values(demo.ports).join(', ')}; device file ${file}\n`);
+    return await assess(loadDeviceFile(file), args, io);
+  } finally {
+    await demo.stop();
+  }
+}
