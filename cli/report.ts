@@ -1,4 +1,5 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
+import { PROBES } from '../probes';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from '../harness/assemble';
@@ -26,7 +27,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const [dir, ...extra] = args.positionals.slice(1);
   if (!dir) throw new StarbenchError('USAGE', 'starbench report needs a run folder: starbench report RUN_DIR');
   if (extra.length > 0) throw new StarbenchError('USAGE', `starbench report takes one run folder; unexpected: ${extra.join(' ')}`);
-  const saved = loadSavedRun(path.resolve(dir));
+  const saved = loadSavedRun(path.resolve(dir), PROBES);
   const profile = loadProfile(args.values.profile ?? saved.profileId);
   const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
   const outDir = path.resolve(args.values.out ?? dir);

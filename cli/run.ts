@@ -1,4 +1,5 @@
 /** `starbench run`, `resume` and `demo`. */
+import { PROBES } from '../probes';
 import path from 'node:path';
 import { loadDeviceFile } from '../harness/device-file/load';
 import { loadSavedRun } from '../harness/saved-run';
@@ -31,7 +32,7 @@ export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number
     if (args.values[opt] !== undefined) throw new StarbenchError('USAGE', `--${opt} cannot change on resume: the run keeps its own`);
   }
   const runDir = path.resolve(dir);
-  const saved = loadSavedRun(runDir);
+  const saved = loadSavedRun(runDir, PROBES);
   if (!saved.unfinished) throw new StarbenchError('RUN_DIR_INVALID', `${runDir} finished already; nothing to resume (starbench report re-judges it)`);
   // The journal holds masked credentials: the device file itself is needed again, unchanged.
   const device = loadDeviceFile(saved.deviceFile);

@@ -2,6 +2,7 @@
  * Builds the report object from a run's saved state. Used by the runner at the
  * end of a run and by `starbench report` when re-judging saved observations.
  */
+import { factOf, FirmwareVersionFact } from './facts';
 import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
 import type { Profile } from './profile';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
@@ -38,7 +39,8 @@ export interface AssembleInput {
 
 function observedFirmware(results: ReadonlyMap<string, ProbeResult>): string | undefined {
   for (const r of results.values()) {
-    for (const o of r.observations) if (o.kind === 'firmware-version' && typeof o.data.version === 'string') return o.data.version;
+    const seen = r.status === 'completed' ? factOf(r, FirmwareVersionFact) : undefined;
+    if (seen) return seen.version;
   }
   return undefined;
 }

@@ -26,21 +26,3 @@ export function gate(input: JudgeInput, probeId: string): Gate {
       return no('not-tested', `probe ${probeId} not implemented${why}`);
   }
 }
-
-/**
- * Whether service discovery finished and saw the device: only then may a
- * check say "no such service here" (not-applicable) rather than "could not tell".
- */
-export function discoveryFailure(input: JudgeInput): string | null {
-  const scan = input.result('tcp-ports');
-  if (!scan || scan.status !== 'completed') return `service discovery did not complete${scan?.reason ? ` (${scan.reason})` : ''}`;
-  const aborted = scan.observations.find((o) => o.kind === 'tcp-scan')?.data.aborted;
-  return typeof aborted === 'string' ? aborted : null;
-}
-
-/** No service of this kind seen: not-applicable after a completed scan, inconclusive otherwise. */
-export function noServiceJudgement(input: JudgeInput, what: string): CheckJudgement {
-  const blind = discoveryFailure(input);
-  if (blind) return { verdict: 'inconclusive', rationale: `no ${what} service found, and ${blind}`, findings: [] };
-  return { verdict: 'not-applicable', rationale: `no ${what} service declared or found`, findings: [] };
-}

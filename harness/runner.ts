@@ -18,6 +18,7 @@ import type { Profile } from './profile';
 import type { Report } from './report';
 import { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
+import { validateProbeResult } from './facts';
 import type { Check, Operator, Probe, ProbeContext, ProbeResult, RunReporter } from './types';
 
 export interface RunOptions {
@@ -143,7 +144,8 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   };
 
   const runOne = async (id: string): Promise<ProbeResult> => {
-    const earlier = opts.resume?.results.get(id);
+    const saved = opts.resume?.results.get(id);
+    const earlier = saved ? validateProbeResult(saved, opts.probes.get(id)?.facts) : undefined;
     if (earlier) {
       // Already in the journal from the interrupted run: reuse, do not repeat against the device.
       results.set(id, earlier);
@@ -202,7 +204,9 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     opts.reporter.onProbeBegin({ id, title: probe.title });
     try {
       const out = await Promise.race([probe.run(ctx), abortPromise(ctl.signal)]);
-      return finish({ probe: id, status: 'completed', startedAt: startedIso, durationMs: Date.now() - started, observations: out.observations, evidence: [...evidence, ...(out.evidence ?? [])] });
+      // Every observation must match the kinds the probe declares: a malformed one is the probe's error, never read by a check.
+      const done: ProbeResult = { probe: id, status: 'completed', startedAt: startedIso, durationMs: Date.now() - started, observations: out.observations, evidence: [...evidence, ...(out.evidence ?? [])] };
+      return finish(validateProbeResult(done, probe.facts));
     } catch (err) {
       const reason = ctl.signal.aborted ? ctl.signal.reason : err;
       const status = reason instanceof AbortReason ? (reason.why === 'signal' ? 'cancelled' : 'timed-out') : 'failed';

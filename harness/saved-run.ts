@@ -9,7 +9,8 @@ import { deviceFileSchema, type DeviceFile } from './device-file/schema';
 import { StarbenchError } from './errors';
 import { readJournal } from './journal';
 import { probeResultSchema } from './report';
-import type { ProbeResult } from './types';
+import { validateProbeResult } from './facts';
+import type { Probe, ProbeResult } from './types';
 
 export interface SavedRun {
   dir: string;
@@ -25,7 +26,11 @@ export interface SavedRun {
   results: Map<string, ProbeResult>;
 }
 
-export function loadSavedRun(dir: string): SavedRun {
+/**
+ * `probes`: the probes whose declared facts each saved result is validated
+ * against (an observation that does not match makes that probe `failed`).
+ */
+export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): SavedRun {
   const file = path.join(dir, 'journal.jsonl');
   if (!existsSync(file)) throw new StarbenchError('RUN_DIR_INVALID', `${dir} is not a run folder: no journal.jsonl in it`);
   const events = readJournal(file);
@@ -43,7 +48,16 @@ export function loadSavedRun(dir: string): SavedRun {
   for (const e of events) {
     if (e.type !== 'probe-end') continue;
     const r = probeResultSchema.safeParse(e.result);
-    if (r.success) results.set(r.data.probe, r.data);
+    if (r.success) {
+      results.set(r.data.probe, validateProbeResult(r.data, probes?.get(r.data.probe)?.facts));
+      continue;
+    }
+    // A torn or altered probe-end is that probe's error, never a silent gap.
+    const id = (e.result as { probe?: unknown } | undefined)?.probe;
+    if (typeof id === 'string') {
+      const issue = r.error.issues[0];
+      results.set(id, { probe: id, status: 'failed', reason: `its saved result in the journal does not validate: ${issue.path.join('.') || '(result)'} ${issue.message}`, durationMs: 0, observations: [], evidence: [] });
+    }
   }
   // The last run-end: a resumed run ends again after the interrupted one did.
   const end = [...events].reverse().find((e) => e.type === 'run-end');

@@ -4,11 +4,19 @@
  */
 import type { DeviceConnector } from './connector';
 import type { DeviceFile } from './device-file/schema';
+import type { z } from 'zod';
 import type { Logger } from './logger';
 import type { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
 import type { Report } from './report';
 import type { Verdict } from './verdict';
+
+/** A kind of observation and the zod schema of its data (harness/facts.ts: defineFact, factsOf). */
+export interface FactKind<T = unknown> {
+  /** The observation `kind` this schema describes, e.g. `tcp-port`. */
+  readonly kind: string;
+  readonly schema: z.ZodType<T>;
+}
 
 /** A fact a probe saw on the device. Never a judgement. */
 export interface Observation {
@@ -82,6 +90,8 @@ export interface Probe {
   id: string;
   title: string;
   needs: ProbeNeed[];
+  /** Every kind of observation it records, with its schema: validated when it ends and when a saved run is read. */
+  facts: readonly FactKind[];
   /** Probes whose results this one reads (service discovery before logins). */
   dependsOn?: string[];
   /**

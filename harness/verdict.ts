@@ -17,6 +17,19 @@ const SEVERITY: Record<Verdict, number> = {
   fail: 5,
 };
 
+/**
+ * How far a verdict is from a clean result, for comparing two runs of one
+ * device (the surveillance diff): pass and not-applicable are both clean,
+ * inconclusive and error both undecided. `worst` orders within one run; this
+ * says whether a check got worse between runs. Both live here, nowhere else.
+ */
+const DISTANCE: Record<Verdict, number> = { pass: 0, 'not-applicable': 0, 'not-tested': 1, inconclusive: 2, error: 2, fail: 3 };
+
+/** Positive when `after` is worse than `before`, negative when better, 0 when the same distance from clean. */
+export function verdictChange(before: Verdict, after: Verdict): number {
+  return DISTANCE[after] - DISTANCE[before];
+}
+
 export function worst(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.length === 0) return 'not-tested';
   return verdicts.reduce((a, b) => (SEVERITY[b] > SEVERITY[a] ? b : a));

@@ -4,9 +4,11 @@
  * growing delay. The lab credential is tried before and after; a lockout is
  * waited out (bounded, with progress) so the device is left usable.
  */
+import { z } from 'zod';
+import { defineFact, factsOf } from '../harness/facts';
 import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import { ADAPTERS } from './credentials';
+import { ADAPTERS, LoginAttemptsFact } from './credentials';
 import type { AttemptOutcome, LoginTarget } from './credentials/adapter';
 
 export const WRONG_ATTEMPTS = 20;
@@ -14,21 +16,29 @@ const MAX_WAIT_S = 300;
 const POLL_MS = 3000;
 
 export type Mitigation = 'lockout' | 'rate-limit' | 'growing-delay' | 'none';
+const OUTCOME = z.enum(['accepted', 'rejected', 'no-password-login', 'error']) satisfies z.ZodType<AttemptOutcome['kind']>;
 
-export interface BruteForceFact {
-  adapter: string;
-  protocol: string;
-  port: number;
-  path?: string;
-  claim?: string;
-  attempts: Array<{ n: number; outcome: AttemptOutcome['kind']; ms: number; detail?: string }>;
-  mitigation: Mitigation | 'unknown';
-  detail: string;
-  labBefore?: AttemptOutcome['kind'];
-  labAfter?: AttemptOutcome['kind'];
-  recoveredAfterS?: number;
-  labPasswordBits?: number;
-}
+/** Wrong passwords against one login, with the latency of each, the lab login before and after, and what that shows. */
+export const BruteForceFactKind = defineFact(
+  'brute-force',
+  z.object({
+    adapter: z.string(),
+    protocol: z.string(),
+    port: z.number().int(),
+    path: z.string().optional(),
+    claim: z.string().optional(),
+    attempts: z.array(z.object({ n: z.number().int(), outcome: OUTCOME, ms: z.number(), detail: z.string().optional() })),
+    mitigation: z.enum(['lockout', 'rate-limit', 'growing-delay', 'none', 'unknown']),
+    detail: z.string(),
+    labBefore: OUTCOME.optional(),
+    labAfter: OUTCOME.optional(),
+    recoveredAfterS: z.number().optional(),
+    labPasswordBits: z.number().optional(),
+  }),
+);
+export type BruteForceFact = z.infer<typeof BruteForceFactKind.schema>;
+/** A login the credentials probe found takes no password at all (SSH publickey only): nothing to guess. */
+export const NoPasswordLoginFact = defineFact('no-password-login', z.object({ detail: z.string().optional() }));
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
@@ -43,13 +53,10 @@ export function passwordBits(p: string): number {
 }
 
 function targetsFrom(ctx: ProbeContext): LoginTarget[] {
-  const creds = ctx.dependency('credentials')?.observations ?? [];
-  return creds
-    .filter((o) => o.kind === 'login-attempts')
-    .map((o) => o.data as Record<string, unknown>)
+  return factsOf(ctx.dependency('credentials'), LoginAttemptsFact)
     // A service that takes anything, or no password at all, has nothing to brute-force.
     .filter((d) => d.stopReason !== 'accepts-anything' && d.stopReason !== 'no-password-login')
-    .map((d) => ({ adapter: String(d.adapter), protocol: String(d.protocol), port: Number(d.port), path: d.path as string | undefined, tls: d.protocol === 'https' || d.protocol === 'mqtts', source: String(d.source) }));
+    .map((d) => ({ adapter: d.adapter, protocol: d.protocol, port: d.port, path: d.path, tls: d.protocol === 'https' || d.protocol === 'mqtts', source: d.source }));
 }
 
 async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForceFact> {
@@ -129,19 +136,20 @@ export const bruteForceProbe: Probe = {
   id: 'brute-force',
   title: 'Brute-force mitigation on every password login (lockout, rate limit, growing delay)',
   needs: ['host'],
+  facts: [BruteForceFactKind, NoPasswordLoginFact],
   dependsOn: ['credentials'],
   runLast: 30,
   clauses: ['EN 303 645 5.1-5', 'TS 103 701 5.1-5-2', 'JC-STAR S1.1-04'],
   async run(ctx) {
     const targets = targetsFrom(ctx);
-    const keyOnly = (ctx.dependency('credentials')?.observations ?? []).filter((o) => o.kind === 'login-attempts' && o.data.stopReason === 'no-password-login');
+    const keyOnly = factsOf(ctx.dependency('credentials'), LoginAttemptsFact).filter((a) => a.stopReason === 'no-password-login');
     ctx.progress(`${WRONG_ATTEMPTS} wrong passwords on ${targets.map((t) => `${t.protocol} ${t.port}`).join(', ') || 'no password login'}`);
     // One login at a time: an attempt's latency must be the device's, not time spent
     // queueing for a connection slot held by another login's slow refusals.
     const facts: BruteForceFact[] = [];
     for (const t of targets) facts.push(await hammer(ctx, t));
     const observations: Observation[] = facts.map((f) => ({ kind: 'brute-force', port: f.port, protocol: f.protocol, summary: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.mitigation} — ${f.detail}`, data: { ...f } }));
-    for (const o of keyOnly) observations.push({ kind: 'no-password-login', port: o.port, protocol: o.protocol, summary: o.summary, data: { detail: o.data.detail } });
+    for (const a of keyOnly) observations.push({ kind: 'no-password-login', port: a.port, protocol: a.protocol, summary: `${a.protocol} ${a.port}: no password login offered${a.detail ? ` (${a.detail})` : ''}`, data: { detail: a.detail } });
     return { observations };
   },
 };

@@ -9,22 +9,28 @@
  * serial probes' business; the privacy checks read those too.
  */
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import { runAction, type ActionRecord } from './util/actions';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
+import { actionRecordSchema, runAction } from './util/actions';
 import { canariesIn } from './util/canaries';
 import { mqttListen } from './util/mqtt-listen';
 
 /** One place personal data was looked for. */
-export interface DataChannel {
-  channel: string;
-  authenticated: boolean;
+export const dataChannelSchema = z.object({
+  channel: z.string(),
+  authenticated: z.boolean(),
   /** The answer crossed the network unencrypted. */
-  clearText: boolean;
+  clearText: z.boolean(),
   /** The channel was read (2xx, exit 0, broker accepted): an empty result means something. */
-  ok: boolean;
-  categories: string[];
-  detail: string;
-  action?: ActionRecord;
-}
+  ok: z.boolean(),
+  categories: z.array(z.string()),
+  detail: z.string(),
+  action: actionRecordSchema.optional(),
+});
+/** One place the enrolled canaries were looked for with the lab credential, and which categories showed. */
+export type DataChannel = z.infer<typeof dataChannelSchema>;
+export const PersonalDataChannelFact = defineFact('personal-data-channel', dataChannelSchema);
+export const PersonalDataSweepFact = defineFact('personal-data-sweep', z.object({ channels: z.number().int(), readBackDeclared: z.number().int() }));
 
 /** Read every declared personal-data channel once. */
 export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[]> {
@@ -76,6 +82,7 @@ export const personalDataProbe: Probe = {
   id: 'personal-data',
   title: 'Personal data: where the enrolled canaries show with lab credentials',
   needs: ['canaries'],
+  facts: [PersonalDataChannelFact, PersonalDataSweepFact],
   clauses: ['EN 303 645 5.8-1', 'EN 303 645 5.8-2', 'EN 303 645 6-1', 'TS 103 701 5.8-2-1'],
   skipReason(device) {
     if (Object.keys(device.personalData?.canaries ?? {}).length === 0) return 'no personalData.canaries declared: enrol canary values on the device and declare them';

@@ -5,19 +5,24 @@
  * recorded as such.
  */
 import { mapLimit } from '../harness/limiter';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts } from './ports';
 import { httpRequest } from './util/http';
 
-export type Carries = 'credentials' | 'session' | 'content' | 'redirect-to-https' | 'nothing' | 'unknown';
+export const CARRIES = ['credentials', 'session', 'content', 'redirect-to-https', 'nothing', 'unknown'] as const;
+export type Carries = (typeof CARRIES)[number];
 
-export interface PlaintextFact {
-  port: number;
-  protocol: string;
-  carries: Carries;
-  how: string;
-  path?: string;
-}
+/** What one open port carries in clear; `unknown` when it could not be told. */
+export const PlaintextServiceFact = defineFact(
+  'plaintext-service',
+  z.object({ port: z.number().int(), protocol: z.string(), carries: z.enum(CARRIES), how: z.string(), path: z.string().optional() }),
+);
+export type PlaintextFact = z.infer<typeof PlaintextServiceFact.schema>;
+
+/** The open TCP ports the probe looked at. */
+export const PlaintextScanFact = defineFact('plaintext-scan', z.object({ open: z.array(z.number().int()) }));
 
 const PLAIN_BY_SERVICE: Record<string, { carries: Carries; how: string }> = {
   telnet: { carries: 'credentials', how: 'telnet: the login and the whole session cross unencrypted' },
@@ -67,6 +72,7 @@ export const plaintextProbe: Probe = {
   id: 'plaintext',
   title: 'Services that would carry credentials or sessions in clear text',
   needs: ['host'],
+  facts: [PlaintextServiceFact, PlaintextScanFact],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.5-6', 'TS 103 701 5.5-1-2'],
   async run(ctx) {

@@ -6,24 +6,34 @@
  * nothing could be concluded, and the lab's enrolment would be lost.
  */
 import type { Probe } from '../harness/types';
-import { runAction, waitForDevice, type ActionRecord, type DeviceReturn } from './util/actions';
-import { channelObservations, sweepPersonalData, type DataChannel } from './personal-data';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
+import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice } from './util/actions';
+import { channelObservations, dataChannelSchema, sweepPersonalData } from './personal-data';
 
-export interface ResetFacts {
-  before: DataChannel[];
-  reset?: ActionRecord;
-  return?: DeviceReturn;
-  after: DataChannel[];
-  /** Categories seen before the reset, and seen again after it. */
-  survived: string[];
-  /** Why the reset was not attempted. */
-  notAttempted?: string;
-}
+/** The canaries read before the reset, the reset action, the wait for the device, and the same channels read after. */
+export const ResetFact = defineFact(
+  'reset',
+  z.object({
+    before: z.array(dataChannelSchema),
+    reset: actionRecordSchema.optional(),
+    return: deviceReturnSchema.optional(),
+    after: z.array(dataChannelSchema),
+    /** Categories seen before the reset, and seen again after it. */
+    survived: z.array(z.string()),
+    /** Why the reset was not attempted. */
+    notAttempted: z.string().optional(),
+  }),
+);
+export type ResetFacts = z.infer<typeof ResetFact.schema>;
+export const ResetBeforeFact = defineFact('reset-before', dataChannelSchema);
+export const ResetAfterFact = defineFact('reset-after', dataChannelSchema);
 
 export const resetProbe: Probe = {
   id: 'reset',
   title: 'Factory reset: canaries before, reset, canaries after',
   needs: ['reset', 'canaries'],
+  facts: [ResetFact, ResetBeforeFact, ResetAfterFact],
   // Destroys the lab's enrolment: after every other probe.
   runLast: 40,
   clauses: ['EN 303 645 5.11-1', 'TS 103 701 5.11-1-1'],

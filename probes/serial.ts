@@ -5,6 +5,8 @@
  * which an echoing line cannot fake), and search everything it printed for
  * canaries and secrets. Values are never kept: only where and what kind.
  */
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
 import { closeSerialPort, openSerialPort } from './util/serial-port';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
@@ -19,16 +21,21 @@ const SHELL = /[#$>%] ?$/;
 const SECRET = /(?<![a-z])((?:[a-z0-9]+_)?(?:pass(?:word|wd)?|psk|wpa_?passphrase|secret|api[_-]?key|token))\s*[=:]\s*["']?([^\s"']{3,})/gi;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/g;
 
-export interface SerialFacts {
-  path: string;
-  bytes: number;
-  countdownOffered: boolean;
-  bootloaderInterrupted: boolean;
-  loginPrompt: boolean;
-  shellWithoutLogin: boolean;
-  secrets: Array<{ kind: string; where: string }>;
-  canaries: string[];
-}
+/** What the UART showed: the boot output's size, an autoboot countdown and whether it stopped, a login prompt, a shell without login, secrets and canaries (kinds, never values). */
+export const SerialConsoleFact = defineFact(
+  'serial-console',
+  z.object({
+    path: z.string(),
+    bytes: z.number().int(),
+    countdownOffered: z.boolean(),
+    bootloaderInterrupted: z.boolean(),
+    loginPrompt: z.boolean(),
+    shellWithoutLogin: z.boolean(),
+    secrets: z.array(z.object({ kind: z.string(), where: z.string() })),
+    canaries: z.array(z.string()),
+  }),
+);
+export type SerialFacts = z.infer<typeof SerialConsoleFact.schema>;
 
 
 /** Mask secret values in a log line by line; returns what kinds were found and where. */
@@ -50,6 +57,7 @@ export const serialProbe: Probe = {
   id: 'serial',
   title: 'Serial console: boot log, bootloader, shell without login, secrets',
   needs: ['serial'],
+  facts: [SerialConsoleFact],
   runLast: 10,
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),

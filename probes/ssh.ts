@@ -4,6 +4,8 @@
  * and the authentication methods it offers to a "none" request.
  */
 import { Client, type AuthenticationType } from 'ssh2';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts } from './ports';
 import { hostKeyFacts, readServerHello, type KexInit } from './util/ssh-wire';
@@ -27,22 +29,36 @@ const KEY_FAMILY: Record<string, string> = {
   'ssh-ed25519': 'ed25519',
 };
 
-export interface HostKey {
-  algorithm: string;
-  type?: string;
-  bits?: number;
-  error?: string;
-}
+const hostKey = z.object({ algorithm: z.string(), type: z.string().optional(), bits: z.number().optional(), error: z.string().optional() });
+export type HostKey = z.infer<typeof hostKey>;
+const names = z.array(z.string());
 
-export interface SshServiceFacts {
-  port: number;
-  banner?: string;
-  protocolVersion?: string;
-  kexinit?: KexInit;
-  hostKeys: HostKey[];
-  authMethods?: string[];
-  error?: string;
-}
+/** One SSH service: banner, the server's KEXINIT lists, every host key sized, the auth methods offered. */
+export const SshServiceFact = defineFact(
+  'ssh-service',
+  z.object({
+    port: z.number().int(),
+    banner: z.string().optional(),
+    protocolVersion: z.string().optional(),
+    kexinit: z
+      .object({
+        kex: names,
+        hostKey: names,
+        encryptionClientToServer: names,
+        encryptionServerToClient: names,
+        macClientToServer: names,
+        macServerToClient: names,
+        compressionClientToServer: names,
+        compressionServerToClient: names,
+      })
+      .optional(),
+    hostKeys: z.array(hostKey),
+    authMethods: names.optional(),
+    error: z.string().optional(),
+  }),
+);
+
+export type SshServiceFacts = Omit<z.infer<typeof SshServiceFact.schema>, 'kexinit'> & { kexinit?: KexInit };
 
 export function sshPorts(ctx: ProbeContext): number[] {
   const ports = new Set(ctx.device.services.filter((s) => s.transport === 'tcp' && s.protocol === 'ssh').map((s) => s.port));
@@ -128,6 +144,7 @@ export const sshProbe: Probe = {
   id: 'ssh',
   title: 'SSH algorithms (KEXINIT), host keys and offered authentication methods',
   needs: ['host'],
+  facts: [SshServiceFact],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.1-3', 'TS 103 701 5.5-1-2'],
   async run(ctx) {

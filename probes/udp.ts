@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { parsePortSpec } from '../harness/device-file/schema';
 import { mapLimit } from '../harness/limiter';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
 import { printable } from './util/banner';
@@ -47,17 +49,28 @@ export const UDP_DEFAULTS: Record<number, UdpKnown> = {
 };
 const BY_PROTOCOL: Record<string, UdpKnown> = { snmp: UDP_DEFAULTS[161], ssdp: UDP_DEFAULTS[1900], upnp: UDP_DEFAULTS[1900], mdns: UDP_DEFAULTS[5353], coap: UDP_DEFAULTS[5683] };
 
-export type UdpState = 'open' | 'closed' | 'open|filtered' | 'unreachable';
+export const UDP_STATES = ['open', 'closed', 'open|filtered', 'unreachable'] as const;
+export type UdpState = (typeof UDP_STATES)[number];
 
-export interface UdpRecord {
-  port: number;
-  state: UdpState;
-  declared: boolean;
-  service?: string;
-  answer?: string;
-  /** Personal-data canary categories in the answer (a discovery reply tells the whole network). */
-  canaries?: string[];
-}
+/** One UDP port asked with a real request: answered (open), ICMP unreachable (closed), or silent (open|filtered). */
+export const UdpPortFact = defineFact(
+  'udp-port',
+  z.object({
+    port: z.number().int(),
+    state: z.enum(UDP_STATES),
+    declared: z.boolean(),
+    service: z.string().optional(),
+    answer: z.string().optional(),
+    /** Personal-data canary categories in the answer (a discovery reply tells the whole network). */
+    canaries: z.array(z.string()).optional(),
+  }),
+);
+export type UdpRecord = z.infer<typeof UdpPortFact.schema>;
+
+export const UdpScanFact = defineFact(
+  'udp-scan',
+  z.object({ ports: z.array(z.number().int()), open: z.array(z.number().int()), silent: z.array(z.number().int()), unreachable: z.array(z.number().int()) }),
+);
 
 const TRIES = 2;
 
@@ -75,6 +88,7 @@ export const udpServicesProbe: Probe = {
   id: 'udp-services',
   title: 'UDP services (SNMP, SSDP, mDNS, CoAP and declared ports) asked with real requests',
   needs: ['host'],
+  facts: [UdpPortFact, UdpScanFact],
   clauses: ['EN 303 645 5.6-1', 'TS 103 701 5.6-1-2'],
   async run(ctx) {
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'udp').map((s) => [s.port, s.protocol]));

@@ -6,6 +6,8 @@
  */
 import { Client, type AuthenticationType } from 'ssh2';
 import { mapLimit } from '../harness/limiter';
+import { z } from 'zod';
+import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
@@ -18,14 +20,17 @@ import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 export const ADMIN_PATHS = ['/admin', '/cgi-bin/admin', '/config', '/cgi-bin/config', '/setup', '/system', '/api/config', '/api/v1/config', '/config.bin', '/cgi-bin/status', '/status'];
 const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
 
-export interface Exposure {
-  port: number;
-  protocol: string;
-  what: 'shell' | 'admin' | 'config' | 'personal-data' | 'mqtt-anonymous' | 'ftp-anonymous' | 'status';
-  where: string;
-  canaries: string[];
-  detail: string;
-}
+export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status'] as const;
+
+/** Something reachable without credentials (or a place that could not be checked: `detail` says so). */
+export const UnauthenticatedFact = defineFact(
+  'unauthenticated',
+  z.object({ port: z.number().int(), protocol: z.string(), what: z.enum(EXPOSURES), where: z.string(), canaries: z.array(z.string()), detail: z.string() }),
+);
+export type Exposure = z.infer<typeof UnauthenticatedFact.schema>;
+
+/** The services asked, as "kind port". */
+export const UnauthenticatedScanFact = defineFact('unauthenticated-scan', z.object({ ports: z.array(z.string()) }));
 
 /** A port that gave no usable answer: the check cannot say "nothing open" about it. */
 function unchecked(port: number, protocol: string, why: string): Exposure {
@@ -143,6 +148,7 @@ export const unauthenticatedProbe: Probe = {
   id: 'unauthenticated',
   title: 'What each service gives without credentials (shells, admin pages, personal data, anonymous MQTT)',
   needs: ['host'],
+  facts: [UnauthenticatedFact, UnauthenticatedScanFact],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-4', 'EN 303 645 5.5-5', 'JC-STAR S1.1-01'],
   async run(ctx) {

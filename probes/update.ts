@@ -15,34 +15,45 @@ import path from 'node:path';
 import type { DeviceFile } from '../harness/device-file/schema';
 import { sha256Hex } from '../harness/hash';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
-import { runAction, waitForDevice, type ActionRecord, type DeviceReturn } from './util/actions';
+import { z } from 'zod';
+import { defineFact, FirmwareVersionFact } from '../harness/facts';
+import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice, type ActionRecord } from './util/actions';
 
-export type UpdateStepName = 'tampered' | 'unsigned' | 'older' | 'genuine';
+export const UPDATE_STEPS = ['tampered', 'unsigned', 'older', 'genuine'] as const;
+export type UpdateStepName = (typeof UPDATE_STEPS)[number];
 
-export interface UpdateStep {
-  step: UpdateStepName;
+const updateStep = z.object({
+  step: z.enum(UPDATE_STEPS),
   /** How the image was made, in words. */
-  image: string;
-  sha256: string;
-  bytes: number;
-  versionBefore: string;
-  versionAfter?: string;
-  install: ActionRecord;
-  return?: DeviceReturn;
+  image: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  versionBefore: z.string(),
+  versionAfter: z.string().optional(),
+  install: actionRecordSchema,
+  return: deviceReturnSchema.optional(),
   /** true: the version changed; false: it did not; null: cannot tell (see `note`). */
-  installed: boolean | null;
-  note?: string;
-}
+  installed: z.boolean().nullable(),
+  note: z.string().optional(),
+});
+export type UpdateStep = z.infer<typeof updateStep>;
 
-export interface UpdateFacts {
-  versionStart?: string;
-  versionEnd?: string;
-  /** Why the sequence stopped early, or why it could not start. */
-  stopped?: string;
-  steps: UpdateStep[];
-  /** Steps not attempted and why (no older image declared, no signature region declared). */
-  notAttempted: Array<{ step: UpdateStepName; why: string }>;
-}
+/** The install sequence: the version before and after each image (tampered, unsigned, older, genuine). */
+export const UpdateSequenceFact = defineFact(
+  'update-sequence',
+  z.object({
+    versionStart: z.string().optional(),
+    versionEnd: z.string().optional(),
+    /** Why the sequence stopped early, or why it could not start. */
+    stopped: z.string().optional(),
+    steps: z.array(updateStep),
+    /** Steps not attempted and why (no older image declared, no signature region declared). */
+    notAttempted: z.array(z.object({ step: z.enum(UPDATE_STEPS), why: z.string() })),
+  }),
+);
+export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;
+/** The firmware version the device reported before any install: the core's own fact kind. */
+export { FirmwareVersionFact };
 
 /** One byte flipped: the declared offset, or the middle of the file. */
 export function tamperImage(genuine: Buffer, offset?: number): { image: Buffer; at: number } {
@@ -71,6 +82,7 @@ export const updateProbe: Probe = {
   id: 'update',
   title: 'Update: tampered, unsigned, older and genuine images',
   needs: ['update.version', 'update.install'],
+  facts: [FirmwareVersionFact, UpdateSequenceFact],
   runLast: 20,
   clauses: ['EN 303 645 5.3-4', 'EN 303 645 5.3-7', 'EN 303 645 5.3-9', 'TS 103 701 5.3-7-1', 'TS 103 701 5.3-9-1'],
   timeoutMs: (device) => 4 * perStepMs(device) + 30_000,

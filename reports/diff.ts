@@ -5,11 +5,9 @@
  * there, or a finding that was not there; any of those makes the exit code 1.
  */
 import type { Report } from '../harness/report';
-import type { Verdict } from '../harness/verdict';
+import { verdictChange, type Verdict } from '../harness/verdict';
 import { escapeXml as h } from './escape';
 
-/** Distance from a clean pass: a larger rank is worse. */
-const RANK: Record<Verdict, number> = { pass: 0, 'not-applicable': 0, 'not-tested': 1, inconclusive: 2, error: 2, fail: 3 };
 
 export interface Service {
   transport: 'tcp' | 'udp';
@@ -65,7 +63,7 @@ export function diffRuns(a: Report, b: Report): RunDiff {
     const before = checksA.get(c.id);
     if (!before) continue;
     if (before.verdict !== c.verdict) {
-      const d = RANK[c.verdict] - RANK[before.verdict];
+      const d = verdictChange(before.verdict, c.verdict);
       checks.push({ id: c.id, from: before.verdict, to: c.verdict, change: d > 0 ? 'worse' : d < 0 ? 'better' : 'changed' });
     }
     const seen = new Set(before.findings.map((f) => findingKey(f.message)));

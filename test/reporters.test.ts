@@ -11,9 +11,9 @@ import { nullReporter } from '../reports/null';
 import type { Reporter } from '../reports/reporter';
 import { terminalReporter } from '../reports/terminal';
 import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith } from './helpers/run';
+import { profileOf, runWith, X_FACT } from './helpers/run';
 
-const probe: Probe = { id: 'p', title: 'p', needs: [], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: { bad: true } }] }) };
+const probe: Probe = { id: 'p', title: 'p', needs: [], facts: [X_FACT], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: { bad: true } }] }) };
 const failing: Check = {
   id: 'c.fail',
   title: 'Fails <always> & loudly',

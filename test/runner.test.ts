@@ -3,7 +3,7 @@ import { readJournal } from '../harness/journal';
 import type { Check, Probe } from '../harness/types';
 import { gate } from '../harness/gate';
 import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith } from './helpers/run';
+import { profileOf, runWith, X_FACT } from './helpers/run';
 
 /** A check that passes when its probe saw `ok: true`, through the shared gate. */
 function checkOn(id: string, probe: string): Check {
@@ -23,7 +23,7 @@ function checkOn(id: string, probe: string): Check {
 }
 
 function probe(id: string, run: Probe['run'], extra: Partial<Probe> = {}): Probe {
-  return { id, title: id, needs: ['host'], run, ...extra };
+  return { id, title: id, needs: ['host'], facts: [X_FACT], run, ...extra };
 }
 
 const okProbe = (id: string, counter?: { n: number }): Probe =>

@@ -11,7 +11,7 @@ import { ConnectError, DeviceConnector } from '../harness/connector';
 import { ScopeGuard } from '../harness/scope';
 import type { Check, Probe } from '../harness/types';
 import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith } from './helpers/run';
+import { profileOf, runWith, X_FACT } from './helpers/run';
 
 describe('scope guard', () => {
   it('allows only the target and what it resolves to', async () => {
@@ -33,7 +33,7 @@ describe('scope guard', () => {
 
   it('a target that does not resolve fails every probe, never passes', async () => {
     const d = deviceFrom({ ...minimalDevice, target: { host: 'no-such-host.test' } });
-    const probe: Probe = { id: 'p', title: 'p', needs: ['host'], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: {} }] }) };
+    const probe: Probe = { id: 'p', title: 'p', needs: ['host'], facts: [X_FACT], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: {} }] }) };
     const check: Check = { id: 'c', title: 'c', failsWhen: '', probes: ['p'], implemented: true, judge: () => ({ verdict: 'pass', rationale: 'should not be reached', findings: [] }) };
     const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R1', checks: ['c'] }]), probes: [probe], checks: [check] });
     // The check says pass regardless; the harness must not let it.

@@ -6,6 +6,8 @@
  * consecutive-failure counter and proves the account is still usable), and
  * stops if that login is refused.
  */
+import { z } from 'zod';
+import { defineFact } from '../../harness/facts';
 import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { maskPassword } from '../../harness/secrets';
@@ -23,7 +25,43 @@ import { telnetLogin } from './telnet';
 export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, 'http-digest': httpDigestLogin, 'http-form': httpFormLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
-export type StopReason = 'accepted' | 'accepts-anything' | 'no-password-login' | 'exhausted' | 'budget' | 'lockout-budget' | 'lockout-started' | 'errors' | 'aborted';
+export const STOP_REASONS = ['accepted', 'accepts-anything', 'no-password-login', 'exhausted', 'budget', 'lockout-budget', 'lockout-started', 'errors', 'aborted'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
+const OUTCOMES = ['accepted', 'rejected', 'no-password-login', 'error'] as const;
+
+/** The dictionary run against one login: what was tried, what was accepted, the control, and why it stopped. */
+export const LoginAttemptsFact = defineFact(
+  'login-attempts',
+  z.object({
+    adapter: z.string(),
+    protocol: z.string(),
+    port: z.number().int(),
+    path: z.string().optional(),
+    source: z.string(),
+    lockout: z.object({ after: z.number().int(), seconds: z.number().optional(), labCredential: z.boolean() }).optional(),
+    list: z.string(),
+    listSize: z.number().int(),
+    planned: z.number().int(),
+    tried: z.number().int(),
+    errors: z.number().int(),
+    lastError: z.string().optional(),
+    labLogins: z.number().int(),
+    /** The random-pair control: a login that accepts it accepts anything. */
+    control: z.enum(OUTCOMES),
+    accepted: z.array(z.object({ list: z.string(), entry: z.number().int(), username: z.string(), password: z.string(), detail: z.string().optional(), source: z.string().optional() })),
+    /** Every entry refused with no error, or no password login offered at all. */
+    complete: z.boolean(),
+    stopReason: z.enum(STOP_REASONS),
+    detail: z.string().optional(),
+  }),
+);
+export type LoginAttempts = z.infer<typeof LoginAttemptsFact.schema>;
+/** A declared web login that answered without a challenge: its default credentials could not be tried. */
+export const LoginBaselineFact = defineFact('login-baseline', z.object({ path: z.string(), status: z.number().int(), challenge: z.string() }));
+/** A declared web login that did not answer at all. */
+export const LoginUnreachableFact = defineFact('login-unreachable', z.object({ path: z.string(), error: z.string() }));
+/** A login on a protocol no adapter speaks yet. */
+export const LoginNotCoveredFact = defineFact('login-not-covered', z.object({ protocol: z.string() }));
 
 interface RunState {
   tried: number;
@@ -180,6 +218,7 @@ export const credentialsProbe: Probe = {
   id: 'credentials',
   title: 'Default and weak credentials (declared defaults, Mirai list) on SSH, telnet, FTP, HTTP Basic and MQTT',
   needs: ['host'],
+  facts: [LoginAttemptsFact, LoginBaselineFact, LoginUnreachableFact, LoginNotCoveredFact],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.1-1', 'TS 103 701 5.1-1-2', 'JC-STAR S1.1-02', 'PSTI 1'],
   async run(ctx) {

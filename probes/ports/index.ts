@@ -5,29 +5,54 @@
  */
 import { parsePortSpec } from '../../harness/device-file/schema';
 import { mapLimit } from '../../harness/limiter';
+import { z } from 'zod';
+import { defineFact, factsOf } from '../../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { identifyPort } from './identify';
 import { nmapPath, nmapScan } from './nmap';
 
 export const FULL_RANGE = '1-65535';
 
-export type PortState = 'open' | 'closed' | 'filtered' | 'unreachable';
+export const PORT_STATES = ['open', 'closed', 'filtered', 'unreachable'] as const;
+export type PortState = (typeof PORT_STATES)[number];
 
-export interface PortRecord {
-  port: number;
-  state: PortState;
-  declared: boolean;
-  service?: string;
-  identifiedBy?: string;
-  banner?: string;
-}
+/** One TCP port as the scan saw it, and what it is, by what it said. */
+export const TcpPortFact = defineFact(
+  'tcp-port',
+  z.object({
+    port: z.number().int(),
+    state: z.enum(PORT_STATES),
+    declared: z.boolean(),
+    service: z.string().optional(),
+    identifiedBy: z.string().optional(),
+    banner: z.string().optional(),
+    /** Personal-data canary categories the port's first words held. */
+    canaries: z.array(z.string()).optional(),
+  }),
+);
+export type PortRecord = z.infer<typeof TcpPortFact.schema>;
+
+/** The scan as a whole: what was planned, what was scanned, and why it stopped early (`aborted`). */
+export const TcpScanFact = defineFact(
+  'tcp-scan',
+  z.object({
+    scanner: z.string(),
+    nmapArgs: z.array(z.string()).optional(),
+    spec: z.string(),
+    planned: z.number().int(),
+    scanned: z.number().int(),
+    open: z.array(z.number().int()),
+    closed: z.number().int(),
+    filtered: z.number().int(),
+    unreachable: z.number().int(),
+    aborted: z.string().optional(),
+  }),
+);
+export type TcpScan = z.infer<typeof TcpScanFact.schema>;
 
 /** The open TCP ports the tcp-ports probe saw (for the probes that depend on it). */
 export function openPorts(ctx: Pick<ProbeContext, 'dependency'>): PortRecord[] {
-  return (ctx.dependency('tcp-ports')?.observations ?? [])
-    .filter((o) => o.kind === 'tcp-port')
-    .map((o) => o.data as unknown as PortRecord)
-    .filter((r) => r.state === 'open');
+  return factsOf(ctx.dependency('tcp-ports'), TcpPortFact).filter((r) => r.state === 'open');
 }
 
 export function portsToScan(ctx: Pick<ProbeContext, 'device'>): { ports: number[]; spec: string } {
@@ -58,6 +83,7 @@ export const tcpPortsProbe: Probe = {
   id: 'tcp-ports',
   title: 'TCP service discovery (nmap or the built-in connect scan) and identification',
   needs: ['host'],
+  facts: [TcpPortFact, TcpScanFact],
   clauses: ['EN 303 645 5.6-1', 'TS 103 701 5.6-1-2'],
   async run(ctx) {
     const { ports, spec } = portsToScan(ctx);

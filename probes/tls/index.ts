@@ -4,6 +4,8 @@
  * suite, plus one) and the certificate it presents.
  */
 import tls from 'node:tls';
+import { z } from 'zod';
+import { defineFact } from '../../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { ConnectError } from '../../harness/connector';
 import { openPorts } from '../ports';
@@ -14,20 +16,40 @@ import { suiteName, suitesFor, weakness } from './suites';
 const HELLO_TIMEOUT_MS = 4000;
 const TLS_PROTOCOLS = new Set(['https', 'mqtts', 'ftps', 'tls', 'coaps']);
 
-export interface VersionResult {
-  accepted: boolean | null;
-  suites: string[];
-  error?: string;
-}
+const versionResult = z.object({ accepted: z.boolean().nullable(), suites: z.array(z.string()), error: z.string().optional() });
+/** accepted: true (a ServerHello for it), false (refused), null (could not tell: see error). */
+export type VersionResult = z.infer<typeof versionResult>;
 
-export interface TlsServiceFacts {
-  port: number;
-  versions: Record<TlsVersion, VersionResult>;
-  weakSuites: Array<{ version: TlsVersion; suite: string; why: string }>;
-  certificate?: CertificateFacts;
-  certificateError?: string;
-  handshakes: number;
-}
+const certificateSchema = z.object({
+  subject: z.string(),
+  issuer: z.string(),
+  keyType: z.string(),
+  keyBits: z.number().optional(),
+  curve: z.string().optional(),
+  signatureAlgorithm: z.string(),
+  notBefore: z.string(),
+  notAfter: z.string(),
+  selfSigned: z.boolean(),
+  matchesTarget: z.boolean(),
+  sha256: z.string(),
+});
+
+/** One TLS service: each protocol version asked, weak suites accepted, the certificate. */
+export const TlsServiceFact = defineFact(
+  'tls-service',
+  z.object({
+    port: z.number().int(),
+    versions: z.object(Object.fromEntries(TLS_VERSIONS.map((v) => [v, versionResult])) as Record<TlsVersion, typeof versionResult>),
+    weakSuites: z.array(z.object({ version: z.enum(TLS_VERSIONS), suite: z.string(), why: z.string() })),
+    certificate: certificateSchema.optional(),
+    certificateError: z.string().optional(),
+    handshakes: z.number().int(),
+    /** Why the port was asked: declared, or what the scan identified. */
+    source: z.string().optional(),
+  }),
+);
+
+export type TlsServiceFacts = Omit<z.infer<typeof TlsServiceFact.schema>, 'certificate' | 'source'> & { certificate?: CertificateFacts };
 
 export function tlsPorts(ctx: ProbeContext): Array<{ port: number; source: string }> {
   const out = new Map<number, string>();
@@ -125,6 +147,7 @@ export const tlsProbe: Probe = {
   id: 'tls',
   title: 'TLS protocol versions, cipher suites and certificates',
   needs: ['host'],
+  facts: [TlsServiceFact],
   dependsOn: ['tcp-ports'],
   clauses: ['EN 303 645 5.5-1', 'EN 303 645 5.5-7', 'TS 103 701 5.5-1-2'],
   async run(ctx) {

@@ -5,6 +5,7 @@
  * bounded in time, retried only when safe (a GET, on a network error), and
  * recorded as evidence (request, status, timing; the runner masks secrets).
  */
+import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Client } from 'ssh2';
@@ -24,27 +25,28 @@ const GET_ATTEMPTS = 3;
 
 export type ActionVia = 'http' | 'ssh' | 'serial' | 'operator';
 
-/** What an action did, for the journal and the report. */
-export interface ActionRecord {
-  action: string;
-  via: ActionVia;
+/** What an action did, for the journal and the report (a part of the update, reset and personal-data facts). */
+export const actionRecordSchema = z.object({
+  action: z.string(),
+  via: z.enum(['http', 'ssh', 'serial', 'operator']),
   /** One line: method and URL, command, or what was sent. */
-  request: string;
-  startedAt: string;
-  durationMs: number;
-  attempts: number;
+  request: z.string(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  attempts: z.number().int(),
   /** HTTP status or SSH exit code. */
-  status?: number;
+  status: z.number().int().optional(),
   /** 2xx, exit 0, the expected text seen, or the operator confirmed. */
-  ok: boolean;
+  ok: z.boolean(),
   /** The value read (a version), when the action is a read. */
-  value?: string;
+  value: z.string().optional(),
   /** The start of the answer, printable. */
-  output?: string;
-  error?: string;
+  output: z.string().optional(),
+  error: z.string().optional(),
   /** Whether the answer crossed the network unencrypted (http://, ssh is encrypted, serial is local). */
-  clearText: boolean;
-}
+  clearText: z.boolean(),
+});
+export type ActionRecord = z.infer<typeof actionRecordSchema>;
 
 export interface ActionResult {
   record: ActionRecord;
@@ -282,15 +284,16 @@ export async function runAction(ctx: ProbeContext, name: string, action: Action,
   return { record: rec, text };
 }
 
-export interface DeviceReturn {
-  returned: boolean;
+export const deviceReturnSchema = z.object({
+  returned: z.boolean(),
   /** Milliseconds from the start of the wait until the device answered. */
-  afterMs: number;
-  polls: number;
+  afterMs: z.number(),
+  polls: z.number().int(),
   /** The version read, when the version action was polled. */
-  version?: string;
-  how: string;
-}
+  version: z.string().optional(),
+  how: z.string(),
+});
+export type DeviceReturn = z.infer<typeof deviceReturnSchema>;
 
 /**
  * After a disruptive action: wait `settleMs` (a device may answer once more

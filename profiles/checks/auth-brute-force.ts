@@ -1,7 +1,9 @@
 /** auth.brute-force — EN 303 645 5.1-5, JC-STAR S1.1-04 (tested on the device): brute force over the network is impractical. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
-import type { BruteForceFact } from '../../probes/brute-force';
+import { gate } from '../../harness/gate';
+import { discoveryFailure } from './discovery';
+import { factsOf } from '../../harness/facts';
+import { BruteForceFactKind } from '../../probes/brute-force';
 
 // A password with this much entropy cannot be guessed over a network even at full speed (NIST SP 800-63B §5.2.2 spirit).
 const HIGH_ENTROPY_BITS = 64;
@@ -16,7 +18,7 @@ export const bruteForceCheck: Check = {
   judge(input) {
     const g = gate(input, 'brute-force');
     if (!g.ok) return g.judgement;
-    const facts = g.result.observations.filter((o) => o.kind === 'brute-force').map((o) => o.data as unknown as BruteForceFact);
+    const facts = factsOf(g.result, BruteForceFactKind);
     const keyOnly = g.result.observations.filter((o) => o.kind === 'no-password-login');
     const findings: Finding[] = [];
     const failed: string[] = [];

@@ -1,21 +1,11 @@
 /** auth.default-credentials — EN 303 645 5.1-1, JC-STAR S1.1-02, PSTI 1: no service accepts a known default credential. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
+import { gate } from '../../harness/gate';
+import { discoveryFailure } from './discovery';
+import { factsOf } from '../../harness/facts';
+import { LoginAttemptsFact, type LoginAttempts } from '../../probes/credentials';
 
-interface Attempts {
-  protocol: string;
-  port: number;
-  path?: string;
-  listSize: number;
-  tried: number;
-  errors: number;
-  lastError?: string;
-  labLogins: number;
-  accepted: Array<{ list: string; entry: number; username: string; password: string; source?: string }>;
-  complete: boolean;
-  stopReason: string;
-  detail?: string;
-}
+type Attempts = LoginAttempts;
 
 const where = (a: Attempts): string => `${a.protocol} on ${a.port}${a.path ? ` ${a.path}` : ''}`;
 
@@ -30,7 +20,7 @@ export const defaultCredentialsCheck: Check = {
     const g = gate(input, 'credentials');
     if (!g.ok) return g.judgement;
     const obs = g.result.observations;
-    const attempts = obs.filter((o) => o.kind === 'login-attempts').map((o) => o.data as unknown as Attempts);
+    const attempts = factsOf(g.result, LoginAttemptsFact);
     const findings: Finding[] = [];
     for (const a of attempts) {
       if (a.stopReason === 'accepts-anything') {

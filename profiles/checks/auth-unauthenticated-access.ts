@@ -1,7 +1,9 @@
 /** auth.unauthenticated-access — EN 303 645 5.5-4/5.5-5, JC-STAR S1.1-01: nothing sensitive is reachable without credentials. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
-import type { Exposure } from '../../probes/unauthenticated';
+import { gate } from '../../harness/gate';
+import { discoveryFailure } from './discovery';
+import { factOf, factsOf } from '../../harness/facts';
+import { UnauthenticatedFact, UnauthenticatedScanFact, type Exposure } from '../../probes/unauthenticated';
 
 const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous'];
 
@@ -15,7 +17,7 @@ export const unauthenticatedAccessCheck: Check = {
   judge(input) {
     const g = gate(input, 'unauthenticated');
     if (!g.ok) return g.judgement;
-    const seen = g.result.observations.filter((o) => o.kind === 'unauthenticated').map((o) => o.data as unknown as Exposure);
+    const seen = factsOf(g.result, UnauthenticatedFact);
     const findings: Finding[] = seen.map((e) => ({ severity: BAD.includes(e.what) ? 'high' : 'info', port: e.port, protocol: e.protocol, message: `${e.where}: ${e.detail}` }));
     const bad = seen.filter((e) => BAD.includes(e.what));
     if (bad.length) return { verdict: 'fail', rationale: `reachable without credentials: ${bad.map((e) => `${e.what} on ${e.where}`).join('; ')}`, findings };
@@ -23,7 +25,7 @@ export const unauthenticatedAccessCheck: Check = {
     if (blind) return { verdict: 'inconclusive', rationale: `nothing reachable without credentials was seen, but ${blind}`, findings };
     const unchecked = seen.filter((e) => e.detail.startsWith('could not be checked'));
     if (unchecked.length) return { verdict: 'inconclusive', rationale: `nothing open was seen, but ${unchecked.map((e) => e.where).join(', ')} could not be checked`, findings };
-    const ports = (g.result.observations.find((o) => o.kind === 'unauthenticated-scan')?.data.ports as string[] | undefined) ?? [];
+    const ports = factOf(g.result, UnauthenticatedScanFact)?.ports ?? [];
     if (ports.length === 0) return { verdict: 'inconclusive', rationale: 'no open service was found to ask', findings };
     return { verdict: 'pass', rationale: `no shell, admin page, configuration, personal data or broker access without credentials on ${ports.join(', ')}`, findings };
   },

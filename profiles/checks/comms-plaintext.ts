@@ -1,7 +1,9 @@
 /** comms.plaintext — EN 303 645 5.5-1, 5.5-6, 5.8-1/2: no credentials or sessions cross the network in clear. */
 import type { Check, Finding } from '../../harness/types';
-import { discoveryFailure, gate } from '../../harness/gate';
-import type { PlaintextFact } from '../../probes/plaintext';
+import { gate } from '../../harness/gate';
+import { discoveryFailure } from './discovery';
+import { factOf, factsOf } from '../../harness/facts';
+import { PlaintextScanFact, PlaintextServiceFact } from '../../probes/plaintext';
 
 export const plaintextCheck: Check = {
   id: 'comms.plaintext',
@@ -13,7 +15,7 @@ export const plaintextCheck: Check = {
   judge(input) {
     const g = gate(input, 'plaintext');
     if (!g.ok) return g.judgement;
-    const facts = g.result.observations.filter((o) => o.kind === 'plaintext-service').map((o) => o.data as unknown as PlaintextFact);
+    const facts = factsOf(g.result, PlaintextServiceFact);
     const findings: Finding[] = facts.map((f) => ({
       severity: f.carries === 'credentials' || f.carries === 'session' ? 'high' : f.carries === 'content' || f.carries === 'unknown' ? 'low' : 'info',
       port: f.port,
@@ -22,7 +24,7 @@ export const plaintextCheck: Check = {
     }));
     const bad = facts.filter((f) => f.carries === 'credentials' || f.carries === 'session');
     if (bad.length) return { verdict: 'fail', rationale: `credentials or sessions in clear on ${[...new Set(bad.map((f) => `${f.protocol} ${f.port}`))].join(', ')}`, findings };
-    const scanned = (g.result.observations.find((o) => o.kind === 'plaintext-scan')?.data as { open?: number[] } | undefined)?.open ?? [];
+    const scanned = factOf(g.result, PlaintextScanFact)?.open ?? [];
     const blind = discoveryFailure(input);
     if (blind) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${blind}`, findings };
     if (scanned.length === 0) return { verdict: 'inconclusive', rationale: 'no open TCP port was found to look at', findings };

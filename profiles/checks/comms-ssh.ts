@@ -1,7 +1,9 @@
 /** comms.ssh — EN 303 645 5.5-1, 5.1-3: SSH services offer no broken algorithms or weak host keys. */
 import type { Check, Finding } from '../../harness/types';
-import { gate, noServiceJudgement } from '../../harness/gate';
-import type { SshServiceFacts } from '../../probes/ssh';
+import { gate } from '../../harness/gate';
+import { noServiceJudgement } from './discovery';
+import { factsOf } from '../../harness/facts';
+import { SshServiceFact } from '../../probes/ssh';
 
 // RFC 9142 §4 / RFC 8732: group1 and group-exchange-sha1 are no longer acceptable on their own.
 const LEGACY_ONLY_KEX = new Set(['diffie-hellman-group1-sha1', 'diffie-hellman-group-exchange-sha1']);
@@ -19,7 +21,7 @@ export const sshCheck: Check = {
   judge(input) {
     const g = gate(input, 'ssh');
     if (!g.ok) return g.judgement;
-    const services = g.result.observations.filter((o) => o.kind === 'ssh-service').map((o) => o.data as unknown as SshServiceFacts);
+    const services = factsOf(g.result, SshServiceFact);
     if (services.length === 0) return noServiceJudgement(input, 'SSH');
     const findings: Finding[] = [];
     const unsure: string[] = [];

@@ -1,7 +1,9 @@
 /** comms.tls — EN 303 645 5.5-1, 5.5-7: TLS services use current protocols, suites, keys and valid certificates. */
 import type { Check, Finding } from '../../harness/types';
-import { gate, noServiceJudgement } from '../../harness/gate';
-import type { TlsServiceFacts } from '../../probes/tls';
+import { gate } from '../../harness/gate';
+import { noServiceJudgement } from './discovery';
+import { factsOf } from '../../harness/facts';
+import { TlsServiceFact } from '../../probes/tls';
 import { TLS_VERSIONS } from '../../probes/tls/hello';
 
 const LEGACY_VERSIONS = ['SSLv3', 'TLSv1', 'TLSv1.1'] as const;
@@ -19,7 +21,7 @@ export const tlsCheck: Check = {
     const g = gate(input, 'tls');
     if (!g.ok) return g.judgement;
     const when = Date.parse(g.result.startedAt ?? new Date().toISOString());
-    const services = g.result.observations.filter((o) => o.kind === 'tls-service').map((o) => o.data as unknown as TlsServiceFacts);
+    const services = factsOf(g.result, TlsServiceFact);
     if (services.length === 0) return noServiceJudgement(input, 'TLS');
     const findings: Finding[] = [];
     const unsure: string[] = [];

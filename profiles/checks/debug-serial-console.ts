@@ -1,7 +1,8 @@
 /** debug.serial-console — EN 303 645 5.6-4: the UART gives no shell without login and leaks no secrets. */
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
-import type { SerialFacts } from '../../probes/serial';
+import { factOf } from '../../harness/facts';
+import { SerialConsoleFact } from '../../probes/serial';
 
 export const serialConsoleCheck: Check = {
   id: 'debug.serial-console',
@@ -13,7 +14,7 @@ export const serialConsoleCheck: Check = {
   judge(input) {
     const g = gate(input, 'serial');
     if (!g.ok) return g.judgement;
-    const f = g.result.observations.find((o) => o.kind === 'serial-console')?.data as unknown as SerialFacts | undefined;
+    const f = factOf(g.result, SerialConsoleFact);
     if (!f) return { verdict: 'inconclusive', rationale: 'the serial probe recorded nothing', findings: [] };
     const findings: Finding[] = [];
     if (f.shellWithoutLogin) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a shell without login (echo $((1234+4321)) printed 5555)` });

@@ -1,8 +1,9 @@
 /** exposure.undeclared-services — EN 303 645 5.6-1/5.6-2: every reachable service is one the maker declared. */
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
-import type { PortRecord } from '../../probes/ports';
-import type { UdpRecord } from '../../probes/udp';
+import { factOf, factsOf } from '../../harness/facts';
+import { TcpPortFact, TcpScanFact } from '../../probes/ports';
+import { UdpPortFact, UdpScanFact } from '../../probes/udp';
 import { worst } from '../../harness/verdict';
 
 export const undeclaredServicesCheck: Check = {
@@ -20,11 +21,12 @@ export const undeclaredServicesCheck: Check = {
     const unsure: string[] = [];
     let scope = '';
     if (tcpGate.ok) {
-      const ports = tcpGate.result.observations.filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord);
-      const scan = (tcpGate.result.observations.find((o) => o.kind === 'tcp-scan')?.data ?? {}) as { aborted?: string; scanned?: number; spec?: string; scanner?: string };
+      const ports = factsOf(tcpGate.result, TcpPortFact);
+      const scan = factOf(tcpGate.result, TcpScanFact);
       const declared = ports.filter((p) => p.declared);
       const open = ports.filter((p) => p.state === 'open');
-      if (scan.aborted || (declared.length > 0 && open.length === 0)) {
+      if (!scan) unsure.push('the TCP scan recorded no summary of what it scanned, so an empty result says nothing');
+      else if (scan.aborted || (declared.length > 0 && open.length === 0)) {
         unsure.push(scan.aborted ?? `none of the ${declared.length} declared TCP services answered, so an empty scan says nothing about undeclared ones`);
       }
       for (const p of open.filter((x) => !x.declared)) {
@@ -37,10 +39,10 @@ export const undeclaredServicesCheck: Check = {
         });
       }
       for (const p of declared.filter((d) => d.state !== 'open')) findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
-      scope = `${scan.scanned ?? ports.length} TCP ports (${scan.spec}, ${scan.scanner})`;
+      scope = scan ? `${scan.scanned} TCP ports (${scan.spec}, ${scan.scanner})` : `${ports.length} TCP ports`;
     } else unsure.push(tcpGate.judgement.rationale);
     if (udpGate.ok) {
-      const udp = udpGate.result.observations.filter((o) => o.kind === 'udp-port').map((o) => o.data as unknown as UdpRecord);
+      const udp = factsOf(udpGate.result, UdpPortFact);
       for (const u of udp.filter((x) => !x.declared && x.state === 'open')) {
         undeclared.push(`UDP ${u.port}`);
         findings.push({ severity: 'medium', port: u.port, protocol: u.service, message: `UDP ${u.port} answered a ${u.service} request and is not declared` });
@@ -49,7 +51,7 @@ export const undeclaredServicesCheck: Check = {
         findings.push({ severity: 'info', port: u.port, message: `UDP ${u.port} did not answer; UDP cannot tell a silent service from a filter` });
       }
       for (const u of udp.filter((x) => x.declared && x.state !== 'open')) findings.push({ severity: 'info', port: u.port, message: `declared UDP ${u.port} is ${u.state}` });
-      const scan = udpGate.result.observations.find((o) => o.kind === 'udp-scan')?.data as { ports?: number[] } | undefined;
+      const scan = factOf(udpGate.result, UdpScanFact);
       scope += `${scope ? ' and ' : ''}${scan?.ports?.length ?? udp.length} UDP ports`;
     } else unsure.push(udpGate.judgement.rationale);
 

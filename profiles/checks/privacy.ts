@@ -11,9 +11,14 @@
  * means the search proves nothing: inconclusive, never pass.
  */
 import { gate } from '../../harness/gate';
-import type { Check, CheckJudgement, Finding, JudgeInput, Observation } from '../../harness/types';
-import type { DataChannel } from '../../probes/personal-data';
-import type { ResetFacts } from '../../probes/reset';
+import { factOf, factsOf, type FactKind } from '../../harness/facts';
+import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
+import { PersonalDataChannelFact } from '../../probes/personal-data';
+import { TcpPortFact } from '../../probes/ports';
+import { ResetFact } from '../../probes/reset';
+import { SerialConsoleFact } from '../../probes/serial';
+import { UdpPortFact } from '../../probes/udp';
+import { UnauthenticatedFact } from '../../probes/unauthenticated';
 
 /** A place a canary category was seen. */
 interface Sighting {
@@ -25,24 +30,22 @@ interface Sighting {
 
 const CHANNEL_PROBES = ['tcp-ports', 'udp-services', 'serial'];
 
-function observationsOf(input: JudgeInput, probe: string, kind: string): Observation[] {
+/** Facts of a probe that completed (a failed probe's observations are not read). */
+function completedFacts<T>(input: JudgeInput, probe: string, kind: FactKind<T>): T[] {
   const r = input.result(probe);
-  return r?.status === 'completed' ? r.observations.filter((o) => o.kind === kind) : [];
+  return r?.status === 'completed' ? factsOf(r, kind) : [];
 }
 
 function sightings(input: JudgeInput): Sighting[] {
   const out: Sighting[] = [];
-  const push = (where: string, categories: unknown, authenticated: boolean, clearText: boolean): void => {
-    if (Array.isArray(categories) && categories.length) out.push({ where, categories: categories as string[], authenticated, clearText });
+  const push = (where: string, categories: string[] | undefined, authenticated: boolean, clearText: boolean): void => {
+    if (categories?.length) out.push({ where, categories, authenticated, clearText });
   };
-  for (const o of observationsOf(input, 'unauthenticated', 'unauthenticated')) push(`${String(o.data.where)} without credentials`, o.data.canaries, false, false);
-  for (const o of observationsOf(input, 'tcp-ports', 'tcp-port')) push(`TCP ${o.port} banner, to anyone who connects`, o.data.canaries, false, false);
-  for (const o of observationsOf(input, 'udp-services', 'udp-port')) push(`UDP ${o.port} answer, to anyone on the network`, o.data.canaries, false, false);
-  for (const o of observationsOf(input, 'serial', 'serial-console')) push(`serial console ${String(o.data.path)} output, without login`, o.data.canaries, false, false);
-  for (const o of observationsOf(input, 'personal-data', 'personal-data-channel')) {
-    const c = o.data as unknown as DataChannel;
-    push(c.channel, c.categories, c.authenticated, c.clearText);
-  }
+  for (const e of completedFacts(input, 'unauthenticated', UnauthenticatedFact)) push(`${e.where} without credentials`, e.canaries, false, false);
+  for (const p of completedFacts(input, 'tcp-ports', TcpPortFact)) push(`TCP ${p.port} banner, to anyone who connects`, p.canaries, false, false);
+  for (const u of completedFacts(input, 'udp-services', UdpPortFact)) push(`UDP ${u.port} answer, to anyone on the network`, u.canaries, false, false);
+  for (const s of completedFacts(input, 'serial', SerialConsoleFact)) push(`serial console ${s.path} output, without login`, s.canaries, false, false);
+  for (const c of completedFacts(input, 'personal-data', PersonalDataChannelFact)) push(c.channel, c.categories, c.authenticated, c.clearText);
   return out;
 }
 
@@ -129,7 +132,7 @@ export const dataDeletionCheck: Check = {
   judge(input): CheckJudgement {
     const g = gate(input, 'reset');
     if (!g.ok) return g.judgement;
-    const f = g.result.observations.find((o) => o.kind === 'reset')?.data as unknown as ResetFacts | undefined;
+    const f = factOf(g.result, ResetFact);
     if (!f) return { verdict: 'inconclusive', rationale: 'the reset probe recorded nothing', findings: [] };
     if (f.notAttempted) return { verdict: 'inconclusive', rationale: f.notAttempted, findings: [] };
     const before = f.before.filter((c) => c.categories.length);

@@ -6,12 +6,13 @@
  */
 import { gate } from '../../harness/gate';
 import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
-import type { UpdateFacts, UpdateStep, UpdateStepName } from '../../probes/update';
+import { factOf } from '../../harness/facts';
+import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
 
 function facts(input: JudgeInput): { ok: true; f: UpdateFacts } | { ok: false; judgement: CheckJudgement } {
   const g = gate(input, 'update');
   if (!g.ok) return g;
-  const f = g.result.observations.find((o) => o.kind === 'update-sequence')?.data as unknown as UpdateFacts | undefined;
+  const f = factOf(g.result, UpdateSequenceFact);
   if (!f) return { ok: false, judgement: { verdict: 'inconclusive', rationale: 'the update probe recorded no sequence', findings: [] } };
   if (!f.versionStart) return { ok: false, judgement: { verdict: 'inconclusive', rationale: f.stopped ?? 'the version could not be read', findings: [] } };
   return { ok: true, f };

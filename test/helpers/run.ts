@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { defineFact } from '../../harness/facts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,3 +45,6 @@ export async function runWith(opts: {
   });
   return { ...outcome, runDir, reporter };
 }
+
+/** The fact kind test probes record: `x`, with any data. */
+export const X_FACT = defineFact('x', z.record(z.string(), z.unknown()));
