@@ -9,7 +9,10 @@ module.exports = {
   maxWorkers: 2,
   testTimeout: 30000,
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/test'], testMatch: ['<rootDir>/test/*.test.ts'] },
+    // No socket, no process: checks on hand-built facts, schemas, verdicts, the runner with fake probes.
+    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['<rootDir>/test/unit/*.test.ts'], setupFiles: ['<rootDir>/test/unit/no-io.ts'] },
+    // In-process peers on loopback (ssh2, aedes, Node http/https) and end-to-end runs of the CLI.
+    { ...common, displayName: 'integration', roots: ['<rootDir>/test'], testMatch: ['<rootDir>/test/*.test.ts'] },
     {
       ...common,
       displayName: 'lab',

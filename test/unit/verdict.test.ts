@@ -1,4 +1,4 @@
-import { exitCodeFor, requirementVerdict, summaryVerdict, worst, type Verdict } from '../harness/verdict';
+import { exitCodeFor, requirementVerdict, summaryVerdict, worst, type Verdict } from '../../harness/verdict';
 
 describe('verdict aggregation', () => {
   it('a requirement is the worst of its checks', () => {

@@ -1,4 +1,4 @@
-import { MASK, SecretRegistry } from '../harness/secrets';
+import { MASK, SecretRegistry } from '../../harness/secrets';
 
 describe('secret registry', () => {
   const reg = new SecretRegistry();

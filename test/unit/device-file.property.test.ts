@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { parseDeviceFile } from '../harness/device-file/load';
-import { StarbenchError } from '../harness/errors';
+import { parseDeviceFile } from '../../harness/device-file/load';
+import { StarbenchError } from '../../harness/errors';
 
 const VALID = {
   device: { name: 'Cam', model: 'C1', firmware: '1.0.0' },

@@ -1,5 +1,5 @@
 import { utils } from 'ssh2';
-import { sshKeyPair } from '../fixtures/util/ssh-key';
+import { sshKeyPair } from '../../fixtures/util/ssh-key';
 
 it('fixture SSH keys always parse (ssh2 ed25519 keygen bug, ~1 in 256 unparseable otherwise)', () => {
   for (let i = 0; i < 1000; i++) {

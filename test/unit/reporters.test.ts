@@ -2,16 +2,16 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { XMLParser } from 'fast-xml-parser';
-import { reportJsonSchema, type Report } from '../harness/report';
-import type { Check, Probe } from '../harness/types';
-import { htmlReporter, renderHtml } from '../reports/html';
-import { jsonReporter } from '../reports/json';
-import { junitReporter, renderJunit } from '../reports/junit';
-import { nullReporter } from '../reports/null';
-import type { Reporter } from '../reports/reporter';
-import { terminalReporter } from '../reports/terminal';
-import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith, X_FACT } from './helpers/run';
+import { reportJsonSchema, type Report } from '../../harness/report';
+import type { Check, Probe } from '../../harness/types';
+import { htmlReporter, renderHtml } from '../../reports/html';
+import { jsonReporter } from '../../reports/json';
+import { junitReporter, renderJunit } from '../../reports/junit';
+import { nullReporter } from '../../reports/null';
+import type { Reporter } from '../../reports/reporter';
+import { terminalReporter } from '../../reports/terminal';
+import { deviceFrom, minimalDevice } from '../helpers/device';
+import { profileOf, runWith, X_FACT } from '../helpers/run';
 
 const probe: Probe = { id: 'p', title: 'p', needs: [], facts: [X_FACT], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: { bad: true } }] }) };
 const failing: Check = {

@@ -1,9 +1,9 @@
 import path from 'node:path';
-import { readJournal } from '../harness/journal';
-import type { Check, Probe } from '../harness/types';
-import { gate } from '../harness/gate';
-import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith, X_FACT } from './helpers/run';
+import { readJournal } from '../../harness/journal';
+import type { Check, Probe } from '../../harness/types';
+import { gate } from '../../harness/gate';
+import { deviceFrom, minimalDevice } from '../helpers/device';
+import { profileOf, runWith, X_FACT } from '../helpers/run';
 
 /** A check that passes when its probe saw `ok: true`, through the shared gate. */
 function checkOn(id: string, probe: string): Check {

@@ -8,13 +8,13 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineFact, factOf, factsOf, invalidObservations, validateProbeResult } from '../harness/facts';
-import { loadSavedRun } from '../harness/saved-run';
-import type { Check, Probe, ProbeResult } from '../harness/types';
-import { PROBES } from '../probes';
-import { TcpPortFact } from '../probes/ports';
-import { deviceFrom, minimalDevice } from './helpers/device';
-import { profileOf, runWith } from './helpers/run';
+import { defineFact, factOf, factsOf, invalidObservations, validateProbeResult } from '../../harness/facts';
+import { loadSavedRun } from '../../harness/saved-run';
+import type { Check, Probe, ProbeResult } from '../../harness/types';
+import { PROBES } from '../../probes';
+import { TcpPortFact } from '../../probes/ports';
+import { deviceFrom, minimalDevice } from '../helpers/device';
+import { profileOf, runWith } from '../helpers/run';
 
 const PortSeen = defineFact('port-seen', z.object({ port: z.number().int(), open: z.boolean() }));
 const result = (observations: ProbeResult['observations']): ProbeResult => ({ probe: 'p', status: 'completed', durationMs: 1, observations, evidence: [] });
@@ -71,7 +71,7 @@ describe('in a run', () => {
 describe('saved runs', () => {
   it('every probe result of the saved lab runs validates against today\'s schemas', () => {
     for (const name of ['lab-weak', 'lab-strong', 'lab-mixed']) {
-      const saved = loadSavedRun(path.join(__dirname, '..', 'fixtures', 'runs', name), PROBES);
+      const saved = loadSavedRun(path.join(__dirname, '..', '..', 'fixtures', 'runs', name), PROBES);
       const bad = [...saved.results.values()].filter((r) => r.status === 'failed' && /declared facts|does not validate/.test(r.reason ?? ''));
       expect({ name, bad: bad.map((r) => `${r.probe}: ${r.reason}`) }).toEqual({ name, bad: [] });
       expect(factsOf(saved.results.get('tcp-ports'), TcpPortFact).length).toBeGreaterThan(0);
@@ -80,7 +80,7 @@ describe('saved runs', () => {
 
   it('an altered observation in a saved journal makes that probe failed on re-judge, not dropped', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-tampered-'));
-    cpSync(path.join(__dirname, '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
+    cpSync(path.join(__dirname, '..', '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
     const file = path.join(dir, 'journal.jsonl');
     const lines = readFileSync(file, 'utf8').split('\n').map((l) => {
       if (!l.includes('"type":"probe-end"') || !l.includes('"probe":"tcp-ports"')) return l;
@@ -96,7 +96,7 @@ describe('saved runs', () => {
 
   it('a probe-end that is not a probe result at all is that probe\'s error', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-torn-'));
-    cpSync(path.join(__dirname, '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
+    cpSync(path.join(__dirname, '..', '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
     const file = path.join(dir, 'journal.jsonl');
     writeFileSync(file, readFileSync(file, 'utf8').split('\n').map((l) => (l.includes('"type":"probe-end"') && l.includes('"probe":"ssh"') ? JSON.stringify({ ...JSON.parse(l), result: { probe: 'ssh', status: 'completed' } }) : l)).join('\n'));
     expect(loadSavedRun(dir, PROBES).results.get('ssh')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/saved result in the journal does not validate/) });

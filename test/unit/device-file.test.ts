@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadDeviceFile, parseDeviceFile } from '../harness/device-file/load';
-import { parsePortSpec } from '../harness/device-file/schema';
-import { StarbenchError } from '../harness/errors';
+import { loadDeviceFile, parseDeviceFile } from '../../harness/device-file/load';
+import { parsePortSpec } from '../../harness/device-file/schema';
+import { StarbenchError } from '../../harness/errors';
 
 const VALID = `device: { name: Acme IP Camera, model: CAM1, firmware: 1.2.3 }
 target:
