@@ -20,7 +20,7 @@ import { checkFormats } from './assess';
 /** Judge a saved run's observations (again), under any profile, without the device. */
 export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta): Report {
   // Saved observations are already masked; nothing to reveal.
-  return assembleReport({ meta, device: saved.device, profile, checks: CHECKS, results: saved.results, only: saved.only, reveal: false });
+  return assembleReport({ meta, device: saved.device, profile, checks: CHECKS, probes: PROBES, results: saved.results, only: saved.only, reveal: false });
 }
 
 export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number> {

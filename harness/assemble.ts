@@ -7,7 +7,7 @@ import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
 import type { Profile } from './profile';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
 import type { DeviceFile } from './device-file/schema';
-import type { Check, CheckResult, ProbeResult } from './types';
+import type { Check, CheckResult, Probe, ProbeResult } from './types';
 import { countVerdicts, exitCodeFor, summaryVerdict } from './verdict';
 import { TOOL_VERSION } from './version';
 
@@ -30,6 +30,7 @@ export interface AssembleInput {
   device: DeviceFile;
   profile: Profile;
   checks: ReadonlyMap<string, Check>;
+  probes: ReadonlyMap<string, Probe>;
   results: ReadonlyMap<string, ProbeResult>;
   only?: ReadonlySet<string>;
   reveal: boolean;
@@ -50,7 +51,7 @@ export function assembleReport(input: AssembleInput): Report {
   const checkIds = checksForProfile(profile);
   const checkResults = new Map<string, CheckResult>();
   for (const id of checkIds) {
-    const r = judgeCheck(id, { device, checks: input.checks, results, reveal: input.reveal, only: input.only });
+    const r = judgeCheck(id, { device, checks: input.checks, probes: input.probes, results, reveal: input.reveal, only: input.only });
     checkResults.set(id, r);
     input.onCheck?.(r);
   }

@@ -9,12 +9,18 @@
  * schema: no check casts.
  */
 import { z } from 'zod';
-import type { FactKind, ProbeResult } from './types';
+import type { FactKind, FactRef, ProbeResult } from './types';
 
 export type { FactKind };
 
-export function defineFact<T>(kind: string, schema: z.ZodType<T>): FactKind<T> {
-  return { kind, schema };
+/** `unknown`: when a fact of this kind is a look that could not tell (see FactKind.unknown). */
+export function defineFact<T>(kind: string, schema: z.ZodType<T>, unknown?: (data: T) => string | null): FactKind<T> {
+  return { kind, schema, unknown };
+}
+
+/** The facts a verdict rests on: every fact of each kind, from the probe that recorded it. */
+export function basis(...refs: Array<[probe: string, kind: FactKind]>): FactRef[] {
+  return refs.map(([probe, k]) => ({ probe, kind: k.kind }));
 }
 
 /** Every fact of one kind in a probe result (none when the probe did not run). */

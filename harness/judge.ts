@@ -7,13 +7,16 @@ import { errorMessage } from './errors';
 import { gate } from './gate';
 import { fillPrompt, type Profile } from './profile';
 import type { RequirementResult } from './report';
-import type { Check, CheckJudgement, CheckResult, JudgeInput, ProbeResult } from './types';
+import { factsOf } from './facts';
+import type { Check, CheckJudgement, CheckResult, JudgeInput, Probe, ProbeResult } from './types';
 import { requirementVerdict, worst, type Verdict } from './verdict';
 
 export interface JudgeOptions {
   device: JudgeInput['device'];
   checks: ReadonlyMap<string, Check>;
   results: ReadonlyMap<string, ProbeResult>;
+  /** The probes that recorded the results: their declared facts say which facts are unknown. */
+  probes: ReadonlyMap<string, Probe>;
   reveal: boolean;
   /** Check ids the run was restricted to (`--only`); the others are not-tested. */
   only?: ReadonlySet<string>;
@@ -49,7 +52,7 @@ export function judgeCheck(id: string, opts: JudgeOptions): CheckResult {
   try {
     const input = { device: opts.device, result: (p: string) => opts.results.get(p), reveal: opts.reveal };
     const j = check.judge(input);
-    return { ...base, ...noPassWithoutEvidence(j, check, input), evidence: [...evidence] };
+    return { ...base, ...restsOnObservedFacts(noPassWithoutEvidence(j, check, input), input, opts.probes), evidence: [...evidence] };
   } catch (err) {
     return { ...base, verdict: 'error', rationale: `the check itself failed: ${errorMessage(err)}`, findings: [], evidence: [...evidence] };
   }
@@ -68,6 +71,33 @@ function noPassWithoutEvidence(j: CheckJudgement, check: Check, input: JudgeInpu
   }
   const observed = check.probes.reduce((n, p) => n + (input.result(p)?.observations.length ?? 0), 0);
   if (observed === 0) return { verdict: 'inconclusive', rationale: 'the check would pass, but its probes recorded no observation', findings: j.findings };
+  return j;
+}
+
+/**
+ * A `pass` or `not-applicable` must cite the facts it rests on (`basis`), and
+ * every one of them must be an observed fact: a look that could not tell
+ * (FactKind.unknown) turns the verdict into `inconclusive`, whatever the
+ * check's own logic concluded. A check cannot forget the unknown case.
+ */
+function restsOnObservedFacts(j: CheckJudgement, input: JudgeInput, probes: ReadonlyMap<string, Probe>): CheckJudgement {
+  if (j.verdict !== 'pass' && j.verdict !== 'not-applicable') return j;
+  const refuse = (why: string): CheckJudgement => ({ verdict: 'inconclusive', rationale: `the check would say ${j.verdict} (${j.rationale}), but ${why}`, findings: j.findings, basis: j.basis });
+  if (!j.basis?.length) return refuse('it cites no fact it rests on');
+  const unknown: string[] = [];
+  for (const ref of j.basis) {
+    const r = input.result(ref.probe);
+    if (!r || r.status !== 'completed') return refuse(`the facts it cites (${ref.probe}: ${ref.kind}) come from a probe that ${r ? r.status : 'did not run'}`);
+    const kind = probes.get(ref.probe)?.facts.find((k) => k.kind === ref.kind);
+    if (!kind) return refuse(`it cites ${ref.kind}, which probe ${ref.probe} does not declare`);
+    const facts = factsOf(r, kind);
+    if (facts.length === 0) return refuse(`it cites ${ref.kind} of ${ref.probe}, and there is none`);
+    for (const f of facts) {
+      const why = kind.unknown?.(f);
+      if (why) unknown.push(why);
+    }
+  }
+  if (unknown.length) return refuse(`it rests on facts that were not observed: ${[...new Set(unknown)].join('; ')}`);
   return j;
 }
 

@@ -43,6 +43,8 @@ export const checkResultSchema = z.object({
   findings: z.array(finding),
   evidence: z.array(z.string()),
   fix: z.string().optional(),
+  /** For a pass or not-applicable: the facts (probe and observation kind) it rests on, every one observed. */
+  basis: z.array(z.object({ probe: z.string(), kind: z.string() })).optional(),
 });
 
 export const requirementResultSchema = z.object({

@@ -267,6 +267,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     device,
     profile,
     checks: opts.checks,
+    probes: opts.probes,
     results,
     only: opts.only,
     reveal: secrets.reveal,

@@ -16,6 +16,19 @@ export interface FactKind<T = unknown> {
   /** The observation `kind` this schema describes, e.g. `tcp-port`. */
   readonly kind: string;
   readonly schema: z.ZodType<T>;
+  /**
+   * Whether one fact of this kind was *observed*, or is a look that could
+   * not tell (a timeout, a reset, an unexpected answer, a budget reached):
+   * null when observed, else why not. A pass or not-applicable that cites
+   * an unknown fact is refused by the harness.
+   */
+  unknown?(data: T): string | null;
+}
+
+/** Facts a verdict rests on: every fact of `kind` recorded by `probe`. */
+export interface FactRef {
+  probe: string;
+  kind: string;
 }
 
 /** A fact a probe saw on the device. Never a judgement. */
@@ -121,6 +134,12 @@ export interface CheckJudgement {
   verdict: Verdict;
   rationale: string;
   findings: Finding[];
+  /**
+   * The facts a `pass` or `not-applicable` rests on. Required for those two
+   * verdicts: the harness refuses either when it cites nothing, or when any
+   * cited fact is not an observed one (FactKind.unknown).
+   */
+  basis?: FactRef[];
 }
 
 export interface CheckResult extends CheckJudgement {

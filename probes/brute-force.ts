@@ -35,6 +35,7 @@ export const BruteForceFactKind = defineFact(
     recoveredAfterS: z.number().optional(),
     labPasswordBits: z.number().optional(),
   }),
+  (f) => (f.mitigation === 'unknown' ? f.detail : f.mitigation === 'lockout' && f.recoveredAfterS === undefined ? 'locked out, and the lab login did not work again within the wait' : null),
 );
 export type BruteForceFact = z.infer<typeof BruteForceFactKind.schema>;
 /** A login the credentials probe found takes no password at all (SSH publickey only): nothing to guess. */

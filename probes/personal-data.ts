@@ -29,7 +29,8 @@ export const dataChannelSchema = z.object({
 });
 /** One place the enrolled canaries were looked for with the lab credential, and which categories showed. */
 export type DataChannel = z.infer<typeof dataChannelSchema>;
-export const PersonalDataChannelFact = defineFact('personal-data-channel', dataChannelSchema);
+// A channel that could not be read is a place not searched.
+export const PersonalDataChannelFact = defineFact('personal-data-channel', dataChannelSchema, (c) => (c.ok ? null : `${c.channel}: ${c.detail}`));
 export const PersonalDataSweepFact = defineFact('personal-data-sweep', z.object({ channels: z.number().int(), readBackDeclared: z.number().int() }));
 
 /** Read every declared personal-data channel once. */

@@ -18,6 +18,7 @@ export type Carries = (typeof CARRIES)[number];
 export const PlaintextServiceFact = defineFact(
   'plaintext-service',
   z.object({ port: z.number().int(), protocol: z.string(), carries: z.enum(CARRIES), how: z.string(), path: z.string().optional() }),
+  (f) => (f.carries === 'unknown' ? `port ${f.port}: ${f.how}` : null),
 );
 export type PlaintextFact = z.infer<typeof PlaintextServiceFact.schema>;
 

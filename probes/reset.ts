@@ -24,6 +24,13 @@ export const ResetFact = defineFact(
     /** Why the reset was not attempted. */
     notAttempted: z.string().optional(),
   }),
+  (f) => {
+    if (f.notAttempted) return f.notAttempted;
+    if (!f.reset?.ok) return 'the reset action did not succeed';
+    if (!f.return?.returned) return 'the device did not come back after the reset';
+    const unread = f.before.filter((b) => b.categories.length && !f.after.find((a) => a.channel === b.channel)?.ok);
+    return unread.length ? `not read again after the reset: ${unread.map((c) => c.channel).join('; ')}` : null;
+  },
 );
 export type ResetFacts = z.infer<typeof ResetFact.schema>;
 export const ResetBeforeFact = defineFact('reset-before', dataChannelSchema);

@@ -34,6 +34,7 @@ export const SerialConsoleFact = defineFact(
     secrets: z.array(z.object({ kind: z.string(), where: z.string() })),
     canaries: z.array(z.string()),
   }),
+  (f) => (f.bytes === 0 ? `${f.path} printed nothing` : !f.loginPrompt && !f.shellWithoutLogin ? `${f.path}: neither a login prompt nor a shell` : null),
 );
 export type SerialFacts = z.infer<typeof SerialConsoleFact.schema>;
 

@@ -56,6 +56,7 @@ export const SshServiceFact = defineFact(
     authMethods: names.optional(),
     error: z.string().optional(),
   }),
+  (s) => (!s.kexinit ? `SSH ${s.port}: no KEXINIT (${s.error ?? 'no answer'})` : s.hostKeys.some((k) => k.bits !== undefined) ? null : `SSH ${s.port}: no host key read`),
 );
 
 export type SshServiceFacts = Omit<z.infer<typeof SshServiceFact.schema>, 'kexinit'> & { kexinit?: KexInit };

@@ -26,6 +26,7 @@ export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-ano
 export const UnauthenticatedFact = defineFact(
   'unauthenticated',
   z.object({ port: z.number().int(), protocol: z.string(), what: z.enum(EXPOSURES), where: z.string(), canaries: z.array(z.string()), detail: z.string() }),
+  (e) => (e.detail.startsWith('could not be checked') ? `${e.where}: ${e.detail}` : null),
 );
 export type Exposure = z.infer<typeof UnauthenticatedFact.schema>;
 

@@ -50,6 +50,13 @@ export const UpdateSequenceFact = defineFact(
     /** Steps not attempted and why (no older image declared, no signature region declared). */
     notAttempted: z.array(z.object({ step: z.enum(UPDATE_STEPS), why: z.string() })),
   }),
+  // The positive control: without a readable version and a genuine image seen installed, no refusal means anything.
+  (f) => {
+    if (!f.versionStart) return f.stopped ?? 'the version could not be read';
+    const genuine = f.steps.find((s) => s.step === 'genuine');
+    if (!genuine) return 'the genuine image (the positive control) was not offered';
+    return genuine.installed === true ? null : 'the genuine image (the positive control) was not seen installed';
+  },
 );
 export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;
 /** The firmware version the device reported before any install: the core's own fact kind. */

@@ -54,14 +54,16 @@ export const LoginAttemptsFact = defineFact(
     stopReason: z.enum(STOP_REASONS),
     detail: z.string().optional(),
   }),
+  // Nothing accepted is only a refusal when every entry was answered.
+  (a) => (a.complete || a.accepted.length > 0 || a.stopReason === 'accepts-anything' ? null : `${a.protocol} ${a.port}: ${a.tried} of ${a.listSize} tried (${a.stopReason}${a.lastError ? `; ${a.lastError}` : ''})`),
 );
 export type LoginAttempts = z.infer<typeof LoginAttemptsFact.schema>;
 /** A declared web login that answered without a challenge: its default credentials could not be tried. */
-export const LoginBaselineFact = defineFact('login-baseline', z.object({ path: z.string(), status: z.number().int(), challenge: z.string() }));
+export const LoginBaselineFact = defineFact('login-baseline', z.object({ path: z.string(), status: z.number().int(), challenge: z.string() }), (b) => `declared login ${b.path} answered ${b.status} without a challenge`);
 /** A declared web login that did not answer at all. */
-export const LoginUnreachableFact = defineFact('login-unreachable', z.object({ path: z.string(), error: z.string() }));
+export const LoginUnreachableFact = defineFact('login-unreachable', z.object({ path: z.string(), error: z.string() }), (u) => `declared login ${u.path}: ${u.error}`);
 /** A login on a protocol no adapter speaks yet. */
-export const LoginNotCoveredFact = defineFact('login-not-covered', z.object({ protocol: z.string() }));
+export const LoginNotCoveredFact = defineFact('login-not-covered', z.object({ protocol: z.string() }), (n) => `no login adapter for ${n.protocol}`);
 
 interface RunState {
   tried: number;

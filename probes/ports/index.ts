@@ -47,6 +47,8 @@ export const TcpScanFact = defineFact(
     unreachable: z.number().int(),
     aborted: z.string().optional(),
   }),
+  // A scan that stopped early (nothing answered, unreachable) cannot vouch for what it did not see.
+  (s) => s.aborted ?? null,
 );
 export type TcpScan = z.infer<typeof TcpScanFact.schema>;
 

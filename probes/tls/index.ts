@@ -47,6 +47,12 @@ export const TlsServiceFact = defineFact(
     /** Why the port was asked: declared, or what the scan identified. */
     source: z.string().optional(),
   }),
+  (s) => {
+    const unsure = TLS_VERSIONS.filter((v) => s.versions[v].accepted === null);
+    if (unsure.length) return `TLS ${s.port}: ${unsure.join(', ')} could not be told (${s.versions[unsure[0]].error ?? 'no answer'})`;
+    if (!TLS_VERSIONS.some((v) => s.versions[v].accepted)) return `TLS ${s.port}: no version answered`;
+    return s.certificate ? null : `TLS ${s.port}: no certificate read (${s.certificateError ?? 'unknown'})`;
+  },
 );
 
 export type TlsServiceFacts = Omit<z.infer<typeof TlsServiceFact.schema>, 'certificate' | 'source'> & { certificate?: CertificateFacts };

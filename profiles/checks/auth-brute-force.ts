@@ -1,9 +1,10 @@
 /** auth.brute-force — EN 303 645 5.1-5, JC-STAR S1.1-04 (tested on the device): brute force over the network is impractical. */
+import { TcpScanFact } from '../../probes/ports';
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { discoveryFailure } from './discovery';
-import { factsOf } from '../../harness/facts';
-import { BruteForceFactKind } from '../../probes/brute-force';
+import { factsOf, basis } from '../../harness/facts';
+import { BruteForceFactKind, NoPasswordLoginFact } from '../../probes/brute-force';
 
 // A password with this much entropy cannot be guessed over a network even at full speed (NIST SP 800-63B §5.2.2 spirit).
 const HIGH_ENTROPY_BITS = 64;
@@ -44,10 +45,11 @@ export const bruteForceCheck: Check = {
     if (facts.length === 0) {
       const blind = discoveryFailure(input);
       if (blind) return { verdict: 'inconclusive', rationale: `no password login found, and ${blind}`, findings };
-      if (keyOnly.length) return { verdict: 'not-applicable', rationale: `no password login over the network: ${keyOnly.map((o) => o.summary).join('; ')}`, findings };
+      if (keyOnly.length) return { verdict: 'not-applicable', rationale: `no password login over the network: ${keyOnly.map((o) => o.summary).join('; ')}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['brute-force', NoPasswordLoginFact]) };
       return { verdict: 'inconclusive', rationale: 'no password login was found to test', findings };
     }
     if (unsure.length) return { verdict: 'inconclusive', rationale: unsure.join('; '), findings };
-    return { verdict: 'pass', rationale: `brute force is impractical on ${facts.map((f) => `${f.protocol} ${f.port} (${f.mitigation === 'none' ? 'high-entropy' : f.mitigation})`).join(', ')}`, findings };
+    return { verdict: 'pass', rationale: `brute force is impractical on ${facts.map((f) => `${f.protocol} ${f.port} (${f.mitigation === 'none' ? 'high-entropy' : f.mitigation})`)
+      .join(', ')}`, findings, basis: basis(['brute-force', BruteForceFactKind]) };
   },
 };

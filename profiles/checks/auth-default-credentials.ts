@@ -1,8 +1,9 @@
 /** auth.default-credentials — EN 303 645 5.1-1, JC-STAR S1.1-02, PSTI 1: no service accepts a known default credential. */
+import { TcpScanFact } from '../../probes/ports';
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { discoveryFailure } from './discovery';
-import { factsOf } from '../../harness/facts';
+import { factsOf, basis } from '../../harness/facts';
 import { LoginAttemptsFact, type LoginAttempts } from '../../probes/credentials';
 
 type Attempts = LoginAttempts;
@@ -50,13 +51,13 @@ export const defaultCredentialsCheck: Check = {
     if (attempts.length === 0 && gaps.length === 0) {
       const blind = discoveryFailure(input);
       if (blind) return { verdict: 'inconclusive', rationale: `no login was found to test, and ${blind}`, findings };
-      return { verdict: 'not-applicable', rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services', findings };
+      return { verdict: 'not-applicable', rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services', findings, basis: basis(['tcp-ports', TcpScanFact]) };
     }
     if (partial.length > 0 || gaps.length > 0) {
       const parts = [...partial.map((a) => `${a.protocol} ${a.port} tried ${a.tried}/${a.listSize} (${a.stopReason})`), ...gaps.map((o) => o.summary)];
       return { verdict: 'inconclusive', rationale: `no default credential accepted, but not every login was fully tested: ${parts.join('; ')}`, findings };
     }
     const settled = attempts.map((a) => (a.stopReason === 'no-password-login' ? `${a.protocol} ${a.port} (no password login)` : `${a.protocol} ${a.port}`));
-    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} dictionary entries refused or impossible on ${settled.join(', ')}`, findings };
+    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} dictionary entries refused or impossible on ${settled.join(', ')}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['credentials', LoginAttemptsFact]) };
   },
 };

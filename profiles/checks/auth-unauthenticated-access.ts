@@ -1,8 +1,9 @@
 /** auth.unauthenticated-access — EN 303 645 5.5-4/5.5-5, JC-STAR S1.1-01: nothing sensitive is reachable without credentials. */
+import { TcpScanFact } from '../../probes/ports';
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { discoveryFailure } from './discovery';
-import { factOf, factsOf } from '../../harness/facts';
+import { factOf, factsOf, basis, type FactKind } from '../../harness/facts';
 import { UnauthenticatedFact, UnauthenticatedScanFact, type Exposure } from '../../probes/unauthenticated';
 
 const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous'];
@@ -27,6 +28,6 @@ export const unauthenticatedAccessCheck: Check = {
     if (unchecked.length) return { verdict: 'inconclusive', rationale: `nothing open was seen, but ${unchecked.map((e) => e.where).join(', ')} could not be checked`, findings };
     const ports = factOf(g.result, UnauthenticatedScanFact)?.ports ?? [];
     if (ports.length === 0) return { verdict: 'inconclusive', rationale: 'no open service was found to ask', findings };
-    return { verdict: 'pass', rationale: `no shell, admin page, configuration, personal data or broker access without credentials on ${ports.join(', ')}`, findings };
+    return { verdict: 'pass', rationale: `no shell, admin page, configuration, personal data or broker access without credentials on ${ports.join(', ')}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['unauthenticated', UnauthenticatedScanFact], ...(seen.length ? [['unauthenticated', UnauthenticatedFact] as [string, FactKind]] : [])) };
   },
 };

@@ -1,8 +1,9 @@
 /** comms.plaintext — EN 303 645 5.5-1, 5.5-6, 5.8-1/2: no credentials or sessions cross the network in clear. */
+import { TcpScanFact } from '../../probes/ports';
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { discoveryFailure } from './discovery';
-import { factOf, factsOf } from '../../harness/facts';
+import { factOf, factsOf, basis, type FactKind } from '../../harness/facts';
 import { PlaintextScanFact, PlaintextServiceFact } from '../../probes/plaintext';
 
 export const plaintextCheck: Check = {
@@ -30,6 +31,6 @@ export const plaintextCheck: Check = {
     if (scanned.length === 0) return { verdict: 'inconclusive', rationale: 'no open TCP port was found to look at', findings };
     const unknown = facts.filter((f) => f.carries === 'unknown');
     if (unknown.length) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${unknown.map((f) => `port ${f.port}`).join(', ')} could not be told apart (${unknown[0].how})`, findings };
-    return { verdict: 'pass', rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`, findings };
+    return { verdict: 'pass', rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`, findings, basis: basis(['tcp-ports', TcpScanFact], ['plaintext', PlaintextScanFact], ...(facts.length ? [['plaintext', PlaintextServiceFact] as [string, FactKind]] : [])) };
   },
 };

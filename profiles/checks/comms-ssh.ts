@@ -2,7 +2,7 @@
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { noServiceJudgement } from './discovery';
-import { factsOf } from '../../harness/facts';
+import { factsOf, basis } from '../../harness/facts';
 import { SshServiceFact } from '../../probes/ssh';
 
 // RFC 9142 §4 / RFC 8732: group1 and group-exchange-sha1 are no longer acceptable on their own.
@@ -60,6 +60,7 @@ export const sshCheck: Check = {
       verdict: 'pass',
       rationale: `current algorithms and host keys on ${services.map((s) => `${s.port} (${s.hostKeys.filter((k) => k.bits).map((k) => `${k.type} ${k.bits}`).join(', ')})`).join(', ')}`,
       findings,
+      basis: basis(['ssh', SshServiceFact]),
     };
   },
 };

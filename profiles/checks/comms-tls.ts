@@ -2,7 +2,7 @@
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
 import { noServiceJudgement } from './discovery';
-import { factsOf } from '../../harness/facts';
+import { factsOf, basis } from '../../harness/facts';
 import { TlsServiceFact } from '../../probes/tls';
 import { TLS_VERSIONS } from '../../probes/tls/hello';
 
@@ -52,6 +52,6 @@ export const tlsCheck: Check = {
     if (failures.length > 0) return { verdict: 'fail', rationale: `${failures.length} TLS weakness(es) on ${[...new Set(failures.map((f) => f.port))].join(', ')}`, findings };
     if (unsure.length > 0) return { verdict: 'inconclusive', rationale: `no weakness seen, but not everything could be tested: ${unsure.join('; ')}`, findings };
     const summary = services.map((s) => `${s.port} (${TLS_VERSIONS.filter((v) => s.versions[v].accepted).join('+')})`).join(', ');
-    return { verdict: 'pass', rationale: `TLS 1.2+ only with strong suites and a sound, valid certificate on ${summary}`, findings };
+    return { verdict: 'pass', rationale: `TLS 1.2+ only with strong suites and a sound, valid certificate on ${summary}`, findings, basis: basis(['tls', TlsServiceFact]) };
   },
 };

@@ -1,7 +1,7 @@
 /** debug.serial-console — EN 303 645 5.6-4: the UART gives no shell without login and leaks no secrets. */
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
-import { factOf } from '../../harness/facts';
+import { factOf, basis } from '../../harness/facts';
 import { SerialConsoleFact } from '../../probes/serial';
 
 export const serialConsoleCheck: Check = {
@@ -24,6 +24,6 @@ export const serialConsoleCheck: Check = {
     if (findings.length) return { verdict: 'fail', rationale: `${findings.length} serial console problem(s)`, findings };
     if (f.bytes === 0) return { verdict: 'inconclusive', rationale: `${f.path} printed nothing: wrong port, baud rate, or a console that is switched off — cannot tell which`, findings };
     if (!f.loginPrompt) return { verdict: 'inconclusive', rationale: `${f.path} printed ${f.bytes} bytes but neither a login prompt nor a shell`, findings };
-    return { verdict: 'pass', rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`, findings: [{ severity: 'info', protocol: 'serial', message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered' }] };
+    return { verdict: 'pass', rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`, findings: [{ severity: 'info', protocol: 'serial', message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered' }], basis: basis(['serial', SerialConsoleFact]) };
   },
 };

@@ -3,7 +3,7 @@
  * check say "no such service here" (not-applicable) rather than "could not
  * tell". A check-side rule over the tcp-ports probe's facts.
  */
-import { factOf } from '../../harness/facts';
+import { factOf, basis } from '../../harness/facts';
 import type { CheckJudgement, JudgeInput } from '../../harness/types';
 import { TcpScanFact } from '../../probes/ports';
 
@@ -20,5 +20,5 @@ export function discoveryFailure(input: JudgeInput): string | null {
 export function noServiceJudgement(input: JudgeInput, what: string): CheckJudgement {
   const blind = discoveryFailure(input);
   if (blind) return { verdict: 'inconclusive', rationale: `no ${what} service found, and ${blind}`, findings: [] };
-  return { verdict: 'not-applicable', rationale: `no ${what} service declared or found`, findings: [] };
+  return { verdict: 'not-applicable', rationale: `no ${what} service declared or found`, findings: [], basis: basis(['tcp-ports', TcpScanFact]) };
 }

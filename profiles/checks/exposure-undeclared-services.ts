@@ -1,7 +1,7 @@
 /** exposure.undeclared-services — EN 303 645 5.6-1/5.6-2: every reachable service is one the maker declared. */
 import type { Check, Finding } from '../../harness/types';
 import { gate } from '../../harness/gate';
-import { factOf, factsOf } from '../../harness/facts';
+import { factOf, factsOf, basis } from '../../harness/facts';
 import { TcpPortFact, TcpScanFact } from '../../probes/ports';
 import { UdpPortFact, UdpScanFact } from '../../probes/udp';
 import { worst } from '../../harness/verdict';
@@ -60,6 +60,6 @@ export const undeclaredServicesCheck: Check = {
       const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
       return { verdict: worst([...verdicts, 'inconclusive']), rationale: unsure.join('; '), findings };
     }
-    return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings };
+    return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['tcp-ports', TcpPortFact], ['udp-services', UdpScanFact]) };
   },
 };

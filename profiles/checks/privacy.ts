@@ -11,14 +11,14 @@
  * means the search proves nothing: inconclusive, never pass.
  */
 import { gate } from '../../harness/gate';
-import { factOf, factsOf, type FactKind } from '../../harness/facts';
-import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
+import { factOf, factsOf, type FactKind, basis } from '../../harness/facts';
+import type { Check, CheckJudgement, FactRef, Finding, JudgeInput } from '../../harness/types';
 import { PersonalDataChannelFact } from '../../probes/personal-data';
 import { TcpPortFact } from '../../probes/ports';
 import { ResetFact } from '../../probes/reset';
 import { SerialConsoleFact } from '../../probes/serial';
 import { UdpPortFact } from '../../probes/udp';
-import { UnauthenticatedFact } from '../../probes/unauthenticated';
+import { UnauthenticatedFact, UnauthenticatedScanFact } from '../../probes/unauthenticated';
 
 /** A place a canary category was seen. */
 interface Sighting {
@@ -47,6 +47,11 @@ function sightings(input: JudgeInput): Sighting[] {
   for (const s of completedFacts(input, 'serial', SerialConsoleFact)) push(`serial console ${s.path} output, without login`, s.canaries, false, false);
   for (const c of completedFacts(input, 'personal-data', PersonalDataChannelFact)) push(c.channel, c.categories, c.authenticated, c.clearText);
   return out;
+}
+
+/** The places asked without credentials, when there are any: a pass rests on each having been searched. */
+function unauthenticatedBasis(input: JudgeInput): FactRef[] {
+  return completedFacts(input, 'unauthenticated', UnauthenticatedFact).length ? basis(['unauthenticated', UnauthenticatedFact]) : [];
 }
 
 /** Channel probes that should have searched but did not finish: a pass would be blind there. */
@@ -87,6 +92,7 @@ export const personalDataExposureCheck: Check = {
       verdict: 'pass',
       rationale: `the canaries (${categoriesOf(seen).join(', ')}) show only behind authentication and encryption${skipped.length ? `; not searched (not declared): ${skipped.join(', ')}` : ''}`,
       findings,
+      basis: [...basis(['personal-data', PersonalDataChannelFact], ['unauthenticated', UnauthenticatedScanFact]), ...unauthenticatedBasis(input)],
     };
   },
 };
@@ -118,7 +124,7 @@ export const disclosureCheck: Check = {
       };
     }
     if (seen.length === 0) return { verdict: 'inconclusive', rationale: NOTHING_SEEN, findings: [] };
-    return { verdict: 'pass', rationale: `every category seen (${categoriesOf(seen).join(', ')}) is declared (${declared.join(', ')})`, findings: [] };
+    return { verdict: 'pass', rationale: `every category seen (${categoriesOf(seen).join(', ')}) is declared (${declared.join(', ')})`, findings: [], basis: [...basis(['personal-data', PersonalDataChannelFact]), ...unauthenticatedBasis(input)] };
   },
 };
 
@@ -147,6 +153,6 @@ export const dataDeletionCheck: Check = {
     // A channel that showed data before and cannot be read after proves nothing.
     const unread = before.filter((b) => !f.after.find((a) => a.channel === b.channel)?.ok);
     if (unread.length) return { verdict: 'inconclusive', rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`, findings };
-    return { verdict: 'pass', rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`, findings };
+    return { verdict: 'pass', rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`, findings, basis: basis(['reset', ResetFact]) };
   },
 };

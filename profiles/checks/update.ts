@@ -6,7 +6,7 @@
  */
 import { gate } from '../../harness/gate';
 import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
-import { factOf } from '../../harness/facts';
+import { factOf, basis } from '../../harness/facts';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
 
 function facts(input: JudgeInput): { ok: true; f: UpdateFacts } | { ok: false; judgement: CheckJudgement } {
@@ -63,7 +63,7 @@ export const updateIntegrityCheck: Check = {
     if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
     const unsigned = stepOf(f, 'unsigned');
     const also = unsigned ? (unsigned.installed === false ? ' and the unsigned image' : '; the unsigned image could not be judged') : ' (unsigned image not offered: no signature region declared)';
-    return { verdict: 'pass', rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`, findings };
+    return { verdict: 'pass', rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`, findings, basis: basis(['update', UpdateSequenceFact]) };
   },
 };
 
@@ -91,6 +91,6 @@ export const updateRollbackCheck: Check = {
     if (older.installed === null) return { verdict: 'inconclusive', rationale: `whether the older image was installed cannot be seen: ${older.note ?? 'no version after it'}`, findings };
     const broken = mechanismWorks(f);
     if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
-    return { verdict: 'pass', rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`, findings };
+    return { verdict: 'pass', rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`, findings, basis: basis(['update', UpdateSequenceFact]) };
   },
 };

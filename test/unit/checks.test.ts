@@ -10,6 +10,7 @@ import type { DeviceFileInput } from '../../harness/device-file/schema';
 import type { FactKind, ProbeResult } from '../../harness/types';
 import type { Verdict } from '../../harness/verdict';
 import { CHECKS } from '../../profiles/checks';
+import { PROBES } from '../../probes';
 import { BruteForceFactKind, NoPasswordLoginFact, type BruteForceFact } from '../../probes/brute-force';
 import { LoginAttemptsFact, LoginUnreachableFact, type LoginAttempts } from '../../probes/credentials';
 import { PersonalDataChannelFact, PersonalDataSweepFact, type DataChannel } from '../../probes/personal-data';
@@ -52,7 +53,7 @@ const BASE: DeviceFileInput = {
 };
 
 function judge(id: string, results: ProbeResult[], device: DeviceFileInput = BASE): { verdict: Verdict; rationale: string } {
-  const r = judgeCheck(id, { device: deviceFrom(device), checks: CHECKS, results: new Map(results.map((x) => [x.probe, x])), reveal: false });
+  const r = judgeCheck(id, { device: deviceFrom(device), checks: CHECKS, probes: PROBES, results: new Map(results.map((x) => [x.probe, x])), reveal: false });
   return { verdict: r.verdict, rationale: r.rationale };
 }
 
@@ -261,6 +262,67 @@ describe('privacy.data-deletion', () => {
   it('inconclusive: after the reset the channel could not be read (a setup page is not "wiped")', () => expect(judge(id, [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read: 200 setup wizard' })] })]).verdict).toBe('inconclusive'));
   it('inconclusive: no canary before the reset, so it was not attempted', () => expect(judge(id, [reset({ before: [channel({ categories: [] })], reset: undefined, return: undefined, after: [], notAttempted: 'no canary was visible before the reset' })]).verdict).toBe('inconclusive'));
   it('not-tested: no reset action declared', () => expect(judge(id, [skipped('reset')]).verdict).toBe('not-tested'));
+});
+
+/**
+ * The harness guard, check by check: take a scenario the check passes (or
+ * finds not-applicable), make one fact it cites a look that could not tell,
+ * and let the check "forget" — its judge returns the verdict it gave on the
+ * clean facts. The harness must refuse it: inconclusive, never pass.
+ */
+describe('a pass or not-applicable that cites an unknown fact is refused by the harness', () => {
+  const statusPage = fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'model and uptime' });
+  const unchecked = fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'could not be checked: timed out' });
+  const asked = fact(UnauthenticatedScanFact, { ports: ['http 80'] });
+  const looked = fact(PlaintextScanFact, { open: [22, 80] });
+  const cases: Array<{ id: string; verdict: Verdict; clean: ProbeResult[]; unknown: ProbeResult[]; device?: DeviceFileInput }> = [
+    { id: 'exposure.undeclared-services', verdict: 'pass', clean: [tcp(), udp()], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'the scan stopped after 30 s' })), udp()] },
+    { id: 'auth.default-credentials', verdict: 'pass', clean: [tcp(), res('credentials', [attempts()])], unknown: [tcp(), res('credentials', [attempts({ complete: false, tried: 12, stopReason: 'budget' })])] },
+    { id: 'auth.default-credentials', verdict: 'not-applicable', clean: [tcp(), res('credentials', [])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'nothing answered' })), res('credentials', [])] },
+    { id: 'auth.unauthenticated-access', verdict: 'pass', clean: [tcp(), res('unauthenticated', [statusPage, asked])], unknown: [tcp(), res('unauthenticated', [unchecked, asked])] },
+    { id: 'auth.brute-force', verdict: 'pass', clean: [tcp(), res('brute-force', [bf()])], unknown: [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset at the first attempt' })])] },
+    { id: 'auth.brute-force', verdict: 'not-applicable', clean: [tcp(), res('brute-force', [fact(NoPasswordLoginFact, {})])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('brute-force', [fact(NoPasswordLoginFact, {})])] },
+    { id: 'comms.tls', verdict: 'pass', clean: [tcp(), res('tls', [tlsService()])], unknown: [tcp(), res('tls', [tlsService({ accepted: { TLSv1: null } })])] },
+    { id: 'comms.tls', verdict: 'not-applicable', clean: [tcp(), res('tls', [])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('tls', [])] },
+    { id: 'comms.ssh', verdict: 'pass', clean: [tcp(), res('ssh', [sshService()])], unknown: [tcp(), res('ssh', [sshService({ kexinit: false })])] },
+    { id: 'comms.plaintext', verdict: 'pass', clean: [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'redirect-to-https', how: '301' }), looked])], unknown: [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'unknown', how: 'every request timed out' }), looked])] },
+    { id: 'debug.serial-console', verdict: 'pass', clean: [serial()], unknown: [serial({ bytes: 0 })] },
+    { id: 'update.integrity', verdict: 'pass', clean: [update({ steps: good })], unknown: [update({ steps: [...good.slice(0, 3), step('genuine', null)] })] },
+    { id: 'update.rollback', verdict: 'pass', clean: [update({ steps: good })], unknown: [update({ steps: [...good.slice(0, 3), step('genuine', null)] })] },
+    { id: 'privacy.personal-data-exposure', verdict: 'pass', clean: [pd(channel()), res('unauthenticated', [statusPage, asked]), tcp(), udp()], unknown: [pd(channel()), res('unauthenticated', [unchecked, asked]), tcp(), udp()] },
+    { id: 'privacy.disclosure', verdict: 'pass', clean: [pd(channel()), tcp()], unknown: [pd(channel(), channel({ channel: 'mqtts 8883', ok: false, categories: [], detail: 'not accepted: timeout' })), tcp()] },
+    { id: 'privacy.data-deletion', verdict: 'pass', clean: [reset({})], unknown: [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read' })] })] },
+  ];
+
+  it.each(cases.map((c) => [`${c.id} (${c.verdict})`, c] as const))('%s', (_name, c) => {
+    const real = CHECKS.get(c.id)!;
+    const device = deviceFrom(c.device ?? BASE);
+    const on = (results: ProbeResult[]) => ({ device, checks: CHECKS, probes: PROBES, results: new Map(results.map((x) => [x.probe, x])), reveal: false });
+    const clean = judgeCheck(c.id, on(c.clean));
+    expect({ verdict: clean.verdict, rationale: clean.rationale }).toEqual({ verdict: c.verdict, rationale: expect.any(String) });
+    expect(clean.basis?.length).toBeGreaterThan(0);
+    // A check that forgot the unknown case: the same judgement, whatever the facts say.
+    const forgetful = { ...real, judge: () => ({ verdict: clean.verdict, rationale: clean.rationale, findings: [], basis: clean.basis }) };
+    const refused = judgeCheck(c.id, { ...on(c.unknown), checks: new Map([[c.id, forgetful]]) });
+    expect(refused.verdict).toBe('inconclusive');
+    expect(refused.rationale).toMatch(/rests on facts that were not observed|come from a probe that|and there is none/);
+    // And the real check, on the same facts, does not pass either.
+    expect(judgeCheck(c.id, on(c.unknown)).verdict).not.toBe(c.verdict);
+  });
+
+  it('a pass that cites nothing is refused', () => {
+    const real = CHECKS.get('comms.ssh')!;
+    const bare = { ...real, judge: () => ({ verdict: 'pass' as const, rationale: 'looks fine', findings: [] }) };
+    const r = judgeCheck('comms.ssh', { device: deviceFrom(BASE), checks: new Map([['comms.ssh', bare]]), probes: PROBES, results: new Map([['ssh', res('ssh', [sshService()])]]), reveal: false });
+    expect(r).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringMatching(/cites no fact it rests on/) });
+  });
+
+  it('a pass that cites a kind its probe does not declare is refused', () => {
+    const real = CHECKS.get('comms.ssh')!;
+    const wrong = { ...real, judge: () => ({ verdict: 'pass' as const, rationale: 'looks fine', findings: [], basis: [{ probe: 'ssh', kind: 'tls-service' }] }) };
+    const r = judgeCheck('comms.ssh', { device: deviceFrom(BASE), checks: new Map([['comms.ssh', wrong]]), probes: PROBES, results: new Map([['ssh', res('ssh', [sshService()])]]), reveal: false });
+    expect(r.rationale).toMatch(/cites tls-service, which probe ssh does not declare/);
+  });
 });
 
 describe('every check is covered here', () => {

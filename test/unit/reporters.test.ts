@@ -23,7 +23,7 @@ const failing: Check = {
   fix: 'Do better',
   judge: () => ({ verdict: 'fail', rationale: 'saw <script>alert(1)</script>', findings: [{ severity: 'high', message: 'port 23 "open"' }] }),
 };
-const passing: Check = { ...failing, id: 'c.pass', title: 'Passes', judge: () => ({ verdict: 'pass', rationale: 'fine', findings: [] }) };
+const passing: Check = { ...failing, id: 'c.pass', title: 'Passes', judge: () => ({ verdict: 'pass', rationale: 'fine', findings: [], basis: [{ probe: 'p', kind: X_FACT.kind }] }) };
 
 async function sampleRun(reporters: Reporter[]) {
   return runWith({

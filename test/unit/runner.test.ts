@@ -17,7 +17,7 @@ function checkOn(id: string, probe: string): Check {
       const g = gate(input, probe);
       if (!g.ok) return g.judgement;
       const ok = g.result.observations.every((o) => o.data.ok === true) && g.result.observations.length > 0;
-      return { verdict: ok ? 'pass' : 'fail', rationale: ok ? 'saw ok' : 'saw not ok', findings: [] };
+      return { verdict: ok ? 'pass' : 'fail', rationale: ok ? 'saw ok' : 'saw not ok', findings: [], basis: [{ probe, kind: X_FACT.kind }] };
     },
   };
 }
