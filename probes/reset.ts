@@ -19,7 +19,7 @@ export const ResetFact = defineFact(
     reset: actionRecordSchema.optional(),
     return: deviceReturnSchema.optional(),
     after: z.array(dataChannelSchema),
-    /** Categories seen before the reset, and seen again after it. */
+    /** Categories seen before the reset, and seen again after it (the probe's reading; the check decides again from before/after). */
     survived: z.array(z.string()),
     /** Why the reset was not attempted. */
     notAttempted: z.string().optional(),

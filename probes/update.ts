@@ -32,7 +32,10 @@ const updateStep = z.object({
   versionAfter: z.string().optional(),
   install: actionRecordSchema,
   return: deviceReturnSchema.optional(),
-  /** true: the version changed; false: it did not; null: cannot tell (see `note`). */
+  /**
+   * The probe's reading at the time (true: the version changed; false: it did not; null: cannot tell).
+   * Kept for older readers; the checks decide again from the versions (profiles/checks/update.ts judgeInstalls).
+   */
   installed: z.boolean().nullable(),
   note: z.string().optional(),
 });
@@ -55,7 +58,8 @@ export const UpdateSequenceFact = defineFact(
     if (!f.versionStart) return f.stopped ?? 'the version could not be read';
     const genuine = f.steps.find((s) => s.step === 'genuine');
     if (!genuine) return 'the genuine image (the positive control) was not offered';
-    return genuine.installed === true ? null : 'the genuine image (the positive control) was not seen installed';
+    // Raw observation, not the probe's reading: the version moved after the genuine image.
+    return genuine.versionAfter !== undefined && genuine.versionAfter !== genuine.versionBefore ? null : 'the genuine image (the positive control) was not seen installed';
   },
 );
 export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;

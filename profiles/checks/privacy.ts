@@ -145,9 +145,12 @@ export const dataDeletionCheck: Check = {
     const findings: Finding[] = before.map((c) => ({ severity: 'info', message: `before the reset: ${c.categories.join(', ')} on ${c.channel}` }));
     // A reset that was refused or never answered proves nothing either way, even if the data is still there.
     if (!f.reset?.ok) return { verdict: 'inconclusive', rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`, findings };
-    if (f.survived.length) {
+    // Decided here, from the channels read before and after: not taken from the probe.
+    const seenBefore = new Set(f.before.flatMap((c) => c.categories));
+    const survived = [...new Set(f.after.flatMap((c) => c.categories))].filter((c) => seenBefore.has(c));
+    if (survived.length) {
       const where = f.after.filter((c) => c.categories.length);
-      return { verdict: 'fail', rationale: `${f.survived.join(', ')} survived the factory reset`, findings: [...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })), ...findings] };
+      return { verdict: 'fail', rationale: `${survived.join(', ')} survived the factory reset`, findings: [...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })), ...findings] };
     }
     if (!f.return?.returned) return { verdict: 'inconclusive', rationale: `the device did not come back within ${Math.round((f.return?.afterMs ?? 0) / 1000)} s after the reset`, findings };
     // A channel that showed data before and cannot be read after proves nothing.

@@ -9,13 +9,48 @@ import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/t
 import { factOf, basis } from '../../harness/facts';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
 
+/** Images made from the genuine one carry its version: tampered, unsigned and the genuine image itself. */
+const DERIVED = new Set<UpdateStepName>(['tampered', 'unsigned', 'genuine']);
+
+/**
+ * Which images went in, decided here from what the probe recorded (the
+ * version before and after each image), not taken from the probe: a saved
+ * run is judged again under this rule. "Installed" means the reported
+ * version changed; an unchanged version is a refusal only when the device
+ * did not already run what the image carries.
+ */
+export function judgeInstalls(f: UpdateFacts): UpdateFacts {
+  const genuineVersions = new Set<string>();
+  const steps: UpdateStep[] = f.steps.map((s) => {
+    const { installed: _recorded, ...raw } = s;
+    if (s.versionAfter === undefined) return { ...raw, installed: null, note: s.note ?? 'no version was read after this image' };
+    if (s.versionAfter !== s.versionBefore) {
+      if (DERIVED.has(s.step)) genuineVersions.add(s.versionAfter);
+      return { ...raw, installed: true };
+    }
+    if (DERIVED.has(s.step) && genuineVersions.has(s.versionBefore)) {
+      return { ...raw, installed: null, note: `the device already reports ${s.versionBefore}, the version an earlier image made from the genuine one installed; whether this image was accepted cannot be seen` };
+    }
+    return { ...raw, installed: false, note: s.note ?? (s.install.ok ? `the install request answered ${s.install.status ?? 'ok'} but the version stayed ${s.versionBefore}` : undefined) };
+  });
+  // If the device already ran what the genuine image carries, an image made from it leaves the version unchanged either way.
+  const g = steps.find((x) => x.step === 'genuine' && x.installed === true);
+  for (const x of steps) {
+    if (g?.versionAfter && (x.step === 'tampered' || x.step === 'unsigned') && x.installed === false && x.versionBefore === g.versionAfter) {
+      x.installed = null;
+      x.note = `the device already ran ${g.versionAfter}, the version the genuine image carries: a refusal cannot be told from an install`;
+    }
+  }
+  return { ...f, steps };
+}
+
 function facts(input: JudgeInput): { ok: true; f: UpdateFacts } | { ok: false; judgement: CheckJudgement } {
   const g = gate(input, 'update');
   if (!g.ok) return g;
   const f = factOf(g.result, UpdateSequenceFact);
   if (!f) return { ok: false, judgement: { verdict: 'inconclusive', rationale: 'the update probe recorded no sequence', findings: [] } };
   if (!f.versionStart) return { ok: false, judgement: { verdict: 'inconclusive', rationale: f.stopped ?? 'the version could not be read', findings: [] } };
-  return { ok: true, f };
+  return { ok: true, f: judgeInstalls(f) };
 }
 
 const stepOf = (f: UpdateFacts, s: UpdateStepName): UpdateStep | undefined => f.steps.find((x) => x.step === s);

@@ -205,11 +205,16 @@ describe('debug.serial-console', () => {
 
 // ---- update ----------------------------------------------------------------------
 const action = (ok = true): ActionRecord => ({ action: 'update.install', via: 'http', request: 'POST', startedAt: '2026-12-01T00:00:00Z', durationMs: 5, attempts: 1, status: ok ? 200 : 403, ok, clearText: false });
-const step = (s: UpdateStep['step'], installed: boolean | null, before = '1.0.0', after?: string): UpdateStep => ({ step: s, image: s, sha256: 'ab', bytes: 10, versionBefore: before, versionAfter: after ?? (installed ? `${s}-version` : before), install: action(installed !== false), installed });
+const step = (s: UpdateStep['step'], installed: boolean | null, before = '1.0.0', after?: string): UpdateStep => ({ step: s, image: s, sha256: 'ab', bytes: 10, versionBefore: before, versionAfter: after ?? (installed === null ? undefined : installed ? `${s}-version` : before), install: action(installed !== false), installed });
 const update = (f: Partial<UpdateFacts>): ProbeResult => res('update', [fact(UpdateSequenceFact, { versionStart: '1.0.0', steps: [], notAttempted: [], ...f })]);
 const good = [step('tampered', false), step('unsigned', false), step('older', false), step('genuine', true, '1.0.0', '1.0.1')];
 
 describe('update.integrity and update.rollback', () => {
+  it('the check decides installed from the versions, not from the probe\'s reading', () => {
+    // A probe that wrote installed: false for an image after which the version moved: the check sees an install.
+    const lying = [{ ...step('tampered', true), installed: false }, ...good.slice(1)];
+    expect(judge('update.integrity', [update({ steps: lying })]).verdict).toBe('fail');
+  });
   it('pass both: refused tampered, unsigned and older; installed the genuine image', () => {
     expect(judge('update.integrity', [update({ steps: good })]).verdict).toBe('pass');
     expect(judge('update.rollback', [update({ steps: good })]).verdict).toBe('pass');
@@ -257,6 +262,7 @@ describe('privacy.data-deletion', () => {
   const id = 'privacy.data-deletion';
   it('pass: seen before, gone after, on the same channel', () => expect(judge(id, [reset({})]).verdict).toBe('pass'));
   it('fail: the e-mail survived the reset', () => expect(judge(id, [reset({ after: [channel()], survived: ['email'] })]).verdict).toBe('fail'));
+  it('the check decides what survived from the channels, not from the probe\'s reading', () => expect(judge(id, [reset({ after: [channel()], survived: [] })]).verdict).toBe('fail'));
   it('inconclusive: the reset request was refused (data still there means nothing)', () => expect(judge(id, [reset({ reset: { ...action(false), action: 'reset' }, after: [channel()], survived: ['email'] })]).verdict).toBe('inconclusive'));
   it('inconclusive: the device did not come back', () => expect(judge(id, [reset({ return: { returned: false, afterMs: 180000, polls: 60, how: 'no answer' }, after: [] })]).verdict).toBe('inconclusive'));
   it('inconclusive: after the reset the channel could not be read (a setup page is not "wiped")', () => expect(judge(id, [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read: 200 setup wizard' })] })]).verdict).toBe('inconclusive'));
