@@ -14,6 +14,7 @@ export const OPTIONS = {
   deadline: { type: 'string' },
   scanner: { type: 'string' },
   serial: { type: 'string' },
+  plugin: { type: 'string', multiple: true },
   ports: { type: 'string' },
   'udp-ports': { type: 'string' },
   force: { type: 'boolean' },

@@ -11,8 +11,8 @@ import { DEFAULT_PROFILE, loadProfile } from '../harness/profile';
 import { executeRun } from '../harness/runner';
 import { SecretRegistry } from '../harness/secrets';
 import { EXIT } from '../harness/verdict';
-import { CHECKS } from '../profiles/checks';
-import { PROBES } from '../probes';
+import type { Registry } from '../harness/registry';
+import { loadRegistry } from './plugins';
 import { ReporterMultiplexer } from '../reports/reporter';
 import { parseLang } from '../reports/i18n';
 import { DEFAULT_FORMATS, FILE_REPORTERS, fileReporters } from '../reports';
@@ -28,10 +28,10 @@ export function checkFormats(formats: string[]): string[] {
   return formats;
 }
 
-function checkOnly(ids: string[] | undefined): Set<string> | undefined {
+function checkOnly(ids: string[] | undefined, registry: Registry): Set<string> | undefined {
   if (!ids) return undefined;
   for (const id of ids) {
-    if (!CHECKS.has(id)) throw new StarbenchError('CHECK_UNKNOWN', `unknown check "${id}" in --only; see: starbench list checks`);
+    if (!registry.checks.has(id)) throw new StarbenchError('CHECK_UNKNOWN', `unknown check "${id}" in --only; see: starbench list checks`);
   }
   return new Set(ids);
 }
@@ -55,8 +55,9 @@ export interface ResumeState {
 export function validateRunArgs(args: ParsedArgs): void {
   const v = args.values;
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  const registry = loadRegistry(v.plugin);
   loadProfile(v.profile ?? DEFAULT_PROFILE);
-  checkOnly(list(v.only));
+  checkOnly(list(v.only), registry);
   checkFormats(list(v.format) ?? DEFAULT_FORMATS);
   parseLang(v.lang);
   seconds(v['probe-timeout'], 'probe-timeout');
@@ -87,8 +88,10 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const v = args.values;
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const device: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
-  const profile = loadProfile(resume?.profileId ?? v.profile ?? DEFAULT_PROFILE);
-  const only = resume ? resume.only : checkOnly(list(v.only));
+  const registry = loadRegistry(v.plugin);
+  const profileRef = resume?.profileId ?? v.profile ?? DEFAULT_PROFILE;
+  const profile = loadProfile(profileRef);
+  const only = resume ? resume.only : checkOnly(list(v.only), registry);
   const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS);
   const probeTimeoutMs = seconds(v['probe-timeout'], 'probe-timeout');
   const deadlineMs = seconds(v.deadline, 'deadline');
@@ -103,7 +106,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
     (e) => io.err(`${prefix}starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
   const outcome = await executeRun({
-    device, profile, probes: PROBES, checks: CHECKS, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs,
+    device, profile, profileRef, probes: registry.probes, checks: registry.checks, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs,
     operator: v['non-interactive'] ? undefined : io.operator,
     resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined,
     globalSlots: opts.globalSlots,

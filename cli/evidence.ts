@@ -1,5 +1,5 @@
 /** `starbench bundle|sign|verify|diff`: the outputs a lab files and a surveillance officer compares. */
-import { PROBES } from '../probes';
+import { loadRegistry } from './plugins';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { StarbenchError } from '../harness/errors';
@@ -71,7 +71,7 @@ function judged(dir: string, profileId: string | undefined): Report {
   if (!existsSync(path.join(resolved, 'journal.jsonl')) && existsSync(path.join(resolved, 'report.json'))) {
     return JSON.parse(readFileSync(path.join(resolved, 'report.json'), 'utf8')) as Report;
   }
-  const saved = loadSavedRun(resolved, PROBES);
+  const saved = loadSavedRun(resolved, loadRegistry().probes);
   return judgeSavedRun(saved, loadProfile(profileId ?? saved.profileId));
 }
 

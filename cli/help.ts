@@ -16,7 +16,8 @@ Usage:
   starbench resume RUN_DIR                     finish an interrupted run: only what had not finished runs again
 
 Options for run and demo:
-  --profile ID          requirement catalog (default jc-star-1; see: starbench list profiles)
+  --profile ID|FILE     requirement catalog: a built-in id (default jc-star-1; starbench list profiles) or a catalog YAML file
+  --plugin FILE         load a lab's own probes and checks (a module exporting register(api)); repeatable
   --out DIR             where the run folder goes (default ./runs)
   --only IDS            run only these checks (comma separated)
   --format LIST         report files to write: html, json, junit, checklist-csv, md (default html,junit,json)

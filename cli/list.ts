@@ -4,8 +4,7 @@ import { deviceFileSchema } from '../harness/device-file/schema';
 import { StarbenchError } from '../harness/errors';
 import { listProfiles } from '../harness/profile';
 import { reportJsonSchema } from '../harness/report';
-import { ALL_CHECKS, CHECKS } from '../profiles/checks';
-import { ALL_PROBES } from '../probes';
+import { loadRegistry } from './plugins';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
 
@@ -16,21 +15,22 @@ function table(rows: string[][]): string {
 
 export function listCommand(args: ParsedArgs, io: CliIO): number {
   const what = args.positionals[1];
+  const registry = loadRegistry(args.values.plugin);
   if (what === 'profiles') {
     const rows = [['ID', 'REQUIREMENTS', 'AUTOMATED', 'TITLE']];
     for (const p of listProfiles()) {
       const reqs = p.requirements.filter((r) => !r.supplementary);
-      const automated = reqs.filter((r) => r.checks.some((c) => CHECKS.get(c)?.implemented)).length;
+      const automated = reqs.filter((r) => r.checks.some((c) => registry.checks.get(c)?.implemented)).length;
       rows.push([p.id, String(reqs.length), String(automated), p.title]);
     }
     io.out(table(rows));
   } else if (what === 'checks') {
     const rows = [['ID', 'STATE', 'FAILS WHEN']];
-    for (const c of ALL_CHECKS) rows.push([c.id, c.implemented ? 'implemented' : 'not-implemented', c.failsWhen]);
+    for (const c of registry.checks.values()) rows.push([c.id, c.implemented ? 'implemented' : 'not-implemented', c.failsWhen]);
     io.out(table(rows));
   } else if (what === 'probes') {
     const rows = [['ID', 'NEEDS', 'TITLE']];
-    for (const p of ALL_PROBES) rows.push([p.id, p.needs.join(',') || '-', p.title]);
+    for (const p of registry.probes.values()) rows.push([p.id, p.needs.join(',') || '-', p.title]);
     io.out(table(rows));
   } else {
     throw new StarbenchError('USAGE', 'starbench list takes one of: profiles, checks, probes');

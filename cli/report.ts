@@ -1,5 +1,6 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
-import { PROBES } from '../probes';
+import type { Registry } from '../harness/registry';
+import { loadRegistry } from './plugins';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from '../harness/assemble';
@@ -8,7 +9,6 @@ import { loadProfile, type Profile } from '../harness/profile';
 import type { Report } from '../harness/report';
 import { loadSavedRun, type SavedRun } from '../harness/saved-run';
 import { EXIT } from '../harness/verdict';
-import { CHECKS } from '../profiles/checks';
 import { ReporterMultiplexer } from '../reports/reporter';
 import { parseLang } from '../reports/i18n';
 import { DEFAULT_FORMATS, fileReporters } from '../reports';
@@ -18,21 +18,22 @@ import type { CliIO } from './io';
 import { checkFormats } from './assess';
 
 /** Judge a saved run's observations (again), under any profile, without the device. */
-export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta): Report {
+export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta, registry: Registry = loadRegistry()): Report {
   // Saved observations are already masked; nothing to reveal.
-  return assembleReport({ meta, device: saved.device, profile, checks: CHECKS, probes: PROBES, results: saved.results, only: saved.only, reveal: false });
+  return assembleReport({ meta, device: saved.device, profile, checks: registry.checks, probes: registry.probes, results: saved.results, only: saved.only, reveal: false });
 }
 
 export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const [dir, ...extra] = args.positionals.slice(1);
   if (!dir) throw new StarbenchError('USAGE', 'starbench report needs a run folder: starbench report RUN_DIR');
   if (extra.length > 0) throw new StarbenchError('USAGE', `starbench report takes one run folder; unexpected: ${extra.join(' ')}`);
-  const saved = loadSavedRun(path.resolve(dir), PROBES);
+  const registry = loadRegistry(args.values.plugin);
+  const saved = loadSavedRun(path.resolve(dir), registry.probes);
   const profile = loadProfile(args.values.profile ?? saved.profileId);
   const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
   const outDir = path.resolve(args.values.out ?? dir);
   mkdirSync(outDir, { recursive: true });
-  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() });
+  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() }, registry);
   const reporter = new ReporterMultiplexer(
     [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(args.values.lang) })],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),

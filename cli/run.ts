@@ -1,5 +1,5 @@
 /** `starbench run`, `resume` and `demo`. */
-import { PROBES } from '../probes';
+import { loadRegistry } from './plugins';
 import path from 'node:path';
 import { loadDeviceFile } from '../harness/device-file/load';
 import { loadSavedRun } from '../harness/saved-run';
@@ -32,7 +32,7 @@ export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number
     if (args.values[opt] !== undefined) throw new StarbenchError('USAGE', `--${opt} cannot change on resume: the run keeps its own`);
   }
   const runDir = path.resolve(dir);
-  const saved = loadSavedRun(runDir, PROBES);
+  const saved = loadSavedRun(runDir, loadRegistry(args.values.plugin).probes);
   if (!saved.unfinished) throw new StarbenchError('RUN_DIR_INVALID', `${runDir} finished already; nothing to resume (starbench report re-judges it)`);
   // The journal holds masked credentials: the device file itself is needed again, unchanged.
   const device = loadDeviceFile(saved.deviceFile);

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'PROFILE_UNKNOWN'
   | 'PROFILE_INVALID'
   | 'CHECK_UNKNOWN'
+  | 'PLUGIN_INVALID'
   | 'RUN_DIR_INVALID'
   | 'PROBE_TIMEOUT'
   | 'CANCELLED'
@@ -29,7 +30,7 @@ export class StarbenchError extends Error {
 export function isInputError(err: unknown): err is StarbenchError {
   return (
     err instanceof StarbenchError &&
-    ['USAGE', 'DEVICE_FILE_UNREADABLE', 'DEVICE_FILE_INVALID', 'TARGET_OUT_OF_SCOPE', 'PROFILE_UNKNOWN', 'CHECK_UNKNOWN', 'RUN_DIR_INVALID'].includes(err.code)
+    ['USAGE', 'DEVICE_FILE_UNREADABLE', 'DEVICE_FILE_INVALID', 'TARGET_OUT_OF_SCOPE', 'PROFILE_UNKNOWN', 'PROFILE_INVALID', 'CHECK_UNKNOWN', 'PLUGIN_INVALID', 'RUN_DIR_INVALID'].includes(err.code)
   );
 }
 

@@ -64,7 +64,17 @@ export function listProfiles(dir = PROFILE_DIR): Profile[] {
     .map((f) => parseProfile(readFileSync(path.join(dir, f), 'utf8'), f));
 }
 
+/** A built-in catalog by id, or a lab's own catalog file (`--profile ./our-catalog.yaml`), validated like the built-ins. */
 export function loadProfile(id: string, dir = PROFILE_DIR): Profile {
+  if (/\.ya?ml$/i.test(id) || id.includes('/')) {
+    let text: string;
+    try {
+      text = readFileSync(id, 'utf8');
+    } catch (err) {
+      throw new StarbenchError('PROFILE_UNKNOWN', `cannot read catalog file ${id}: ${(err as Error).message}`, { cause: err });
+    }
+    return parseProfile(text, path.resolve(id));
+  }
   const found = listProfiles(dir).find((p) => p.id === id);
   if (!found) {
     const known = listProfiles(dir).map((p) => p.id).join(', ');

@@ -24,6 +24,8 @@ import type { Check, Operator, Probe, ProbeContext, ProbeResult, RunReporter } f
 export interface RunOptions {
   device: DeviceFile;
   profile: Profile;
+  /** How the profile was named (a built-in id or a catalog file path), for `resume` and `report`. */
+  profileRef?: string;
   probes: ReadonlyMap<string, Probe>;
   checks: ReadonlyMap<string, Check>;
   runDir: string;
@@ -102,6 +104,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     deviceFileSha256: device.sha256,
     device: secrets.maskDeep(device),
     profile: profile.id,
+    ...(opts.profileRef && opts.profileRef !== profile.id ? { profileSource: opts.profileRef } : {}),
     only: opts.only ? [...opts.only] : undefined,
     plan: { checks: checkIds, probes: probeIds },
     limits: { probeTimeoutMs, deadlineMs, connections: limits.connections },

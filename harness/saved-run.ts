@@ -78,7 +78,8 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
     deviceFileSha256: typeof begin.deviceFileSha256 === 'string' ? begin.deviceFileSha256 : undefined,
     unfinished: !end || (end.meta as RunMeta | undefined)?.incomplete === true,
     device: { ...parsed.data, sourcePath, baseDir },
-    profileId: String(begin.profile),
+    // A lab's own catalog is found again by its file.
+    profileId: String(begin.profileSource ?? begin.profile),
     only: Array.isArray(begin.only) ? new Set(begin.only as string[]) : undefined,
     meta,
     results,

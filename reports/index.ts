@@ -12,12 +12,17 @@ export interface ReporterOptions {
   lang?: Lang;
 }
 
+/**
+ * Every file format, with an explicit writing order: json is written last by
+ * design, so that report.json records any error the other reporters raised.
+ */
+export const FILE_REPORTER_ORDER: Record<string, number> = { html: 10, junit: 20, 'checklist-csv': 30, md: 40, null: 50, json: 100 };
+
 export const FILE_REPORTERS: Record<string, (opts: ReporterOptions) => Reporter> = {
   html: (o) => htmlReporter({ lang: o.lang }),
   junit: () => junitReporter(),
   'checklist-csv': () => checklistCsvReporter(),
   md: () => markdownReporter(),
-  // json last: it writes report.json, which records any error the others raised.
   json: () => jsonReporter(),
   null: () => nullReporter(),
 };
@@ -25,6 +30,6 @@ export const FILE_REPORTERS: Record<string, (opts: ReporterOptions) => Reporter>
 export const DEFAULT_FORMATS = ['html', 'junit', 'json'];
 
 export function fileReporters(formats: readonly string[], opts: ReporterOptions = {}): Reporter[] {
-  const order = Object.keys(FILE_REPORTERS);
-  return [...formats].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((f) => FILE_REPORTERS[f](opts));
+  const rank = (f: string): number => FILE_REPORTER_ORDER[f] ?? 60;
+  return [...new Set(formats)].sort((a, b) => rank(a) - rank(b)).map((f) => FILE_REPORTERS[f](opts));
 }
