@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { StarbenchError } from './errors';
-import type { Check, FactKind, Probe } from './types';
+import { DISRUPTIVE_ORDER, type Check, type FactKind, type Probe } from './types';
 
 const ID = /^[a-z0-9][a-z0-9.-]*$/;
 
@@ -19,7 +19,7 @@ const probeShape = z.object({
     .array(z.object({ kind: z.string().min(1), schema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, 'must be a zod schema made with the api\'s z (defineFact)') }), { error: 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])' })
     .min(1, 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])'),
   dependsOn: z.array(z.string()).optional(),
-  runLast: z.number().optional(),
+  disruptive: z.enum(DISRUPTIVE_ORDER).optional(),
   run: z.custom<Probe['run']>((f) => typeof f === 'function', 'must be a function'),
 });
 

@@ -1,7 +1,11 @@
 /**
- * Runs one assessment: plan (profile → checks → probes), run each probe once
- * under a per-probe timeout, a global deadline and the device's connection
- * limit, journal every step, judge, report. Teardown always runs.
+ * Runs one assessment as a sequence of phases, each a titled task with its
+ * own teardown: plan (profile → checks → probes) → target (resolve, scope) →
+ * probes (discovery and ordinary probes side by side as their dependencies
+ * allow, then the disruptive ones one at a time in DISRUPTIVE_ORDER) →
+ * judge → report. Every probe runs once under a per-probe timeout, the run's
+ * deadline and the device's connection limit; the journal records each step;
+ * teardown always runs.
  */
 import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +23,7 @@ import type { Report } from './report';
 import { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
 import { validateProbeResult } from './facts';
-import type { Check, Operator, Probe, ProbeContext, ProbeResult, RunReporter } from './types';
+import { DISRUPTIVE_ORDER, type Check, type Operator, type Probe, type ProbeContext, type ProbeResult, type RunReporter } from './types';
 
 export interface RunOptions {
   device: DeviceFile;
@@ -83,17 +87,34 @@ function abortPromise(signal: AbortSignal): Promise<never> {
   });
 }
 
-export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
-  const { device, profile, log, secrets } = opts;
-  const startedAt = opts.resume ? new Date(opts.resume.startedAt) : new Date();
-  const resumedAt = new Date();
+/** Everything one run shares between its phases. */
+interface RunState {
+  opts: RunOptions;
+  journal: Journal;
+  errors: Array<{ where: string; message: string }>;
+  startedAt: Date;
+  resumedAt: Date;
+  probeTimeoutMs: number;
+  deadlineMs: number;
+  checkIds: string[];
+  probeIds: string[];
+  results: Map<string, ProbeResult>;
+  /** Aborted by Ctrl-C (signal) or the deadline: no new probe starts, running ones are cancelled. */
+  abort: AbortController;
+  scope: ScopeGuard;
+  scopeError?: string;
+  connector: DeviceConnector;
+  teardown: Array<() => void>;
+}
+
+/** Phase "plan": checks from the profile, probes from the checks, the journal's first event. */
+async function plan(opts: RunOptions): Promise<RunState> {
+  const { device, profile, secrets } = opts;
   const limits = device.limits;
   const probeTimeoutMs = opts.probeTimeoutMs ?? limits.probeTimeoutSeconds * 1000;
   const deadlineMs = opts.deadlineMs ?? limits.deadlineSeconds * 1000;
   mkdirSync(path.join(opts.runDir, 'evidence'), { recursive: true });
   const journal = new Journal(path.join(opts.runDir, 'journal.jsonl'), secrets);
-  const errors: Array<{ where: string; message: string }> = [];
-
   const checkIds = checksForProfile(profile, opts.only);
   const probeIds = planProbes(checkIds, opts.checks, opts.probes);
   const reused = new Set(probeIds.filter((id) => opts.resume?.results.has(id)));
@@ -119,172 +140,202 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
     probes: probeIds.map((id) => ({ id, title: opts.probes.get(id)?.title ?? id })),
     checks: checkIds,
   });
-
-  const run = new AbortController();
-  const onOuterAbort = (): void => run.abort(new AbortReason('signal', 'run interrupted'));
+  const scope = new ScopeGuard(device.target);
+  const state: RunState = {
+    opts, journal, errors: [], startedAt: opts.resume ? new Date(opts.resume.startedAt) : new Date(), resumedAt: new Date(), probeTimeoutMs, deadlineMs, checkIds, probeIds,
+    results: new Map(), abort: new AbortController(), scope, connector: new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots), teardown: [],
+  };
+  // Ctrl-C and the deadline stop the run; both are undone in teardown.
+  const onOuterAbort = (): void => state.abort.abort(new AbortReason('signal', 'run interrupted'));
   if (opts.signal?.aborted) onOuterAbort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const deadline = setTimeout(() => run.abort(new AbortReason('deadline', `run deadline of ${Math.round(deadlineMs / 1000)} s reached`)), deadlineMs);
+  const deadline = setTimeout(() => state.abort.abort(new AbortReason('deadline', `run deadline of ${Math.round(deadlineMs / 1000)} s reached`)), deadlineMs);
+  state.teardown.push(() => clearTimeout(deadline), () => opts.signal?.removeEventListener('abort', onOuterAbort));
+  return state;
+}
 
-  const scope = new ScopeGuard(device.target);
-  let scopeError: string | undefined;
+/** Phase "target": resolve the declared host once; every probe then sees the same scope. */
+async function resolveTarget(run: RunState): Promise<void> {
   try {
-    await Promise.race([scope.resolve(), abortPromise(run.signal)]);
+    await Promise.race([run.scope.resolve(), abortPromise(run.abort.signal)]);
   } catch (err) {
-    scopeError = errorMessage(err);
-    errors.push({ where: 'resolve target', message: scopeError });
+    run.scopeError = errorMessage(err);
+    run.errors.push({ where: 'resolve target', message: run.scopeError });
   }
-  const connector = new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots);
-  const results = new Map<string, ProbeResult>();
+}
 
-  const finish = (r: ProbeResult): ProbeResult => {
-    const masked = secrets.maskDeep(r);
-    results.set(r.probe, masked);
-    journal.write({ type: 'probe-end', result: masked });
-    log.info({ probe: r.probe, status: r.status, durationMs: r.durationMs, reason: r.reason }, 'probe finished');
-    opts.reporter.onProbeEnd(masked);
-    return masked;
-  };
+function finish(run: RunState, r: ProbeResult): ProbeResult {
+  const { secrets, log, reporter } = run.opts;
+  const masked = secrets.maskDeep(r);
+  run.results.set(r.probe, masked);
+  run.journal.write({ type: 'probe-end', result: masked });
+  log.info({ probe: r.probe, status: r.status, durationMs: r.durationMs, reason: r.reason }, 'probe finished');
+  reporter.onProbeEnd(masked);
+  return masked;
+}
 
-  const runOne = async (id: string): Promise<ProbeResult> => {
-    const saved = opts.resume?.results.get(id);
-    const earlier = saved ? validateProbeResult(saved, opts.probes.get(id)?.facts) : undefined;
-    if (earlier) {
-      // Already in the journal from the interrupted run: reuse, do not repeat against the device.
-      results.set(id, earlier);
-      opts.reporter.onProbeEnd(earlier);
-      return earlier;
-    }
-    const probe = opts.probes.get(id);
-    const empty = { probe: id, durationMs: 0, observations: [], evidence: [] };
-    if (!probe) return finish({ ...empty, status: 'not-implemented', reason: 'probe not implemented in this version of starbench' });
-    if (run.signal.aborted) {
-      const why = run.signal.reason instanceof AbortReason ? run.signal.reason : undefined;
-      return finish({ ...empty, status: why?.why === 'deadline' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` });
-    }
-    if (scopeError) return finish({ ...empty, status: 'failed', reason: `target not usable: ${scopeError}` });
-    const skip = probe.skipReason?.(device, { interactive: opts.operator !== undefined }) ?? null;
-    if (skip) return finish({ ...empty, status: 'skipped', reason: skip });
-    for (const dep of probe.dependsOn ?? []) {
-      const d = results.get(dep);
-      if (d && d.status !== 'completed') return finish({ ...empty, status: 'skipped', reason: `needs probe ${dep}, which ${d.status}${d.reason ? ` (${d.reason})` : ''}` });
-    }
+/** Why a probe cannot start now (a result to record), or null when it may run. */
+function notRunnable(run: RunState, id: string, probe: Probe | undefined): ProbeResult | null {
+  const empty = { probe: id, durationMs: 0, observations: [], evidence: [] };
+  if (!probe) return { ...empty, status: 'not-implemented', reason: 'probe not implemented in this version of starbench' };
+  if (run.abort.signal.aborted) {
+    const why = run.abort.signal.reason instanceof AbortReason ? run.abort.signal.reason : undefined;
+    return { ...empty, status: why?.why === 'deadline' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` };
+  }
+  if (run.scopeError) return { ...empty, status: 'failed', reason: `target not usable: ${run.scopeError}` };
+  const skip = probe.skipReason?.(run.opts.device, { interactive: run.opts.operator !== undefined }) ?? null;
+  if (skip) return { ...empty, status: 'skipped', reason: skip };
+  for (const dep of probe.dependsOn ?? []) {
+    const d = run.results.get(dep);
+    if (d && d.status !== 'completed') return { ...empty, status: 'skipped', reason: `needs probe ${dep}, which ${d.status}${d.reason ? ` (${d.reason})` : ''}` };
+  }
+  return null;
+}
 
-    const ctl = new AbortController();
-    // Every in-flight attempt of a probe listens on its signal; dozens is normal, not a leak.
-    setMaxListeners(256, ctl.signal);
-    const onRunAbort = (): void => ctl.abort(run.signal.reason);
-    run.signal.addEventListener('abort', onRunAbort, { once: true });
-    const timeoutMs = Math.max(probeTimeoutMs, probe.timeoutMs?.(device) ?? 0);
-    const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-    const started = Date.now();
-    const startedIso = new Date(started).toISOString();
-    const evidence: string[] = [];
-    const plog = log.child({ probe: id });
-    const ctx: ProbeContext = {
-      device,
-      connector,
-      scope,
-      secrets,
-      log: plog,
-      signal: ctl.signal,
-      evidence: {
-        write(name, content) {
-          const rel = path.join('evidence', `${id}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
-          writeFileSync(path.join(opts.runDir, rel), typeof content === 'string' ? secrets.mask(content) : content);
-          evidence.push(rel);
-          return rel;
-        },
+/** The context one probe runs with: its own abort signal, evidence folder, progress line and dependencies. */
+function probeContext(run: RunState, id: string, signal: AbortSignal, evidence: string[]): ProbeContext {
+  const { device, secrets, log, reporter, runDir, operator } = run.opts;
+  const plog = log.child({ probe: id });
+  return {
+    device,
+    connector: run.connector,
+    scope: run.scope,
+    secrets,
+    log: plog,
+    signal,
+    evidence: {
+      write(name, content) {
+        const rel = path.join('evidence', `${id}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+        writeFileSync(path.join(runDir, rel), typeof content === 'string' ? secrets.mask(content) : content);
+        evidence.push(rel);
+        return rel;
       },
-      dependency: (dep) => results.get(dep),
-      progress: (message) => {
-        plog.info({ progress: message }, 'progress');
-        opts.reporter.onProbeProgress(id, message);
-      },
-      operator: opts.operator,
-    };
-    journal.write({ type: 'probe-begin', probe: id });
-    opts.reporter.onProbeBegin({ id, title: probe.title });
-    try {
-      const out = await Promise.race([probe.run(ctx), abortPromise(ctl.signal)]);
-      // Every observation must match the kinds the probe declares: a malformed one is the probe's error, never read by a check.
-      const done: ProbeResult = { probe: id, status: 'completed', startedAt: startedIso, durationMs: Date.now() - started, observations: out.observations, evidence: [...evidence, ...(out.evidence ?? [])] };
-      return finish(validateProbeResult(done, probe.facts));
-    } catch (err) {
-      const reason = ctl.signal.aborted ? ctl.signal.reason : err;
-      const status = reason instanceof AbortReason ? (reason.why === 'signal' ? 'cancelled' : 'timed-out') : 'failed';
-      return finish({ probe: id, status, reason: errorMessage(reason), startedAt: startedIso, durationMs: Date.now() - started, observations: [], evidence });
-    } finally {
-      clearTimeout(timer);
-      run.signal.removeEventListener('abort', onRunAbort);
-      if (!ctl.signal.aborted) ctl.abort(new AbortReason('probe-timeout', 'probe finished'));
-    }
+    },
+    dependency: (dep) => run.results.get(dep),
+    progress: (message) => {
+      plog.info({ progress: message }, 'progress');
+      reporter.onProbeProgress(id, message);
+    },
+    operator,
   };
+}
 
+/** One probe, once: reused from an interrupted run, refused, or run under its timeout and validated against its declared facts. */
+async function runProbe(run: RunState, id: string): Promise<ProbeResult> {
+  const probe = run.opts.probes.get(id);
+  const saved = run.opts.resume?.results.get(id);
+  if (saved) {
+    // Already in the journal from the interrupted run: reuse, do not repeat against the device.
+    const earlier = validateProbeResult(saved, probe?.facts);
+    run.results.set(id, earlier);
+    run.opts.reporter.onProbeEnd(earlier);
+    return earlier;
+  }
+  const refused = notRunnable(run, id, probe);
+  if (refused || !probe) return finish(run, refused ?? { probe: id, status: 'not-implemented', durationMs: 0, observations: [], evidence: [] });
+  const ctl = new AbortController();
+  // Every in-flight attempt of a probe listens on its signal; dozens is normal, not a leak.
+  setMaxListeners(256, ctl.signal);
+  const onRunAbort = (): void => ctl.abort(run.abort.signal.reason);
+  run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+  const timeoutMs = Math.max(run.probeTimeoutMs, probe.timeoutMs?.(run.opts.device) ?? 0);
+  const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const evidence: string[] = [];
+  run.journal.write({ type: 'probe-begin', probe: id });
+  run.opts.reporter.onProbeBegin({ id, title: probe.title });
+  try {
+    const out = await Promise.race([probe.run(probeContext(run, id, ctl.signal, evidence)), abortPromise(ctl.signal)]);
+    // Every observation must match the kinds the probe declares: a malformed one is the probe's error, never read by a check.
+    const done: ProbeResult = { probe: id, status: 'completed', startedAt, durationMs: Date.now() - started, observations: out.observations, evidence: [...evidence, ...(out.evidence ?? [])] };
+    return finish(run, validateProbeResult(done, probe.facts));
+  } catch (err) {
+    const reason = ctl.signal.aborted ? ctl.signal.reason : err;
+    const status = reason instanceof AbortReason ? (reason.why === 'signal' ? 'cancelled' : 'timed-out') : 'failed';
+    return finish(run, { probe: id, status, reason: errorMessage(reason), startedAt, durationMs: Date.now() - started, observations: [], evidence });
+  } finally {
+    clearTimeout(timer);
+    run.abort.signal.removeEventListener('abort', onRunAbort);
+    if (!ctl.signal.aborted) ctl.abort(new AbortReason('probe-timeout', 'probe finished'));
+  }
+}
+
+/** Where a disruptive probe stands in DISRUPTIVE_ORDER (undefined: an ordinary probe). */
+function disruptiveRank(probe: Probe | undefined): number | undefined {
+  return probe?.disruptive === undefined ? undefined : DISRUPTIVE_ORDER.indexOf(probe.disruptive);
+}
+
+/**
+ * Phase "probes": ordinary probes side by side, each once its dependencies
+ * have ended (service discovery first); then the disruptive probes one at a
+ * time, in DISRUPTIVE_ORDER, after every ordinary probe.
+ */
+async function runProbes(run: RunState): Promise<void> {
+  const { probes } = run.opts;
+  const rank = (id: string): number | undefined => disruptiveRank(probes.get(id));
+  const ordinary = run.probeIds.filter((id) => rank(id) === undefined);
+  const disruptive = run.probeIds.filter((id) => rank(id) !== undefined).sort((a, b) => rank(a)! - rank(b)!);
   const memo = new Map<string, Promise<ProbeResult>>();
-  const rank = (x: string): number | undefined => opts.probes.get(x)?.runLast;
-  // Disruptive probes, one after another: least destructive first (a reset last).
-  const disruptive = probeIds.filter((x) => rank(x) !== undefined).sort((a, b) => rank(a)! - rank(b)!);
   const exec = (id: string): Promise<ProbeResult> => {
     let p = memo.get(id);
     if (!p) {
-      p = (async () => {
-        const probe = opts.probes.get(id);
-        await Promise.all((probe?.dependsOn ?? []).map(exec));
-        if (probe?.runLast !== undefined) {
-          // Wait for every ordinary probe, then for the disruptive one before this.
-          await Promise.all(probeIds.filter((x) => rank(x) === undefined && x !== id).map(exec));
-          const before = disruptive[disruptive.indexOf(id) - 1];
-          if (before) await exec(before);
-        }
-        return runOne(id);
-      })();
+      p = Promise.all((probes.get(id)?.dependsOn ?? []).map(exec)).then(() => runProbe(run, id));
       memo.set(id, p);
     }
     return p;
   };
-  try {
-    await Promise.all(probeIds.map(exec));
-  } finally {
-    clearTimeout(deadline);
-    opts.signal?.removeEventListener('abort', onOuterAbort);
-    const left = connector.destroyAll();
-    if (left > 0) log.debug({ sockets: left }, 'teardown closed connections left open');
-  }
+  await Promise.all(ordinary.map(exec));
+  for (const id of disruptive) await exec(id);
+}
 
+/** Teardown: the deadline, the Ctrl-C listener, and every socket a probe left open. */
+function closeRun(run: RunState): void {
+  for (const t of run.teardown.splice(0)) t();
+  const left = run.connector.destroyAll();
+  if (left > 0) run.opts.log.debug({ sockets: left }, 'teardown closed connections left open');
+}
+
+/** Phases "judge" and "report": verdicts from the results, the report written, the journal closed. */
+async function judgeAndReport(run: RunState): Promise<RunOutcome> {
+  const { opts } = run;
   const finishedAt = new Date();
-  const interrupted = run.signal.reason instanceof AbortReason ? run.signal.reason.why : undefined;
+  const interrupted = run.abort.signal.reason instanceof AbortReason ? run.abort.signal.reason.why : undefined;
   const meta: RunMeta = {
     id: opts.runId,
-    startedAt: startedAt.toISOString(),
+    startedAt: run.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    durationMs: finishedAt.getTime() - run.startedAt.getTime(),
     incomplete: interrupted === 'signal' || interrupted === 'deadline',
     interruptedBy: interrupted === 'signal' || interrupted === 'deadline' ? interrupted : undefined,
-    resumedAt: opts.resume ? resumedAt.toISOString() : undefined,
+    resumedAt: opts.resume ? run.resumedAt.toISOString() : undefined,
     // Peak resident memory of this process so far (KiB on Linux): benchmarks and hostile-device tests read it.
     peakRssKb: process.resourceUsage().maxRSS,
   };
   const report = assembleReport({
-    meta,
-    device,
-    profile,
-    checks: opts.checks,
-    probes: opts.probes,
-    results,
-    only: opts.only,
-    reveal: secrets.reveal,
-    errors,
+    meta, device: opts.device, profile: opts.profile, checks: opts.checks, probes: opts.probes, results: run.results, only: opts.only, reveal: opts.secrets.reveal, errors: run.errors,
     onCheck: (c) => {
-      journal.write({ type: 'check-end', check: c.id, verdict: c.verdict, rationale: c.rationale });
+      run.journal.write({ type: 'check-end', check: c.id, verdict: c.verdict, rationale: c.rationale });
       opts.reporter.onCheckEnd(c);
     },
   });
-  const masked = secrets.maskDeep(report);
+  const masked = opts.secrets.maskDeep(report);
   // Reporter failures land in the report itself; the json reporter runs last so it sees them.
   opts.reporter.collectInto(masked.errors);
   await opts.reporter.onRunEnd(masked, opts.runDir);
-  journal.write({ type: 'run-end', meta, summary: masked.summary, reporterErrors: opts.reporter.errors });
-  journal.close();
-  return { report: masked, results, peakConnections: connector.slots.peak };
+  run.journal.write({ type: 'run-end', meta, summary: masked.summary, reporterErrors: opts.reporter.errors });
+  run.journal.close();
+  return { report: masked, results: run.results, peakConnections: run.connector.slots.peak };
+}
+
+/** One assessment: plan → target → probes → judge → report; teardown always runs. */
+export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
+  const run = await plan(opts);
+  try {
+    await resolveTarget(run);
+    await runProbes(run);
+  } finally {
+    closeRun(run);
+  }
+  return judgeAndReport(run);
 }

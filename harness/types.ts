@@ -56,6 +56,17 @@ export interface ProbeResult {
   evidence: string[];
 }
 
+/**
+ * The order of disruptive probes, declared here and nowhere else: the UART
+ * first (it only reads, and a later reboot would change what it shows), then
+ * brute force (lockouts are waited out), then updates, then credential change
+ * and restart persistence (one shared restart), an opt-in load test (it may
+ * take the device down) and the factory reset last, because a reset may
+ * restore the lab credential and wipe what the others need.
+ */
+export const DISRUPTIVE_ORDER = ['serial-console', 'brute-force', 'update', 'credential-change', 'restart', 'load', 'factory-reset'] as const;
+export type DisruptivePhase = (typeof DISRUPTIVE_ORDER)[number];
+
 /** What a probe needs before it can run; when missing it skips with a reason. */
 export type ProbeNeed = 'host' | 'serial' | 'update.install' | 'update.version' | 'reset' | 'credentials' | 'canaries';
 
@@ -109,9 +120,9 @@ export interface Probe {
   dependsOn?: string[];
   /**
    * A disruptive probe (lockouts, installs, resets) runs after every ordinary
-   * probe, one at a time, in ascending rank: the least destructive first.
+   * probe, one at a time, in the one order of DISRUPTIVE_ORDER.
    */
-  runLast?: number;
+  disruptive?: DisruptivePhase;
   /** A longer per-probe timeout than the device's default (installs that reboot the device). */
   timeoutMs?(device: DeviceFile): number;
   /** Spec clauses the probe serves (TS 103 701 test ids, EN 303 645 provisions). */

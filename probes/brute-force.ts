@@ -139,7 +139,7 @@ export const bruteForceProbe: Probe = {
   needs: ['host'],
   facts: [BruteForceFactKind, NoPasswordLoginFact],
   dependsOn: ['credentials'],
-  runLast: 30,
+  disruptive: 'brute-force',
   clauses: ['EN 303 645 5.1-5', 'TS 103 701 5.1-5-2', 'JC-STAR S1.1-04'],
   async run(ctx) {
     const targets = targetsFrom(ctx);

@@ -42,7 +42,7 @@ export const resetProbe: Probe = {
   needs: ['reset', 'canaries'],
   facts: [ResetFact, ResetBeforeFact, ResetAfterFact],
   // Destroys the lab's enrolment: after every other probe.
-  runLast: 40,
+  disruptive: 'factory-reset',
   clauses: ['EN 303 645 5.11-1', 'TS 103 701 5.11-1-1'],
   timeoutMs: (device) => (device.limits.actionTimeoutSeconds + device.limits.deviceReturnSeconds + 60) * 1000,
   skipReason(device, env) {

@@ -59,7 +59,7 @@ export const serialProbe: Probe = {
   title: 'Serial console: boot log, bootloader, shell without login, secrets',
   needs: ['serial'],
   facts: [SerialConsoleFact],
-  runLast: 10,
+  disruptive: 'serial-console',
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
   async run(ctx: ProbeContext) {

@@ -94,7 +94,7 @@ export const updateProbe: Probe = {
   title: 'Update: tampered, unsigned, older and genuine images',
   needs: ['update.version', 'update.install'],
   facts: [FirmwareVersionFact, UpdateSequenceFact],
-  runLast: 20,
+  disruptive: 'update',
   clauses: ['EN 303 645 5.3-4', 'EN 303 645 5.3-7', 'EN 303 645 5.3-9', 'TS 103 701 5.3-7-1', 'TS 103 701 5.3-9-1'],
   timeoutMs: (device) => 4 * perStepMs(device) + 30_000,
   skipReason(device, env) {

@@ -185,3 +185,29 @@ describe('no evidence, no pass (enforced by the harness)', () => {
     expect(report.checks[0]).toMatchObject({ verdict: 'inconclusive', rationale: 'the check would pass, but its probes recorded no observation' });
   });
 });
+
+describe('phases', () => {
+  it('ordinary probes first, side by side; then the disruptive ones one at a time in DISRUPTIVE_ORDER, whatever order they were declared in', async () => {
+    const log: string[] = [];
+    let running = 0;
+    let overlap = false;
+    const timed = (id: string, disruptive?: Probe['disruptive']): Probe =>
+      probe(id, async () => {
+        log.push(`start ${id}`);
+        running += 1;
+        if (disruptive && running > 1) overlap = true;
+        await new Promise((r) => setTimeout(r, 20));
+        running -= 1;
+        log.push(`end ${id}`);
+        return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
+      }, disruptive ? { disruptive } : {});
+    const probes = [timed('reset', 'factory-reset'), timed('brute', 'brute-force'), timed('scan'), timed('serial', 'serial-console'), timed('update', 'update'), timed('tls')];
+    const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
+    await runWith({ device, profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]), probes, checks });
+    const starts = log.filter((l) => l.startsWith('start')).map((l) => l.slice(6));
+    expect(starts.slice(0, 2).sort()).toEqual(['scan', 'tls']);
+    expect(starts.slice(2)).toEqual(['serial', 'brute', 'update', 'reset']);
+    expect(log.indexOf('start serial')).toBeGreaterThan(Math.max(log.indexOf('end scan'), log.indexOf('end tls')));
+    expect(overlap).toBe(false);
+  });
+});
