@@ -299,6 +299,8 @@ function closeRun(run: RunState): void {
 /** Phases "judge" and "report": verdicts from the results, the report written, the journal closed. */
 async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   const { opts } = run;
+  const started = Date.now();
+  run.journal.write({ type: 'phase-begin', phase: 'judge and report' });
   const finishedAt = new Date();
   const interrupted = run.abort.signal.reason instanceof AbortReason ? run.abort.signal.reason.why : undefined;
   const meta: RunMeta = {
@@ -323,17 +325,29 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   // Reporter failures land in the report itself; the json reporter runs last so it sees them.
   opts.reporter.collectInto(masked.errors);
   await opts.reporter.onRunEnd(masked, opts.runDir);
+  run.journal.write({ type: 'phase-end', phase: 'judge and report', ms: Date.now() - started });
   run.journal.write({ type: 'run-end', meta, summary: masked.summary, reporterErrors: opts.reporter.errors });
   run.journal.close();
   return { report: masked, results: run.results, peakConnections: run.connector.slots.peak };
+}
+
+/** A titled phase: journaled when it begins and ends, with how long it took. */
+async function phase<T>(run: RunState, title: string, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  run.journal.write({ type: 'phase-begin', phase: title });
+  try {
+    return await work();
+  } finally {
+    run.journal.write({ type: 'phase-end', phase: title, ms: Date.now() - started });
+  }
 }
 
 /** One assessment: plan → target → probes → judge → report; teardown always runs. */
 export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const run = await plan(opts);
   try {
-    await resolveTarget(run);
-    await runProbes(run);
+    await phase(run, 'target', () => resolveTarget(run));
+    await phase(run, 'probes', () => runProbes(run));
   } finally {
     closeRun(run);
   }

@@ -57,8 +57,10 @@ export const undeclaredServicesCheck: Check = {
 
     if (undeclared.length > 0) return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
     if (unsure.length > 0) {
+      // A probe that did not run leaves the check not-tested (or error); a scan that ran but cannot vouch makes it inconclusive.
       const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
-      return { verdict: worst([...verdicts, 'inconclusive']), rationale: unsure.join('; '), findings };
+      const scanUnsure = unsure.length > verdicts.length;
+      return { verdict: worst([...verdicts, ...(scanUnsure ? (['inconclusive'] as const) : [])]), rationale: unsure.join('; '), findings };
     }
     return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['tcp-ports', TcpPortFact], ['udp-services', UdpScanFact]) };
   },

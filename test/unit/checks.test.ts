@@ -331,6 +331,18 @@ describe('a pass or not-applicable that cites an unknown fact is refused by the 
   });
 });
 
+describe('every check, when its probes did not complete', () => {
+  // The one mapping (harness/gate.ts) from a probe that did not finish to a verdict: never pass.
+  const cases: Array<[ProbeResult['status'], Verdict]> = [['failed', 'error'], ['timed-out', 'inconclusive'], ['skipped', 'not-tested'], ['cancelled', 'not-tested']];
+  for (const id of [...CHECKS.keys()]) {
+    it.each(cases)(`${id}: probes %s → %s`, (status, verdict) => {
+      const check = CHECKS.get(id)!;
+      const results = check.probes.map((p) => res(p, [], { status, reason: status }));
+      expect(judge(id, results).verdict).toBe(verdict);
+    });
+  }
+});
+
 describe('every check is covered here', () => {
   it('names all 13 stable checks', () => {
     const covered = ['exposure.undeclared-services', 'auth.default-credentials', 'auth.unauthenticated-access', 'auth.brute-force', 'comms.tls', 'comms.ssh', 'comms.plaintext', 'debug.serial-console', 'update.integrity', 'update.rollback', 'privacy.personal-data-exposure', 'privacy.disclosure', 'privacy.data-deletion'];

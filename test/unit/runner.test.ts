@@ -99,8 +99,10 @@ describe('runner', () => {
     expect(seen.aborted).toBe(true);
     expect(report.run).toMatchObject({ incomplete: true, interruptedBy: 'signal' });
     expect(report.checks[0].verdict).toBe('not-tested');
-    const events = readJournal(path.join(runDir, 'journal.jsonl')).map((e) => e.type);
-    expect(events).toEqual(['run-begin', 'probe-begin', 'probe-end', 'check-end', 'run-end']);
+    const journal = readJournal(path.join(runDir, 'journal.jsonl'));
+    expect(journal.map((e) => e.type).filter((t) => !t.startsWith('phase-'))).toEqual(['run-begin', 'probe-begin', 'probe-end', 'check-end', 'run-end']);
+    // each phase is titled in the journal, begin and end, in order
+    expect(journal.filter((e) => e.type === 'phase-end').map((e) => e.phase)).toEqual(['target', 'probes', 'judge and report']);
   });
 
   it('a probe that throws is an error, not a pass', async () => {
