@@ -10,7 +10,13 @@ module.exports = {
   testTimeout: 30000,
   projects: [
     // No socket, no process: checks on hand-built facts, schemas, verdicts, the runner with fake probes.
-    { ...common, displayName: 'unit', roots: ['<rootDir>/test/unit'], testMatch: ['<rootDir>/test/unit/*.test.ts'], setupFilesAfterEnv: ['<rootDir>/test/unit/no-io.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/test/unit'],
+      testMatch: ['<rootDir>/test/unit/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/unit/no-io.ts'],
+    },
     // In-process peers on loopback (ssh2, aedes, Node http/https) and end-to-end runs of the CLI.
     { ...common, displayName: 'integration', roots: ['<rootDir>/test'], testMatch: ['<rootDir>/test/*.test.ts'] },
     {

@@ -24,10 +24,20 @@ async function main(): Promise<void> {
   if (!hasTool('hydra')) throw new Error('hydra is not installed (apt-get install hydra)');
   // hydra -C takes login:pass lines only.
   const list = path.join(mkdtempSync(path.join(tmpdir(), 'sb-bench-')), 'mirai.txt');
-  writeFileSync(list, readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('\n') + '\n');
+  writeFileSync(
+    list,
+    readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .join('\n') + '\n',
+  );
   const rows = [['what', 'time', 'found']];
   let hydraTotal = 0;
-  for (const [svc, extra] of [['ssh', []], ['telnet', []], ['http-get', ['/cgi-bin/admin']]] as Array<[string, string[]]>) {
+  for (const [svc, extra] of [
+    ['ssh', []],
+    ['telnet', []],
+    ['http-get', ['/cgi-bin/admin']],
+  ] as Array<[string, string[]]>) {
     const r = timeTool('hydra', ['-C', list, '-t', '4', '-f', '-I', weak.address, svc, ...extra]);
     hydraTotal += r.ms;
     const hit = r.stdout.match(/login: (\S+)\s+password: (\S*)/);
@@ -38,15 +48,34 @@ async function main(): Promise<void> {
   const ctx = await probeContext(loadDeviceFile(weak.deviceFile));
   const results = new Map<string, ProbeResult>();
   const deps = (id: string): ProbeResult | undefined => results.get(id);
-  const asResult = (probe: string, observations: ProbeResult['observations']): ProbeResult => ({ probe, status: 'completed', durationMs: 0, observations, evidence: [] });
+  const asResult = (probe: string, observations: ProbeResult['observations']): ProbeResult => ({
+    probe,
+    status: 'completed',
+    durationMs: 0,
+    observations,
+    evidence: [],
+  });
   const total = await time(async () => {
     const scan = await time(() => tcpPortsProbe.run({ ...ctx, dependency: deps }));
     results.set('tcp-ports', asResult('tcp-ports', scan.value.observations));
-    rows.push(['starbench service discovery (full TCP range)', fmt(scan.ms), `${(scan.value.observations.find((o) => o.kind === 'tcp-scan')?.data.open as number[]).length} open ports`]);
-    const [creds, unauth] = await Promise.all([time(() => credentialsProbe.run({ ...ctx, dependency: deps })), time(() => unauthenticatedProbe.run({ ...ctx, dependency: deps }))]);
-    const accepted = creds.value.observations.filter((o) => o.kind === 'login-attempts' && ((o.data.accepted as unknown[]).length || o.data.stopReason === 'accepts-anything'));
+    rows.push([
+      'starbench service discovery (full TCP range)',
+      fmt(scan.ms),
+      `${(scan.value.observations.find((o) => o.kind === 'tcp-scan')?.data.open as number[]).length} open ports`,
+    ]);
+    const [creds, unauth] = await Promise.all([
+      time(() => credentialsProbe.run({ ...ctx, dependency: deps })),
+      time(() => unauthenticatedProbe.run({ ...ctx, dependency: deps })),
+    ]);
+    const accepted = creds.value.observations.filter(
+      (o) => o.kind === 'login-attempts' && ((o.data.accepted as unknown[]).length || o.data.stopReason === 'accepts-anything'),
+    );
     rows.push(['starbench credentials (ssh, telnet x2, http, mqtt)', fmt(creds.ms), accepted.map((o) => `${o.protocol} ${o.port}`).join(', ')]);
-    rows.push(['starbench unauthenticated access', fmt(unauth.ms), `${unauth.value.observations.filter((o) => o.kind === 'unauthenticated').length} exposures`]);
+    rows.push([
+      'starbench unauthenticated access',
+      fmt(unauth.ms),
+      `${unauth.value.observations.filter((o) => o.kind === 'unauthenticated').length} exposures`,
+    ]);
   });
   rows.push(['starbench total (discovery + both probes)', fmt(total.ms), `ratio to hydra: ${(total.ms / hydraTotal).toFixed(2)}×`]);
   process.stdout.write(table(rows) + '\n');

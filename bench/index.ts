@@ -47,13 +47,25 @@ function starbench(args: string[]): { ms: number; code: number | null; out: stri
 
 function assess(d: LabDeviceStatus): StarbenchRun {
   const r = starbench(['run', d.deviceFile]);
-  const runDir = path.join(r.out, readdirSync(r.out).find((f) => f.startsWith('lab-'))!);
+  const runDir = path.join(
+    r.out,
+    readdirSync(r.out).find((f) => f.startsWith('lab-'))!,
+  );
   const report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
-  const ends = readJournal(path.join(runDir, 'journal.jsonl')).filter((e) => e.type === 'probe-end').map((e) => e.result as ProbeResult);
+  const ends = readJournal(path.join(runDir, 'journal.jsonl'))
+    .filter((e) => e.type === 'probe-end')
+    .map((e) => e.result as ProbeResult);
   const brute = ends.find((p) => p.probe === 'brute-force');
   const waited = (brute?.observations ?? []).reduce((s, o) => s + (typeof o.data.recoveredAfterS === 'number' ? o.data.recoveredAfterS * 1000 : 0), 0);
   labRestore([d.name]);
-  return { ms: r.ms, code: r.code, report, probes: ends.map((p) => ({ probe: p.probe, ms: p.durationMs })).sort((a, b) => b.ms - a.ms), lockoutWaitMs: waited, bruteForceMs: brute?.durationMs ?? 0 };
+  return {
+    ms: r.ms,
+    code: r.code,
+    report,
+    probes: ends.map((p) => ({ probe: p.probe, ms: p.durationMs })).sort((a, b) => b.ms - a.ms),
+    lockoutWaitMs: waited,
+    bruteForceMs: brute?.durationMs ?? 0,
+  };
 }
 
 interface ToolStep {
@@ -75,7 +87,12 @@ function toolchain(d: LabDeviceStatus, miraiList: string): { steps: ToolStep[]; 
   steps.push({ what: 'nmap -sV', ms: sv.ms, note: [...services].map(([p, s]) => `${p}/${tunnels.has(p) ? 'ssl/' : ''}${s}`).join(' ') });
   decided.add('comms.plaintext');
   const device = loadDeviceFile(d.deviceFile);
-  const tlsPorts = open.filter((p) => tunnels.has(p) || /https|ssl|mqtts|secure-mqtt/.test(services.get(p) ?? '') || device.services.some((s) => s.port === p && ['https', 'mqtts', 'tls', 'ftps'].includes(s.protocol)));
+  const tlsPorts = open.filter(
+    (p) =>
+      tunnels.has(p) ||
+      /https|ssl|mqtts|secure-mqtt/.test(services.get(p) ?? '') ||
+      device.services.some((s) => s.port === p && ['https', 'mqtts', 'tls', 'ftps'].includes(s.protocol)),
+  );
   for (const port of tlsPorts) {
     const r = timeTool('testssl', ['--quiet', '--color', '0', '--warnings', 'off', `${d.address}:${port}`], 900_000);
     steps.push({ what: `testssl ${port}`, ms: r.ms, note: `exit ${r.code}` });
@@ -88,7 +105,16 @@ function toolchain(d: LabDeviceStatus, miraiList: string): { steps: ToolStep[]; 
     decided.add('comms.ssh');
   }
   for (const a of device.auth) {
-    const svc = a.protocol === 'ssh' ? 'ssh' : a.protocol === 'telnet' ? 'telnet' : a.protocol === 'http' && a.path ? 'http-get' : a.protocol === 'https' && a.path ? 'https-get' : undefined;
+    const svc =
+      a.protocol === 'ssh'
+        ? 'ssh'
+        : a.protocol === 'telnet'
+          ? 'telnet'
+          : a.protocol === 'http' && a.path
+            ? 'http-get'
+            : a.protocol === 'https' && a.path
+              ? 'https-get'
+              : undefined;
     if (!svc || !open.includes(a.port)) continue;
     const r = timeTool('hydra', ['-C', miraiList, '-t', '4', '-f', '-I', '-s', String(a.port), d.address, svc, ...(a.path ? [a.path] : [])], 900_000);
     const hit = r.stdout.match(/login: (\S+)\s+password:/);
@@ -102,13 +128,32 @@ const decidedBy = (r: Report): number => r.checks.filter((c) => ['pass', 'fail',
 const mb = (kb: number | undefined): string => (kb ? `${Math.round(kb / 1024)} MB` : '?');
 
 async function main(): Promise<void> {
-  for (const tool of ['nmap', 'testssl', 'ssh-audit', 'hydra']) if (!hasTool(tool)) throw new Error(`${tool} is not installed (Debian: apt-get install ${tool === 'testssl' ? 'testssl.sh' : tool})`);
+  for (const tool of ['nmap', 'testssl', 'ssh-audit', 'hydra'])
+    if (!hasTool(tool)) throw new Error(`${tool} is not installed (Debian: apt-get install ${tool === 'testssl' ? 'testssl.sh' : tool})`);
   const lab = await ensureLab();
   labRestore();
   const mirai = path.join(mkdtempSync(path.join(tmpdir(), 'sb-bench-')), 'mirai.txt');
-  writeFileSync(mirai, readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).join('\n') + '\n');
+  writeFileSync(
+    mirai,
+    readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .join('\n') + '\n',
+  );
 
-  const summary = [['device', 'starbench', 'of which lockout wait', 'of which brute-force', 'toolchain', 'ratio', 'ratio w/o brute-force', 'peak RSS', 'checks decided (sb / tools)']];
+  const summary = [
+    [
+      'device',
+      'starbench',
+      'of which lockout wait',
+      'of which brute-force',
+      'toolchain',
+      'ratio',
+      'ratio w/o brute-force',
+      'peak RSS',
+      'checks decided (sb / tools)',
+    ],
+  ];
   const singles: Record<string, number> = {};
   for (const d of lab.devices) {
     process.stderr.write(`bench: ${d.name}: starbench…\n`);
@@ -120,7 +165,12 @@ async function main(): Promise<void> {
     const tcMs = tc.steps.reduce((s, x) => s + x.ms, 0);
     console.log(`\n== ${d.name} (${d.address})`);
     console.log(table([['tool step', 'time', 'note'], ...tc.steps.map((s) => [s.what, fmt(s.ms), s.note.slice(0, 70)])]));
-    console.log(`starbench probes (longest first): ${sb.probes.slice(0, 6).map((p) => `${p.probe} ${fmt(p.ms)}`).join(', ')}`);
+    console.log(
+      `starbench probes (longest first): ${sb.probes
+        .slice(0, 6)
+        .map((p) => `${p.probe} ${fmt(p.ms)}`)
+        .join(', ')}`,
+    );
     summary.push([
       d.name,
       fmt(sb.ms),
@@ -137,13 +187,18 @@ async function main(): Promise<void> {
   process.stderr.write('bench: fleet of every lab device…\n');
   const fleet = starbench(['run', ...lab.devices.map((d) => d.deviceFile)]);
   const fleetDir = readdirSync(fleet.out).find((f) => f.startsWith('fleet-'))!;
-  const fleetJson = JSON.parse(readFileSync(path.join(fleet.out, fleetDir, 'fleet.json'), 'utf8')) as { peakRssKb: number; devices: Array<{ device?: string; verdict: string }> };
+  const fleetJson = JSON.parse(readFileSync(path.join(fleet.out, fleetDir, 'fleet.json'), 'utf8')) as {
+    peakRssKb: number;
+    devices: Array<{ device?: string; verdict: string }>;
+  };
   labRestore();
   const slowest = Math.max(...Object.values(singles));
 
   console.log('\n== summary');
   console.log(table(summary));
-  console.log(`\nfleet of ${lab.devices.length}: ${fmt(fleet.ms)} vs slowest single ${fmt(slowest)} = ${(fleet.ms / slowest).toFixed(2)}× (target ≤ 1.3×); fleet peak RSS ${mb(fleetJson.peakRssKb)} (target ≤ 150 MB); verdicts ${fleetJson.devices.map((x) => `${x.device}: ${x.verdict}`).join(', ')}`);
+  console.log(
+    `\nfleet of ${lab.devices.length}: ${fmt(fleet.ms)} vs slowest single ${fmt(slowest)} = ${(fleet.ms / slowest).toFixed(2)}× (target ≤ 1.3×); fleet peak RSS ${mb(fleetJson.peakRssKb)} (target ≤ 150 MB); verdicts ${fleetJson.devices.map((x) => `${x.device}: ${x.verdict}`).join(', ')}`,
+  );
 }
 
 main().catch((err: Error) => {

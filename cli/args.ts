@@ -39,10 +39,16 @@ export function parseCli(argv: string[]) {
 export function seconds(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || n > 86400) throw new StarbenchError('USAGE', `--${name} must be a number of seconds between 0 and 86400, got "${value}"`);
+  if (!Number.isFinite(n) || n <= 0 || n > 86400)
+    throw new StarbenchError('USAGE', `--${name} must be a number of seconds between 0 and 86400, got "${value}"`);
   return n * 1000;
 }
 
 export function list(value: string | undefined): string[] | undefined {
-  return value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value === undefined
+    ? undefined
+    : value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
 }

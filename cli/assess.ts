@@ -37,8 +37,16 @@ function checkOnly(ids: string[] | undefined, registry: Registry): Set<string> |
 }
 
 function runId(device: DeviceFile): string {
-  const slug = device.device.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'device';
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const slug =
+    device.device.name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')
+      .slice(0, 40) || 'device';
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${slug}-${stamp}-${randomBytes(2).toString('hex')}`;
 }
 
@@ -54,7 +62,8 @@ export interface ResumeState {
 /** The options a run takes, checked without touching anything. */
 export function validateRunArgs(args: ParsedArgs): void {
   const v = args.values;
-  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner))
+    throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const registry = loadRegistry(v.plugin);
   loadProfile(v.profile ?? DEFAULT_PROFILE);
   checkOnly(list(v.only), registry);
@@ -86,7 +95,8 @@ export async function assess(input: DeviceFile, args: ParsedArgs, io: CliIO, res
 export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, opts: AssessOptions = {}): Promise<Assessed> {
   const resume = opts.resume;
   const v = args.values;
-  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner))
+    throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const device: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
   const registry = loadRegistry(v.plugin);
   const profileRef = resume?.profileId ?? v.profile ?? DEFAULT_PROFILE;
@@ -102,11 +112,27 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const prefix = opts.prefix ?? '';
   const write = (text: string): void => io.err(prefix ? text.replace(/^(?=.)/gm, prefix) : text);
   const reporter = new ReporterMultiplexer(
-    [terminalReporter({ write, progress: io.isTTY && !v.quiet, summary: (opts.summary ?? true) && !v.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(v.lang) })],
+    [
+      terminalReporter({ write, progress: io.isTTY && !v.quiet, summary: (opts.summary ?? true) && !v.quiet, colour: io.colour }),
+      ...fileReporters(formats, { lang: parseLang(v.lang) }),
+    ],
     (e) => io.err(`${prefix}starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
   const outcome = await executeRun({
-    device, profile, profileRef, probes: registry.probes, checks: registry.checks, runDir, runId: id, reporter, log, secrets, only, signal: io.signal, probeTimeoutMs, deadlineMs,
+    device,
+    profile,
+    profileRef,
+    probes: registry.probes,
+    checks: registry.checks,
+    runDir,
+    runId: id,
+    reporter,
+    log,
+    secrets,
+    only,
+    signal: io.signal,
+    probeTimeoutMs,
+    deadlineMs,
     operator: v['non-interactive'] ? undefined : io.operator,
     resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined,
     globalSlots: opts.globalSlots,

@@ -27,11 +27,19 @@ const COMMON_PORTS = [22, 23, 80, 443, 554, 1883, 8080, 8443, 8883];
 function versionOf(bin: string, args: string[]): string | undefined {
   try {
     const out = execFileSync(bin, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 });
-    return out.split('\n').find((l) => l.trim())?.trim();
+    return out
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim();
   } catch (err) {
     const e = err as { stdout?: string; code?: string };
     if (e.code === 'ENOENT') return undefined;
-    return e.stdout?.split('\n').find((l) => l.trim())?.trim() ?? 'present';
+    return (
+      e.stdout
+        ?.split('\n')
+        .find((l) => l.trim())
+        ?.trim() ?? 'present'
+    );
   }
 }
 
@@ -55,11 +63,18 @@ function toolFacts(): Fact[] {
   const nmap = nmapPath();
   facts.push(
     nmap
-      ? { mark: 'ok', text: `nmap ${/Nmap version (\S+)/.exec(versionOf(nmap, ['--version']) ?? '')?.[1] ?? '(version unknown)'}: TCP discovery with nmap -sT (exposure.undeclared-services and every check that needs the port list)` }
+      ? {
+          mark: 'ok',
+          text: `nmap ${/Nmap version (\S+)/.exec(versionOf(nmap, ['--version']) ?? '')?.[1] ?? '(version unknown)'}: TCP discovery with nmap -sT (exposure.undeclared-services and every check that needs the port list)`,
+        }
       : { mark: '--', text: 'nmap not found: the built-in connect scanner runs instead, slower on the full range (apt-get install nmap)' },
   );
   const uid = process.getuid?.();
-  facts.push(uid === 0 ? { mark: 'ok', text: 'root: the reference lab (fixtures/lab: network namespaces) can start' } : { mark: '--', text: 'not root: runs need no root; only the reference lab (fixtures/lab) does' });
+  facts.push(
+    uid === 0
+      ? { mark: 'ok', text: 'root: the reference lab (fixtures/lab: network namespaces) can start' }
+      : { mark: '--', text: 'not root: runs need no root; only the reference lab (fixtures/lab) does' },
+  );
   for (const [bin, use] of [
     ['sslscan', 'TLS cross-check in the lab tests and npm run bench'],
     ['ssh-audit', 'SSH cross-check in the lab tests and npm run bench'],
@@ -87,7 +102,10 @@ export function serialFact(p: string): Fact {
     } catch {
       /* keep dialout */
     }
-    return { mark: 'no', text: `serial ${p}: permission denied for ${userInfo().username}; add the user to group ${group} (usermod -aG ${group} ${userInfo().username}) and log in again` };
+    return {
+      mark: 'no',
+      text: `serial ${p}: permission denied for ${userInfo().username}; add the user to group ${group} (usermod -aG ${group} ${userInfo().username}) and log in again`,
+    };
   }
 }
 
@@ -114,10 +132,21 @@ async function targetFact(host: string, ports: number[], declared: boolean, conn
   const closed = ports.filter((_, i) => states[i] === 'closed');
   const what = declared ? 'declared TCP ports' : 'common IoT ports';
   // Every port accepting a connection is what a transparent proxy or firewall in the path does, not a device.
-  if (!declared && open.length === ports.length && ports.length >= 5) return { mark: 'no', text: `target ${host}: all ${ports.length} ${what} accept connections (${open.join(', ')}): something between this bench and the device may be answering for it; run starbench init and look at what each port says` };
+  if (!declared && open.length === ports.length && ports.length >= 5)
+    return {
+      mark: 'no',
+      text: `target ${host}: all ${ports.length} ${what} accept connections (${open.join(', ')}): something between this bench and the device may be answering for it; run starbench init and look at what each port says`,
+    };
   if (open.length > 0) return { mark: 'ok', text: `target ${host}: ${open.length} of ${ports.length} ${what} answer (${open.join(', ')})` };
-  if (closed.length > 0) return { mark: declared ? 'no' : 'ok', text: `target ${host}: up (it refused connections on ${closed.join(', ')}), but none of ${ports.length} ${what} is open` };
-  return { mark: 'no', text: `target ${host}: none of ${ports.length} ${what} answered within ${connectTimeoutMs} ms (${states.includes('unreachable') ? 'no route' : 'no answer'}; powered, cabled, on this bench's interface?)` };
+  if (closed.length > 0)
+    return {
+      mark: declared ? 'no' : 'ok',
+      text: `target ${host}: up (it refused connections on ${closed.join(', ')}), but none of ${ports.length} ${what} is open`,
+    };
+  return {
+    mark: 'no',
+    text: `target ${host}: none of ${ports.length} ${what} answered within ${connectTimeoutMs} ms (${states.includes('unreachable') ? 'no route' : 'no answer'}; powered, cabled, on this bench's interface?)`,
+  };
 }
 
 export async function doctorCommand(args: ParsedArgs, io: CliIO): Promise<number> {
@@ -128,7 +157,11 @@ export async function doctorCommand(args: ParsedArgs, io: CliIO): Promise<number
     try {
       const device = loadDeviceFile(target, { allowTodo: true });
       const todo = placeholdersIn(readFileSync(target, 'utf8'), device.sourcePath);
-      facts.push(todo.length > 0 ? { mark: 'no', text: `device file ${device.sourcePath}: ${todo.length} TODO value(s) left (starbench run names each line)` } : { mark: 'ok', text: `device file ${device.sourcePath}: valid` });
+      facts.push(
+        todo.length > 0
+          ? { mark: 'no', text: `device file ${device.sourcePath}: ${todo.length} TODO value(s) left (starbench run names each line)` }
+          : { mark: 'ok', text: `device file ${device.sourcePath}: valid` },
+      );
       const tcp = device.services.filter((s) => s.transport === 'tcp').map((s) => s.port);
       facts.push(await targetFact(device.target.host, tcp.length > 0 ? tcp : COMMON_PORTS, tcp.length > 0, device.limits.connectTimeoutMs));
       if (device.target.serial) facts.push(serialFact(device.target.serial.path));

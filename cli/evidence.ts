@@ -48,7 +48,9 @@ export function signCommand(args: ParsedArgs, io: CliIO): number {
 function printVerify(io: CliIO, what: string, r: VerifyResult): number {
   for (const p of r.problems) io.out(`CHANGED ${p.file}: ${p.problem}\n`);
   if (r.ok && r.signed) {
-    io.out(`verified ${what}: ${r.checked} files match the manifest; ${r.algorithm} signature valid, key ${r.keyId?.slice(0, 16)}…${r.pinned === undefined ? ' (not pinned: pass --key PUBLIC.pem to check who signed)' : ' (the key given with --key)'}\n`);
+    io.out(
+      `verified ${what}: ${r.checked} files match the manifest; ${r.algorithm} signature valid, key ${r.keyId?.slice(0, 16)}…${r.pinned === undefined ? ' (not pinned: pass --key PUBLIC.pem to check who signed)' : ' (the key given with --key)'}\n`,
+    );
     return EXIT.ok;
   }
   if (r.ok) {

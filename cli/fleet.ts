@@ -51,7 +51,10 @@ function deviceFiles(targets: string[]): string[] {
   const out: string[] = [];
   for (const t of targets) {
     if (isDirectory(t)) {
-      const found = readdirSync(t).filter((f) => /\.ya?ml$/i.test(f)).sort().map((f) => path.join(t, f));
+      const found = readdirSync(t)
+        .filter((f) => /\.ya?ml$/i.test(f))
+        .sort()
+        .map((f) => path.join(t, f));
       if (found.length === 0) throw new StarbenchError('USAGE', `${t} holds no .yaml device files`);
       out.push(...found);
     } else out.push(t);
@@ -107,7 +110,9 @@ export async function fleetCommand(targets: string[], args: ParsedArgs, io: CliI
       io.err(`${prefix}started: ${device.device.name} (${device.target.host})\n`);
       const r = await assessOne(device, args, io, { prefix, summary: false, globalSlots: global });
       const failed = r.report.checks.filter((c) => c.verdict === 'fail').map((c) => c.id);
-      io.err(`${prefix}done: ${r.report.summary.verdict} in ${((Date.now() - t0) / 1000).toFixed(1)} s${failed.length ? ` — failed: ${failed.join(', ')}` : ''}\n`);
+      io.err(
+        `${prefix}done: ${r.report.summary.verdict} in ${((Date.now() - t0) / 1000).toFixed(1)} s${failed.length ? ` — failed: ${failed.join(', ')}` : ''}\n`,
+      );
       return { file, device: device.device.name, verdict: r.report.summary.verdict, exitCode: r.code, failed, runDir: r.runDir, durationMs: Date.now() - t0 };
     } catch (err) {
       const message = errorMessage(err);
@@ -125,7 +130,13 @@ export async function fleetCommand(targets: string[], args: ParsedArgs, io: CliI
     exitCode: fleetExit(rows.map((r) => r.exitCode)),
     devices: rows,
   };
-  const outDir = path.resolve(args.values.out ?? 'runs', `fleet-${new Date(started).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
+  const outDir = path.resolve(
+    args.values.out ?? 'runs',
+    `fleet-${new Date(started)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}`,
+  );
   mkdirSync(outDir, { recursive: true });
   writeFileAtomic(path.join(outDir, 'fleet.json'), JSON.stringify(summary, null, 2) + '\n');
   writeFileAtomic(path.join(outDir, 'fleet.html'), renderFleetHtml(summary, outDir));

@@ -39,14 +39,18 @@ Exit codes: 0 every assessed requirement passed · 1 at least one failed ·
 export const COMMAND_HELP: Record<string, string> = {
   run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
-  report: 'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
+  report:
+    'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
   list: 'starbench list profiles|checks|probes\n  Show what this version of starbench knows.\n',
   schema: 'starbench schema device|report\n  Print the JSON Schema of the device file or of report.json.\n',
   diff: 'starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]\n  Compare two runs judged under the same catalog: firmware drift, services added or removed, checks that changed verdict, new findings. Exit 1 when anything got worse; --out writes diff.json, diff.html, diff.txt.\n',
   sign: 'starbench sign RUN_DIR --key PRIVATE.pem\n  Write manifest.json (SHA-256 of every file) and manifest.sig.json (RSA-PSS or ECDSA over it). STARBENCH_KEY_PASSPHRASE unlocks an encrypted key.\n',
   bundle: 'starbench bundle RUN_DIR [--out FILE]\n  Write one .tar.gz with the run folder, its manifest and (when signed) its signature.\n',
-  verify: 'starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]\n  Check every file against the manifest and the signature over it; name every file that changed. Exit 0 verified, 1 changed, 3 not signed.\n',
+  verify:
+    'starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]\n  Check every file against the manifest and the signature over it; name every file that changed. Exit 0 verified, 1 changed, 3 not signed.\n',
   init: 'starbench init HOST [--serial PATH] [--out device.yaml] [--ports SPEC] [--udp-ports SPEC] [--scanner auto|nmap|builtin] [--deadline S] [--force]\n  Scan HOST (and nothing else) as a run would, ask every open port how it logs in (HTTP Basic/Digest realms, forms, SSH methods, MQTT CONNACK, TLS client certificates), and write a draft device file: every service found, every login seen, TODO values for what only a person knows. starbench run refuses the draft until no TODO is left. --deadline bounds the whole discovery (default 600 s); a scan cut short writes no draft.\n',
-  doctor: 'starbench doctor [DEVICE.yaml | HOST] [-v]\n  One line per fact: Node, nmap, serial port access, root for the lab, the optional tools and the checks they unlock; with a device file or host, whether the target answers. Exit 0 when everything a run needs is here (and the target answers), 1 otherwise.\n',
-  resume: 'starbench resume RUN_DIR [--non-interactive] [--format LIST]\n  Finish a run that was interrupted (Ctrl-C, a crash, a killed process): probe results already in its journal are kept, the rest run now, into the same folder, with the same device file (refused if it changed).\n',
+  doctor:
+    'starbench doctor [DEVICE.yaml | HOST] [-v]\n  One line per fact: Node, nmap, serial port access, root for the lab, the optional tools and the checks they unlock; with a device file or host, whether the target answers. Exit 0 when everything a run needs is here (and the target answers), 1 otherwise.\n',
+  resume:
+    'starbench resume RUN_DIR [--non-interactive] [--format LIST]\n  Finish a run that was interrupted (Ctrl-C, a crash, a killed process): probe results already in its journal are kept, the rest run now, into the same folder, with the same device file (refused if it changed).\n',
 };

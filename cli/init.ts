@@ -28,7 +28,8 @@ const TODO = {
   model: 'TODO: the model number',
   firmware: 'TODO: the firmware version the device runs (label, app or web UI)',
   vendor: 'TODO: the maker',
-  description: 'TODO: what this service is for, as the user documentation says; delete the entry if the documentation does not name it (an undeclared service fails exposure.undeclared-services)',
+  description:
+    'TODO: what this service is for, as the user documentation says; delete the entry if the documentation does not name it (an undeclared service fails exposure.undeclared-services)',
   username: "TODO: the lab account's user name",
   password: "TODO: the lab account's password",
   credential: 'TODO: the key under credentials: that logs in here (delete this line if the lab has no account here)',
@@ -63,8 +64,12 @@ interface Draft {
 function loginLine(s: DiscoveredService): string {
   const parts: string[] = [];
   if (s.sshMethods) parts.push(`SSH methods: ${s.sshMethods.join(', ') || 'none'}`);
-  for (const l of s.logins) parts.push(`${l.scheme}${l.realm !== undefined ? ` realm "${l.realm}"` : ''} at ${l.path}${l.form ? ` (fields ${l.form.usernameField ?? '?'} / ${l.form.passwordField})` : ''}`);
-  if (s.mqttAnonymous !== undefined) parts.push(s.mqttAnonymous === 0 ? 'MQTT accepts an anonymous client (CONNACK 0)' : `MQTT refuses an anonymous client (CONNACK ${s.mqttAnonymous})`);
+  for (const l of s.logins)
+    parts.push(
+      `${l.scheme}${l.realm !== undefined ? ` realm "${l.realm}"` : ''} at ${l.path}${l.form ? ` (fields ${l.form.usernameField ?? '?'} / ${l.form.passwordField})` : ''}`,
+    );
+  if (s.mqttAnonymous !== undefined)
+    parts.push(s.mqttAnonymous === 0 ? 'MQTT accepts an anonymous client (CONNACK 0)' : `MQTT refuses an anonymous client (CONNACK ${s.mqttAnonymous})`);
   if (s.clientCertificate) parts.push('TLS requires a client certificate');
   if (s.prompt === 'shell' && !/shell prompt/.test(s.identifiedBy)) parts.push('a shell prompt with no login');
   if (s.prompt === 'login') parts.push('a login prompt');
@@ -79,13 +84,22 @@ function draftFrom(found: DiscoveredService[]): Draft {
   };
   for (const s of found) {
     const logins = loginLine(s);
-    d.services.push({ port: s.port, protocol: s.protocol, ...(s.transport === 'udp' ? { transport: 'udp' as const } : {}), description: TODO.description, seen: [s.identifiedBy, logins, ...s.notes].filter(Boolean).join('; ') });
+    d.services.push({
+      port: s.port,
+      protocol: s.protocol,
+      ...(s.transport === 'udp' ? { transport: 'udp' as const } : {}),
+      description: TODO.description,
+      seen: [s.identifiedBy, logins, ...s.notes].filter(Boolean).join('; '),
+    });
     const base = { port: s.port, protocol: s.protocol };
     const claim = 'bruteForce: what the maker claims (none, lockout with lockoutAfter/lockoutSeconds, delay, rate-limit, high-entropy)';
     if (s.sshMethods) {
       if (s.sshMethods.includes('password') || s.sshMethods.includes('keyboard-interactive')) {
         needPassword();
-        d.auth.push({ entry: { ...base, scheme: s.sshMethods.includes('password') ? 'password' : 'keyboard-interactive', credential: TODO.credential }, seen: `offered: ${s.sshMethods.join(', ')}; ${claim}` });
+        d.auth.push({
+          entry: { ...base, scheme: s.sshMethods.includes('password') ? 'password' : 'keyboard-interactive', credential: TODO.credential },
+          seen: `offered: ${s.sshMethods.join(', ')}; ${claim}`,
+        });
       } else if (s.sshMethods.includes('publickey')) {
         d.credentials['lab-key'] ??= { username: TODO.username, privateKey: TODO.privateKey };
         d.auth.push({ entry: { ...base, scheme: 'publickey', credential: TODO.credential }, seen: `offered: ${s.sshMethods.join(', ')}` });
@@ -94,7 +108,12 @@ function draftFrom(found: DiscoveredService[]): Draft {
     for (const l of s.logins) {
       needPassword();
       const entry: Record<string, unknown> = { ...base, path: l.path, scheme: l.scheme, credential: TODO.credential };
-      if (l.form) entry.form = { usernameField: l.form.usernameField ?? 'TODO: the user-name field of the form', passwordField: l.form.passwordField, successText: TODO.successText };
+      if (l.form)
+        entry.form = {
+          usernameField: l.form.usernameField ?? 'TODO: the user-name field of the form',
+          passwordField: l.form.passwordField,
+          successText: TODO.successText,
+        };
       d.auth.push({ entry, seen: `${l.scheme}${l.realm !== undefined ? ` realm "${l.realm}"` : ''}; ${claim}` });
     }
     if (s.clientCertificate) {
@@ -102,7 +121,10 @@ function draftFrom(found: DiscoveredService[]): Draft {
       d.auth.push({ entry: { ...base, scheme: 'client-certificate', credential: TODO.credential }, seen: 'the TLS handshake needs a client certificate' });
     } else if (s.mqttAnonymous !== undefined && s.mqttAnonymous !== 0) {
       needPassword();
-      d.auth.push({ entry: { ...base, scheme: 'password', credential: TODO.credential }, seen: `anonymous CONNECT refused (CONNACK ${s.mqttAnonymous}); ${claim}` });
+      d.auth.push({
+        entry: { ...base, scheme: 'password', credential: TODO.credential },
+        seen: `anonymous CONNECT refused (CONNACK ${s.mqttAnonymous}); ${claim}`,
+      });
     }
     if ((s.protocol === 'telnet' && s.prompt === 'login') || s.protocol === 'ftp') {
       needPassword();
@@ -121,7 +143,11 @@ function keyPair(doc: Document, key: string): Pair | undefined {
 
 function commentKey(doc: Document, key: string, text: string): void {
   const pair = keyPair(doc, key);
-  if (pair && isScalar(pair.key)) pair.key.commentBefore = text.split('\n').map((l) => ` ${l}`).join('\n');
+  if (pair && isScalar(pair.key))
+    pair.key.commentBefore = text
+      .split('\n')
+      .map((l) => ` ${l}`)
+      .join('\n');
 }
 
 /** The draft as YAML, with a comment beside everything a person has to decide. */
@@ -163,20 +189,47 @@ export function draftYaml(host: string, opts: { serial?: string; ports?: string;
     const serial = doc.getIn(['target', 'serial'], true) as { comment?: string } | undefined;
     if (serial) serial.comment = ' check the baud rate: the boot log is readable text only at the right one (115200 and 57600 are common)';
   }
-  commentKey(doc, 'credentials', 'The lab accounts: starbench logs in with them to prove a login works (masked in every output).\nA TLS client certificate is { certificate: PATH, key: PATH }; an SSH key is { username, privateKey: PATH }.');
-  commentKey(doc, 'auth', 'Every login seen. Add bruteForce (the maker\'s claim) where the documentation makes one.');
-  commentKey(doc, 'update', 'Actions are http, ssh, serial or operator (a person at the bench is asked; --non-interactive makes those checks not-tested).\nsignature: { offset: N, length: N } says where the signature sits in the genuine image (the unsigned test zeroes it).');
+  commentKey(
+    doc,
+    'credentials',
+    'The lab accounts: starbench logs in with them to prove a login works (masked in every output).\nA TLS client certificate is { certificate: PATH, key: PATH }; an SSH key is { username, privateKey: PATH }.',
+  );
+  commentKey(doc, 'auth', "Every login seen. Add bruteForce (the maker's claim) where the documentation makes one.");
+  commentKey(
+    doc,
+    'update',
+    'Actions are http, ssh, serial or operator (a person at the bench is asked; --non-interactive makes those checks not-tested).\nsignature: { offset: N, length: N } says where the signature sits in the genuine image (the unsigned test zeroes it).',
+  );
   commentKey(doc, 'personalData', 'Enrol canaries on the device before the run (owner e-mail, location, Wi-Fi key): they are searched for everywhere.');
   return doc.toString({ lineWidth: 0 });
 }
 
-async function scan(host: string, file: string, opts: { serial?: string; ports?: string; udp?: string; scanner?: string; signal: AbortSignal }, io: CliIO): Promise<DiscoveredService[]> {
-  const seed = parseDeviceFile(JSON.stringify({ device: { name: 'init' }, target: { host }, scan: { ...(opts.ports ? { tcp: opts.ports } : {}), ...(opts.udp ? { udp: opts.udp } : {}), ...(opts.scanner ? { scanner: opts.scanner } : {}) } }), file);
-  const context = async (deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> => ({ ...(await probeContext(seed, deps)), signal: opts.signal, progress: (m: string) => io.err(`starbench: ${m}\n`) });
+async function scan(
+  host: string,
+  file: string,
+  opts: { serial?: string; ports?: string; udp?: string; scanner?: string; signal: AbortSignal },
+  io: CliIO,
+): Promise<DiscoveredService[]> {
+  const seed = parseDeviceFile(
+    JSON.stringify({
+      device: { name: 'init' },
+      target: { host },
+      scan: { ...(opts.ports ? { tcp: opts.ports } : {}), ...(opts.udp ? { udp: opts.udp } : {}), ...(opts.scanner ? { scanner: opts.scanner } : {}) },
+    }),
+    file,
+  );
+  const context = async (deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> => ({
+    ...(await probeContext(seed, deps)),
+    signal: opts.signal,
+    progress: (m: string) => io.err(`starbench: ${m}\n`),
+  });
   const ctx = await context();
   const tcp = await tcpPortsProbe.run(ctx);
   const observations: Observation[] = tcp.observations;
-  const open = observations.filter((o) => o.kind === 'tcp-port').map((o) => o.data as unknown as PortRecord).filter((r) => r.state === 'open');
+  const open = observations
+    .filter((o) => o.kind === 'tcp-port')
+    .map((o) => o.data as unknown as PortRecord)
+    .filter((r) => r.state === 'open');
   const summary = observations.find((o) => o.kind === 'tcp-scan');
   if (summary?.data.aborted) io.err(`starbench: ${String(summary.data.aborted)}\n`);
   const withDeps = await context({ 'tcp-ports': { probe: 'tcp-ports', status: 'completed', observations, evidence: [], durationMs: 0 } });
@@ -185,23 +238,38 @@ async function scan(host: string, file: string, opts: { serial?: string; ports?:
   const udp = await udpServicesProbe.run(ctx);
   for (const o of udp.observations.filter((x) => x.kind === 'udp-port')) {
     const r = o.data as unknown as UdpRecord;
-    if (r.state === 'open') found.push({ port: r.port, transport: 'udp', protocol: UDP_PROTOCOL[r.service ?? ''] ?? 'other', identifiedBy: `UDP answer${r.service ? ` (${r.service})` : ''}`, logins: [], notes: [] });
+    if (r.state === 'open')
+      found.push({
+        port: r.port,
+        transport: 'udp',
+        protocol: UDP_PROTOCOL[r.service ?? ''] ?? 'other',
+        identifiedBy: `UDP answer${r.service ? ` (${r.service})` : ''}`,
+        logins: [],
+        notes: [],
+      });
   }
   return found.sort((a, b) => a.port - b.port || a.transport.localeCompare(b.transport));
 }
 
 export async function initCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const [host, ...extra] = args.positionals.slice(1);
-  if (!host || extra.length > 0) throw new StarbenchError('USAGE', 'starbench init takes one host: starbench init HOST [--serial PATH] [--out device.yaml] [--ports SPEC]');
+  if (!host || extra.length > 0)
+    throw new StarbenchError('USAGE', 'starbench init takes one host: starbench init HOST [--serial PATH] [--out device.yaml] [--ports SPEC]');
   const v = args.values;
   const out = path.resolve(v.out ?? 'device.yaml');
   if (existsSync(out) && !v.force) throw new StarbenchError('USAGE', `${out} exists; choose another --out or pass --force to overwrite it`);
-  for (const [name, spec] of [['ports', v.ports], ['udp-ports', v['udp-ports']]] as const) {
-    if (spec !== undefined && parsePortSpec(spec) === null) throw new StarbenchError('USAGE', `--${name} must be ports and ranges such as "1-1024,8080", got "${spec}"`);
+  for (const [name, spec] of [
+    ['ports', v.ports],
+    ['udp-ports', v['udp-ports']],
+  ] as const) {
+    if (spec !== undefined && parsePortSpec(spec) === null)
+      throw new StarbenchError('USAGE', `--${name} must be ports and ranges such as "1-1024,8080", got "${spec}"`);
   }
-  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner)) throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
+  if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner))
+    throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
   const serial = v.serial !== undefined ? path.resolve(v.serial) : undefined;
-  if (serial && !existsSync(serial)) throw new StarbenchError('USAGE', `--serial ${serial} does not exist (a USB-UART adapter is usually /dev/ttyUSB0; see starbench doctor)`);
+  if (serial && !existsSync(serial))
+    throw new StarbenchError('USAGE', `--serial ${serial} does not exist (a USB-UART adapter is usually /dev/ttyUSB0; see starbench doctor)`);
   // One bound for the whole discovery: a device that drips or never answers cannot hold init.
   const deadlineMs = seconds(v.deadline, 'deadline') ?? DEFAULT_DEADLINE_MS;
   const ctl = new AbortController();
@@ -219,7 +287,9 @@ export async function initCommand(args: ParsedArgs, io: CliIO): Promise<number> 
     io.signal?.removeEventListener('abort', stop);
   }
   if (ctl.signal.aborted) {
-    io.err(`starbench: init stopped after ${Math.round(deadlineMs / 1000)} s${io.signal?.aborted ? ' (interrupted)' : ' (--deadline)'}; no draft written: a draft from half a scan would leave services out\n`);
+    io.err(
+      `starbench: init stopped after ${Math.round(deadlineMs / 1000)} s${io.signal?.aborted ? ' (interrupted)' : ' (--deadline)'}; no draft written: a draft from half a scan would leave services out\n`,
+    );
     return io.signal?.aborted ? EXIT.interrupted : EXIT.incomplete;
   }
   if (found.length === 0) {

@@ -45,7 +45,16 @@ export function loadRegistry(plugins: readonly string[] = []): Registry {
     }
     const register = mod.register ?? mod.default?.register;
     if (typeof register !== 'function') throw new StarbenchError('PLUGIN_INVALID', `plugin ${file} exports no register(api) function`);
-    const api: PluginApi = { addProbe: (p) => registry.addProbe(p, `plugin ${file}`), addCheck: (c) => registry.addCheck(c, `plugin ${file}`), defineFact, basis, factsOf, factOf, gate, z };
+    const api: PluginApi = {
+      addProbe: (p) => registry.addProbe(p, `plugin ${file}`),
+      addCheck: (c) => registry.addCheck(c, `plugin ${file}`),
+      defineFact,
+      basis,
+      factsOf,
+      factOf,
+      gate,
+      z,
+    };
     try {
       register(api);
     } catch (err) {

@@ -20,7 +20,16 @@ import { checkFormats } from './assess';
 /** Judge a saved run's observations (again), under any profile, without the device. */
 export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta, registry: Registry = loadRegistry()): Report {
   // Saved observations are already masked; nothing to reveal.
-  return assembleReport({ meta, device: saved.device, profile, checks: registry.checks, probes: registry.probes, results: saved.results, only: saved.only, reveal: false });
+  return assembleReport({
+    meta,
+    device: saved.device,
+    profile,
+    checks: registry.checks,
+    probes: registry.probes,
+    results: saved.results,
+    only: saved.only,
+    reveal: false,
+  });
 }
 
 export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number> {
@@ -35,7 +44,10 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   mkdirSync(outDir, { recursive: true });
   const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() }, registry);
   const reporter = new ReporterMultiplexer(
-    [terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }), ...fileReporters(formats, { lang: parseLang(args.values.lang) })],
+    [
+      terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }),
+      ...fileReporters(formats, { lang: parseLang(args.values.lang) }),
+    ],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
   reporter.collectInto(report.errors);

@@ -11,7 +11,12 @@ import { Semaphore } from './limiter';
 export type ConnectFailure = 'refused' | 'timeout' | 'unreachable' | 'reset' | 'aborted' | 'other';
 
 export class ConnectError extends Error {
-  constructor(readonly kind: ConnectFailure, readonly port: number, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly kind: ConnectFailure,
+    readonly port: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'ConnectError';
   }
@@ -176,7 +181,11 @@ export class DeviceConnector {
    * the device said so with ICMP port unreachable; `silent` means no answer
    * at all, which UDP cannot tell from a filter.
    */
-  async udp(port: number, payload: Buffer, opts: ConnectOptions & { maxBytes?: number } = {}): Promise<{ kind: 'answer'; data: Buffer } | { kind: 'closed' | 'silent' | 'unreachable' }> {
+  async udp(
+    port: number,
+    payload: Buffer,
+    opts: ConnectOptions & { maxBytes?: number } = {},
+  ): Promise<{ kind: 'answer'; data: Buffer } | { kind: 'closed' | 'silent' | 'unreachable' }> {
     const address = this.scope.address;
     this.scope.assertHost(address);
     const release = await this.slots.acquire(opts.signal);

@@ -30,7 +30,17 @@ export class StarbenchError extends Error {
 export function isInputError(err: unknown): err is StarbenchError {
   return (
     err instanceof StarbenchError &&
-    ['USAGE', 'DEVICE_FILE_UNREADABLE', 'DEVICE_FILE_INVALID', 'TARGET_OUT_OF_SCOPE', 'PROFILE_UNKNOWN', 'PROFILE_INVALID', 'CHECK_UNKNOWN', 'PLUGIN_INVALID', 'RUN_DIR_INVALID'].includes(err.code)
+    [
+      'USAGE',
+      'DEVICE_FILE_UNREADABLE',
+      'DEVICE_FILE_INVALID',
+      'TARGET_OUT_OF_SCOPE',
+      'PROFILE_UNKNOWN',
+      'PROFILE_INVALID',
+      'CHECK_UNKNOWN',
+      'PLUGIN_INVALID',
+      'RUN_DIR_INVALID',
+    ].includes(err.code)
   );
 }
 

@@ -82,7 +82,12 @@ function noPassWithoutEvidence(j: CheckJudgement, check: Check, input: JudgeInpu
  */
 function restsOnObservedFacts(j: CheckJudgement, input: JudgeInput, probes: ReadonlyMap<string, Probe>): CheckJudgement {
   if (j.verdict !== 'pass' && j.verdict !== 'not-applicable') return j;
-  const refuse = (why: string): CheckJudgement => ({ verdict: 'inconclusive', rationale: `the check would say ${j.verdict} (${j.rationale}), but ${why}`, findings: j.findings, basis: j.basis });
+  const refuse = (why: string): CheckJudgement => ({
+    verdict: 'inconclusive',
+    rationale: `the check would say ${j.verdict} (${j.rationale}), but ${why}`,
+    findings: j.findings,
+    basis: j.basis,
+  });
   if (!j.basis?.length) return refuse('it cites no fact it rests on');
   const unknown: string[] = [];
   for (const ref of j.basis) {
@@ -107,7 +112,10 @@ export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<st
     const verdict = requirementVerdict(verdicts);
     let rationale: string;
     if (r.checks.length === 0) {
-      rationale = r.assessedBy === 'device' ? 'no automated check covers this requirement yet; assess it by hand' : 'document review: no automated check covers this requirement';
+      rationale =
+        r.assessedBy === 'device'
+          ? 'no automated check covers this requirement yet; assess it by hand'
+          : 'document review: no automated check covers this requirement';
     } else {
       rationale = `worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`;
     }

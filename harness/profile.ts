@@ -77,7 +77,9 @@ export function loadProfile(id: string, dir = PROFILE_DIR): Profile {
   }
   const found = listProfiles(dir).find((p) => p.id === id);
   if (!found) {
-    const known = listProfiles(dir).map((p) => p.id).join(', ');
+    const known = listProfiles(dir)
+      .map((p) => p.id)
+      .join(', ');
     throw new StarbenchError('PROFILE_UNKNOWN', `unknown profile "${id}"; known profiles: ${known} (starbench list profiles)`);
   }
   return found;

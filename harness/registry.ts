@@ -16,7 +16,13 @@ const probeShape = z.object({
   title: z.string().min(1),
   needs: z.array(z.string()),
   facts: z
-    .array(z.object({ kind: z.string().min(1), schema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, 'must be a zod schema made with the api\'s z (defineFact)') }), { error: 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])' })
+    .array(
+      z.object({
+        kind: z.string().min(1),
+        schema: z.custom<z.ZodType>((s) => s instanceof z.ZodType, "must be a zod schema made with the api's z (defineFact)"),
+      }),
+      { error: 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])' },
+    )
     .min(1, 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])'),
   dependsOn: z.array(z.string()).optional(),
   disruptive: z.enum(DISRUPTIVE_ORDER).optional(),
@@ -57,8 +63,10 @@ export class Registry {
 
   addProbe(probe: Probe, source = 'built-in'): void {
     const shape = probeShape.safeParse(probe);
-    if (!shape.success) throw new StarbenchError('PLUGIN_INVALID', `${source}: probe ${String((probe as { id?: unknown })?.id ?? '?')}: ${describe(shape.error)}`);
-    if (this.probeMap.has(probe.id)) throw new StarbenchError('PLUGIN_INVALID', `${source}: probe id "${probe.id}" is already registered by ${this.sourceOf('probe', probe.id)}`);
+    if (!shape.success)
+      throw new StarbenchError('PLUGIN_INVALID', `${source}: probe ${String((probe as { id?: unknown })?.id ?? '?')}: ${describe(shape.error)}`);
+    if (this.probeMap.has(probe.id))
+      throw new StarbenchError('PLUGIN_INVALID', `${source}: probe id "${probe.id}" is already registered by ${this.sourceOf('probe', probe.id)}`);
     const kinds = probe.facts.map((k: FactKind) => k.kind);
     const twice = kinds.find((k, i) => kinds.indexOf(k) !== i);
     if (twice) throw new StarbenchError('PLUGIN_INVALID', `${source}: probe ${probe.id} declares fact kind "${twice}" twice`);
@@ -68,8 +76,10 @@ export class Registry {
 
   addCheck(check: Check, source = 'built-in'): void {
     const shape = checkShape.safeParse(check);
-    if (!shape.success) throw new StarbenchError('PLUGIN_INVALID', `${source}: check ${String((check as { id?: unknown })?.id ?? '?')}: ${describe(shape.error)}`);
-    if (this.checkMap.has(check.id)) throw new StarbenchError('PLUGIN_INVALID', `${source}: check id "${check.id}" is already registered by ${this.sourceOf('check', check.id)}`);
+    if (!shape.success)
+      throw new StarbenchError('PLUGIN_INVALID', `${source}: check ${String((check as { id?: unknown })?.id ?? '?')}: ${describe(shape.error)}`);
+    if (this.checkMap.has(check.id))
+      throw new StarbenchError('PLUGIN_INVALID', `${source}: check id "${check.id}" is already registered by ${this.sourceOf('check', check.id)}`);
     this.checkMap.set(check.id, check);
     this.origin.set(`check:${check.id}`, source);
   }
@@ -78,12 +88,20 @@ export class Registry {
   validate(): void {
     for (const c of this.checkMap.values()) {
       for (const p of [...c.probes, ...(c.alsoReads ?? [])]) {
-        if (!this.probeMap.has(p)) throw new StarbenchError('PLUGIN_INVALID', `${this.sourceOf('check', c.id)}: check ${c.id} reads probe "${p}", which no built-in or plugin registers`);
+        if (!this.probeMap.has(p))
+          throw new StarbenchError(
+            'PLUGIN_INVALID',
+            `${this.sourceOf('check', c.id)}: check ${c.id} reads probe "${p}", which no built-in or plugin registers`,
+          );
       }
     }
     for (const p of this.probeMap.values()) {
       for (const d of p.dependsOn ?? []) {
-        if (!this.probeMap.has(d)) throw new StarbenchError('PLUGIN_INVALID', `${this.sourceOf('probe', p.id)}: probe ${p.id} depends on probe "${d}", which no built-in or plugin registers`);
+        if (!this.probeMap.has(d))
+          throw new StarbenchError(
+            'PLUGIN_INVALID',
+            `${this.sourceOf('probe', p.id)}: probe ${p.id} depends on probe "${d}", which no built-in or plugin registers`,
+          );
       }
     }
   }

@@ -57,7 +57,10 @@ export interface RunOutcome {
 }
 
 class AbortReason extends Error {
-  constructor(readonly why: 'signal' | 'deadline' | 'probe-timeout', message: string) {
+  constructor(
+    readonly why: 'signal' | 'deadline' | 'probe-timeout',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -142,15 +145,30 @@ async function plan(opts: RunOptions): Promise<RunState> {
   });
   const scope = new ScopeGuard(device.target);
   const state: RunState = {
-    opts, journal, errors: [], startedAt: opts.resume ? new Date(opts.resume.startedAt) : new Date(), resumedAt: new Date(), probeTimeoutMs, deadlineMs, checkIds, probeIds,
-    results: new Map(), abort: new AbortController(), scope, connector: new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots), teardown: [],
+    opts,
+    journal,
+    errors: [],
+    startedAt: opts.resume ? new Date(opts.resume.startedAt) : new Date(),
+    resumedAt: new Date(),
+    probeTimeoutMs,
+    deadlineMs,
+    checkIds,
+    probeIds,
+    results: new Map(),
+    abort: new AbortController(),
+    scope,
+    connector: new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots),
+    teardown: [],
   };
   // Ctrl-C and the deadline stop the run; both are undone in teardown.
   const onOuterAbort = (): void => state.abort.abort(new AbortReason('signal', 'run interrupted'));
   if (opts.signal?.aborted) onOuterAbort();
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const deadline = setTimeout(() => state.abort.abort(new AbortReason('deadline', `run deadline of ${Math.round(deadlineMs / 1000)} s reached`)), deadlineMs);
-  state.teardown.push(() => clearTimeout(deadline), () => opts.signal?.removeEventListener('abort', onOuterAbort));
+  state.teardown.push(
+    () => clearTimeout(deadline),
+    () => opts.signal?.removeEventListener('abort', onOuterAbort),
+  );
   return state;
 }
 
@@ -187,7 +205,8 @@ function notRunnable(run: RunState, id: string, probe: Probe | undefined): Probe
   if (skip) return { ...empty, status: 'skipped', reason: skip };
   for (const dep of probe.dependsOn ?? []) {
     const d = run.results.get(dep);
-    if (d && d.status !== 'completed') return { ...empty, status: 'skipped', reason: `needs probe ${dep}, which ${d.status}${d.reason ? ` (${d.reason})` : ''}` };
+    if (d && d.status !== 'completed')
+      return { ...empty, status: 'skipped', reason: `needs probe ${dep}, which ${d.status}${d.reason ? ` (${d.reason})` : ''}` };
   }
   return null;
 }
@@ -248,7 +267,14 @@ async function runProbe(run: RunState, id: string): Promise<ProbeResult> {
   try {
     const out = await Promise.race([probe.run(probeContext(run, id, ctl.signal, evidence)), abortPromise(ctl.signal)]);
     // Every observation must match the kinds the probe declares: a malformed one is the probe's error, never read by a check.
-    const done: ProbeResult = { probe: id, status: 'completed', startedAt, durationMs: Date.now() - started, observations: out.observations, evidence: [...evidence, ...(out.evidence ?? [])] };
+    const done: ProbeResult = {
+      probe: id,
+      status: 'completed',
+      startedAt,
+      durationMs: Date.now() - started,
+      observations: out.observations,
+      evidence: [...evidence, ...(out.evidence ?? [])],
+    };
     return finish(run, validateProbeResult(done, probe.facts));
   } catch (err) {
     const reason = ctl.signal.aborted ? ctl.signal.reason : err;
@@ -315,7 +341,15 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
     peakRssKb: process.resourceUsage().maxRSS,
   };
   const report = assembleReport({
-    meta, device: opts.device, profile: opts.profile, checks: opts.checks, probes: opts.probes, results: run.results, only: opts.only, reveal: opts.secrets.reveal, errors: run.errors,
+    meta,
+    device: opts.device,
+    profile: opts.profile,
+    checks: opts.checks,
+    probes: opts.probes,
+    results: run.results,
+    only: opts.only,
+    reveal: opts.secrets.reveal,
+    errors: run.errors,
     onCheck: (c) => {
       run.journal.write({ type: 'check-end', check: c.id, verdict: c.verdict, rationale: c.rationale });
       opts.reporter.onCheckEnd(c);

@@ -43,7 +43,8 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
   delete saved.baseDir;
   delete saved.sha256;
   const parsed = deviceFileSchema.safeParse(saved);
-  if (!parsed.success) throw new StarbenchError('RUN_DIR_INVALID', `${file}: the saved device description does not validate: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new StarbenchError('RUN_DIR_INVALID', `${file}: the saved device description does not validate: ${parsed.error.issues[0]?.message}`);
   const results = new Map<string, ProbeResult>();
   for (const e of events) {
     if (e.type !== 'probe-end') continue;
@@ -56,7 +57,14 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
     const id = (e.result as { probe?: unknown } | undefined)?.probe;
     if (typeof id === 'string') {
       const issue = r.error.issues[0];
-      results.set(id, { probe: id, status: 'failed', reason: `its saved result in the journal does not validate: ${issue.path.join('.') || '(result)'} ${issue.message}`, durationMs: 0, observations: [], evidence: [] });
+      results.set(id, {
+        probe: id,
+        status: 'failed',
+        reason: `its saved result in the journal does not validate: ${issue.path.join('.') || '(result)'} ${issue.message}`,
+        durationMs: 0,
+        observations: [],
+        evidence: [],
+      });
     }
   }
   // The last run-end: a resumed run ends again after the interrupted one did.

@@ -35,7 +35,12 @@ export const BruteForceFactKind = defineFact(
     recoveredAfterS: z.number().optional(),
     labPasswordBits: z.number().optional(),
   }),
-  (f) => (f.mitigation === 'unknown' ? f.detail : f.mitigation === 'lockout' && f.recoveredAfterS === undefined ? 'locked out, and the lab login did not work again within the wait' : null),
+  (f) =>
+    f.mitigation === 'unknown'
+      ? f.detail
+      : f.mitigation === 'lockout' && f.recoveredAfterS === undefined
+        ? 'locked out, and the lab login did not work again within the wait'
+        : null,
 );
 export type BruteForceFact = z.infer<typeof BruteForceFactKind.schema>;
 /** A login the credentials probe found takes no password at all (SSH publickey only): nothing to guess. */
@@ -54,10 +59,19 @@ export function passwordBits(p: string): number {
 }
 
 function targetsFrom(ctx: ProbeContext): LoginTarget[] {
-  return factsOf(ctx.dependency('credentials'), LoginAttemptsFact)
-    // A service that takes anything, or no password at all, has nothing to brute-force.
-    .filter((d) => d.stopReason !== 'accepts-anything' && d.stopReason !== 'no-password-login')
-    .map((d) => ({ adapter: d.adapter, protocol: d.protocol, port: d.port, path: d.path, tls: d.protocol === 'https' || d.protocol === 'mqtts', source: d.source }));
+  return (
+    factsOf(ctx.dependency('credentials'), LoginAttemptsFact)
+      // A service that takes anything, or no password at all, has nothing to brute-force.
+      .filter((d) => d.stopReason !== 'accepts-anything' && d.stopReason !== 'no-password-login')
+      .map((d) => ({
+        adapter: d.adapter,
+        protocol: d.protocol,
+        port: d.port,
+        path: d.path,
+        tls: d.protocol === 'https' || d.protocol === 'mqtts',
+        source: d.source,
+      }))
+  );
 }
 
 async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForceFact> {
@@ -66,7 +80,16 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
   const cred = decl?.credential ? ctx.device.credentials[decl.credential] : undefined;
   const lab = cred?.password !== undefined ? { username: cred.username, password: cred.password } : undefined;
   const username = lab?.username ?? 'admin';
-  const fact: BruteForceFact = { adapter: target.adapter, protocol: target.protocol, port: target.port, path: target.path, claim: decl?.bruteForce, attempts: [], mitigation: 'unknown', detail: '' };
+  const fact: BruteForceFact = {
+    adapter: target.adapter,
+    protocol: target.protocol,
+    port: target.port,
+    path: target.path,
+    claim: decl?.bruteForce,
+    attempts: [],
+    mitigation: 'unknown',
+    detail: '',
+  };
   if (lab) fact.labPasswordBits = passwordBits(lab.password);
   if (lab) fact.labBefore = (await adapter.attempt(ctx, target, lab.username, lab.password)).kind;
 
@@ -128,7 +151,10 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
         break;
       }
     }
-    fact.detail += fact.recoveredAfterS !== undefined ? `; the lab credential worked again after ${fact.recoveredAfterS} s` : `; the lab credential still failed after ${waitS + 30} s`;
+    fact.detail +=
+      fact.recoveredAfterS !== undefined
+        ? `; the lab credential worked again after ${fact.recoveredAfterS} s`
+        : `; the lab credential still failed after ${waitS + 30} s`;
   }
   return fact;
 }
@@ -149,8 +175,21 @@ export const bruteForceProbe: Probe = {
     // queueing for a connection slot held by another login's slow refusals.
     const facts: BruteForceFact[] = [];
     for (const t of targets) facts.push(await hammer(ctx, t));
-    const observations: Observation[] = facts.map((f) => ({ kind: 'brute-force', port: f.port, protocol: f.protocol, summary: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.mitigation} — ${f.detail}`, data: { ...f } }));
-    for (const a of keyOnly) observations.push({ kind: 'no-password-login', port: a.port, protocol: a.protocol, summary: `${a.protocol} ${a.port}: no password login offered${a.detail ? ` (${a.detail})` : ''}`, data: { detail: a.detail } });
+    const observations: Observation[] = facts.map((f) => ({
+      kind: 'brute-force',
+      port: f.port,
+      protocol: f.protocol,
+      summary: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.mitigation} — ${f.detail}`,
+      data: { ...f },
+    }));
+    for (const a of keyOnly)
+      observations.push({
+        kind: 'no-password-login',
+        port: a.port,
+        protocol: a.protocol,
+        summary: `${a.protocol} ${a.port}: no password login offered${a.detail ? ` (${a.detail})` : ''}`,
+        data: { detail: a.detail },
+      });
     return { observations };
   },
 };

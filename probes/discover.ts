@@ -66,7 +66,10 @@ export function pageLinks(html: string, base: string): string[] {
 export function passwordForms(html: string): Array<NonNullable<WebLogin['form']>> {
   const forms: Array<NonNullable<WebLogin['form']>> = [];
   for (const f of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
-    const inputs = [...f[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => ({ type: /\btype\s*=\s*["']?([a-z]+)/i.exec(i[1])?.[1].toLowerCase() ?? 'text', name: /\bname\s*=\s*["']?([^"'\s>]+)/i.exec(i[1])?.[1] }));
+    const inputs = [...f[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => ({
+      type: /\btype\s*=\s*["']?([a-z]+)/i.exec(i[1])?.[1].toLowerCase() ?? 'text',
+      name: /\bname\s*=\s*["']?([^"'\s>]+)/i.exec(i[1])?.[1],
+    }));
     const pw = inputs.find((i) => i.type === 'password' && i.name);
     if (!pw?.name) continue;
     const user = inputs.find((i) => ['text', 'email'].includes(i.type) && i.name);
@@ -172,7 +175,14 @@ async function clientCertDemand(ctx: ProbeContext, port: number): Promise<{ requ
 function mqttConnack(stream: NodeJS.ReadWriteStream & { destroy(): void }): Promise<number | undefined> {
   return new Promise((resolve) => {
     let settled = false;
-    const client = new MqttClient(() => stream as never, { protocolVersion: 4, clientId: 'starbench-init', clean: true, reconnectPeriod: 0, connectTimeout: 3000, keepalive: 0 });
+    const client = new MqttClient(() => stream as never, {
+      protocolVersion: 4,
+      clientId: 'starbench-init',
+      clean: true,
+      reconnectPeriod: 0,
+      connectTimeout: 3000,
+      keepalive: 0,
+    });
     const done = (code: number | undefined): void => {
       if (settled) return;
       settled = true;

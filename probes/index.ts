@@ -13,6 +13,19 @@ import { updateProbe } from './update';
 import { personalDataProbe } from './personal-data';
 import { resetProbe } from './reset';
 
-export const ALL_PROBES: Probe[] = [tcpPortsProbe, credentialsProbe, tlsProbe, sshProbe, udpServicesProbe, plaintextProbe, unauthenticatedProbe, bruteForceProbe, serialProbe, updateProbe, personalDataProbe, resetProbe];
+export const ALL_PROBES: Probe[] = [
+  tcpPortsProbe,
+  credentialsProbe,
+  tlsProbe,
+  sshProbe,
+  udpServicesProbe,
+  plaintextProbe,
+  unauthenticatedProbe,
+  bruteForceProbe,
+  serialProbe,
+  updateProbe,
+  personalDataProbe,
+  resetProbe,
+];
 
 export const PROBES: ReadonlyMap<string, Probe> = new Map(ALL_PROBES.map((p) => [p.id, p]));

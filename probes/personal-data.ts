@@ -48,7 +48,9 @@ export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[
       clearText: r.record.clearText,
       ok: r.record.ok,
       categories,
-      detail: r.record.ok ? `read (${r.record.status ?? 'ok'}); ${categories.length ? `personal data: ${categories.join(', ')}` : 'no canary'}` : `could not read: ${r.record.error ?? `status ${r.record.status}`}`,
+      detail: r.record.ok
+        ? `read (${r.record.status ?? 'ok'}); ${categories.length ? `personal data: ${categories.join(', ')}` : 'no canary'}`
+        : `could not read: ${r.record.error ?? `status ${r.record.status}`}`,
       action: r.record,
     });
   }
@@ -66,7 +68,9 @@ export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[
         clearText: !isTls,
         ok: l.accepted,
         categories,
-        detail: l.accepted ? `${l.topics.size} topic(s)${hits.length ? `; personal data (${categories.join(', ')}) on ${hits.map(([t]) => t).join(', ')}` : '; no canary'}` : `not accepted: ${l.error}`,
+        detail: l.accepted
+          ? `${l.topics.size} topic(s)${hits.length ? `; personal data (${categories.join(', ')}) on ${hits.map(([t]) => t).join(', ')}` : '; no canary'}`
+          : `not accepted: ${l.error}`,
       });
     } catch (err) {
       out.push({ channel: where, authenticated: true, clearText: !isTls, ok: false, categories: [], detail: `could not connect: ${(err as Error).message}` });
@@ -86,7 +90,8 @@ export const personalDataProbe: Probe = {
   facts: [PersonalDataChannelFact, PersonalDataSweepFact],
   clauses: ['EN 303 645 5.8-1', 'EN 303 645 5.8-2', 'EN 303 645 6-1', 'TS 103 701 5.8-2-1'],
   skipReason(device) {
-    if (Object.keys(device.personalData?.canaries ?? {}).length === 0) return 'no personalData.canaries declared: enrol canary values on the device and declare them';
+    if (Object.keys(device.personalData?.canaries ?? {}).length === 0)
+      return 'no personalData.canaries declared: enrol canary values on the device and declare them';
     return null;
   },
   async run(ctx) {

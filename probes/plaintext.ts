@@ -59,11 +59,34 @@ async function httpFacts(ctx: ProbeContext, port: number): Promise<PlaintextFact
     const location = String(res.headers.location ?? '');
     const challenge = String(res.headers['www-authenticate'] ?? '');
     const body = res.body.toString('latin1');
-    if (res.status >= 300 && res.status < 400 && /^https:\/\//i.test(location)) out.push({ port, protocol: 'http', path, carries: 'redirect-to-https', how: `HTTP ${res.status} to ${location}` });
-    else if (res.status === 401 && /^basic/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: `HTTP Basic login (${challenge}) on plain HTTP: the password crosses base64-encoded, not encrypted` });
-    else if (res.status === 401 && /^digest/i.test(challenge)) out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP Digest login on plain HTTP (the password is hashed, the session is not encrypted)` });
-    else if (res.status >= 300 && res.status < 400 && location) out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP ${res.status} to ${location} (recorded, not followed: starbench contacts only the target)` });
-    else if (/<input[^>]+type\s*=\s*["']?password/i.test(body)) out.push({ port, protocol: 'http', path, carries: 'credentials', how: 'a password form served over plain HTTP' });
+    if (res.status >= 300 && res.status < 400 && /^https:\/\//i.test(location))
+      out.push({ port, protocol: 'http', path, carries: 'redirect-to-https', how: `HTTP ${res.status} to ${location}` });
+    else if (res.status === 401 && /^basic/i.test(challenge))
+      out.push({
+        port,
+        protocol: 'http',
+        path,
+        carries: 'credentials',
+        how: `HTTP Basic login (${challenge}) on plain HTTP: the password crosses base64-encoded, not encrypted`,
+      });
+    else if (res.status === 401 && /^digest/i.test(challenge))
+      out.push({
+        port,
+        protocol: 'http',
+        path,
+        carries: 'content',
+        how: `HTTP Digest login on plain HTTP (the password is hashed, the session is not encrypted)`,
+      });
+    else if (res.status >= 300 && res.status < 400 && location)
+      out.push({
+        port,
+        protocol: 'http',
+        path,
+        carries: 'content',
+        how: `HTTP ${res.status} to ${location} (recorded, not followed: starbench contacts only the target)`,
+      });
+    else if (/<input[^>]+type\s*=\s*["']?password/i.test(body))
+      out.push({ port, protocol: 'http', path, carries: 'credentials', how: 'a password form served over plain HTTP' });
     else out.push({ port, protocol: 'http', path, carries: 'content', how: `HTTP ${res.status}: serves content rather than redirecting to HTTPS` });
   }
   return out;

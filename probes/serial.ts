@@ -38,7 +38,6 @@ export const SerialConsoleFact = defineFact(
 );
 export type SerialFacts = z.infer<typeof SerialConsoleFact.schema>;
 
-
 /** Mask secret values in a log line by line; returns what kinds were found and where. */
 export function findSecrets(text: string): { masked: string; secrets: Array<{ kind: string; where: string }> } {
   const secrets: Array<{ kind: string; where: string }> = [];
@@ -78,7 +77,16 @@ export const serialProbe: Probe = {
       if (port.isOpen) port.write(s);
     };
     const since = (mark: number, re: RegExp) => (): RegExpMatchArray | null => out.text.slice(mark).match(re);
-    const facts: SerialFacts = { path: serial.path, bytes: 0, countdownOffered: false, bootloaderInterrupted: false, loginPrompt: false, shellWithoutLogin: false, secrets: [], canaries: [] };
+    const facts: SerialFacts = {
+      path: serial.path,
+      bytes: 0,
+      countdownOffered: false,
+      bootloaderInterrupted: false,
+      loginPrompt: false,
+      shellWithoutLogin: false,
+      secrets: [],
+      canaries: [],
+    };
     try {
       ctx.progress(`reading ${serial.path}`);
       // The boot output, until a countdown, a login or a prompt shows (bounded).

@@ -56,7 +56,12 @@ export const SshServiceFact = defineFact(
     authMethods: names.optional(),
     error: z.string().optional(),
   }),
-  (s) => (!s.kexinit ? `SSH ${s.port}: no KEXINIT (${s.error ?? 'no answer'})` : s.hostKeys.some((k) => k.bits !== undefined) ? null : `SSH ${s.port}: no host key read`),
+  (s) =>
+    !s.kexinit
+      ? `SSH ${s.port}: no KEXINIT (${s.error ?? 'no answer'})`
+      : s.hostKeys.some((k) => k.bits !== undefined)
+        ? null
+        : `SSH ${s.port}: no host key read`,
 );
 
 export type SshServiceFacts = Omit<z.infer<typeof SshServiceFact.schema>, 'kexinit'> & { kexinit?: KexInit };
@@ -137,7 +142,8 @@ export async function probeSshService(ctx: ProbeContext, port: number): Promise<
     if (got.methods && !facts.authMethods) facts.authMethods = got.methods;
     facts.hostKeys.push(got.key ? { algorithm: alg, ...hostKeyFacts(got.key) } : { algorithm: alg, error: got.error ?? 'no key' });
   }
-  for (const alg of facts.kexinit!.hostKey.filter((a) => !KEY_FAMILY[a])) facts.hostKeys.push({ algorithm: alg, error: 'algorithm starbench cannot negotiate' });
+  for (const alg of facts.kexinit!.hostKey.filter((a) => !KEY_FAMILY[a]))
+    facts.hostKeys.push({ algorithm: alg, error: 'algorithm starbench cannot negotiate' });
   return facts;
 }
 

@@ -47,7 +47,13 @@ export const UDP_DEFAULTS: Record<number, UdpKnown> = {
   5353: { service: 'mdns', request: mdnsQuery },
   5683: { service: 'coap', request: coapDiscovery },
 };
-const BY_PROTOCOL: Record<string, UdpKnown> = { snmp: UDP_DEFAULTS[161], ssdp: UDP_DEFAULTS[1900], upnp: UDP_DEFAULTS[1900], mdns: UDP_DEFAULTS[5353], coap: UDP_DEFAULTS[5683] };
+const BY_PROTOCOL: Record<string, UdpKnown> = {
+  snmp: UDP_DEFAULTS[161],
+  ssdp: UDP_DEFAULTS[1900],
+  upnp: UDP_DEFAULTS[1900],
+  mdns: UDP_DEFAULTS[5353],
+  coap: UDP_DEFAULTS[5683],
+};
 
 export const UDP_STATES = ['open', 'closed', 'open|filtered', 'unreachable'] as const;
 export type UdpState = (typeof UDP_STATES)[number];
@@ -97,11 +103,24 @@ export const udpServicesProbe: Probe = {
     const results = await mapLimit(ports, ctx.connector.slots.limit, async (port): Promise<UdpRecord> => {
       const known = BY_PROTOCOL[declared.get(port) ?? ''] ?? UDP_DEFAULTS[port];
       const r = await ask(ctx, port, known);
-      return { port, state: r.state, declared: declared.has(port), service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined, answer: r.answer ? printable(r.answer, 120) : undefined, canaries: r.answer ? canariesIn(ctx.device, r.answer.toString('latin1')) : undefined };
+      return {
+        port,
+        state: r.state,
+        declared: declared.has(port),
+        service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined,
+        answer: r.answer ? printable(r.answer, 120) : undefined,
+        canaries: r.answer ? canariesIn(ctx.device, r.answer.toString('latin1')) : undefined,
+      };
     });
     const observations: Observation[] = results
       .filter((r) => r.state !== 'closed' || r.declared)
-      .map((r) => ({ kind: 'udp-port', port: r.port, protocol: r.service, summary: `UDP ${r.port} ${r.state}${r.service ? ` (${r.service} answered)` : ''}${r.declared ? '' : ' — not declared'}`, data: { ...r } }));
+      .map((r) => ({
+        kind: 'udp-port',
+        port: r.port,
+        protocol: r.service,
+        summary: `UDP ${r.port} ${r.state}${r.service ? ` (${r.service} answered)` : ''}${r.declared ? '' : ' — not declared'}`,
+        data: { ...r },
+      }));
     observations.push({
       kind: 'udp-scan',
       summary: `asked ${ports.length} UDP ports: ${results.filter((r) => r.state === 'open').length} answered, ${results.filter((r) => r.state === 'closed').length} closed, ${results.filter((r) => r.state === 'open|filtered').length} silent`,

@@ -17,7 +17,19 @@ import { ftpLogin } from './util/ftp';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
 // Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
-export const ADMIN_PATHS = ['/admin', '/cgi-bin/admin', '/config', '/cgi-bin/config', '/setup', '/system', '/api/config', '/api/v1/config', '/config.bin', '/cgi-bin/status', '/status'];
+export const ADMIN_PATHS = [
+  '/admin',
+  '/cgi-bin/admin',
+  '/config',
+  '/cgi-bin/config',
+  '/setup',
+  '/system',
+  '/api/config',
+  '/api/v1/config',
+  '/config.bin',
+  '/cgi-bin/status',
+  '/status',
+];
 const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
 
 export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status'] as const;
@@ -48,7 +60,14 @@ async function shellWithoutLogin(ctx: ProbeContext, port: number, protocol: stri
     const mark = t.text.length;
     t.send('echo SB$((1234+4321))');
     if (!(await t.waitFor(/SB5555/, 3000, mark))) return null;
-    return { port, protocol: 'shell', what: 'shell', where: `TCP ${port}`, canaries: canariesIn(ctx.device, t.text), detail: 'a shell that runs commands with no login (echo $((1234+4321)) printed 5555)' };
+    return {
+      port,
+      protocol: 'shell',
+      what: 'shell',
+      where: `TCP ${port}`,
+      canaries: canariesIn(ctx.device, t.text),
+      detail: 'a shell that runs commands with no login (echo $((1234+4321)) printed 5555)',
+    };
   } finally {
     sock.destroy();
   }
@@ -70,7 +89,16 @@ async function sshWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposur
     };
     const onAbort = (): void => done(unchecked(port, 'ssh', 'aborted'));
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    client.on('ready', () => done({ port, protocol: 'ssh', what: 'shell', where: `ssh ${port}`, canaries: [], detail: 'SSH accepted the "none" method: a session without any credentials' }));
+    client.on('ready', () =>
+      done({
+        port,
+        protocol: 'ssh',
+        what: 'shell',
+        where: `ssh ${port}`,
+        canaries: [],
+        detail: 'SSH accepted the "none" method: a session without any credentials',
+      }),
+    );
     client.on('error', (err: Error & { level?: string }) => done(err.level === 'client-authentication' ? null : unchecked(port, 'ssh', err.message)));
     client.on('close', () => done(unchecked(port, 'ssh', 'closed before authentication')));
     let asked = false;
@@ -108,10 +136,42 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
     const body = res.body.toString('latin1');
     const canaries = canariesIn(ctx.device, body);
     const protocol = isTls ? 'https' : 'http';
-    if (declared.includes(path)) out.push({ port, protocol, what: 'admin', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials on a path the device file says needs a login` });
-    else if (canaries.length) out.push({ port, protocol, what: 'personal-data', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials shows personal data (${canaries.join(', ')})` });
-    else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body)) out.push({ port, protocol, what: 'config', where: `${protocol} ${port} ${path}`, canaries, detail: 'HTTP 200 without credentials serves an administration form' });
-    else if (path !== '/') out.push({ port, protocol, what: 'status', where: `${protocol} ${port} ${path}`, canaries, detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)` });
+    if (declared.includes(path))
+      out.push({
+        port,
+        protocol,
+        what: 'admin',
+        where: `${protocol} ${port} ${path}`,
+        canaries,
+        detail: `HTTP 200 without credentials on a path the device file says needs a login`,
+      });
+    else if (canaries.length)
+      out.push({
+        port,
+        protocol,
+        what: 'personal-data',
+        where: `${protocol} ${port} ${path}`,
+        canaries,
+        detail: `HTTP 200 without credentials shows personal data (${canaries.join(', ')})`,
+      });
+    else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body))
+      out.push({
+        port,
+        protocol,
+        what: 'config',
+        where: `${protocol} ${port} ${path}`,
+        canaries,
+        detail: 'HTTP 200 without credentials serves an administration form',
+      });
+    else if (path !== '/')
+      out.push({
+        port,
+        protocol,
+        what: 'status',
+        where: `${protocol} ${port} ${path}`,
+        canaries,
+        detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)`,
+      });
   }
   if (answered === 0) out.push(unchecked(port, isTls ? 'https' : 'http', `no HTTP answer on any of ${paths.length} paths (${lastError})`));
   return out;
@@ -120,7 +180,10 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
   const l = await mqttListen(ctx, port, isTls);
   // A broker that refuses anonymous clients answered; one that sent garbage or nothing did not.
-  if (!l.accepted) return /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? '') ? null : unchecked(port, isTls ? 'mqtts' : 'mqtt', `no usable CONNACK (${l.error})`);
+  if (!l.accepted)
+    return /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? '')
+      ? null
+      : unchecked(port, isTls ? 'mqtts' : 'mqtt', `no usable CONNACK (${l.error})`);
   const withCanaries = [...l.topics].filter(([, c]) => c.length);
   const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
   const protocol = isTls ? 'mqtts' : 'mqtt';
@@ -139,7 +202,9 @@ async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure |
   try {
     // RFC 1635: anonymous FTP takes user "anonymous" and an e-mail-like password.
     const r = await ftpLogin(sock, 'anonymous', 'starbench@example.invalid');
-    return r.result === 'accepted' ? { port, protocol: 'ftp', what: 'ftp-anonymous', where: `ftp ${port}`, canaries: [], detail: `anonymous FTP login accepted (${r.codes.join(' ')})` } : null;
+    return r.result === 'accepted'
+      ? { port, protocol: 'ftp', what: 'ftp-anonymous', where: `ftp ${port}`, canaries: [], detail: `anonymous FTP login accepted (${r.codes.join(' ')})` }
+      : null;
   } finally {
     sock.destroy();
   }
@@ -155,7 +220,8 @@ export const unauthenticatedProbe: Probe = {
   async run(ctx) {
     const open = openPorts(ctx);
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
-    const kindOf = (r: PortRecord): string => (r.service && r.service !== 'unknown' && r.service !== 'tls' ? r.service : (declared.get(r.port) ?? r.service ?? 'unknown'));
+    const kindOf = (r: PortRecord): string =>
+      r.service && r.service !== 'unknown' && r.service !== 'tls' ? r.service : (declared.get(r.port) ?? r.service ?? 'unknown');
     const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
       const kind = kindOf(r);
       try {
@@ -165,12 +231,20 @@ export const unauthenticatedProbe: Probe = {
         if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
       } catch (err) {
-        return [{ port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` }];
+        return [
+          { port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` },
+        ];
       }
       return [];
     });
-    const observations: Observation[] = results.flat().map((e) => ({ kind: 'unauthenticated', port: e.port, protocol: e.protocol, summary: `${e.where}: ${e.detail}`, data: { ...e } }));
-    observations.push({ kind: 'unauthenticated-scan', summary: `asked ${open.length} open TCP ports without credentials`, data: { ports: open.map((r) => `${kindOf(r)} ${r.port}`) } });
+    const observations: Observation[] = results
+      .flat()
+      .map((e) => ({ kind: 'unauthenticated', port: e.port, protocol: e.protocol, summary: `${e.where}: ${e.detail}`, data: { ...e } }));
+    observations.push({
+      kind: 'unauthenticated-scan',
+      summary: `asked ${open.length} open TCP ports without credentials`,
+      data: { ports: open.map((r) => `${kindOf(r)} ${r.port}`) },
+    });
     return { observations };
   },
 };

@@ -59,7 +59,9 @@ export const UpdateSequenceFact = defineFact(
     const genuine = f.steps.find((s) => s.step === 'genuine');
     if (!genuine) return 'the genuine image (the positive control) was not offered';
     // Raw observation, not the probe's reading: the version moved after the genuine image.
-    return genuine.versionAfter !== undefined && genuine.versionAfter !== genuine.versionBefore ? null : 'the genuine image (the positive control) was not seen installed';
+    return genuine.versionAfter !== undefined && genuine.versionAfter !== genuine.versionBefore
+      ? null
+      : 'the genuine image (the positive control) was not seen installed';
   },
 );
 export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;
@@ -77,12 +79,12 @@ export function tamperImage(genuine: Buffer, offset?: number): { image: Buffer; 
 
 /** The declared signature bytes zeroed. */
 export function unsignImage(genuine: Buffer, sig: { offset: number; length: number }): Buffer {
-  if (sig.offset + sig.length > genuine.length) throw new Error(`update.images.signature (${sig.offset}+${sig.length}) is beyond the genuine image (${genuine.length} bytes)`);
+  if (sig.offset + sig.length > genuine.length)
+    throw new Error(`update.images.signature (${sig.offset}+${sig.length}) is beyond the genuine image (${genuine.length} bytes)`);
   const image = Buffer.from(genuine);
   image.fill(0, sig.offset, sig.offset + sig.length);
   return image;
 }
-
 
 function perStepMs(device: DeviceFile): number {
   const l = device.limits;
@@ -120,9 +122,15 @@ export const updateProbe: Probe = {
     const t = tamperImage(genuine, images.tamperOffset);
     plan.push({ step: 'tampered', image: t.image, label: `genuine image with byte ${t.at} flipped`, derived: true });
     if (images.signature) {
-      plan.push({ step: 'unsigned', image: unsignImage(genuine, images.signature), label: `genuine image with signature bytes ${images.signature.offset}..${images.signature.offset + images.signature.length - 1} zeroed`, derived: true });
+      plan.push({
+        step: 'unsigned',
+        image: unsignImage(genuine, images.signature),
+        label: `genuine image with signature bytes ${images.signature.offset}..${images.signature.offset + images.signature.length - 1} zeroed`,
+        derived: true,
+      });
     } else facts.notAttempted.push({ step: 'unsigned', why: 'update.images.signature is not declared, so starbench does not know which bytes to strip' });
-    if (images.older) plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}`, derived: false });
+    if (images.older)
+      plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}`, derived: false });
     else facts.notAttempted.push({ step: 'older', why: 'update.images.older is not declared' });
     plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}`, derived: true });
 
@@ -138,7 +146,16 @@ export const updateProbe: Probe = {
         ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
         const install = await runAction(ctx, 'update.install', u.install!, { body: p.image, bodyLabel: `${p.step} image` });
         const back = await waitForDevice(ctx, { settleMs: u.settleSeconds * 1000 });
-        const step: UpdateStep = { step: p.step, image: p.label, sha256: sha256Hex(p.image), bytes: p.image.length, versionBefore: current, install: install.record, return: back, installed: null };
+        const step: UpdateStep = {
+          step: p.step,
+          image: p.label,
+          sha256: sha256Hex(p.image),
+          bytes: p.image.length,
+          versionBefore: current,
+          install: install.record,
+          return: back,
+          installed: null,
+        };
         facts.steps.push(step);
         if (!back.returned) {
           step.note = `the device did not answer within ${Math.round(back.afterMs / 1000)} s after the ${p.step} image (${back.how})`;
@@ -177,7 +194,12 @@ export const updateProbe: Probe = {
       }
     }
     // The version the device reported before anything was installed: the report's observed firmware.
-    if (facts.versionStart) observations.push({ kind: 'firmware-version', summary: `firmware ${facts.versionStart} (update.version action, before any install)`, data: { version: facts.versionStart, how: 'update.version action' } });
+    if (facts.versionStart)
+      observations.push({
+        kind: 'firmware-version',
+        summary: `firmware ${facts.versionStart} (update.version action, before any install)`,
+        data: { version: facts.versionStart, how: 'update.version action' },
+      });
     const last = facts.steps[facts.steps.length - 1];
     facts.versionEnd = last?.versionAfter ?? facts.versionStart;
     observations.push({

@@ -158,14 +158,25 @@ export interface VerifyResult {
 export function verifyRunDir(dir: string, trustedPublicPem?: string): VerifyResult {
   const problems: VerifyResult['problems'] = [];
   const mPath = path.join(dir, MANIFEST);
-  if (!existsSync(mPath)) return { ok: false, signed: false, checked: 0, problems: [{ file: MANIFEST, problem: 'missing: nothing to verify against (run starbench sign or bundle first)' }] };
+  if (!existsSync(mPath))
+    return {
+      ok: false,
+      signed: false,
+      checked: 0,
+      problems: [{ file: MANIFEST, problem: 'missing: nothing to verify against (run starbench sign or bundle first)' }],
+    };
   const manifestBytes = readFileSync(mPath);
   let manifest: Manifest;
   try {
     manifest = JSON.parse(manifestBytes.toString('utf8')) as Manifest;
     if (manifest.format !== MANIFEST_FORMAT || !Array.isArray(manifest.files)) throw new Error(`not a ${MANIFEST_FORMAT} manifest`);
   } catch (err) {
-    return { ok: false, signed: existsSync(path.join(dir, SIGNATURE)), checked: 0, problems: [{ file: MANIFEST, problem: `unreadable: ${(err as Error).message}` }] };
+    return {
+      ok: false,
+      signed: existsSync(path.join(dir, SIGNATURE)),
+      checked: 0,
+      problems: [{ file: MANIFEST, problem: `unreadable: ${(err as Error).message}` }],
+    };
   }
   const listed = new Set<string>();
   for (const f of manifest.files) {
@@ -203,7 +214,11 @@ export async function bundleRun(dir: string, out?: string): Promise<{ file: stri
   if (signed) {
     // Never bundle a signed folder that changed since it was signed.
     const v = verifyRunDir(dir);
-    if (!v.ok) throw new StarbenchError('USAGE', `the run folder changed since it was signed: ${v.problems.map((p) => `${p.file} ${p.problem}`).join('; ')}; sign it again`);
+    if (!v.ok)
+      throw new StarbenchError(
+        'USAGE',
+        `the run folder changed since it was signed: ${v.problems.map((p) => `${p.file} ${p.problem}`).join('; ')}; sign it again`,
+      );
   } else writeManifest(dir);
   const manifest = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest;
   const file = path.resolve(out ?? `${dir.replace(/\/+$/, '')}.tar.gz`);

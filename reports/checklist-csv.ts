@@ -10,7 +10,18 @@ import { writeFileAtomic } from '../harness/atomic';
 import type { Report } from '../harness/report';
 import type { Reporter } from './reporter';
 
-export const CHECKLIST_COLUMNS = ['id', 'title_en', 'title_ja', 'level', 'assessed_by', 'confidence', 'verdict', 'checks', 'evidence_summary', 'reviewer_prompt'] as const;
+export const CHECKLIST_COLUMNS = [
+  'id',
+  'title_en',
+  'title_ja',
+  'level',
+  'assessed_by',
+  'confidence',
+  'verdict',
+  'checks',
+  'evidence_summary',
+  'reviewer_prompt',
+] as const;
 
 const MAX_SUMMARY = 1500;
 
@@ -25,7 +36,10 @@ function evidenceSummary(report: Report, checkIds: string[]): string {
   const parts = checkIds.map((id) => {
     const c = checks.get(id);
     if (!c) return `${id}: not run`;
-    const top = c.findings.filter((f) => f.severity !== 'info').slice(0, 3).map((f) => f.message);
+    const top = c.findings
+      .filter((f) => f.severity !== 'info')
+      .slice(0, 3)
+      .map((f) => f.message);
     return `${id}: ${c.verdict} — ${c.rationale}${top.length ? ` [${top.join('; ')}]` : ''}`;
   });
   const text = parts.join(' | ');

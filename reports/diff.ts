@@ -8,7 +8,6 @@ import type { Report } from '../harness/report';
 import { verdictChange, type Verdict } from '../harness/verdict';
 import { escapeXml as h } from './escape';
 
-
 export interface Service {
   transport: 'tcp' | 'udp';
   port: number;
@@ -28,10 +27,12 @@ export interface RunDiff {
 export function servicesOf(report: Report): Service[] {
   const out: Service[] = [];
   for (const o of report.observations['tcp-ports']?.observations ?? []) {
-    if (o.kind === 'tcp-port' && o.data.state === 'open') out.push({ transport: 'tcp', port: Number(o.port), service: typeof o.data.service === 'string' ? o.data.service : undefined });
+    if (o.kind === 'tcp-port' && o.data.state === 'open')
+      out.push({ transport: 'tcp', port: Number(o.port), service: typeof o.data.service === 'string' ? o.data.service : undefined });
   }
   for (const o of report.observations['udp-services']?.observations ?? []) {
-    if (o.kind === 'udp-port' && o.data.state === 'open') out.push({ transport: 'udp', port: Number(o.port), service: typeof o.data.service === 'string' ? o.data.service : undefined });
+    if (o.kind === 'udp-port' && o.data.state === 'open')
+      out.push({ transport: 'udp', port: Number(o.port), service: typeof o.data.service === 'string' ? o.data.service : undefined });
   }
   return out;
 }
@@ -67,7 +68,8 @@ export function diffRuns(a: Report, b: Report): RunDiff {
       checks.push({ id: c.id, from: before.verdict, to: c.verdict, change: d > 0 ? 'worse' : d < 0 ? 'better' : 'changed' });
     }
     const seen = new Set(before.findings.map((f) => findingKey(f.message)));
-    for (const f of c.findings) if (f.severity !== 'info' && !seen.has(findingKey(f.message))) newFindings.push({ check: c.id, severity: f.severity, message: f.message });
+    for (const f of c.findings)
+      if (f.severity !== 'info' && !seen.has(findingKey(f.message))) newFindings.push({ check: c.id, severity: f.severity, message: f.message });
   }
   const worse = services.added.length > 0 || checks.some((c) => c.change === 'worse') || newFindings.length > 0;
   const who = (r: Report) => ({ run: r.run.id, device: r.device.name, profile: r.profile.id });
@@ -78,7 +80,9 @@ const svc = (s: Service): string => `${s.transport.toUpperCase()} ${s.port}${s.s
 
 export function renderDiffText(d: RunDiff): string {
   const lines = [`certified: ${d.a.device} (${d.a.run})`, `compared:  ${d.b.device} (${d.b.run})`, ''];
-  lines.push(`firmware: ${d.firmware.changed ? 'CHANGED' : 'same'} — declared ${d.firmware.declared[0] ?? '—'} → ${d.firmware.declared[1] ?? '—'}, observed ${d.firmware.observed[0] ?? '—'} → ${d.firmware.observed[1] ?? '—'}`);
+  lines.push(
+    `firmware: ${d.firmware.changed ? 'CHANGED' : 'same'} — declared ${d.firmware.declared[0] ?? '—'} → ${d.firmware.declared[1] ?? '—'}, observed ${d.firmware.observed[0] ?? '—'} → ${d.firmware.observed[1] ?? '—'}`,
+  );
   lines.push(`services added: ${d.services.added.map(svc).join(', ') || 'none'}`);
   lines.push(`services removed: ${d.services.removed.map(svc).join(', ') || 'none'}`);
   lines.push(`checks that changed verdict: ${d.checks.length || 'none'}`);
@@ -90,7 +94,9 @@ export function renderDiffText(d: RunDiff): string {
 }
 
 export function renderDiffHtml(d: RunDiff): string {
-  const rows = d.checks.map((c) => `<tr><td><code>${h(c.id)}</code></td><td>${h(c.from)}</td><td>${h(c.to)}</td><td><strong>${h(c.change)}</strong></td></tr>`).join('');
+  const rows = d.checks
+    .map((c) => `<tr><td><code>${h(c.id)}</code></td><td>${h(c.from)}</td><td>${h(c.to)}</td><td><strong>${h(c.change)}</strong></td></tr>`)
+    .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>starbench diff — ${h(d.a.device)} vs ${h(d.b.device)}</title>
 <style>body{font:14px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}table{border-collapse:collapse;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left}</style></head><body>
 <h1>Surveillance comparison: ${d.worse ? 'WORSE than certified' : 'nothing got worse'}</h1>

@@ -44,7 +44,12 @@ export async function renderHtml(report: Report, opts: HtmlOptions = {}): Promis
   const badge = (v: Verdict): string => `<span class="v" style="background:${COLOURS[v]}">${h(m.verdicts[v])}</span>`;
   // A record in another language than the page is marked as such (screen readers, fonts, translators).
   const rec = (text: string): string => (lang === 'en' ? h(text) : `<span lang="en">${h(text)}</span>`);
-  const reqTitle = (t: { en: string; ja?: string }): string => (lang === 'ja' && t.ja ? h(t.ja) : lang === 'ja' ? `<span lang="en">${h(t.en)}</span>` : `${h(t.en)}${t.ja ? `<br><span class="muted" lang="ja">${h(t.ja)}</span>` : ''}`);
+  const reqTitle = (t: { en: string; ja?: string }): string =>
+    lang === 'ja' && t.ja
+      ? h(t.ja)
+      : lang === 'ja'
+        ? `<span lang="en">${h(t.en)}</span>`
+        : `${h(t.en)}${t.ja ? `<br><span class="muted" lang="ja">${h(t.ja)}</span>` : ''}`;
   const checkTitle = (id: string, en: string): string => (lang === 'ja' && CHECK_TEXT_JA[id] ? h(CHECK_TEXT_JA[id].title) : h(en));
   const checkFix = (id: string, en: string): string => (lang === 'ja' && CHECK_TEXT_JA[id] ? h(CHECK_TEXT_JA[id].fix) : h(en));
   const d = report.device;
@@ -67,7 +72,9 @@ ${c.evidence.length ? `<p class="muted">${h(m.evidence)}: ${c.evidence.map((e) =
     )
     .join('\n');
   const review = report.requirements.filter((r) => r.verdict === 'not-tested');
-  const reviewRows = review.map((r) => `<tr><td><code>${h(r.id)}</code></td><td>${reqTitle(r.title)}</td><td>${rec(r.reviewerPrompt ?? r.rationale)}</td></tr>`).join('\n');
+  const reviewRows = review
+    .map((r) => `<tr><td><code>${h(r.id)}</code></td><td>${reqTitle(r.title)}</td><td>${rec(r.reviewerPrompt ?? r.rationale)}</td></tr>`)
+    .join('\n');
   const notAttempted = report.scope.notAttempted.map((n) => `<li>${h(n.what)} — ${rec(n.why)}</li>`).join('');
   const errors = report.errors.map((e) => `<li>${h(e.where)}: ${rec(e.message)}</li>`).join('');
   const counts = Object.entries(report.summary.counts)

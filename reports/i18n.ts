@@ -101,7 +101,8 @@ const en: Messages = {
   reviewNone: 'Every requirement was assessed.',
   whatToLookFor: 'What to look for',
   scope: 'Scope of the run',
-  scopeText: (target, serial, limit) => `Target ${target}${serial ? `, serial port ${serial}` : ''}; at most ${limit} connections at once. starbench contacts nothing else.`,
+  scopeText: (target, serial, limit) =>
+    `Target ${target}${serial ? `, serial port ${serial}` : ''}; at most ${limit} connections at once. starbench contacts nothing else.`,
   notAttempted: 'Not attempted, and why',
   harnessErrors: 'Harness errors',
   label: 'Label data',
@@ -111,7 +112,7 @@ const en: Messages = {
   labelScheme: 'Scheme and level',
   labelDigest: 'Report digest (SHA-256 of report.json)',
   labelNote: 'The QR code holds this label data as JSON.',
-  recordNote: 'Rationales and findings are the probes\' own records, in English.',
+  recordNote: "Rationales and findings are the probes' own records, in English.",
   counts: (n, v) => `${n} ${v}`,
   verdicts: { pass: 'pass', fail: 'fail', inconclusive: 'inconclusive', error: 'error', 'not-applicable': 'not applicable', 'not-tested': 'not tested' },
   severities: { high: 'high', medium: 'medium', low: 'low', info: 'info' },
@@ -156,7 +157,8 @@ const ja: Messages = {
   reviewNone: 'すべての要求事項を評価しました。',
   whatToLookFor: '確認すべき点',
   scope: '実行の範囲',
-  scopeText: (target, serial, limit) => `対象 ${target}${serial ? `、シリアルポート ${serial}` : ''}。同時接続は最大 ${limit}。これ以外には一切接続していません。`,
+  scopeText: (target, serial, limit) =>
+    `対象 ${target}${serial ? `、シリアルポート ${serial}` : ''}。同時接続は最大 ${limit}。これ以外には一切接続していません。`,
   notAttempted: '実施しなかった項目とその理由',
   harnessErrors: 'ハーネスのエラー',
   label: 'ラベル情報',
@@ -180,19 +182,55 @@ export const MESSAGES: Record<Lang, Messages> = { en, ja };
 
 /** Check titles and fixes in Japanese; English comes from the check itself. */
 export const CHECK_TEXT_JA: Record<string, { title: string; fix: string }> = {
-  'exposure.undeclared-services': { title: '申告されていないサービスが公開されていない', fix: '使わないサービスは無効にし、残すサービスはすべて申告してください。' },
-  'auth.default-credentials': { title: '既知の初期パスワード・弱いパスワードが使えない', fix: '機器ごとに固有の初期パスワードにするか、初回利用時に利用者に設定させてください。' },
-  'auth.unauthenticated-access': { title: '認証なしでシェル・管理機能・設定・トピックに届かない', fix: 'すべての管理機能・設定・ブローカーのトピックに認証を必須にしてください。' },
+  'exposure.undeclared-services': {
+    title: '申告されていないサービスが公開されていない',
+    fix: '使わないサービスは無効にし、残すサービスはすべて申告してください。',
+  },
+  'auth.default-credentials': {
+    title: '既知の初期パスワード・弱いパスワードが使えない',
+    fix: '機器ごとに固有の初期パスワードにするか、初回利用時に利用者に設定させてください。',
+  },
+  'auth.unauthenticated-access': {
+    title: '認証なしでシェル・管理機能・設定・トピックに届かない',
+    fix: 'すべての管理機能・設定・ブローカーのトピックに認証を必須にしてください。',
+  },
   'auth.brute-force': { title: '総当たり攻撃が困難になっている', fix: 'ロックアウト、遅延の増加、または試行回数の制限を導入してください。' },
-  'comms.tls': { title: 'TLS が最新のバージョン・暗号・証明書を使っている', fix: 'TLS 1.2 以上、AEAD 暗号スイート、2048 ビット以上の鍵と SHA-256 署名の有効な証明書にしてください。' },
-  'comms.ssh': { title: 'SSH が安全なアルゴリズムと十分な長さのホスト鍵を使っている', fix: 'SHA-1 や CBC を使うアルゴリズムを無効にし、Ed25519 または 3072 ビット以上の RSA ホスト鍵にしてください。' },
-  'comms.plaintext': { title: '認証情報や個人データが平文で流れない', fix: 'telnet・平文 HTTP・TLS なしの MQTT を無効にし、暗号化された通信路に置き換えてください。' },
-  'update.integrity': { title: '改ざんされた・署名のないイメージを受け付けない', fix: 'インストール前にイメージ全体の署名を機器が保持する鍵で検証し、失敗したイメージは拒否してください。' },
-  'update.rollback': { title: '古い正規イメージへのロールバックを受け付けない', fix: 'バージョン（またはセキュリティバージョンカウンタ）を単調増加にし、署名が正しくても古いイメージは拒否してください。' },
-  'privacy.personal-data-exposure': { title: '認証なしで個人データが読めない', fix: '個人データは認証後に、暗号化された通信路でのみ提供してください。バナー・探索応答・状態ページ・起動ログに含めないでください。' },
-  'privacy.disclosure': { title: '扱う個人データが利用者に示されている', fix: 'プライバシー通知と機器ファイル（personalData.declared）に、扱う個人データの種類をすべて記載してください。' },
-  'privacy.data-deletion': { title: '初期化で利用者データが消える', fix: '初期化で設定だけでなく、プロファイル・ブローカーの保持メッセージ・ログなどすべての利用者データを消去してください。' },
-  'debug.serial-console': { title: 'シリアルコンソールにログインが必要で、秘密情報を出力しない', fix: 'コンソールにログインを必須にし（または製品では無効化）、ブートローダーを中断できないようにし、起動時に鍵やパスワードを出力しないでください。' },
+  'comms.tls': {
+    title: 'TLS が最新のバージョン・暗号・証明書を使っている',
+    fix: 'TLS 1.2 以上、AEAD 暗号スイート、2048 ビット以上の鍵と SHA-256 署名の有効な証明書にしてください。',
+  },
+  'comms.ssh': {
+    title: 'SSH が安全なアルゴリズムと十分な長さのホスト鍵を使っている',
+    fix: 'SHA-1 や CBC を使うアルゴリズムを無効にし、Ed25519 または 3072 ビット以上の RSA ホスト鍵にしてください。',
+  },
+  'comms.plaintext': {
+    title: '認証情報や個人データが平文で流れない',
+    fix: 'telnet・平文 HTTP・TLS なしの MQTT を無効にし、暗号化された通信路に置き換えてください。',
+  },
+  'update.integrity': {
+    title: '改ざんされた・署名のないイメージを受け付けない',
+    fix: 'インストール前にイメージ全体の署名を機器が保持する鍵で検証し、失敗したイメージは拒否してください。',
+  },
+  'update.rollback': {
+    title: '古い正規イメージへのロールバックを受け付けない',
+    fix: 'バージョン（またはセキュリティバージョンカウンタ）を単調増加にし、署名が正しくても古いイメージは拒否してください。',
+  },
+  'privacy.personal-data-exposure': {
+    title: '認証なしで個人データが読めない',
+    fix: '個人データは認証後に、暗号化された通信路でのみ提供してください。バナー・探索応答・状態ページ・起動ログに含めないでください。',
+  },
+  'privacy.disclosure': {
+    title: '扱う個人データが利用者に示されている',
+    fix: 'プライバシー通知と機器ファイル（personalData.declared）に、扱う個人データの種類をすべて記載してください。',
+  },
+  'privacy.data-deletion': {
+    title: '初期化で利用者データが消える',
+    fix: '初期化で設定だけでなく、プロファイル・ブローカーの保持メッセージ・ログなどすべての利用者データを消去してください。',
+  },
+  'debug.serial-console': {
+    title: 'シリアルコンソールにログインが必要で、秘密情報を出力しない',
+    fix: 'コンソールにログインを必須にし（または製品では無効化）、ブートローダーを中断できないようにし、起動時に鍵やパスワードを出力しないでください。',
+  },
 };
 
 export function parseLang(value: string | undefined): Lang {

@@ -11,15 +11,21 @@ import type { Reporter } from './reporter';
 export function renderJunit(report: Report): string {
   const checks = new Map(report.checks.map((c) => [c.id, c]));
   const cases = report.requirements.map((r) => {
-    const detail = [r.rationale, ...r.checks.map((id) => {
-      const c = checks.get(id);
-      return c ? `${id}: ${c.verdict} — ${c.rationale}${c.findings.length ? '\n  ' + c.findings.map((f) => `[${f.severity}] ${f.message}`).join('\n  ') : ''}` : id;
-    })].join('\n');
+    const detail = [
+      r.rationale,
+      ...r.checks.map((id) => {
+        const c = checks.get(id);
+        return c
+          ? `${id}: ${c.verdict} — ${c.rationale}${c.findings.length ? '\n  ' + c.findings.map((f) => `[${f.severity}] ${f.message}`).join('\n  ') : ''}`
+          : id;
+      }),
+    ].join('\n');
     const name = `${r.id} ${r.title.en}`;
     let body = '';
     if (r.verdict === 'fail') body = `<failure message="${x(r.rationale)}" type="fail">${x(detail)}</failure>`;
     else if (r.verdict === 'error' || r.verdict === 'inconclusive') body = `<error message="${x(r.rationale)}" type="${r.verdict}">${x(detail)}</error>`;
-    else if (r.verdict === 'not-tested' || r.verdict === 'not-applicable') body = `<skipped message="${x(`${r.verdict}: ${r.reviewerPrompt ?? r.rationale}`)}"/>`;
+    else if (r.verdict === 'not-tested' || r.verdict === 'not-applicable')
+      body = `<skipped message="${x(`${r.verdict}: ${r.reviewerPrompt ?? r.rationale}`)}"/>`;
     return `    <testcase classname="${x(report.profile.id)}" name="${x(name)}" time="0">${body}</testcase>`;
   });
   const c = report.summary.counts;

@@ -9,19 +9,36 @@ import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
 import type { Reporter } from './reporter';
 
-const MARK: Record<Verdict, string> = { pass: '✅ pass', fail: '❌ fail', inconclusive: '⚠️ inconclusive', error: '💥 error', 'not-applicable': '➖ not applicable', 'not-tested': '⏸️ not tested' };
+const MARK: Record<Verdict, string> = {
+  pass: '✅ pass',
+  fail: '❌ fail',
+  inconclusive: '⚠️ inconclusive',
+  error: '💥 error',
+  'not-applicable': '➖ not applicable',
+  'not-tested': '⏸️ not tested',
+};
 
 /** One table cell: pipes escaped, newlines flattened, markdown links and HTML neutralised. */
 export function mdCell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/\r?\n/g, ' ');
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))
+    .replace(/\r?\n/g, ' ');
 }
 
 export function renderMarkdown(report: Report): string {
   const d = report.device;
   const out: string[] = [];
   out.push(`## starbench: ${mdCell(d.name)} — ${MARK[report.summary.verdict]}`, '');
-  out.push(`${mdCell(report.profile.title)} · firmware ${mdCell(d.firmware.observed ?? d.firmware.declared ?? 'unknown')} · ${report.run.startedAt.slice(0, 10)} · starbench ${report.tool.version}`, '');
-  const counts = Object.entries(report.summary.counts).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`).join(', ');
+  out.push(
+    `${mdCell(report.profile.title)} · firmware ${mdCell(d.firmware.observed ?? d.firmware.declared ?? 'unknown')} · ${report.run.startedAt.slice(0, 10)} · starbench ${report.tool.version}`,
+    '',
+  );
+  const counts = Object.entries(report.summary.counts)
+    .filter(([, n]) => n > 0)
+    .map(([v, n]) => `${n} ${v}`)
+    .join(', ');
   out.push(`**${counts}**${report.run.incomplete ? ' · **incomplete run**' : ''}`, '');
   out.push('| id | requirement | verdict |', '|---|---|---|');
   for (const r of report.requirements) out.push(`| \`${mdCell(r.id)}\` | ${mdCell(r.title.en)} | ${MARK[r.verdict]} |`);

@@ -22,7 +22,10 @@ export function terminalReporter(opts: TerminalOptions): Reporter {
   return {
     name: 'terminal',
     onRunBegin(info) {
-      if (opts.progress) opts.write(`starbench: assessing ${info.deviceName} (${info.host}) against ${info.profileId}: ${info.probes.length} probes, ${info.checks.length} checks\n`);
+      if (opts.progress)
+        opts.write(
+          `starbench: assessing ${info.deviceName} (${info.host}) against ${info.profileId}: ${info.probes.length} probes, ${info.checks.length} checks\n`,
+        );
     },
     onProbeBegin(p) {
       if (opts.progress) opts.write(`  … ${p.id}: ${p.title}\n`);
@@ -42,7 +45,10 @@ export function terminalReporter(opts: TerminalOptions): Reporter {
         lines.push(`  ${paint('fail')} ${c.id}: ${c.rationale}`);
         for (const f of c.findings.filter((x) => x.severity !== 'info')) lines.push(`      - ${f.message}`);
       }
-      const counts = Object.entries(report.summary.counts).filter(([, n]) => n > 0).map(([v, n]) => `${n} ${v}`).join(', ');
+      const counts = Object.entries(report.summary.counts)
+        .filter(([, n]) => n > 0)
+        .map(([v, n]) => `${n} ${v}`)
+        .join(', ');
       lines.push(`Overall: ${paint(report.summary.verdict)} (${counts})${report.run.incomplete ? ' — incomplete run' : ''}`);
       opts.write(lines.join('\n') + '\n');
     },

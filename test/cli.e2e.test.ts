@@ -88,7 +88,11 @@ describe('starbench demo (end to end)', () => {
       'debug.serial-console': 'probe serial skipped: no serial port declared (target.serial)',
     };
     // the demo installs any image and keeps the owner's data on reset, on purpose
-    expect(report.checks.filter((c) => ['update.integrity', 'update.rollback', 'privacy.data-deletion'].includes(c.id)).map((c) => c.verdict)).toEqual(['fail', 'fail', 'fail']);
+    expect(report.checks.filter((c) => ['update.integrity', 'update.rollback', 'privacy.data-deletion'].includes(c.id)).map((c) => c.verdict)).toEqual([
+      'fail',
+      'fail',
+      'fail',
+    ]);
     for (const c of report.checks) {
       if (undeclared[c.id]) {
         expect(c).toMatchObject({ verdict: 'not-tested', rationale: undeclared[c.id] });
@@ -116,14 +120,20 @@ describe('starbench run (end to end)', () => {
     const dir = tmp();
     const [a, b] = [await closedPort(), await closedPort()];
     const file = path.join(dir, 'dead.yaml');
-    writeFileSync(file, stringify({
-      device: { name: 'Dead device' },
-      target: { host: '127.0.0.1' },
-      services: [{ port: a, protocol: 'ssh' }, { port: b, protocol: 'http' }],
-      auth: [{ port: b, protocol: 'http', path: '/admin', scheme: 'basic' }],
-      scan: { tcp: `${a},${b}` },
-      limits: { deadlineSeconds: 20 },
-    }));
+    writeFileSync(
+      file,
+      stringify({
+        device: { name: 'Dead device' },
+        target: { host: '127.0.0.1' },
+        services: [
+          { port: a, protocol: 'ssh' },
+          { port: b, protocol: 'http' },
+        ],
+        auth: [{ port: b, protocol: 'http', path: '/admin', scheme: 'basic' }],
+        scan: { tcp: `${a},${b}` },
+        limits: { deadlineSeconds: 20 },
+      }),
+    );
     const r = await starbench(['run', file, '--out', dir, '--quiet']);
     expect(r.code).toBe(3);
     expect(r.ms).toBeLessThan(20000);
@@ -159,7 +169,15 @@ describe('starbench run (end to end)', () => {
     const tarpit = await listenOn(net.createServer(() => undefined));
     const dir = tmp();
     const file = path.join(dir, 'tarpit.yaml');
-    writeFileSync(file, stringify({ device: { name: 'Tarpit' }, target: { host: '127.0.0.1' }, services: [{ port: tarpit.port, protocol: 'ssh' }], scan: { tcp: String(tarpit.port) } }));
+    writeFileSync(
+      file,
+      stringify({
+        device: { name: 'Tarpit' },
+        target: { host: '127.0.0.1' },
+        services: [{ port: tarpit.port, protocol: 'ssh' }],
+        scan: { tcp: String(tarpit.port) },
+      }),
+    );
     try {
       const r = await starbench(['run', file, '--out', dir, '--quiet'], {
         onStart: (pid) => setTimeout(() => process.kill(pid, 'SIGINT'), 2500),
@@ -169,7 +187,10 @@ describe('starbench run (end to end)', () => {
       expect(report.run).toMatchObject({ incomplete: true, interruptedBy: 'signal' });
       // The scan finished before Ctrl-C and may stand; the login test was cut short and must not pass.
       expect(report.observations.credentials.status).toBe('cancelled');
-      expect(report.checks.find((c) => c.id === 'auth.default-credentials')).toMatchObject({ verdict: 'not-tested', rationale: expect.stringMatching(/cancelled: run interrupted/) });
+      expect(report.checks.find((c) => c.id === 'auth.default-credentials')).toMatchObject({
+        verdict: 'not-tested',
+        rationale: expect.stringMatching(/cancelled: run interrupted/),
+      });
     } finally {
       await tarpit.close();
     }

@@ -41,7 +41,9 @@ describe('credentials probe and auth.default-credentials', () => {
       const { report } = await assess(device({ services: [{ port: ssh.port, protocol: 'ssh' }] }, [ssh.port]));
       const check = report.checks[0];
       expect(check.verdict).toBe('fail');
-      expect(check.findings[0].message).toBe(`ssh on ${ssh.port} accepted username "root" with password •••• — matched the Mirai list entry ${entryOf('root', 'vizxv')}`);
+      expect(check.findings[0].message).toBe(
+        `ssh on ${ssh.port} accepted username "root" with password •••• — matched the Mirai list entry ${entryOf('root', 'vizxv')}`,
+      );
       expect(JSON.stringify(report)).not.toContain('vizxv');
     } finally {
       await ssh.close();
@@ -66,7 +68,8 @@ describe('credentials probe and auth.default-credentials', () => {
   it('ships every vendor entry with its source', () => {
     const v = vendorList();
     expect(v.length).toBeGreaterThanOrEqual(15);
-    for (const e of v) expect({ pair: `${e.username}:${e.password}`, source: /\((vendor|secondary)\b[^()]*\)$/.test(e.source ?? '') }).toMatchObject({ source: true });
+    for (const e of v)
+      expect({ pair: `${e.username}:${e.password}`, source: /\((vendor|secondary)\b[^()]*\)$/.test(e.source ?? '') }).toMatchObject({ source: true });
   });
 
   it('passes only after every entry was refused', async () => {
@@ -147,7 +150,18 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
       {
         services: [{ port, protocol: 'http' }],
         credentials: { admin: { username: 'admin', password: 'lab-pass-31' } },
-        auth: [{ port, protocol: 'http', path: '/admin', scheme: 'basic', bruteForce: 'lockout', lockoutAfter: after, lockoutSeconds: 30, ...(withCredential ? { credential: 'admin' } : {}) }],
+        auth: [
+          {
+            port,
+            protocol: 'http',
+            path: '/admin',
+            scheme: 'basic',
+            bruteForce: 'lockout',
+            lockoutAfter: after,
+            lockoutSeconds: 30,
+            ...(withCredential ? { credential: 'admin' } : {}),
+          },
+        ],
       },
       [port],
     );
@@ -181,9 +195,15 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
   });
 
   it('a service that accepts a random pair fails, and says so', async () => {
-    const any = await listenOn(http.createServer((req, res) => (req.headers.authorization ? res.writeHead(200).end('ok') : res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' }).end())));
+    const any = await listenOn(
+      http.createServer((req, res) =>
+        req.headers.authorization ? res.writeHead(200).end('ok') : res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="x"' }).end(),
+      ),
+    );
     try {
-      const { report } = await assess(device({ services: [{ port: any.port, protocol: 'http' }], auth: [{ port: any.port, protocol: 'http', path: '/', scheme: 'basic' }] }, [any.port]));
+      const { report } = await assess(
+        device({ services: [{ port: any.port, protocol: 'http' }], auth: [{ port: any.port, protocol: 'http', path: '/', scheme: 'basic' }] }, [any.port]),
+      );
       expect(report.checks[0].verdict).toBe('fail');
       expect(report.checks[0].findings[0].message).toMatch(/accepted a random username and password/);
     } finally {
@@ -256,10 +276,19 @@ describe('declared defaults', () => {
     try {
       const { report } = await assess(
         // One connection at a time makes the order observable: the random-pair control, then the declared default.
-        device({ services: [{ port: ssh.port, protocol: 'ssh' }], defaultCredentials: [{ username: 'installer', password: 'Cam-2024!', note: 'printed in the quick-start guide' }], limits: { connections: 1 } }, [ssh.port]),
+        device(
+          {
+            services: [{ port: ssh.port, protocol: 'ssh' }],
+            defaultCredentials: [{ username: 'installer', password: 'Cam-2024!', note: 'printed in the quick-start guide' }],
+            limits: { connections: 1 },
+          },
+          [ssh.port],
+        ),
       );
       expect(report.checks[0].verdict).toBe('fail');
-      expect(report.checks[0].findings[0].message).toBe(`ssh on ${ssh.port} accepted username "installer" with password •••• — matched the declared default list entry 1`);
+      expect(report.checks[0].findings[0].message).toBe(
+        `ssh on ${ssh.port} accepted username "installer" with password •••• — matched the declared default list entry 1`,
+      );
       // found on the first guess: nothing else was needed
       expect(ssh.stats.attempts).toBe(2);
     } finally {
@@ -275,13 +304,19 @@ describe('FTP', () => {
       const d = device({ services: [{ port: ftp.port, protocol: 'ftp' }] }, [ftp.port]);
       const { report } = await runWith({
         device: d,
-        profile: profileOf([{ id: 'R1', checks: ['auth.default-credentials'] }, { id: 'R2', checks: ['auth.unauthenticated-access'] }, { id: 'R3', checks: ['comms.plaintext'] }]),
+        profile: profileOf([
+          { id: 'R1', checks: ['auth.default-credentials'] },
+          { id: 'R2', checks: ['auth.unauthenticated-access'] },
+          { id: 'R3', checks: ['comms.plaintext'] },
+        ]),
         probes: [...PROBES.values()],
         checks: [...CHECKS.values()],
       });
       const v = Object.fromEntries(report.checks.map((c) => [c.id, c]));
       expect(v['auth.default-credentials'].verdict).toBe('fail');
-      expect(v['auth.default-credentials'].findings.find((f) => f.severity === 'high')?.message).toMatch(new RegExp(`ftp on ${ftp.port} accepted username "admin" .* entry ${entryOf('admin', 'password')}$`));
+      expect(v['auth.default-credentials'].findings.find((f) => f.severity === 'high')?.message).toMatch(
+        new RegExp(`ftp on ${ftp.port} accepted username "admin" .* entry ${entryOf('admin', 'password')}$`),
+      );
       expect(v['auth.unauthenticated-access'].verdict).toBe('fail');
       expect(v['auth.unauthenticated-access'].rationale).toContain('ftp-anonymous');
       expect(v['comms.plaintext'].verdict).toBe('fail');
@@ -306,7 +341,10 @@ describe('HTTP Digest', () => {
   function digestServer(user: string, pass: string, algorithm: 'MD5' | 'SHA-256') {
     const realm = 'cam';
     const nonce = 'n0nce-1234';
-    const h = (s: string) => createHash(algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
+    const h = (s: string) =>
+      createHash(algorithm === 'MD5' ? 'md5' : 'sha256')
+        .update(s)
+        .digest('hex');
     return http.createServer((req, res) => {
       const auth = String(req.headers.authorization ?? '');
       const f = Object.fromEntries([...auth.matchAll(/(\w+)="?([^",]*)"?/g)].map((m) => [m[1], m[2]]));
@@ -320,7 +358,9 @@ describe('HTTP Digest', () => {
     const weak = await listenOn(digestServer('admin', 'admin', algorithm));
     const strong = await listenOn(digestServer('admin', 'k9-unique-pass-aa71', algorithm));
     try {
-      const bad = await assess(device({ services: [{ port: weak.port, protocol: 'http' }], auth: [{ port: weak.port, protocol: 'http', path: '/', scheme: 'digest' }] }, [weak.port]));
+      const bad = await assess(
+        device({ services: [{ port: weak.port, protocol: 'http' }], auth: [{ port: weak.port, protocol: 'http', path: '/', scheme: 'digest' }] }, [weak.port]),
+      );
       expect(bad.report.checks[0].verdict).toBe('fail');
       expect(bad.report.checks[0].findings[0].message).toContain(`entry ${entryOf('admin', 'admin')}`);
       const good = await assess(device({ services: [{ port: strong.port, protocol: 'http' }] }, [strong.port]));
@@ -341,7 +381,9 @@ describe('declared form logins', () => {
       req.on('end', () => {
         const f = new URLSearchParams(body);
         if (req.method === 'POST' && accounts[f.get('user') ?? ''] === f.get('pass')) return void res.writeHead(302, { Location: '/home' }).end();
-        res.writeHead(200, { 'Content-Type': 'text/html' }).end('<p>Invalid login</p><form method=post><input name=user><input type=password name=pass></form>');
+        res
+          .writeHead(200, { 'Content-Type': 'text/html' })
+          .end('<p>Invalid login</p><form method=post><input name=user><input type=password name=pass></form>');
       });
     });
   }
@@ -361,7 +403,9 @@ describe('declared form logins', () => {
     try {
       const bad = await assess(formDevice(weak.port, { successRedirect: '/home', failureText: 'Invalid login' }));
       expect(bad.report.checks[0].verdict).toBe('fail');
-      expect(bad.report.checks[0].findings.find((f) => f.severity === 'high')?.message).toContain(`accepted username "root" with password •••• — matched the Mirai list entry ${entryOf('root', '12345')}`);
+      expect(bad.report.checks[0].findings.find((f) => f.severity === 'high')?.message).toContain(
+        `accepted username "root" with password •••• — matched the Mirai list entry ${entryOf('root', '12345')}`,
+      );
       const good = await assess(formDevice(strong.port, { successRedirect: '/home' }));
       expect(good.report.checks[0].verdict).toBe('pass');
     } finally {
@@ -382,7 +426,11 @@ describe('declared form logins', () => {
   });
 
   it('a form declaration without a success marker is refused at load', () => {
-    expect(() => device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form', form: { usernameField: 'u', passwordField: 'p' } }] }, [80])).toThrow(/auth\[0\]\.form needs successText or successRedirect/);
-    expect(() => device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form' }] }, [80])).toThrow(/auth\[0\]\.form scheme: form needs form:/);
+    expect(() =>
+      device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form', form: { usernameField: 'u', passwordField: 'p' } }] }, [80]),
+    ).toThrow(/auth\[0\]\.form needs successText or successRedirect/);
+    expect(() => device({ services: [], auth: [{ port: 80, protocol: 'http', path: '/login', scheme: 'form' }] }, [80])).toThrow(
+      /auth\[0\]\.form scheme: form needs form:/,
+    );
   });
 });

@@ -35,7 +35,9 @@ const BASE = 'device: { name: cam }\ntarget: { host: 127.0.0.1 }\n';
 
 describe('operator shorthand', () => {
   it('operator: "text" is { instructions: text } wherever an action goes', () => {
-    const d = parseDeviceFile(`${BASE}update:\n  version: { operator: "Read the version on the label" }\n  install: { operator: { instructions: "Upload it in the app" } }\nreset: { operator: "Hold the reset button for 10 s" }\n`);
+    const d = parseDeviceFile(
+      `${BASE}update:\n  version: { operator: "Read the version on the label" }\n  install: { operator: { instructions: "Upload it in the app" } }\nreset: { operator: "Hold the reset button for 10 s" }\n`,
+    );
     expect(d.update?.version?.operator).toEqual({ instructions: 'Read the version on the label' });
     expect(d.update?.install?.operator).toEqual({ instructions: 'Upload it in the app' });
     expect(d.reset?.operator).toEqual({ instructions: 'Hold the reset button for 10 s' });
@@ -57,9 +59,16 @@ describe('TODO placeholders', () => {
   });
 
   it('a draft validates with allowTodo (what init checks), and a TODO credential name is not a dangling reference', () => {
-    const d = parseDeviceFile(`${draft}auth:\n  - { port: 80, protocol: http, scheme: basic, credential: "TODO: which account logs in here" }\n`, '/lab/dev.yaml', undefined, { allowTodo: true });
+    const d = parseDeviceFile(
+      `${draft}auth:\n  - { port: 80, protocol: http, scheme: basic, credential: "TODO: which account logs in here" }\n`,
+      '/lab/dev.yaml',
+      undefined,
+      { allowTodo: true },
+    );
     expect(d.credentials.admin.password).toMatch(/^TODO/);
-    expect(refusal(`${draft}auth:\n  - { port: 80, protocol: http, scheme: basic, credential: "TODO: which account" }\n`)).toMatch(/auth\[0\]\.credential is still a placeholder/);
+    expect(refusal(`${draft}auth:\n  - { port: 80, protocol: http, scheme: basic, credential: "TODO: which account" }\n`)).toMatch(
+      /auth\[0\]\.credential is still a placeholder/,
+    );
   });
 
   it('text that merely mentions TODO later is a value, not a placeholder', () => {
@@ -72,7 +81,9 @@ describe('TLS client certificates as credentials', () => {
     const d = parseDeviceFile(`${BASE}credentials:\n  broker: { certificate: ./certs/lab.pem, key: ./certs/lab.key }\n`, '/lab/dev.yaml');
     expect(d.credentials.broker).toMatchObject({ certificate: '/lab/certs/lab.pem', key: '/lab/certs/lab.key', username: '' });
     expect(refusal(`${BASE}credentials:\n  broker: { certificate: ./lab.pem }\n`)).toMatch(/needs both certificate and key/);
-    expect(refusal(`${BASE}credentials:\n  broker: { certificate: ../lab.pem, key: ./lab.key }\n`)).toMatch(/credentials\.broker\.certificate \(\.\.\/lab\.pem\) leaves the device file's folder/);
+    expect(refusal(`${BASE}credentials:\n  broker: { certificate: ../lab.pem, key: ./lab.key }\n`)).toMatch(
+      /credentials\.broker\.certificate \(\.\.\/lab\.pem\) leaves the device file's folder/,
+    );
     expect(refusal(`${BASE}credentials:\n  admin: { password: x }\n`)).toMatch(/needs a username/);
   });
 });
@@ -115,10 +126,20 @@ describe('HTTP actions with Digest', () => {
         auth: [{ port: srv.port, protocol: 'http', path: '/', scheme: 'digest', credential: 'admin' }],
       });
       const ctx = await probeContext(device);
-      const read = await runAction(ctx, 'update.version', { http: { url: `http://127.0.0.1:${srv.port}/cgi-bin/version`, method: 'GET', credential: 'admin', jsonPath: 'firmware' } }, { read: true });
+      const read = await runAction(
+        ctx,
+        'update.version',
+        { http: { url: `http://127.0.0.1:${srv.port}/cgi-bin/version`, method: 'GET', credential: 'admin', jsonPath: 'firmware' } },
+        { read: true },
+      );
       expect(read.record).toMatchObject({ ok: true, status: 200, value: '4.2.0' });
       expect(read.record.request).toMatch(/as credential "admin" \(Digest\)/);
-      const install = await runAction(ctx, 'update.install', { http: { url: `http://127.0.0.1:${srv.port}/cgi-bin/upgrade`, method: 'POST', credential: 'admin', auth: 'digest' } }, { body: Buffer.alloc(3000), bodyLabel: 'genuine image' });
+      const install = await runAction(
+        ctx,
+        'update.install',
+        { http: { url: `http://127.0.0.1:${srv.port}/cgi-bin/upgrade`, method: 'POST', credential: 'admin', auth: 'digest' } },
+        { body: Buffer.alloc(3000), bodyLabel: 'genuine image' },
+      );
       expect(install.record).toMatchObject({ ok: true, status: 200 });
       // the challenge costs one request with no body; the image went once, with the answer to it
       expect(srv.seen).toEqual(['GET 401', 'GET 200 0', 'POST 401', 'POST 200 3000']);
@@ -131,7 +152,9 @@ describe('HTTP actions with Digest', () => {
     const srv = await digestServer('admin', 'right');
     try {
       const device = deviceFrom({ device: { name: 'd' }, target: { host: '127.0.0.1' }, credentials: { admin: { username: 'admin', password: 'wrong' } } });
-      const r = await runAction(await probeContext(device), 'reset', { http: { url: `http://127.0.0.1:${srv.port}/reset`, method: 'POST', credential: 'admin', auth: 'digest' } });
+      const r = await runAction(await probeContext(device), 'reset', {
+        http: { url: `http://127.0.0.1:${srv.port}/reset`, method: 'POST', credential: 'admin', auth: 'digest' },
+      });
       expect(r.record).toMatchObject({ ok: false, status: 401 });
     } finally {
       await srv.close();
@@ -148,7 +171,16 @@ describe('client-certificate credentials in use', () => {
     writeFileSync(path.join(dir, 'lab.pem'), ca.cert);
     writeFileSync(path.join(dir, 'lab.key'), ca.key);
     const file = path.join(dir, 'device.yaml');
-    writeFileSync(file, JSON.stringify({ device: { name: 'cc' }, target: { host: '127.0.0.1' }, services: [{ port, protocol: 'https' }], credentials: { lab: { certificate: './lab.pem', key: './lab.key' } }, ...extra }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        device: { name: 'cc' },
+        target: { host: '127.0.0.1' },
+        services: [{ port, protocol: 'https' }],
+        credentials: { lab: { certificate: './lab.pem', key: './lab.key' } },
+        ...extra,
+      }),
+    );
     return loadDeviceFile(file);
   }
 
@@ -160,7 +192,9 @@ describe('client-certificate credentials in use', () => {
     const port = (srv.address() as net.AddressInfo).port;
     try {
       const ctx = await probeContext(certDevice(port));
-      const withCert = await runAction(ctx, 'personalData.readBack[0]', { http: { url: `https://127.0.0.1:${port}/config`, method: 'GET', credential: 'lab' } });
+      const withCert = await runAction(ctx, 'personalData.readBack[0]', {
+        http: { url: `https://127.0.0.1:${port}/config`, method: 'GET', credential: 'lab' },
+      });
       expect(withCert.record).toMatchObject({ ok: true, status: 200 });
       expect(withCert.text).toBe('owner=hanako (lab-client)');
       expect(withCert.record.request).toMatch(/client certificate/);
@@ -180,7 +214,10 @@ describe('client-certificate credentials in use', () => {
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const port = (srv.address() as net.AddressInfo).port;
     try {
-      const device = certDevice(port, { services: [{ port, protocol: 'mqtts' }], auth: [{ port, protocol: 'mqtts', scheme: 'client-certificate', credential: 'lab' }] });
+      const device = certDevice(port, {
+        services: [{ port, protocol: 'mqtts' }],
+        auth: [{ port, protocol: 'mqtts', scheme: 'client-certificate', credential: 'lab' }],
+      });
       const ctx = await probeContext(device);
       const cred = device.credentials.lab;
       const target = { adapter: 'mqtt', protocol: 'mqtts', port, tls: true, source: 'test' };

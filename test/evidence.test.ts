@@ -63,7 +63,11 @@ describe('report.html in English and Japanese', () => {
     expect(report.device.firmware).toEqual({ declared: '1.4.0', observed: '1.4.0' });
     const label = JSON.parse(readFileSync(path.join(dir, 'label.json'), 'utf8')) as Record<string, string>;
     expect(label).toMatchObject({ model: 'SB-PLUG-M', evaluatedFirmware: '1.4.0', scheme: 'JC-STAR', profile: 'jc-star-1', verdict: 'fail' });
-    expect(label.reportDigest).toBe(`sha256:${createHash('sha256').update(readFileSync(path.join(dir, 'report.json'))).digest('hex')}`);
+    expect(label.reportDigest).toBe(
+      `sha256:${createHash('sha256')
+        .update(readFileSync(path.join(dir, 'report.json')))
+        .digest('hex')}`,
+    );
     expect(readFileSync(path.join(dir, 'label.svg'), 'utf8')).toMatch(/^<svg[^>]*viewBox/);
     expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain(label.reportDigest);
   });
@@ -110,7 +114,10 @@ describe('signing, bundles and verification', () => {
     // and the CLI says so, with exit 1
     const work = tmp();
     await tar.x({ file, cwd: work });
-    writeFileSync(path.join(work, path.basename(dir), 'junit.xml'), readFileSync(path.join(work, path.basename(dir), 'junit.xml'), 'utf8').replace('<testsuites', '<testsuitez'));
+    writeFileSync(
+      path.join(work, path.basename(dir), 'junit.xml'),
+      readFileSync(path.join(work, path.basename(dir), 'junit.xml'), 'utf8').replace('<testsuites', '<testsuitez'),
+    );
     const bad = await starbench(['verify', path.join(work, path.basename(dir))]);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('CHANGED junit.xml: changed (SHA-256 differs from the manifest)');
@@ -122,7 +129,25 @@ describe('signing, bundles and verification', () => {
     const work = tmp();
     writeFileSync(path.join(work, 'sig.bin'), Buffer.from(sig.signature, 'base64'));
     writeFileSync(path.join(work, 'pub.pem'), sig.publicKey);
-    const out = execFileSync('openssl', ['dgst', '-sha256', '-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32', '-sigopt', 'rsa_mgf1_md:sha256', '-verify', path.join(work, 'pub.pem'), '-signature', path.join(work, 'sig.bin'), path.join(dir, MANIFEST)], { encoding: 'utf8' });
+    const out = execFileSync(
+      'openssl',
+      [
+        'dgst',
+        '-sha256',
+        '-sigopt',
+        'rsa_padding_mode:pss',
+        '-sigopt',
+        'rsa_pss_saltlen:32',
+        '-sigopt',
+        'rsa_mgf1_md:sha256',
+        '-verify',
+        path.join(work, 'pub.pem'),
+        '-signature',
+        path.join(work, 'sig.bin'),
+        path.join(dir, MANIFEST),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(out.trim()).toBe('Verified OK');
   });
 
@@ -130,7 +155,9 @@ describe('signing, bundles and verification', () => {
     const dir = await runFolder('lab-mixed');
     signRun(dir, pem(keys.ec.privateKey, 'pkcs8'));
     expect(verifyRunDir(dir, pem(keys.ec.publicKey, 'spki'))).toMatchObject({ ok: true, algorithm: 'ECDSA-SHA256', pinned: true });
-    expect(verifyRunDir(dir, pem(keys.rsa.publicKey, 'spki')).problems).toEqual([{ file: SIGNATURE, problem: 'signed with a different key than the one given with --key' }]);
+    expect(verifyRunDir(dir, pem(keys.rsa.publicKey, 'spki')).problems).toEqual([
+      { file: SIGNATURE, problem: 'signed with a different key than the one given with --key' },
+    ]);
     writeFileSync(path.join(dir, 'evidence', 'extra.txt'), 'slipped in');
     expect(verifyRunDir(dir).problems).toEqual([{ file: 'evidence/extra.txt', problem: 'not in the manifest (added after it was written)' }]);
     await expect(bundleRun(dir)).rejects.toThrow(/changed since it was signed: evidence\/extra.txt/);
@@ -168,7 +195,10 @@ describe('surveillance diff', () => {
     expect(d.services.added).toEqual([{ transport: 'tcp', port: 2323, service: 'telnet' }]);
     expect(d.services.removed).toEqual([]);
     const a = new Map(readReport(strong).checks.map((c) => [c.id, c.verdict]));
-    const changed = readReport(mixed).checks.filter((c) => a.get(c.id) !== c.verdict).map((c) => c.id).sort();
+    const changed = readReport(mixed)
+      .checks.filter((c) => a.get(c.id) !== c.verdict)
+      .map((c) => c.id)
+      .sort();
     expect(changed.length).toBeGreaterThan(3);
     expect(d.checks.map((c) => c.id).sort()).toEqual(changed);
     expect(d.firmware).toMatchObject({ declared: ['2.0.1', '1.4.0'], observed: ['2.0.1', '1.4.0'], changed: true });
@@ -183,6 +213,8 @@ describe('surveillance diff', () => {
     const r = await starbench(['diff', weak, weak]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('nothing got worse');
-    expect(findingKey('ssh 22: all 20 wrong passwords refused at a steady ~416 ms')).toBe(findingKey('ssh 22: all 20 wrong passwords refused at a steady ~423 ms'));
+    expect(findingKey('ssh 22: all 20 wrong passwords refused at a steady ~416 ms')).toBe(
+      findingKey('ssh 22: all 20 wrong passwords refused at a steady ~423 ms'),
+    );
   });
 });

@@ -35,7 +35,13 @@ describe('fleet', () => {
     writeFileSync(path.join(devices, 'broken.yaml'), 'device: { name: broken }\ntarget: { host: 127.0.0.1 }\nservices: [ { port: 70000, protocol: ssh } ]\n');
     writeFileSync(
       path.join(devices, 'tarpit.yaml'),
-      stringify({ device: { name: 'Tarpit box' }, target: { host: '127.0.0.1' }, services: [{ port: tarpit.port, protocol: 'ssh' }], scan: { tcp: String(tarpit.port) }, limits: { deadlineSeconds: 20, probeTimeoutSeconds: 8 } }),
+      stringify({
+        device: { name: 'Tarpit box' },
+        target: { host: '127.0.0.1' },
+        services: [{ port: tarpit.port, protocol: 'ssh' }],
+        scan: { tcp: String(tarpit.port) },
+        limits: { deadlineSeconds: 20, probeTimeoutSeconds: 8 },
+      }),
     );
     const out = path.join(dir, 'runs');
     const r = await starbench(['run', devices, '--out', out, '--non-interactive', '--parallel', '3', '--global-connections', '6'], { timeoutMs: 90_000 });
@@ -44,8 +50,17 @@ describe('fleet', () => {
     const summary = JSON.parse(readFileSync(path.join(out, fleetDir, 'fleet.json'), 'utf8')) as FleetSummary;
     expect(summary).toMatchObject({ parallel: 3, globalConnections: 6, exitCode: 1 });
     const row = (name: string) => summary.devices.find((d) => d.file.endsWith(name))!;
-    expect(row('broken.yaml')).toMatchObject({ verdict: 'refused', exitCode: 2, error: expect.stringMatching(/broken\.yaml:3: services\[0\]\.port must be 1-65535/) });
-    expect(row(path.basename(demoFile))).toMatchObject({ device: 'starbench demo camera', verdict: 'fail', exitCode: 1, failed: expect.arrayContaining(['auth.default-credentials']) });
+    expect(row('broken.yaml')).toMatchObject({
+      verdict: 'refused',
+      exitCode: 2,
+      error: expect.stringMatching(/broken\.yaml:3: services\[0\]\.port must be 1-65535/),
+    });
+    expect(row(path.basename(demoFile))).toMatchObject({
+      device: 'starbench demo camera',
+      verdict: 'fail',
+      exitCode: 1,
+      failed: expect.arrayContaining(['auth.default-credentials']),
+    });
     expect(row('tarpit.yaml').verdict).not.toBe('pass');
     // the hanging device did not hold the demo: the demo finished well before it
     expect(row(path.basename(demoFile)).durationMs).toBeLessThan(row('tarpit.yaml').durationMs);

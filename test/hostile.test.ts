@@ -37,15 +37,30 @@ async function assess(kind: HostileKind) {
       target: { host: '127.0.0.1' },
       services: PROTOCOLS.map((protocol, i) => ({ port: dev.ports[i], protocol })),
       credentials: { lab: { username: 'lab', password: 'lab-only-Passw0rd' } },
-      auth: PROTOCOLS.map((protocol, i) => ({ port: dev.ports[i], protocol, scheme: protocol.startsWith('http') ? 'basic' : 'password', path: protocol.startsWith('http') ? '/admin' : undefined, credential: 'lab', bruteForce: 'lockout', lockoutAfter: 5, lockoutSeconds: 1 })),
+      auth: PROTOCOLS.map((protocol, i) => ({
+        port: dev.ports[i],
+        protocol,
+        scheme: protocol.startsWith('http') ? 'basic' : 'password',
+        path: protocol.startsWith('http') ? '/admin' : undefined,
+        credential: 'lab',
+        bruteForce: 'lockout',
+        lockoutAfter: 5,
+        lockoutSeconds: 1,
+      })),
       personalData: { declared: ['email'], canaries: { email: 'hanako.hostile.canary@example.jp' } },
       scan: { tcp: dev.ports.join(','), udp: String(dev.ports[0]) },
       limits: { probeTimeoutSeconds: 12, deadlineSeconds: DEADLINE_S, connectTimeoutMs: 1000 },
     }),
   );
   try {
-    const r = await starbench(['run', file, '--out', dir, '--quiet', '--non-interactive', '--format', 'json'], { timeoutMs: (DEADLINE_S + 30) * 1000, nodeArgs: ['--max-old-space-size=160'] });
-    const runDir = path.join(dir, readdirSync(dir).find((f) => !f.endsWith('.yaml'))!);
+    const r = await starbench(['run', file, '--out', dir, '--quiet', '--non-interactive', '--format', 'json'], {
+      timeoutMs: (DEADLINE_S + 30) * 1000,
+      nodeArgs: ['--max-old-space-size=160'],
+    });
+    const runDir = path.join(
+      dir,
+      readdirSync(dir).find((f) => !f.endsWith('.yaml'))!,
+    );
     return { r, report: JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report };
   } finally {
     await dev.close();
@@ -58,7 +73,10 @@ describe.each(HOSTILE_KINDS)('starbench init on a hostile device: %s', (kind) =>
     const dir = mkdtempSync(path.join(tmpdir(), `sb-hostile-init-${kind}-`));
     const out = path.join(dir, 'draft.yaml');
     try {
-      const r = await starbench(['init', '127.0.0.1', '--ports', dev.ports.join(','), '--udp-ports', String(dev.ports[0]), '--out', out, '--deadline', '40'], { timeoutMs: 70_000, nodeArgs: ['--max-old-space-size=160'] });
+      const r = await starbench(['init', '127.0.0.1', '--ports', dev.ports.join(','), '--udp-ports', String(dev.ports[0]), '--out', out, '--deadline', '40'], {
+        timeoutMs: 70_000,
+        nodeArgs: ['--max-old-space-size=160'],
+      });
       expect(r.signal).toBeNull();
       expect(r.stderr).not.toMatch(/\n\s+at |FATAL|heap out of memory|internal error/);
       expect([0, 3]).toContain(r.code);
@@ -72,16 +90,24 @@ describe.each(HOSTILE_KINDS)('starbench init on a hostile device: %s', (kind) =>
 });
 
 describe.each(HOSTILE_KINDS)('hostile device: %s', (kind) => {
-  it('every probe ends within the deadline, memory stays bounded, nothing crashes, nothing passes on its word', async () => {
-    const { r, report } = await assess(kind);
-    expect(r.signal).toBeNull();
-    expect(r.stderr).not.toMatch(/\n\s+at |FATAL|heap out of memory/);
-    expect([1, 3]).toContain(r.code);
-    expect(r.ms).toBeLessThan((DEADLINE_S + 10) * 1000);
-    expect(report.run.peakRssKb).toBeLessThan(300 * 1024);
-    const wrong = report.checks.filter((c) => c.verdict === 'pass' && !MAY_PASS.has(c.id)).map((c) => `${c.id}: ${c.rationale}`);
-    expect(wrong).toEqual([]);
-    for (const c of report.checks) expect(c.rationale.length).toBeGreaterThan(0);
-    table[kind] = { ms: r.ms, rssMb: Math.round((report.run.peakRssKb ?? 0) / 1024), verdicts: Object.fromEntries(report.checks.map((c) => [c.id, c.verdict])) };
-  }, (DEADLINE_S + 40) * 1000);
+  it(
+    'every probe ends within the deadline, memory stays bounded, nothing crashes, nothing passes on its word',
+    async () => {
+      const { r, report } = await assess(kind);
+      expect(r.signal).toBeNull();
+      expect(r.stderr).not.toMatch(/\n\s+at |FATAL|heap out of memory/);
+      expect([1, 3]).toContain(r.code);
+      expect(r.ms).toBeLessThan((DEADLINE_S + 10) * 1000);
+      expect(report.run.peakRssKb).toBeLessThan(300 * 1024);
+      const wrong = report.checks.filter((c) => c.verdict === 'pass' && !MAY_PASS.has(c.id)).map((c) => `${c.id}: ${c.rationale}`);
+      expect(wrong).toEqual([]);
+      for (const c of report.checks) expect(c.rationale.length).toBeGreaterThan(0);
+      table[kind] = {
+        ms: r.ms,
+        rssMb: Math.round((report.run.peakRssKb ?? 0) / 1024),
+        verdicts: Object.fromEntries(report.checks.map((c) => [c.id, c.verdict])),
+      };
+    },
+    (DEADLINE_S + 40) * 1000,
+  );
 });

@@ -105,7 +105,13 @@ describe('starbench init (end to end, demo device)', () => {
   it('declares every service the demo runs, the undeclared shell included, each with what was seen', () => {
     const draft = parseDeviceFile(draftText, draftFile, undefined, { allowTodo: true });
     const p = target.d.ports;
-    expect(draft.services.map((s) => [s.port, s.protocol])).toEqual([[p.ssh, 'ssh'], [p.http, 'http'], [p.https, 'https'], [p.mqtt, 'mqtt'], [p.debugShell, 'other']]);
+    expect(draft.services.map((s) => [s.port, s.protocol])).toEqual([
+      [p.ssh, 'ssh'],
+      [p.http, 'http'],
+      [p.https, 'https'],
+      [p.mqtt, 'mqtt'],
+      [p.debugShell, 'other'],
+    ]);
     expect(draftText).toMatch(/# seen: banner "SSH-2\.0-DemoCam_1\.0"; SSH methods: password/);
     expect(draftText).toMatch(new RegExp(`Seen: port ${p.debugShell} gives a shell prompt with no login`));
     expect(draftText).toMatch(new RegExp(`Seen: port ${p.mqtt}: the MQTT broker accepts anonymous clients`));
@@ -115,20 +121,26 @@ describe('starbench init (end to end, demo device)', () => {
   it('declares the logins it saw: SSH password, Basic realm on the admin page over HTTP and HTTPS', () => {
     const draft = parseDeviceFile(draftText, draftFile, undefined, { allowTodo: true });
     const p = target.d.ports;
-    expect(draft.auth.map((a) => [a.port, a.scheme, a.path])).toEqual([[p.ssh, 'password', undefined], [p.http, 'basic', '/cgi-bin/admin'], [p.https, 'basic', '/cgi-bin/admin']]);
+    expect(draft.auth.map((a) => [a.port, a.scheme, a.path])).toEqual([
+      [p.ssh, 'password', undefined],
+      [p.http, 'basic', '/cgi-bin/admin'],
+      [p.https, 'basic', '/cgi-bin/admin'],
+    ]);
     expect(draftText).toContain('basic realm "Demo Camera"');
   });
 
   it('starbench run refuses the draft, naming each TODO with file:line, and assumes nothing', async () => {
     const r = await starbench(['run', draftFile, '--out', target.dir, '--quiet']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${draftFile.replace(/[.]/g, '\\.')}:\\d+: credentials\\.admin\\.password is still a placeholder: TODO: the lab account's password`));
+    expect(r.stderr).toMatch(
+      new RegExp(`${draftFile.replace(/[.]/g, '\\.')}:\\d+: credentials\\.admin\\.password is still a placeholder: TODO: the lab account's password`),
+    );
     expect(r.stderr).toMatch(/device\.name is still a placeholder/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(readdirSync(target.dir).filter((f) => f.startsWith('starbench-'))).toEqual([]);
   });
 
-  it('filled with the demo\'s own values, gives the same verdicts as the demo\'s device file', async () => {
+  it("filled with the demo's own values, gives the same verdicts as the demo's device file", async () => {
     const doc = parseDocument(draftText);
     fill(doc, target.d.deviceFile);
     expect(todosLeft(doc.contents)).toBe(0);

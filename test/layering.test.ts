@@ -8,7 +8,6 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
-
 const DEPCRUISE = path.resolve(__dirname, '..', 'node_modules', '.bin', 'depcruise');
 const CONFIG = path.resolve(__dirname, '..', '.dependency-cruiser.cjs');
 
@@ -39,19 +38,23 @@ describe('layering (dependency-cruiser rules)', () => {
       'profiles/checks.js': "require('../harness/verdict');\n",
       'cli/index.js': "require('../profiles/checks');\n",
     });
-    expect(v).toEqual(expect.arrayContaining([
-      'core-imports-no-layer-above: harness/verdict.js → probes/tls.js',
-      'probes-below-checks-and-cli: probes/tls.js → profiles/checks.js',
-    ]));
+    expect(v).toEqual(
+      expect.arrayContaining([
+        'core-imports-no-layer-above: harness/verdict.js → probes/tls.js',
+        'probes-below-checks-and-cli: probes/tls.js → profiles/checks.js',
+      ]),
+    );
     expect(v.some((x) => x.startsWith('no-circular:'))).toBe(true);
   });
 
   it('accepts the allowed direction: cli → profiles → probes → harness', () => {
-    expect(violations({
-      'harness/verdict.js': 'module.exports = {};\n',
-      'probes/tls.js': "require('../harness/verdict');\n",
-      'profiles/checks.js': "require('../probes/tls');\n",
-      'cli/index.js': "require('../profiles/checks');\n",
-    })).toEqual([]);
+    expect(
+      violations({
+        'harness/verdict.js': 'module.exports = {};\n',
+        'probes/tls.js': "require('../harness/verdict');\n",
+        'profiles/checks.js': "require('../probes/tls');\n",
+        'cli/index.js': "require('../profiles/checks');\n",
+      }),
+    ).toEqual([]);
   });
 });

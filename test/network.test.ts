@@ -22,7 +22,12 @@ afterEach(async () => {
 });
 
 async function assess(input: Partial<DeviceFileInput> & { services: DeviceFileInput['services'] }, checks: string[], tcp: number[], udp?: number[]) {
-  const d = deviceFrom({ device: { name: 'net test' }, target: { host: '127.0.0.1' }, scan: { tcp: tcp.join(','), udp: (udp ?? [tcp[0]]).join(','), scanner: 'builtin', bannerWaitMs: 200 }, ...input });
+  const d = deviceFrom({
+    device: { name: 'net test' },
+    target: { host: '127.0.0.1' },
+    scan: { tcp: tcp.join(','), udp: (udp ?? [tcp[0]]).join(','), scanner: 'builtin', bannerWaitMs: 200 },
+    ...input,
+  });
   return runWith({ device: d, profile: profileOf(checks.map((c) => ({ id: c, checks: [c] }))), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
 }
 const verdictOf = (report: { checks: Array<{ id: string; verdict: string }> }, id: string) => report.checks.find((c) => c.id === id)?.verdict;
@@ -45,7 +50,13 @@ describe('service identification', () => {
     servers.push(tlsServer, web, mq);
     const { report } = await assess({ services: [] }, ['exposure.undeclared-services'], [tlsServer.port, web.port, mq.port]);
     const found = report.observations['tcp-ports'].observations.filter((o) => o.kind === 'tcp-port').map((o) => [o.port, o.data.service]);
-    expect(found).toEqual(expect.arrayContaining([[tlsServer.port, 'tls'], [web.port, 'http'], [mq.port, 'mqtt']]));
+    expect(found).toEqual(
+      expect.arrayContaining([
+        [tlsServer.port, 'tls'],
+        [web.port, 'http'],
+        [mq.port, 'mqtt'],
+      ]),
+    );
     expect(verdictOf(report, 'exposure.undeclared-services')).toBe('fail');
     await new Promise<void>((r) => broker.close(() => r()));
   });
@@ -60,8 +71,18 @@ describe('service identification', () => {
     await closed.close();
     const spec = [a.port, b.port, closed.port];
     const runWithScanner = async (scanner: 'nmap' | 'builtin') => {
-      const d = deviceFrom({ device: { name: 'x' }, target: { host: '127.0.0.1' }, services: [{ port: a.port, protocol: 'other' }], scan: { tcp: spec.join(','), udp: String(a.port), scanner } });
-      const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R', checks: ['exposure.undeclared-services'] }]), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
+      const d = deviceFrom({
+        device: { name: 'x' },
+        target: { host: '127.0.0.1' },
+        services: [{ port: a.port, protocol: 'other' }],
+        scan: { tcp: spec.join(','), udp: String(a.port), scanner },
+      });
+      const { report } = await runWith({
+        device: d,
+        profile: profileOf([{ id: 'R', checks: ['exposure.undeclared-services'] }]),
+        probes: [...PROBES.values()],
+        checks: [...CHECKS.values()],
+      });
       return report.observations['tcp-ports'].observations.find((o) => o.kind === 'tcp-scan')!.data;
     };
     const viaNmap = await runWithScanner('nmap');
@@ -84,7 +105,17 @@ describe('udp-services', () => {
     const undeclared = await assess({ services: [{ port: tcp.port, protocol: 'other' }] }, ['exposure.undeclared-services'], [tcp.port], [port]);
     expect(verdictOf(undeclared.report, 'exposure.undeclared-services')).toBe('fail');
     expect(undeclared.report.checks[0].findings[0].message).toMatch(new RegExp(`UDP ${port} answered`));
-    const declared = await assess({ services: [{ port: tcp.port, protocol: 'other' }, { port, protocol: 'snmp', transport: 'udp' }] }, ['exposure.undeclared-services'], [tcp.port], [port]);
+    const declared = await assess(
+      {
+        services: [
+          { port: tcp.port, protocol: 'other' },
+          { port, protocol: 'snmp', transport: 'udp' },
+        ],
+      },
+      ['exposure.undeclared-services'],
+      [tcp.port],
+      [port],
+    );
     expect(verdictOf(declared.report, 'exposure.undeclared-services')).toBe('pass');
   });
 
@@ -97,7 +128,17 @@ describe('udp-services', () => {
     await new Promise<void>((r) => closedSock.close(() => r()));
     const tcp = await listenOn(net.createServer((s) => s.end()));
     servers.push(tcp, { port: 0, close: () => new Promise<void>((r) => silent.close(() => r())) });
-    const { report } = await assess({ services: [{ port: tcp.port, protocol: 'other' }, { port: closedPort, protocol: 'coap', transport: 'udp' }] }, ['exposure.undeclared-services'], [tcp.port], [silent.address().port, closedPort]);
+    const { report } = await assess(
+      {
+        services: [
+          { port: tcp.port, protocol: 'other' },
+          { port: closedPort, protocol: 'coap', transport: 'udp' },
+        ],
+      },
+      ['exposure.undeclared-services'],
+      [tcp.port],
+      [silent.address().port, closedPort],
+    );
     const udp = Object.fromEntries(report.observations['udp-services'].observations.filter((o) => o.kind === 'udp-port').map((o) => [o.port, o.data.state]));
     expect(udp[silent.address().port]).toBe('open|filtered');
     expect(udp[closedPort]).toBe('closed');
@@ -107,7 +148,9 @@ describe('udp-services', () => {
 
 describe('comms.tls', () => {
   it('a TLS 1.2+ server with a 2048-bit SHA-256 certificate passes; self-signed is only informational', async () => {
-    const s = await listenOn(tls.createServer({ ...selfSignedCert(), minVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384' }, (c) => c.end()));
+    const s = await listenOn(
+      tls.createServer({ ...selfSignedCert(), minVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384' }, (c) => c.end()),
+    );
     servers.push(s);
     const { report } = await assess({ services: [{ port: s.port, protocol: 'tls' }] }, ['comms.tls'], [s.port]);
     const c = report.checks.find((x) => x.id === 'comms.tls')!;
@@ -131,7 +174,12 @@ describe('comms.tls', () => {
   });
 
   it('a port that is not TLS at all is inconclusive, not pass', async () => {
-    const s = await listenOn(net.createServer((c) => { c.on('error', () => undefined); c.end('220 hello\r\n'); }));
+    const s = await listenOn(
+      net.createServer((c) => {
+        c.on('error', () => undefined);
+        c.end('220 hello\r\n');
+      }),
+    );
     servers.push(s);
     const { report } = await assess({ services: [{ port: s.port, protocol: 'https' }] }, ['comms.tls'], [s.port]);
     expect(verdictOf(report, 'comms.tls')).toBe('inconclusive');
@@ -164,7 +212,12 @@ describe('comms.ssh', () => {
   });
 
   it('a garbage banner is inconclusive, never pass', async () => {
-    const s = await listenOn(net.createServer((c) => { c.on('error', () => undefined); c.end(Buffer.from('SSH-2.0-x\r\n\x00\x00\x00\x05\x00\xff\xff\xff\xff')); }));
+    const s = await listenOn(
+      net.createServer((c) => {
+        c.on('error', () => undefined);
+        c.end(Buffer.from('SSH-2.0-x\r\n\x00\x00\x00\x05\x00\xff\xff\xff\xff'));
+      }),
+    );
     servers.push(s);
     const { report } = await assess({ services: [{ port: s.port, protocol: 'ssh' }] }, ['comms.ssh'], [s.port]);
     expect(verdictOf(report, 'comms.ssh')).toBe('inconclusive');
@@ -183,10 +236,21 @@ describe('comms.plaintext', () => {
   });
 
   it('a password form served over HTTP fails', async () => {
-    const form = await listenOn(http.createServer((_q, r) => r.writeHead(200, { 'Content-Type': 'text/html' }).end('<form><input name=u><input type="password" name=p></form>')));
+    const form = await listenOn(
+      http.createServer((_q, r) => r.writeHead(200, { 'Content-Type': 'text/html' }).end('<form><input name=u><input type="password" name=p></form>')),
+    );
     const secure = await listenOn(https.createServer(selfSignedCert(), (_q, r) => r.end('ok')));
     servers.push(form, secure);
-    const { report } = await assess({ services: [{ port: form.port, protocol: 'http' }, { port: secure.port, protocol: 'https' }] }, ['comms.plaintext'], [form.port, secure.port]);
+    const { report } = await assess(
+      {
+        services: [
+          { port: form.port, protocol: 'http' },
+          { port: secure.port, protocol: 'https' },
+        ],
+      },
+      ['comms.plaintext'],
+      [form.port, secure.port],
+    );
     const c = report.checks.find((x) => x.id === 'comms.plaintext')!;
     expect(c.verdict).toBe('fail');
     expect(c.findings.find((f) => f.severity === 'high')?.message).toMatch(/password form served over plain HTTP/);
@@ -247,7 +311,11 @@ describe('connection limit', () => {
     servers.push(sshProxy, webProxy, tlsProxy);
     const { peakConnections } = await assess(
       {
-        services: [{ port: sshProxy.port, protocol: 'ssh' }, { port: webProxy.port, protocol: 'http' }, { port: tlsProxy.port, protocol: 'https' }],
+        services: [
+          { port: sshProxy.port, protocol: 'ssh' },
+          { port: webProxy.port, protocol: 'http' },
+          { port: tlsProxy.port, protocol: 'https' },
+        ],
         auth: [{ port: webProxy.port, protocol: 'http', path: '/', scheme: 'basic' }],
         limits: { connections: 2, connectTimeoutMs: 1000, probeTimeoutSeconds: 60, deadlineSeconds: 120, credentialBudget: 20 },
       },

@@ -56,7 +56,9 @@ const CATALOG = {
   id: 'our-lab',
   title: 'Our lab catalog',
   scheme: 'in-house',
-  requirements: [{ id: 'OUR-1', title: { en: 'Banner says SAFE' }, level: 'mandatory', assessedBy: 'device', checks: ['lab.banner-safe'], confidence: 'confirmed' }],
+  requirements: [
+    { id: 'OUR-1', title: { en: 'Banner says SAFE' }, level: 'mandatory', assessedBy: 'device', checks: ['lab.banner-safe'], confidence: 'confirmed' },
+  ],
 };
 
 describe('plugins and catalog files from outside the tree', () => {
@@ -73,13 +75,28 @@ describe('plugins and catalog files from outside the tree', () => {
     port = (server.address() as net.AddressInfo).port;
     writeFileSync(path.join(dir, 'plugin.js'), PLUGIN);
     writeFileSync(path.join(dir, 'catalog.yaml'), stringify(CATALOG));
-    writeFileSync(path.join(dir, 'device.yaml'), stringify({ device: { name: 'plugin device' }, target: { host: '127.0.0.1' }, services: [{ port, protocol: 'other' }] }));
+    writeFileSync(
+      path.join(dir, 'device.yaml'),
+      stringify({ device: { name: 'plugin device' }, target: { host: '127.0.0.1' }, services: [{ port, protocol: 'other' }] }),
+    );
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('runs the plugin probe and check under the catalog file, cites the basis, and re-judges the saved run with the plugin', async () => {
     const out = path.join(dir, 'runs');
-    const r = await starbench(['run', path.join(dir, 'device.yaml'), '--plugin', path.join(dir, 'plugin.js'), '--profile', path.join(dir, 'catalog.yaml'), '--out', out, '--quiet', '--format', 'json']);
+    const r = await starbench([
+      'run',
+      path.join(dir, 'device.yaml'),
+      '--plugin',
+      path.join(dir, 'plugin.js'),
+      '--profile',
+      path.join(dir, 'catalog.yaml'),
+      '--out',
+      out,
+      '--quiet',
+      '--format',
+      'json',
+    ]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     const runDir = path.join(out, readdirSync(out)[0]);
     const report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
@@ -99,9 +116,21 @@ describe('plugins and catalog files from outside the tree', () => {
   });
 
   it.each([
-    ['a probe without declared facts', "exports.register = ({ addProbe }) => addProbe({ id: 'x.p', title: 'p', needs: [], run: async () => ({ observations: [] }) });", /probe x\.p: facts .*must declare at least one fact kind/],
-    ['a check reading a probe nobody registers', "exports.register = ({ addCheck }) => addCheck({ id: 'x.c', title: 'c', failsWhen: '', probes: ['nobody'], implemented: true, judge: () => ({ verdict: 'fail', rationale: '', findings: [] }) });", /check x\.c reads probe "nobody", which no built-in or plugin registers/],
-    ['an id a built-in already has', "exports.register = ({ addCheck }) => addCheck({ id: 'comms.tls', title: 'c', failsWhen: '', probes: ['tls'], implemented: true, judge: () => ({ verdict: 'pass', rationale: '', findings: [] }) });", /check id "comms\.tls" is already registered by built-in/],
+    [
+      'a probe without declared facts',
+      "exports.register = ({ addProbe }) => addProbe({ id: 'x.p', title: 'p', needs: [], run: async () => ({ observations: [] }) });",
+      /probe x\.p: facts .*must declare at least one fact kind/,
+    ],
+    [
+      'a check reading a probe nobody registers',
+      "exports.register = ({ addCheck }) => addCheck({ id: 'x.c', title: 'c', failsWhen: '', probes: ['nobody'], implemented: true, judge: () => ({ verdict: 'fail', rationale: '', findings: [] }) });",
+      /check x\.c reads probe "nobody", which no built-in or plugin registers/,
+    ],
+    [
+      'an id a built-in already has',
+      "exports.register = ({ addCheck }) => addCheck({ id: 'comms.tls', title: 'c', failsWhen: '', probes: ['tls'], implemented: true, judge: () => ({ verdict: 'pass', rationale: '', findings: [] }) });",
+      /check id "comms\.tls" is already registered by built-in/,
+    ],
     ['no register function', 'exports.nothing = 1;', /exports no register\(api\) function/],
     ['a syntax error', 'exports.register = (', /could not be loaded/],
   ])('refuses %s with exit 2 and one clear line', async (_what, text, message) => {

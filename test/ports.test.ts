@@ -6,7 +6,13 @@ import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
 import { listenOn, type Running } from './helpers/servers';
 
-const saying = (text: Buffer | string) => listenOn(net.createServer((s) => { s.on('error', () => undefined); s.write(text); }));
+const saying = (text: Buffer | string) =>
+  listenOn(
+    net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.write(text);
+    }),
+  );
 
 async function closedPort(): Promise<number> {
   const r = await listenOn(net.createServer());
@@ -41,7 +47,12 @@ describe('tcp-ports probe and exposure.undeclared-services', () => {
       services: declared.map((port) => ({ port, protocol: 'other' as const })),
       scan: { tcp: scan.join(','), udp: String(scan[0]) },
     });
-    return runWith({ device: d, profile: profileOf([{ id: 'R', checks: ['exposure.undeclared-services'] }]), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
+    return runWith({
+      device: d,
+      profile: profileOf([{ id: 'R', checks: ['exposure.undeclared-services'] }]),
+      probes: [...PROBES.values()],
+      checks: [...CHECKS.values()],
+    });
   }
 
   it('fails on an undeclared shell and says how it was identified', async () => {

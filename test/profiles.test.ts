@@ -29,7 +29,14 @@ describe('catalogs', () => {
     const reqs = byId.get('jc-star-1')!.requirements.filter((r) => !r.supplementary);
     expect(reqs.map((r) => r.id)).toEqual(Array.from({ length: 16 }, (_, i) => `S1.1-${String(i + 1).padStart(2, '0')}`));
     const confidence = Object.fromEntries(reqs.map((r) => [r.id, r.confidence]));
-    expect(confidence).toMatchObject({ 'S1.1-01': 'secondary', 'S1.1-02': 'confirmed', 'S1.1-03': 'secondary', 'S1.1-04': 'secondary', 'S1.1-05': 'confirmed', 'S1.1-16': 'confirmed' });
+    expect(confidence).toMatchObject({
+      'S1.1-01': 'secondary',
+      'S1.1-02': 'confirmed',
+      'S1.1-03': 'secondary',
+      'S1.1-04': 'secondary',
+      'S1.1-05': 'confirmed',
+      'S1.1-16': 'confirmed',
+    });
     for (let i = 6; i <= 15; i++) {
       const r = reqs.find((x) => x.id === `S1.1-${String(i).padStart(2, '0')}`)!;
       expect(r.confidence).toBe('tentative');
@@ -51,11 +58,19 @@ describe('catalogs', () => {
   });
 
   it('sg-cls-2 is exactly the mandatory EN 303 645 provisions; uk-psti has its three', () => {
-    const mandatory = byId.get('etsi-en-303-645')!.requirements.filter((r) => r.level === 'mandatory').map((r) => r.id);
+    const mandatory = byId
+      .get('etsi-en-303-645')!
+      .requirements.filter((r) => r.level === 'mandatory')
+      .map((r) => r.id);
     expect(byId.get('sg-cls-2')!.requirements.map((r) => r.id)).toEqual(mandatory);
     expect(byId.get('uk-psti')!.requirements.map((r) => r.id)).toEqual(['psti-1', 'psti-2', 'psti-3']);
     expect(byId.get('nistir-8425')!.requirements).toHaveLength(10);
-    expect(byId.get('eu-cra-annex-1')!.requirements.map((r) => r.id).slice(0, 13)).toEqual('abcdefghijklm'.split('').map((l) => `I(2)(${l})`));
+    expect(
+      byId
+        .get('eu-cra-annex-1')!
+        .requirements.map((r) => r.id)
+        .slice(0, 13),
+    ).toEqual('abcdefghijklm'.split('').map((l) => `I(2)(${l})`));
   });
 
   it('every check is mapped in every profile it applies to, and every mapping names a real check', () => {
@@ -65,7 +80,9 @@ describe('catalogs', () => {
     }
     expect([...checksOf('uk-psti')]).toEqual(['auth.default-credentials']);
     expect([...checksOf('sg-cls-1')].sort()).toEqual(['auth.default-credentials', 'update.integrity', 'update.rollback']);
-    for (const p of PROFILES) for (const r of p.requirements) for (const c of r.checks) expect({ profile: p.id, req: r.id, check: c, known: CHECKS.has(c) }).toMatchObject({ known: true });
+    for (const p of PROFILES)
+      for (const r of p.requirements)
+        for (const c of r.checks) expect({ profile: p.id, req: r.id, check: c, known: CHECKS.has(c) }).toMatchObject({ known: true });
   });
 
   it('cross-references name existing profiles and requirements', () => {
@@ -74,7 +91,8 @@ describe('catalogs', () => {
         for (const [target, ids] of Object.entries(r.crossRefs ?? {})) {
           const other = byId.get(target);
           expect({ from: `${p.id} ${r.id}`, target, exists: Boolean(other) }).toMatchObject({ exists: true });
-          for (const id of ids) expect({ from: `${p.id} ${r.id}`, to: `${target} ${id}`, exists: other!.requirements.some((x) => x.id === id) }).toMatchObject({ exists: true });
+          for (const id of ids)
+            expect({ from: `${p.id} ${r.id}`, to: `${target} ${id}`, exists: other!.requirements.some((x) => x.id === id) }).toMatchObject({ exists: true });
         }
       }
     }
@@ -82,7 +100,8 @@ describe('catalogs', () => {
 
   it('a requirement no check covers always tells the reviewer what to look at', () => {
     for (const p of PROFILES) {
-      for (const r of p.requirements.filter((x) => x.checks.length === 0)) expect({ profile: p.id, req: r.id, prompt: Boolean(r.reviewerPrompt) }).toMatchObject({ prompt: true });
+      for (const r of p.requirements.filter((x) => x.checks.length === 0))
+        expect({ profile: p.id, req: r.id, prompt: Boolean(r.reviewerPrompt) }).toMatchObject({ prompt: true });
     }
   });
 
@@ -106,31 +125,38 @@ describe('re-judging a saved lab run under other schemes (no device)', () => {
   const out = mkdtempSync(path.join(tmpdir(), 'sb-rejudge-'));
   const read = (dir: string): Report => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
 
-  it.each(['lab-weak', 'lab-strong', 'lab-mixed'])('%s: every profile gives the same check verdicts, requirements follow them, checklist has a row each', async (run) => {
-    const verdictSets: Array<Record<string, string>> = [];
-    for (const profile of ['jc-star-1', 'etsi-en-303-645', 'uk-psti']) {
-      const dir = path.join(out, `${run}-${profile}`);
-      const r = await starbench(['report', path.join(SAVED_RUNS, run), '--profile', profile, '--format', 'json,checklist-csv', '--out', dir, '--quiet']);
-      const report = read(dir);
-      expect(r.code).toBe(report.summary.exitCode);
-      expect(report.profile.id).toBe(profile);
-      expect(report.run.rejudgedAt).toBeDefined();
-      const checks = Object.fromEntries(report.checks.map((c) => [c.id, c.verdict]));
-      verdictSets.push(checks);
-      for (const req of report.requirements) expect(req.verdict).toBe(requirementVerdict(req.checks.map((c) => checks[c])));
-      const rows = parse(readFileSync(path.join(dir, 'checklist.csv'), 'utf8'), { bom: true }) as string[][];
-      expect(rows[0]).toEqual([...CHECKLIST_COLUMNS]);
-      expect(rows.slice(1).map((x) => [x[0], x[6]])).toEqual(report.requirements.map((q) => [q.id, q.verdict]));
-    }
-    // the same observations judge the same way whatever the scheme
-    const [jc, etsi, psti] = verdictSets;
-    for (const [id, v] of Object.entries(psti)) expect({ id, v }).toEqual({ id, v: etsi[id] });
-    for (const [id, v] of Object.entries(jc)) expect({ id, v }).toEqual({ id, v: etsi[id] });
-  });
+  it.each(['lab-weak', 'lab-strong', 'lab-mixed'])(
+    '%s: every profile gives the same check verdicts, requirements follow them, checklist has a row each',
+    async (run) => {
+      const verdictSets: Array<Record<string, string>> = [];
+      for (const profile of ['jc-star-1', 'etsi-en-303-645', 'uk-psti']) {
+        const dir = path.join(out, `${run}-${profile}`);
+        const r = await starbench(['report', path.join(SAVED_RUNS, run), '--profile', profile, '--format', 'json,checklist-csv', '--out', dir, '--quiet']);
+        const report = read(dir);
+        expect(r.code).toBe(report.summary.exitCode);
+        expect(report.profile.id).toBe(profile);
+        expect(report.run.rejudgedAt).toBeDefined();
+        const checks = Object.fromEntries(report.checks.map((c) => [c.id, c.verdict]));
+        verdictSets.push(checks);
+        for (const req of report.requirements) expect(req.verdict).toBe(requirementVerdict(req.checks.map((c) => checks[c])));
+        const rows = parse(readFileSync(path.join(dir, 'checklist.csv'), 'utf8'), { bom: true }) as string[][];
+        expect(rows[0]).toEqual([...CHECKLIST_COLUMNS]);
+        expect(rows.slice(1).map((x) => [x[0], x[6]])).toEqual(report.requirements.map((q) => [q.id, q.verdict]));
+      }
+      // the same observations judge the same way whatever the scheme
+      const [jc, etsi, psti] = verdictSets;
+      for (const [id, v] of Object.entries(psti)) expect({ id, v }).toEqual({ id, v: etsi[id] });
+      for (const [id, v] of Object.entries(jc)) expect({ id, v }).toEqual({ id, v: etsi[id] });
+    },
+  );
 
   it('the weak camera fails PSTI on passwords and leaves the two document items to the reviewer, with the declared URL', async () => {
     const report = read(path.join(out, 'lab-weak-uk-psti'));
-    expect(report.requirements.map((r) => [r.id, r.verdict])).toEqual([['psti-1', 'fail'], ['psti-2', 'not-tested'], ['psti-3', 'not-tested']]);
+    expect(report.requirements.map((r) => [r.id, r.verdict])).toEqual([
+      ['psti-1', 'fail'],
+      ['psti-2', 'not-tested'],
+      ['psti-3', 'not-tested'],
+    ]);
     expect(report.requirements[1].reviewerPrompt).toContain('https://example.com/security');
     expect(report.requirements[2].reviewerPrompt).toContain('2030-03-31');
   });

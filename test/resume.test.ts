@@ -20,7 +20,11 @@ afterAll(async () => demo?.stop());
 
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-resume-'));
 /** The run folder in `dir`: the one with a journal (the demo also writes its device file and images there). */
-const onlyRun = (dir: string): string => path.join(dir, readdirSync(dir).find((f) => existsSync(path.join(dir, f, 'journal.jsonl')))!);
+const onlyRun = (dir: string): string =>
+  path.join(
+    dir,
+    readdirSync(dir).find((f) => existsSync(path.join(dir, f, 'journal.jsonl')))!,
+  );
 const readReport = (dir: string): Report => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')) as Report;
 const verdicts = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
 
@@ -63,13 +67,17 @@ describe('kill -9 and resume', () => {
     const resume = readJournal(journal).find((e) => e.type === 'run-resume')!;
     expect((resume.reused as string[]).sort()).toEqual([...endedBefore].sort());
     // nothing that had ended ran twice
-    const ends = readJournal(journal).filter((e) => e.type === 'probe-end').map((e) => (e.result as { probe: string }).probe);
+    const ends = readJournal(journal)
+      .filter((e) => e.type === 'probe-end')
+      .map((e) => (e.result as { probe: string }).probe);
     expect(ends.length).toBe(new Set(ends).size);
 
     // A second demo device: the first one has had images installed and a reset by now.
     const second = await startDemoDevice();
     const fresh = tmp();
-    const again = await starbench(['run', second.writeDeviceFile(fresh), '--out', fresh, '--quiet', '--non-interactive'], { timeoutMs: 60_000 }).finally(() => second.stop());
+    const again = await starbench(['run', second.writeDeviceFile(fresh), '--out', fresh, '--quiet', '--non-interactive'], { timeoutMs: 60_000 }).finally(() =>
+      second.stop(),
+    );
     const uninterrupted = readReport(onlyRun(fresh));
     expect(again.code).toBe(resumed.code);
     expect(verdicts(report)).toEqual(verdicts(uninterrupted));
@@ -86,7 +94,13 @@ describe('kill -9 and resume', () => {
     expect(done.stderr).toMatch(/finished already; nothing to resume/);
     // pretend it was killed, then change the device file
     const j = path.join(runDir, 'journal.jsonl');
-    writeFileSync(j, readFileSync(j, 'utf8').split('\n').filter((l) => !l.includes('"run-end"')).join('\n'));
+    writeFileSync(
+      j,
+      readFileSync(j, 'utf8')
+        .split('\n')
+        .filter((l) => !l.includes('"run-end"'))
+        .join('\n'),
+    );
     writeFileSync(file, readFileSync(file, 'utf8') + '\n# edited\n');
     const changed = await starbench(['resume', runDir]);
     expect(changed.code).toBe(2);

@@ -1,7 +1,11 @@
 // No test may send a DNS query off the machine: the resolver is mocked.
 jest.mock('node:dns/promises', () => ({
   lookup: jest.fn(async (host: string) => {
-    if (host === 'cam.lab.test') return [{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }];
+    if (host === 'cam.lab.test')
+      return [
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ];
     throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
   }),
 }));
@@ -33,8 +37,21 @@ describe('scope guard', () => {
 
   it('a target that does not resolve fails every probe, never passes', async () => {
     const d = deviceFrom({ ...minimalDevice, target: { host: 'no-such-host.test' } });
-    const probe: Probe = { id: 'p', title: 'p', needs: ['host'], facts: [X_FACT], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: {} }] }) };
-    const check: Check = { id: 'c', title: 'c', failsWhen: '', probes: ['p'], implemented: true, judge: () => ({ verdict: 'pass', rationale: 'should not be reached', findings: [] }) };
+    const probe: Probe = {
+      id: 'p',
+      title: 'p',
+      needs: ['host'],
+      facts: [X_FACT],
+      run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: {} }] }),
+    };
+    const check: Check = {
+      id: 'c',
+      title: 'c',
+      failsWhen: '',
+      probes: ['p'],
+      implemented: true,
+      judge: () => ({ verdict: 'pass', rationale: 'should not be reached', findings: [] }),
+    };
     const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R1', checks: ['c'] }]), probes: [probe], checks: [check] });
     // The check says pass regardless; the harness must not let it.
     expect(report.checks[0].verdict).toBe('error');
@@ -98,10 +115,12 @@ describe('redirects are recorded, never followed', () => {
     });
     await new Promise<void>((r) => elsewhere.listen(0, '127.0.0.2', r));
     const otherPort = (elsewhere.address() as { port: number }).port;
-    const device = await listenOn(createServer((_q, res) => {
-      res.writeHead(302, { Location: `http://127.0.0.2:${otherPort}/login` });
-      res.end();
-    }));
+    const device = await listenOn(
+      createServer((_q, res) => {
+        res.writeHead(302, { Location: `http://127.0.0.2:${otherPort}/login` });
+        res.end();
+      }),
+    );
     try {
       const d = deviceFrom({
         device: { name: 'redirector' },
@@ -111,7 +130,12 @@ describe('redirects are recorded, never followed', () => {
         scan: { tcp: String(device.port), udp: String(device.port) },
         limits: { probeTimeoutSeconds: 20, deadlineSeconds: 40 },
       });
-      const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R', checks: [...CHECKS.keys()] }]), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
+      const { report } = await runWith({
+        device: d,
+        profile: profileOf([{ id: 'R', checks: [...CHECKS.keys()] }]),
+        probes: [...PROBES.values()],
+        checks: [...CHECKS.values()],
+      });
       expect(elsewhereHits).toBe(0);
       const text = JSON.stringify(report.observations.plaintext);
       expect(text).toContain(`HTTP 302 to http://127.0.0.2:${otherPort}/login (recorded, not followed`);

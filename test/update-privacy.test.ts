@@ -122,7 +122,10 @@ describe('update probe and checks', () => {
     const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
     expect(r.rollback.verdict).toBe('fail');
     expect(r.integrity.verdict).toBe('pass');
-    const steps = (r.result.observations.find((o) => o.kind === 'update-sequence')!.data.steps as Array<{ step: string; return: { afterMs: number; returned: boolean } }>);
+    const steps = r.result.observations.find((o) => o.kind === 'update-sequence')!.data.steps as Array<{
+      step: string;
+      return: { afterMs: number; returned: boolean };
+    }>;
     const older = steps.find((s) => s.step === 'older')!;
     expect(older.return).toMatchObject({ returned: true });
     expect(older.return.afterMs).toBeGreaterThanOrEqual(1500);
@@ -163,7 +166,13 @@ describe('update probe and checks', () => {
 });
 
 async function judgeReset(device: DeviceFile, extra = {}) {
-  const { report } = await runWith({ device, profile: profileOf([{ id: 'R', checks: ['privacy.data-deletion'] }]), probes: [resetProbe], checks: [dataDeletionCheck], extra });
+  const { report } = await runWith({
+    device,
+    profile: profileOf([{ id: 'R', checks: ['privacy.data-deletion'] }]),
+    probes: [resetProbe],
+    checks: [dataDeletionCheck],
+    extra,
+  });
   return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
 }
 
@@ -245,11 +254,25 @@ describe('ssh actions', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = ((server as unknown as { _srv: net.Server })._srv.address() as net.AddressInfo).port;
     try {
-      const device = deviceFrom({ device: { name: 'ssh' }, target: { host: '127.0.0.1' }, credentials: { admin: { username: 'admin', password: 'lab-secret-pass' } } });
+      const device = deviceFrom({
+        device: { name: 'ssh' },
+        target: { host: '127.0.0.1' },
+        credentials: { admin: { username: 'admin', password: 'lab-secret-pass' } },
+      });
       const ctx = await probeContext(device);
-      const read = await runAction(ctx, 'update.version', { ssh: { command: 'cat /etc/version', credential: 'admin', port, expect: 'VERSION=(\\S+)' } }, { read: true });
+      const read = await runAction(
+        ctx,
+        'update.version',
+        { ssh: { command: 'cat /etc/version', credential: 'admin', port, expect: 'VERSION=(\\S+)' } },
+        { read: true },
+      );
       expect(read.record).toMatchObject({ ok: true, status: 0, value: '3.1.4', via: 'ssh', clearText: false });
-      const install = await runAction(ctx, 'update.install', { ssh: { command: 'sysupgrade -', credential: 'admin', port } }, { body: Buffer.alloc(5000), bodyLabel: 'genuine image' });
+      const install = await runAction(
+        ctx,
+        'update.install',
+        { ssh: { command: 'sysupgrade -', credential: 'admin', port } },
+        { body: Buffer.alloc(5000), bodyLabel: 'genuine image' },
+      );
       expect(install.record).toMatchObject({ ok: true, status: 0 });
       expect(install.text).toBe('got 5000\n');
     } finally {

@@ -83,17 +83,15 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const line = lines.linePos(e.pos[0]).line;
-    throw new StarbenchError(
-      'DEVICE_FILE_INVALID',
-      `${sourcePath}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`,
-      { cause: e },
-    );
+    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`, { cause: e });
   }
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
   } catch (err) {
-    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: YAML aliases expand too far (more than ${MAX_ALIASES}); write the values out`, { cause: err });
+    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: YAML aliases expand too far (more than ${MAX_ALIASES}); write the values out`, {
+      cause: err,
+    });
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: must be a YAML mapping with at least "device:" and "target:"`);
@@ -102,7 +100,10 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
     const todo = todoPlaceholders(doc, lines, sourcePath);
     if (todo.length > 0) {
       const more = todo.length > 20 ? `\n(${todo.length - 20} more placeholders)` : '';
-      throw new StarbenchError('DEVICE_FILE_INVALID', `${todo.slice(0, 20).join('\n')}${more}\nfill in every TODO value (or delete the field) before a run: starbench assumes nothing`);
+      throw new StarbenchError(
+        'DEVICE_FILE_INVALID',
+        `${todo.slice(0, 20).join('\n')}${more}\nfill in every TODO value (or delete the field) before a run: starbench assumes nothing`,
+      );
     }
   }
   const parsed = deviceFileSchema.safeParse(raw);
@@ -168,10 +169,16 @@ function checkActions(device: DeviceFile, line: LineLookup): void {
     }
     const cred = a.http?.credential ?? a.ssh?.credential;
     if (cred !== undefined && !isTodo(cred) && !(cred in device.credentials)) {
-      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`);
+      throw new StarbenchError(
+        'DEVICE_FILE_INVALID',
+        `${at(device, line, [...p, a.http ? 'http' : 'ssh', 'credential'])} names credential "${cred}", which is not under credentials:`,
+      );
     }
     if (p[0] === 'personalData' && a.operator && !isTodo(a.operator.instructions)) {
-      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'operator'])}: a read-back must be http, ssh or serial, something starbench can search`);
+      throw new StarbenchError(
+        'DEVICE_FILE_INVALID',
+        `${at(device, line, [...p, 'operator'])}: a read-back must be http, ssh or serial, something starbench can search`,
+      );
     }
     if (a.serial && !device.target.serial) {
       throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, [...p, 'serial'])} is a serial action but target.serial is not declared`);
@@ -185,7 +192,10 @@ function resolvePaths(device: DeviceFile, line: LineLookup): void {
     const abs = path.resolve(device.baseDir, value);
     const rel = path.relative(device.baseDir, abs);
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
-      throw new StarbenchError('DEVICE_FILE_INVALID', `${at(device, line, p)} (${value}) leaves the device file's folder; keep images and keys beside the device file`);
+      throw new StarbenchError(
+        'DEVICE_FILE_INVALID',
+        `${at(device, line, p)} (${value}) leaves the device file's folder; keep images and keys beside the device file`,
+      );
     }
     return abs;
   };

@@ -10,8 +10,26 @@ const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
 export const SERVICE_PROTOCOLS = [
-  'ssh', 'telnet', 'http', 'https', 'mqtt', 'mqtts', 'ftp', 'ftps', 'rtsp', 'coap', 'coaps',
-  'upnp', 'ssdp', 'mdns', 'snmp', 'dns', 'onvif', 'modbus', 'tls', 'other',
+  'ssh',
+  'telnet',
+  'http',
+  'https',
+  'mqtt',
+  'mqtts',
+  'ftp',
+  'ftps',
+  'rtsp',
+  'coap',
+  'coaps',
+  'upnp',
+  'ssdp',
+  'mdns',
+  'snmp',
+  'dns',
+  'onvif',
+  'modbus',
+  'tls',
+  'other',
 ] as const;
 
 export const AUTH_SCHEMES = ['password', 'publickey', 'basic', 'digest', 'form', 'client-certificate', 'keyboard-interactive'] as const;
@@ -52,10 +70,13 @@ const credential = z
     password: z.string().optional(),
     privateKey: z.string().optional().describe('path to an SSH private key file, relative to the device file'),
     certificate: z.string().optional().describe('path to a TLS client certificate (PEM), relative to the device file; with key'),
-    key: z.string().optional().describe('path to the TLS client certificate\'s private key (PEM), relative to the device file'),
+    key: z.string().optional().describe("path to the TLS client certificate's private key (PEM), relative to the device file"),
   })
   .refine((c) => (c.certificate === undefined) === (c.key === undefined), 'a TLS client certificate needs both certificate and key')
-  .refine((c) => c.password !== undefined || c.privateKey !== undefined || c.certificate !== undefined, 'needs a password, a privateKey (SSH) or a certificate and key (TLS)')
+  .refine(
+    (c) => c.password !== undefined || c.privateKey !== undefined || c.certificate !== undefined,
+    'needs a password, a privateKey (SSH) or a certificate and key (TLS)',
+  )
   .refine((c) => c.username !== undefined || (c.password === undefined && c.privateKey === undefined), 'needs a username for a password or an SSH key')
   // A certificate-only credential has no account name: '' everywhere inside.
   .transform((c) => ({ ...c, username: c.username ?? '' }));
@@ -80,10 +101,16 @@ const authMechanism = z
         failureText: z.string().min(1).optional().describe('text the page shows after a wrong password'),
         successRedirect: z.string().min(1).optional().describe('Location prefix of the redirect after a good login'),
       })
-      .refine((f) => f.successText !== undefined || f.successRedirect !== undefined, 'needs successText or successRedirect: starbench does not guess what a successful login looks like')
+      .refine(
+        (f) => f.successText !== undefined || f.successRedirect !== undefined,
+        'needs successText or successRedirect: starbench does not guess what a successful login looks like',
+      )
       .optional(),
   })
-  .refine((a) => a.scheme !== 'form' || a.form !== undefined, { message: 'scheme: form needs form: { usernameField, passwordField, successText or successRedirect }', path: ['form'] })
+  .refine((a) => a.scheme !== 'form' || a.form !== undefined, {
+    message: 'scheme: form needs form: { usernameField, passwordField, successText or successRedirect }',
+    path: ['form'],
+  })
   .refine((a) => a.bruteForce !== 'lockout' || a.lockoutAfter !== undefined, {
     message: 'bruteForce: lockout needs lockoutAfter (how many failures lock the account)',
     path: ['lockoutAfter'],
@@ -100,14 +127,17 @@ const httpAction = z.strictObject({
     .optional()
     .describe('how the credential is sent: HTTP Basic or Digest (RFC 7616); default: digest when auth: declares digest on this port, else basic'),
 });
-const regex = z.string().min(1).refine((r) => {
-  try {
-    new RegExp(r);
-    return true;
-  } catch {
-    return false;
-  }
-}, 'must be a valid regular expression');
+const regex = z
+  .string()
+  .min(1)
+  .refine((r) => {
+    try {
+      new RegExp(r);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be a valid regular expression');
 const sshAction = z.strictObject({
   command: nonEmpty,
   credential: nonEmpty,
@@ -164,13 +194,25 @@ export const deviceFileSchema = z
             genuine: nonEmpty.optional(),
             older: nonEmpty.optional(),
             signature: z
-              .strictObject({ offset: z.number().int().min(0), length: z.number().int().min(1).max(1 << 20) })
+              .strictObject({
+                offset: z.number().int().min(0),
+                length: z
+                  .number()
+                  .int()
+                  .min(1)
+                  .max(1 << 20),
+              })
               .optional()
               .describe('where the signature sits in the genuine image: the unsigned variant zeroes these bytes'),
             tamperOffset: z.number().int().min(0).optional().describe('byte of the genuine image to flip (default: the middle of the file)'),
           })
           .optional(),
-        settleSeconds: z.number().min(0).max(600).default(2).describe('wait after an install before polling the version (a device may answer once more before it reboots)'),
+        settleSeconds: z
+          .number()
+          .min(0)
+          .max(600)
+          .default(2)
+          .describe('wait after an install before polling the version (a device may answer once more before it reboots)'),
       })
       .optional(),
     reset: action.optional(),
@@ -188,7 +230,10 @@ export const deviceFileSchema = z
     documentation: z
       .strictObject({
         vulnerabilityDisclosure: z.string().optional(),
-        supportPeriodEnd: z.union([z.string(), z.date()]).transform((d) => (d instanceof Date ? d.toISOString().slice(0, 10) : d)).optional(),
+        supportPeriodEnd: z
+          .union([z.string(), z.date()])
+          .transform((d) => (d instanceof Date ? d.toISOString().slice(0, 10) : d))
+          .optional(),
         privacyNotice: z.string().optional(),
         passwordChange: z.string().optional(),
         updateProcedure: z.string().optional(),
@@ -215,7 +260,15 @@ export const deviceFileSchema = z
         actionTimeoutSeconds: z.number().positive().max(3600).default(60).describe('one device action (an upload, a reset request)'),
         deviceReturnSeconds: z.number().positive().max(3600).default(180).describe('how long to wait for the device to answer again after an install or reset'),
       })
-      .default({ connections: 4, connectTimeoutMs: 2000, probeTimeoutSeconds: 120, deadlineSeconds: 900, credentialBudget: 100, actionTimeoutSeconds: 60, deviceReturnSeconds: 180 }),
+      .default({
+        connections: 4,
+        connectTimeoutMs: 2000,
+        probeTimeoutSeconds: 120,
+        deadlineSeconds: 900,
+        credentialBudget: 100,
+        actionTimeoutSeconds: 60,
+        deviceReturnSeconds: 180,
+      }),
   })
   .superRefine((d, ctx) => {
     const seen = new Map<string, number>();

@@ -24,10 +24,12 @@ export const httpFormLogin: LoginAdapter = {
       });
       const text = res.body.toString('latin1');
       const location = String(res.headers.location ?? '');
-      if (form.successRedirect && res.status >= 300 && res.status < 400 && location.includes(form.successRedirect)) return { kind: 'accepted', detail: `HTTP ${res.status} to ${location}` };
+      if (form.successRedirect && res.status >= 300 && res.status < 400 && location.includes(form.successRedirect))
+        return { kind: 'accepted', detail: `HTTP ${res.status} to ${location}` };
       if (form.successText && text.includes(form.successText)) return { kind: 'accepted', detail: `HTTP ${res.status} with the success text` };
       if (form.failureText && text.includes(form.failureText)) return { kind: 'rejected', detail: `HTTP ${res.status} with the failure text` };
-      if (res.status === 401 || res.status === 403 || (res.status >= 200 && res.status < 400)) return { kind: 'rejected', detail: `HTTP ${res.status} without the success marker` };
+      if (res.status === 401 || res.status === 403 || (res.status >= 200 && res.status < 400))
+        return { kind: 'rejected', detail: `HTTP ${res.status} without the success marker` };
       return { kind: 'error', detail: `HTTP ${res.status}` };
     } catch (err) {
       return { kind: 'error', detail: (err as Error).message };

@@ -22,10 +22,28 @@ import { httpDigestLogin } from './http-digest';
 import { httpFormLogin } from './http-form';
 import { telnetLogin } from './telnet';
 
-export const ADAPTERS: Record<string, LoginAdapter> = { ssh: sshLogin, telnet: telnetLogin, 'http-basic': httpBasicLogin, 'http-digest': httpDigestLogin, 'http-form': httpFormLogin, mqtt: mqttLogin, ftp: ftpLoginAdapter };
+export const ADAPTERS: Record<string, LoginAdapter> = {
+  ssh: sshLogin,
+  telnet: telnetLogin,
+  'http-basic': httpBasicLogin,
+  'http-digest': httpDigestLogin,
+  'http-form': httpFormLogin,
+  mqtt: mqttLogin,
+  ftp: ftpLoginAdapter,
+};
 const MAX_CONSECUTIVE_ERRORS = 5;
 
-export const STOP_REASONS = ['accepted', 'accepts-anything', 'no-password-login', 'exhausted', 'budget', 'lockout-budget', 'lockout-started', 'errors', 'aborted'] as const;
+export const STOP_REASONS = [
+  'accepted',
+  'accepts-anything',
+  'no-password-login',
+  'exhausted',
+  'budget',
+  'lockout-budget',
+  'lockout-started',
+  'errors',
+  'aborted',
+] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 const OUTCOMES = ['accepted', 'rejected', 'no-password-login', 'error'] as const;
 
@@ -48,20 +66,40 @@ export const LoginAttemptsFact = defineFact(
     labLogins: z.number().int(),
     /** The random-pair control: a login that accepts it accepts anything. */
     control: z.enum(OUTCOMES),
-    accepted: z.array(z.object({ list: z.string(), entry: z.number().int(), username: z.string(), password: z.string(), detail: z.string().optional(), source: z.string().optional() })),
+    accepted: z.array(
+      z.object({
+        list: z.string(),
+        entry: z.number().int(),
+        username: z.string(),
+        password: z.string(),
+        detail: z.string().optional(),
+        source: z.string().optional(),
+      }),
+    ),
     /** Every entry refused with no error, or no password login offered at all. */
     complete: z.boolean(),
     stopReason: z.enum(STOP_REASONS),
     detail: z.string().optional(),
   }),
   // Nothing accepted is only a refusal when every entry was answered.
-  (a) => (a.complete || a.accepted.length > 0 || a.stopReason === 'accepts-anything' ? null : `${a.protocol} ${a.port}: ${a.tried} of ${a.listSize} tried (${a.stopReason}${a.lastError ? `; ${a.lastError}` : ''})`),
+  (a) =>
+    a.complete || a.accepted.length > 0 || a.stopReason === 'accepts-anything'
+      ? null
+      : `${a.protocol} ${a.port}: ${a.tried} of ${a.listSize} tried (${a.stopReason}${a.lastError ? `; ${a.lastError}` : ''})`,
 );
 export type LoginAttempts = z.infer<typeof LoginAttemptsFact.schema>;
 /** A declared web login that answered without a challenge: its default credentials could not be tried. */
-export const LoginBaselineFact = defineFact('login-baseline', z.object({ path: z.string(), status: z.number().int(), challenge: z.string() }), (b) => `declared login ${b.path} answered ${b.status} without a challenge`);
+export const LoginBaselineFact = defineFact(
+  'login-baseline',
+  z.object({ path: z.string(), status: z.number().int(), challenge: z.string() }),
+  (b) => `declared login ${b.path} answered ${b.status} without a challenge`,
+);
 /** A declared web login that did not answer at all. */
-export const LoginUnreachableFact = defineFact('login-unreachable', z.object({ path: z.string(), error: z.string() }), (u) => `declared login ${u.path}: ${u.error}`);
+export const LoginUnreachableFact = defineFact(
+  'login-unreachable',
+  z.object({ path: z.string(), error: z.string() }),
+  (u) => `declared login ${u.path}: ${u.error}`,
+);
 /** A login on a protocol no adapter speaks yet. */
 export const LoginNotCoveredFact = defineFact('login-not-covered', z.object({ protocol: z.string() }), (n) => `no login adapter for ${n.protocol}`);
 
@@ -160,7 +198,14 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
     // Under a lockout an error may be the device locking us out (HTTP 429, a dropped login): ask the lab account.
     if (outcome.kind === 'error' && target.lockout && reset && !state.stop) await labLogin();
     if (outcome.kind === 'accepted' && state.stop !== 'accepts-anything') {
-      state.accepted.push({ list: e.list, entry: e.entry, username: e.username, password: maskPassword(e.password, reveal), detail: outcome.detail, ...(e.source ? { source: e.source } : {}) });
+      state.accepted.push({
+        list: e.list,
+        entry: e.entry,
+        username: e.username,
+        password: maskPassword(e.password, reveal),
+        detail: outcome.detail,
+        ...(e.source ? { source: e.source } : {}),
+      });
       state.stop = 'accepted';
     }
   };
@@ -185,9 +230,11 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   const label = `${target.protocol} ${target.port}${target.path ? ` ${target.path}` : ''}`;
   let summary: string;
   if (stopReason === 'accepts-anything') summary = `${label}: accepted a random username and password (${control.kind === 'accepted' ? control.detail : ''})`;
-  else if (state.accepted.length) summary = `${label}: accepted ${state.accepted[0].username} (${state.accepted[0].list} list entry ${state.accepted[0].entry}) after ${guessed} guesses`;
+  else if (state.accepted.length)
+    summary = `${label}: accepted ${state.accepted[0].username} (${state.accepted[0].list} list entry ${state.accepted[0].entry}) after ${guessed} guesses`;
   else if (stopReason === 'no-password-login') summary = `${label}: no password login offered (${state.detail})`;
-  else summary = `${label}: ${guessed} of ${dictionary.length} entries tried, none accepted (${stopReason}${state.errors ? `, ${state.errors} errors` : ''}${state.labLogins ? `, ${state.labLogins} lab logins to stay under the lockout` : ''})`;
+  else
+    summary = `${label}: ${guessed} of ${dictionary.length} entries tried, none accepted (${stopReason}${state.errors ? `, ${state.errors} errors` : ''}${state.labLogins ? `, ${state.labLogins} lab logins to stay under the lockout` : ''})`;
   return {
     kind: 'login-attempts',
     port: target.port,

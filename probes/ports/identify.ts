@@ -54,7 +54,8 @@ export async function identifyPort(ctx: ProbeContext, port: number, bannerWaitMs
   const http = await exchange(ctx, port, `HEAD / HTTP/1.0\r\nHost: ${ctx.scope.host}\r\n\r\n`, ACTIVE_WAIT_MS);
   const status = http.toString('latin1').match(/^HTTP\/1\.[01] (\d{3})/);
   const httpSaid = canariesIn(ctx.device, http.toString('latin1'));
-  if (status) return { service: 'http', identifiedBy: `HTTP ${status[1]} to HEAD /`, banner: printable(http, 80), ...(httpSaid.length ? { canaries: httpSaid } : {}) };
+  if (status)
+    return { service: 'http', identifiedBy: `HTTP ${status[1]} to HEAD /`, banner: printable(http, 80), ...(httpSaid.length ? { canaries: httpSaid } : {}) };
 
   const mqtt = await exchange(ctx, port, MQTT_CONNECT, ACTIVE_WAIT_MS);
   if (mqtt[0] === CONNACK[0] && mqtt[1] === CONNACK[1]) return { service: 'mqtt', identifiedBy: `MQTT CONNACK (return code ${mqtt[3]})` };

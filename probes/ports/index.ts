@@ -72,7 +72,7 @@ function connectState(ctx: ProbeContext, port: number): Promise<PortState> {
 /** Compress a sorted port list into a spec for nmap ("1-21,23-65535"). */
 export function toSpec(ports: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < ports.length; ) {
+  for (let i = 0; i < ports.length;) {
     let j = i;
     while (j + 1 < ports.length && ports[j + 1] === ports[j] + 1) j++;
     parts.push(i === j ? String(ports[i]) : `${ports[i]}-${ports[j]}`);
@@ -130,9 +130,14 @@ export const tcpPortsProbe: Probe = {
       if (states.get(p) === 'filtered') filteredCount += 1;
     }
 
-    const open = [...states].filter(([, s]) => s === 'open').map(([p]) => p).sort((a, b) => a - b);
+    const open = [...states]
+      .filter(([, s]) => s === 'open')
+      .map(([p]) => p)
+      .sort((a, b) => a - b);
     const bannerWait = ctx.device.scan?.bannerWaitMs ?? 500;
-    const identities = await mapLimit(open, limit, (p) => identifyPort(ctx, p, bannerWait).catch((err: Error) => ({ service: undefined, identifiedBy: `identification failed: ${err.message}` })));
+    const identities = await mapLimit(open, limit, (p) =>
+      identifyPort(ctx, p, bannerWait).catch((err: Error) => ({ service: undefined, identifiedBy: `identification failed: ${err.message}` })),
+    );
     const records: PortRecord[] = [
       ...open.map((port, i) => ({ port, state: 'open' as const, declared: declaredSet.has(port), ...identities[i] })),
       ...declaredPorts.filter((p) => states.get(p) !== 'open').map((port) => ({ port, state: states.get(port)!, declared: true })),

@@ -55,7 +55,8 @@ export function parseNmapXml(xml: string): Omit<NmapResult, 'xml' | 'args'> {
   if (!doc.nmaprun) throw new Error('no <nmaprun> element');
   const ports = (host?.ports?.port ?? []) as Array<{ portid: string; state: { state: string } }>;
   const extra = (host?.ports?.extraports ?? []) as Array<{ state: string; count: string }>;
-  const count = (s: string): number => ports.filter((p) => p.state.state === s).length + extra.filter((e) => e.state === s).reduce((n, e) => n + Number(e.count), 0);
+  const count = (s: string): number =>
+    ports.filter((p) => p.state.state === s).length + extra.filter((e) => e.state === s).reduce((n, e) => n + Number(e.count), 0);
   return {
     open: ports.filter((p) => p.state.state === 'open').map((p) => Number(p.portid)),
     closed: count('closed'),

@@ -79,7 +79,10 @@ function extract(text: string, expect: string | undefined): string | undefined {
     if (!m) return undefined;
     return (m[1] ?? m[0]).trim();
   }
-  const line = text.split(/\r?\n/).map((l) => l.trim()).find(Boolean);
+  const line = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find(Boolean);
   return line?.slice(0, 200);
 }
 
@@ -89,7 +92,9 @@ function kib(n: number): string {
 
 function multipart(field: string, body: Buffer): { type: string; data: Buffer } {
   const boundary = `starbench${Date.now().toString(16)}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="firmware.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="firmware.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   return { type: `multipart/form-data; boundary=${boundary}`, data: Buffer.concat([head, body, Buffer.from(`\r\n--${boundary}--\r\n`)]) };
 }
 
@@ -136,12 +141,31 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
     try {
       if (cred && scheme === 'digest') {
         // Digest needs the device's nonce first: the same method with no body, then the real request.
-        const first = await httpRequest(ctx, { port, tls: isTls, method: a.method, path, body: a.method === 'GET' ? undefined : Buffer.alloc(0), timeoutMs: opts.timeoutMs, maxBytes: 4096, clientCert });
+        const first = await httpRequest(ctx, {
+          port,
+          tls: isTls,
+          method: a.method,
+          path,
+          body: a.method === 'GET' ? undefined : Buffer.alloc(0),
+          timeoutMs: opts.timeoutMs,
+          maxBytes: 4096,
+          clientCert,
+        });
         const challenge = parseChallenge(String(first.headers['www-authenticate'] ?? ''));
         if (first.status === 401 && challenge) headers.Authorization = digestAuthorization(challenge, a.method, path, cred.username, cred.password ?? '');
         else rec.error = `no Digest challenge (HTTP ${first.status}); sent without credentials`;
       }
-      const res = await httpRequest(ctx, { port, tls: isTls, method: a.method, path, headers, body, timeoutMs: opts.timeoutMs, maxBytes: MAX_TEXT, clientCert });
+      const res = await httpRequest(ctx, {
+        port,
+        tls: isTls,
+        method: a.method,
+        path,
+        headers,
+        body,
+        timeoutMs: opts.timeoutMs,
+        maxBytes: MAX_TEXT,
+        clientCert,
+      });
       const text = res.body.toString('utf8');
       rec.status = res.status;
       rec.ok = res.status >= 200 && res.status < 300;
@@ -252,7 +276,9 @@ async function operatorAction(ctx: ProbeContext, name: string, a: NonNullable<Ac
     rec.value = answer || undefined;
     return answer;
   }
-  const what = opts.body ? `${a.instructions}\n[operator] Image to install: ${opts.bodyLabel ?? 'image'} (${kib(opts.body.length)}), written to the run's evidence folder.` : a.instructions;
+  const what = opts.body
+    ? `${a.instructions}\n[operator] Image to install: ${opts.bodyLabel ?? 'image'} (${kib(opts.body.length)}), written to the run's evidence folder.`
+    : a.instructions;
   rec.ok = await ctx.operator.confirm(what, ctx.signal);
   if (!rec.ok) rec.error = 'the operator said the step could not be done';
   return '';
@@ -266,7 +292,16 @@ async function operatorAction(ctx: ProbeContext, name: string, a: NonNullable<Ac
 export async function runAction(ctx: ProbeContext, name: string, action: Action, opts: ActionOptions = {}): Promise<ActionResult> {
   const started = Date.now();
   const via: ActionVia = action.http ? 'http' : action.ssh ? 'ssh' : action.serial ? 'serial' : 'operator';
-  const rec: ActionRecord = { action: name, via, request: '', startedAt: new Date(started).toISOString(), durationMs: 0, attempts: 1, ok: false, clearText: false };
+  const rec: ActionRecord = {
+    action: name,
+    via,
+    request: '',
+    startedAt: new Date(started).toISOString(),
+    durationMs: 0,
+    attempts: 1,
+    ok: false,
+    clearText: false,
+  };
   const timeoutMs = opts.timeoutMs ?? ctx.device.limits.actionTimeoutSeconds * 1000;
   let text = '';
   try {

@@ -38,7 +38,9 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
   const maxBytes = req.maxBytes ?? 64 * 1024;
   const started = Date.now();
   const raw = await ctx.connector.tcp(req.port, { signal: ctx.signal });
-  const sock = req.tls ? tls.connect({ socket: raw, rejectUnauthorized: false, ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}) }) : raw;
+  const sock = req.tls
+    ? tls.connect({ socket: raw, rejectUnauthorized: false, ...(req.clientCert ? { cert: req.clientCert.cert, key: req.clientCert.key } : {}) })
+    : raw;
   return new Promise<HttpResponse>((resolve, reject) => {
     let done = false;
     const finish = (err: Error | null, res?: HttpResponse): void => {
@@ -52,7 +54,10 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
       else resolve(res as HttpResponse);
     };
     const onAbort = (): void => finish(new Error('aborted'));
-    const timer = setTimeout(() => finish(new Error(`HTTP ${req.method ?? 'GET'} ${req.path ?? '/'} on port ${req.port} timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`HTTP ${req.method ?? 'GET'} ${req.path ?? '/'} on port ${req.port} timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     sock.on('error', (err) => finish(err));
     const headers: Record<string, string | number> = { Host: ctx.connector.host, Connection: 'close', 'User-Agent': 'starbench', ...req.headers };
@@ -77,7 +82,9 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
           finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated, elapsedMs: Date.now() - started });
         }
       });
-      res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated, elapsedMs: Date.now() - started }));
+      res.on('end', () =>
+        finish(null, { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), truncated, elapsedMs: Date.now() - started }),
+      );
       res.on('error', (err) => finish(err));
     });
     r.end(req.body);

@@ -21,7 +21,13 @@ export interface MqttListen {
   topics: Map<string, string[]>;
 }
 
-export async function mqttListen(ctx: ProbeContext, port: number, isTls: boolean, user?: { username: string; password?: string }, windowMs = MQTT_WINDOW_MS): Promise<MqttListen> {
+export async function mqttListen(
+  ctx: ProbeContext,
+  port: number,
+  isTls: boolean,
+  user?: { username: string; password?: string },
+  windowMs = MQTT_WINDOW_MS,
+): Promise<MqttListen> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const stream = isTls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
   const topics = new Map<string, string[]>();

@@ -28,11 +28,21 @@ export const bruteForceCheck: Check = {
       const where = `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}`;
       if (f.mitigation === 'none') {
         if (f.claim === 'high-entropy' && f.labPasswordBits !== undefined && f.labPasswordBits >= HIGH_ENTROPY_BITS) {
-          findings.push({ severity: 'info', port: f.port, protocol: f.protocol, message: `${where}: no rate limit, but the declared high-entropy password holds (lab credential ≈ ${f.labPasswordBits} bits)` });
+          findings.push({
+            severity: 'info',
+            port: f.port,
+            protocol: f.protocol,
+            message: `${where}: no rate limit, but the declared high-entropy password holds (lab credential ≈ ${f.labPasswordBits} bits)`,
+          });
           continue;
         }
         failed.push(where);
-        findings.push({ severity: 'high', port: f.port, protocol: f.protocol, message: `${where}: ${f.detail}${f.claim && f.claim !== 'none' ? ` (the device file claims ${f.claim})` : ''}` });
+        findings.push({
+          severity: 'high',
+          port: f.port,
+          protocol: f.protocol,
+          message: `${where}: ${f.detail}${f.claim && f.claim !== 'none' ? ` (the device file claims ${f.claim})` : ''}`,
+        });
       } else if (f.mitigation === 'unknown') {
         unsure.push(`${where}: ${f.detail}`);
       } else {
@@ -45,11 +55,23 @@ export const bruteForceCheck: Check = {
     if (facts.length === 0) {
       const blind = discoveryFailure(input);
       if (blind) return { verdict: 'inconclusive', rationale: `no password login found, and ${blind}`, findings };
-      if (keyOnly.length) return { verdict: 'not-applicable', rationale: `no password login over the network: ${keyOnly.map((o) => o.summary).join('; ')}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['brute-force', NoPasswordLoginFact]) };
+      if (keyOnly.length)
+        return {
+          verdict: 'not-applicable',
+          rationale: `no password login over the network: ${keyOnly.map((o) => o.summary).join('; ')}`,
+          findings,
+          basis: basis(['tcp-ports', TcpScanFact], ['brute-force', NoPasswordLoginFact]),
+        };
       return { verdict: 'inconclusive', rationale: 'no password login was found to test', findings };
     }
     if (unsure.length) return { verdict: 'inconclusive', rationale: unsure.join('; '), findings };
-    return { verdict: 'pass', rationale: `brute force is impractical on ${facts.map((f) => `${f.protocol} ${f.port} (${f.mitigation === 'none' ? 'high-entropy' : f.mitigation})`)
-      .join(', ')}`, findings, basis: basis(['brute-force', BruteForceFactKind]) };
+    return {
+      verdict: 'pass',
+      rationale: `brute force is impractical on ${facts
+        .map((f) => `${f.protocol} ${f.port} (${f.mitigation === 'none' ? 'high-entropy' : f.mitigation})`)
+        .join(', ')}`,
+      findings,
+      basis: basis(['brute-force', BruteForceFactKind]),
+    };
   },
 };

@@ -25,7 +25,12 @@ export const defaultCredentialsCheck: Check = {
     const findings: Finding[] = [];
     for (const a of attempts) {
       if (a.stopReason === 'accepts-anything') {
-        findings.push({ severity: 'high', port: a.port, protocol: a.protocol, message: `${where(a)} accepted a random username and password, so it accepts every default credential` });
+        findings.push({
+          severity: 'high',
+          port: a.port,
+          protocol: a.protocol,
+          message: `${where(a)} accepted a random username and password, so it accepts every default credential`,
+        });
       }
       for (const acc of a.accepted) {
         findings.push({
@@ -46,18 +51,33 @@ export const defaultCredentialsCheck: Check = {
     }
     const partial = attempts.filter((a) => !a.complete);
     for (const a of partial) {
-      findings.push({ severity: 'info', port: a.port, protocol: a.protocol, message: `${where(a)}: tried ${a.tried} of ${a.listSize} (${a.stopReason}${a.detail ? `; ${a.detail}` : ''}${a.lastError ? `; last error: ${a.lastError}` : ''})` });
+      findings.push({
+        severity: 'info',
+        port: a.port,
+        protocol: a.protocol,
+        message: `${where(a)}: tried ${a.tried} of ${a.listSize} (${a.stopReason}${a.detail ? `; ${a.detail}` : ''}${a.lastError ? `; last error: ${a.lastError}` : ''})`,
+      });
     }
     if (attempts.length === 0 && gaps.length === 0) {
       const blind = discoveryFailure(input);
       if (blind) return { verdict: 'inconclusive', rationale: `no login was found to test, and ${blind}`, findings };
-      return { verdict: 'not-applicable', rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services', findings, basis: basis(['tcp-ports', TcpScanFact]) };
+      return {
+        verdict: 'not-applicable',
+        rationale: 'no password login (SSH, telnet, HTTP Basic, MQTT) among the declared or discovered services',
+        findings,
+        basis: basis(['tcp-ports', TcpScanFact]),
+      };
     }
     if (partial.length > 0 || gaps.length > 0) {
       const parts = [...partial.map((a) => `${a.protocol} ${a.port} tried ${a.tried}/${a.listSize} (${a.stopReason})`), ...gaps.map((o) => o.summary)];
       return { verdict: 'inconclusive', rationale: `no default credential accepted, but not every login was fully tested: ${parts.join('; ')}`, findings };
     }
     const settled = attempts.map((a) => (a.stopReason === 'no-password-login' ? `${a.protocol} ${a.port} (no password login)` : `${a.protocol} ${a.port}`));
-    return { verdict: 'pass', rationale: `all ${attempts[0].listSize} dictionary entries refused or impossible on ${settled.join(', ')}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['credentials', LoginAttemptsFact]) };
+    return {
+      verdict: 'pass',
+      rationale: `all ${attempts[0].listSize} dictionary entries refused or impossible on ${settled.join(', ')}`,
+      findings,
+      basis: basis(['tcp-ports', TcpScanFact], ['credentials', LoginAttemptsFact]),
+    };
   },
 };

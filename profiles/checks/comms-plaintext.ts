@@ -24,13 +24,32 @@ export const plaintextCheck: Check = {
       message: `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}: ${f.how}`,
     }));
     const bad = facts.filter((f) => f.carries === 'credentials' || f.carries === 'session');
-    if (bad.length) return { verdict: 'fail', rationale: `credentials or sessions in clear on ${[...new Set(bad.map((f) => `${f.protocol} ${f.port}`))].join(', ')}`, findings };
+    if (bad.length)
+      return {
+        verdict: 'fail',
+        rationale: `credentials or sessions in clear on ${[...new Set(bad.map((f) => `${f.protocol} ${f.port}`))].join(', ')}`,
+        findings,
+      };
     const scanned = factOf(g.result, PlaintextScanFact)?.open ?? [];
     const blind = discoveryFailure(input);
     if (blind) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${blind}`, findings };
     if (scanned.length === 0) return { verdict: 'inconclusive', rationale: 'no open TCP port was found to look at', findings };
     const unknown = facts.filter((f) => f.carries === 'unknown');
-    if (unknown.length) return { verdict: 'inconclusive', rationale: `nothing in clear was seen, but ${unknown.map((f) => `port ${f.port}`).join(', ')} could not be told apart (${unknown[0].how})`, findings };
-    return { verdict: 'pass', rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`, findings, basis: basis(['tcp-ports', TcpScanFact], ['plaintext', PlaintextScanFact], ...(facts.length ? [['plaintext', PlaintextServiceFact] as [string, FactKind]] : [])) };
+    if (unknown.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `nothing in clear was seen, but ${unknown.map((f) => `port ${f.port}`).join(', ')} could not be told apart (${unknown[0].how})`,
+        findings,
+      };
+    return {
+      verdict: 'pass',
+      rationale: `no login or session in clear on the ${scanned.length} open TCP ports (${scanned.join(', ')})`,
+      findings,
+      basis: basis(
+        ['tcp-ports', TcpScanFact],
+        ['plaintext', PlaintextScanFact],
+        ...(facts.length ? [['plaintext', PlaintextServiceFact] as [string, FactKind]] : []),
+      ),
+    };
   },
 };

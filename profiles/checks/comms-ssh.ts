@@ -54,11 +54,20 @@ export const sshCheck: Check = {
       if (sha1.length) warn(`offers SHA-1 variants alongside modern algorithms: ${[...new Set(sha1)].join(', ')}`);
     }
     const failures = findings.filter((f) => f.severity === 'high');
-    if (failures.length) return { verdict: 'fail', rationale: `${failures.length} SSH weakness(es) on ${[...new Set(failures.map((f) => f.port))].join(', ')}`, findings };
+    if (failures.length)
+      return { verdict: 'fail', rationale: `${failures.length} SSH weakness(es) on ${[...new Set(failures.map((f) => f.port))].join(', ')}`, findings };
     if (unsure.length) return { verdict: 'inconclusive', rationale: `no weakness seen, but: ${unsure.join('; ')}`, findings };
     return {
       verdict: 'pass',
-      rationale: `current algorithms and host keys on ${services.map((s) => `${s.port} (${s.hostKeys.filter((k) => k.bits).map((k) => `${k.type} ${k.bits}`).join(', ')})`).join(', ')}`,
+      rationale: `current algorithms and host keys on ${services
+        .map(
+          (s) =>
+            `${s.port} (${s.hostKeys
+              .filter((k) => k.bits)
+              .map((k) => `${k.type} ${k.bits}`)
+              .join(', ')})`,
+        )
+        .join(', ')}`,
       findings,
       basis: basis(['ssh', SshServiceFact]),
     };

@@ -40,18 +40,28 @@ export const tlsCheck: Check = {
       }
       const min = MIN_BITS[c.keyType];
       if (c.keyType === 'dsa') findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate key is DSA` });
-      else if (min && c.keyBits !== undefined && c.keyBits < min) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate key is ${c.keyType.toUpperCase()} ${c.keyBits} bit (minimum ${min})` });
-      if (/sha1|md5|md2/i.test(c.signatureAlgorithm)) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is signed with ${c.signatureAlgorithm}` });
+      else if (min && c.keyBits !== undefined && c.keyBits < min)
+        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate key is ${c.keyType.toUpperCase()} ${c.keyBits} bit (minimum ${min})` });
+      if (/sha1|md5|md2/i.test(c.signatureAlgorithm))
+        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is signed with ${c.signatureAlgorithm}` });
       if (Date.parse(c.notAfter) < when) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate expired on ${c.notAfter.slice(0, 10)}` });
-      if (Date.parse(c.notBefore) > when) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is not valid before ${c.notBefore.slice(0, 10)}` });
+      if (Date.parse(c.notBefore) > when)
+        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is not valid before ${c.notBefore.slice(0, 10)}` });
       // A device on a LAN usually cannot get a publicly trusted certificate: informational.
       if (c.selfSigned) findings.push({ ...at, severity: 'info', message: `TLS ${s.port} certificate is self-signed (${c.subject})` });
       if (!c.matchesTarget) findings.push({ ...at, severity: 'info', message: `TLS ${s.port} certificate does not name ${input.device.target.host}` });
     }
     const failures = findings.filter((f) => f.severity === 'high');
-    if (failures.length > 0) return { verdict: 'fail', rationale: `${failures.length} TLS weakness(es) on ${[...new Set(failures.map((f) => f.port))].join(', ')}`, findings };
-    if (unsure.length > 0) return { verdict: 'inconclusive', rationale: `no weakness seen, but not everything could be tested: ${unsure.join('; ')}`, findings };
+    if (failures.length > 0)
+      return { verdict: 'fail', rationale: `${failures.length} TLS weakness(es) on ${[...new Set(failures.map((f) => f.port))].join(', ')}`, findings };
+    if (unsure.length > 0)
+      return { verdict: 'inconclusive', rationale: `no weakness seen, but not everything could be tested: ${unsure.join('; ')}`, findings };
     const summary = services.map((s) => `${s.port} (${TLS_VERSIONS.filter((v) => s.versions[v].accepted).join('+')})`).join(', ');
-    return { verdict: 'pass', rationale: `TLS 1.2+ only with strong suites and a sound, valid certificate on ${summary}`, findings, basis: basis(['tls', TlsServiceFact]) };
+    return {
+      verdict: 'pass',
+      rationale: `TLS 1.2+ only with strong suites and a sound, valid certificate on ${summary}`,
+      findings,
+      basis: basis(['tls', TlsServiceFact]),
+    };
   },
 };

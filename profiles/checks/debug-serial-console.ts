@@ -17,13 +17,31 @@ export const serialConsoleCheck: Check = {
     const f = factOf(g.result, SerialConsoleFact);
     if (!f) return { verdict: 'inconclusive', rationale: 'the serial probe recorded nothing', findings: [] };
     const findings: Finding[] = [];
-    if (f.shellWithoutLogin) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a shell without login (echo $((1234+4321)) printed 5555)` });
-    if (f.bootloaderInterrupted) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: the autoboot countdown could be interrupted into the bootloader prompt` });
+    if (f.shellWithoutLogin)
+      findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a shell without login (echo $((1234+4321)) printed 5555)` });
+    if (f.bootloaderInterrupted)
+      findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: the autoboot countdown could be interrupted into the bootloader prompt` });
     for (const s of f.secrets) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: a secret is printed (${s.kind} ${s.where})` });
     if (f.canaries.length) findings.push({ severity: 'high', protocol: 'serial', message: `${f.path}: personal data printed (${f.canaries.join(', ')})` });
     if (findings.length) return { verdict: 'fail', rationale: `${findings.length} serial console problem(s)`, findings };
-    if (f.bytes === 0) return { verdict: 'inconclusive', rationale: `${f.path} printed nothing: wrong port, baud rate, or a console that is switched off — cannot tell which`, findings };
+    if (f.bytes === 0)
+      return {
+        verdict: 'inconclusive',
+        rationale: `${f.path} printed nothing: wrong port, baud rate, or a console that is switched off — cannot tell which`,
+        findings,
+      };
     if (!f.loginPrompt) return { verdict: 'inconclusive', rationale: `${f.path} printed ${f.bytes} bytes but neither a login prompt nor a shell`, findings };
-    return { verdict: 'pass', rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`, findings: [{ severity: 'info', protocol: 'serial', message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered' }], basis: basis(['serial', SerialConsoleFact]) };
+    return {
+      verdict: 'pass',
+      rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`,
+      findings: [
+        {
+          severity: 'info',
+          protocol: 'serial',
+          message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered',
+        },
+      ],
+      basis: basis(['serial', SerialConsoleFact]),
+    };
   },
 };

@@ -38,7 +38,8 @@ export const undeclaredServicesCheck: Check = {
           message: `TCP ${p.port} is open and not declared${p.service && p.service !== 'unknown' ? ` — identified as ${p.service} by ${p.identifiedBy}` : ` — ${p.identifiedBy ?? 'unidentified'}`}`,
         });
       }
-      for (const p of declared.filter((d) => d.state !== 'open')) findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
+      for (const p of declared.filter((d) => d.state !== 'open'))
+        findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
       scope = scan ? `${scan.scanned} TCP ports (${scan.spec}, ${scan.scanner})` : `${ports.length} TCP ports`;
     } else unsure.push(tcpGate.judgement.rationale);
     if (udpGate.ok) {
@@ -50,18 +51,25 @@ export const undeclaredServicesCheck: Check = {
       for (const u of udp.filter((x) => !x.declared && x.state === 'open|filtered')) {
         findings.push({ severity: 'info', port: u.port, message: `UDP ${u.port} did not answer; UDP cannot tell a silent service from a filter` });
       }
-      for (const u of udp.filter((x) => x.declared && x.state !== 'open')) findings.push({ severity: 'info', port: u.port, message: `declared UDP ${u.port} is ${u.state}` });
+      for (const u of udp.filter((x) => x.declared && x.state !== 'open'))
+        findings.push({ severity: 'info', port: u.port, message: `declared UDP ${u.port} is ${u.state}` });
       const scan = factOf(udpGate.result, UdpScanFact);
       scope += `${scope ? ' and ' : ''}${scan?.ports?.length ?? udp.length} UDP ports`;
     } else unsure.push(udpGate.judgement.rationale);
 
-    if (undeclared.length > 0) return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
+    if (undeclared.length > 0)
+      return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
     if (unsure.length > 0) {
       // A probe that did not run leaves the check not-tested (or error); a scan that ran but cannot vouch makes it inconclusive.
       const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
       const scanUnsure = unsure.length > verdicts.length;
       return { verdict: worst([...verdicts, ...(scanUnsure ? (['inconclusive'] as const) : [])]), rationale: unsure.join('; '), findings };
     }
-    return { verdict: 'pass', rationale: `every reachable service is declared; ${scope}`, findings, basis: basis(['tcp-ports', TcpScanFact], ['tcp-ports', TcpPortFact], ['udp-services', UdpScanFact]) };
+    return {
+      verdict: 'pass',
+      rationale: `every reachable service is declared; ${scope}`,
+      findings,
+      basis: basis(['tcp-ports', TcpScanFact], ['tcp-ports', TcpPortFact], ['udp-services', UdpScanFact]),
+    };
   },
 };

@@ -11,6 +11,20 @@ import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
 
-export const ALL_CHECKS: Check[] = [undeclaredServicesCheck, defaultCredentialsCheck, unauthenticatedAccessCheck, bruteForceCheck, tlsCheck, sshCheck, plaintextCheck, serialConsoleCheck, updateIntegrityCheck, updateRollbackCheck, personalDataExposureCheck, disclosureCheck, dataDeletionCheck];
+export const ALL_CHECKS: Check[] = [
+  undeclaredServicesCheck,
+  defaultCredentialsCheck,
+  unauthenticatedAccessCheck,
+  bruteForceCheck,
+  tlsCheck,
+  sshCheck,
+  plaintextCheck,
+  serialConsoleCheck,
+  updateIntegrityCheck,
+  updateRollbackCheck,
+  personalDataExposureCheck,
+  disclosureCheck,
+  dataDeletionCheck,
+];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -63,7 +63,8 @@ function blindSpots(input: JudgeInput): string[] {
 }
 
 const categoriesOf = (s: Sighting[]): string[] => [...new Set(s.flatMap((x) => x.categories))];
-const NOTHING_SEEN = 'no canary was seen anywhere, not even with the lab credentials, so a clean search proves nothing: check the enrolment and declare personalData.readBack (where the lab can read the data back)';
+const NOTHING_SEEN =
+  'no canary was seen anywhere, not even with the lab credentials, so a clean search proves nothing: check the enrolment and declare personalData.readBack (where the lab can read the data back)';
 
 export const personalDataExposureCheck: Check = {
   id: 'privacy.personal-data-exposure',
@@ -81,12 +82,19 @@ export const personalDataExposureCheck: Check = {
     const seen = sightings(input);
     const findings: Finding[] = [];
     for (const s of seen.filter((x) => !x.authenticated)) findings.push({ severity: 'high', message: `${s.categories.join(', ')} readable on ${s.where}` });
-    for (const s of seen.filter((x) => x.authenticated && x.clearText)) findings.push({ severity: 'high', message: `${s.categories.join(', ')} crosses the network in clear text: ${s.where}` });
-    if (findings.length) return { verdict: 'fail', rationale: `personal data (${categoriesOf(seen.filter((x) => !x.authenticated || x.clearText)).join(', ')}) exposed on ${findings.length} channel(s)`, findings };
+    for (const s of seen.filter((x) => x.authenticated && x.clearText))
+      findings.push({ severity: 'high', message: `${s.categories.join(', ')} crosses the network in clear text: ${s.where}` });
+    if (findings.length)
+      return {
+        verdict: 'fail',
+        rationale: `personal data (${categoriesOf(seen.filter((x) => !x.authenticated || x.clearText)).join(', ')}) exposed on ${findings.length} channel(s)`,
+        findings,
+      };
     const blind = blindSpots(input);
     if (blind.length) return { verdict: 'inconclusive', rationale: `no exposure found, but some channels were not searched: ${blind.join('; ')}`, findings };
     if (seen.length === 0) return { verdict: 'inconclusive', rationale: NOTHING_SEEN, findings };
-    for (const s of seen) findings.push({ severity: 'info', message: `${s.categories.join(', ')} seen only with credentials over an encrypted channel: ${s.where}` });
+    for (const s of seen)
+      findings.push({ severity: 'info', message: `${s.categories.join(', ')} seen only with credentials over an encrypted channel: ${s.where}` });
     const skipped = CHANNEL_PROBES.filter((p) => input.result(p)?.status === 'skipped');
     return {
       verdict: 'pass',
@@ -107,10 +115,20 @@ export const disclosureCheck: Check = {
   fix: 'Tell the user, in the privacy notice and the device file (personalData.declared), every category of personal data the device processes.',
   judge(input) {
     const pd = input.device.personalData;
-    if (!pd) return { verdict: 'not-tested', rationale: 'the device file says nothing about personal data (no personalData section): declare the categories the user is told about and enrol canaries to test this', findings: [] };
+    if (!pd)
+      return {
+        verdict: 'not-tested',
+        rationale:
+          'the device file says nothing about personal data (no personalData section): declare the categories the user is told about and enrol canaries to test this',
+        findings: [],
+      };
     const declared = pd.declared;
     if (declared.length === 0) {
-      return { verdict: 'fail', rationale: `the device file declares no personal data at all (personalData.declared is empty), yet ${Object.keys(pd.canaries).length ? `the lab enrolled ${Object.keys(pd.canaries).join(', ')} on it` : 'it has a personalData section'}: the user is told nothing`, findings: [{ severity: 'high', message: 'personalData.declared is empty' }] };
+      return {
+        verdict: 'fail',
+        rationale: `the device file declares no personal data at all (personalData.declared is empty), yet ${Object.keys(pd.canaries).length ? `the lab enrolled ${Object.keys(pd.canaries).join(', ')} on it` : 'it has a personalData section'}: the user is told nothing`,
+        findings: [{ severity: 'high', message: 'personalData.declared is empty' }],
+      };
     }
     const g = gate(input, 'personal-data');
     if (!g.ok) return g.judgement;
@@ -120,11 +138,22 @@ export const disclosureCheck: Check = {
       return {
         verdict: 'fail',
         rationale: `the device handles ${undeclared.join(', ')}, which the user is not told about (declared: ${declared.join(', ')})`,
-        findings: undeclared.map((c) => ({ severity: 'high' as const, message: `${c} seen on ${seen.filter((s) => s.categories.includes(c)).map((s) => s.where).join('; ')} but not declared` })),
+        findings: undeclared.map((c) => ({
+          severity: 'high' as const,
+          message: `${c} seen on ${seen
+            .filter((s) => s.categories.includes(c))
+            .map((s) => s.where)
+            .join('; ')} but not declared`,
+        })),
       };
     }
     if (seen.length === 0) return { verdict: 'inconclusive', rationale: NOTHING_SEEN, findings: [] };
-    return { verdict: 'pass', rationale: `every category seen (${categoriesOf(seen).join(', ')}) is declared (${declared.join(', ')})`, findings: [], basis: [...basis(['personal-data', PersonalDataChannelFact]), ...unauthenticatedBasis(input)] };
+    return {
+      verdict: 'pass',
+      rationale: `every category seen (${categoriesOf(seen).join(', ')}) is declared (${declared.join(', ')})`,
+      findings: [],
+      basis: [...basis(['personal-data', PersonalDataChannelFact]), ...unauthenticatedBasis(input)],
+    };
   },
 };
 
@@ -144,18 +173,45 @@ export const dataDeletionCheck: Check = {
     const before = f.before.filter((c) => c.categories.length);
     const findings: Finding[] = before.map((c) => ({ severity: 'info', message: `before the reset: ${c.categories.join(', ')} on ${c.channel}` }));
     // A reset that was refused or never answered proves nothing either way, even if the data is still there.
-    if (!f.reset?.ok) return { verdict: 'inconclusive', rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`, findings };
+    if (!f.reset?.ok)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the reset action did not succeed (${f.reset?.error ?? `status ${f.reset?.status}`}), so the data still being there or not says nothing`,
+        findings,
+      };
     // Decided here, from the channels read before and after: not taken from the probe.
     const seenBefore = new Set(f.before.flatMap((c) => c.categories));
     const survived = [...new Set(f.after.flatMap((c) => c.categories))].filter((c) => seenBefore.has(c));
     if (survived.length) {
       const where = f.after.filter((c) => c.categories.length);
-      return { verdict: 'fail', rationale: `${survived.join(', ')} survived the factory reset`, findings: [...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })), ...findings] };
+      return {
+        verdict: 'fail',
+        rationale: `${survived.join(', ')} survived the factory reset`,
+        findings: [
+          ...where.map((c) => ({ severity: 'high' as const, message: `after the reset: ${c.categories.join(', ')} still on ${c.channel}` })),
+          ...findings,
+        ],
+      };
     }
-    if (!f.return?.returned) return { verdict: 'inconclusive', rationale: `the device did not come back within ${Math.round((f.return?.afterMs ?? 0) / 1000)} s after the reset`, findings };
+    if (!f.return?.returned)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the device did not come back within ${Math.round((f.return?.afterMs ?? 0) / 1000)} s after the reset`,
+        findings,
+      };
     // A channel that showed data before and cannot be read after proves nothing.
     const unread = before.filter((b) => !f.after.find((a) => a.channel === b.channel)?.ok);
-    if (unread.length) return { verdict: 'inconclusive', rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`, findings };
-    return { verdict: 'pass', rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`, findings, basis: basis(['reset', ResetFact]) };
+    if (unread.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`,
+        findings,
+      };
+    return {
+      verdict: 'pass',
+      rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`,
+      findings,
+      basis: basis(['reset', ResetFact]),
+    };
   },
 };

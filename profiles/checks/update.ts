@@ -29,9 +29,17 @@ export function judgeInstalls(f: UpdateFacts): UpdateFacts {
       return { ...raw, installed: true };
     }
     if (DERIVED.has(s.step) && genuineVersions.has(s.versionBefore)) {
-      return { ...raw, installed: null, note: `the device already reports ${s.versionBefore}, the version an earlier image made from the genuine one installed; whether this image was accepted cannot be seen` };
+      return {
+        ...raw,
+        installed: null,
+        note: `the device already reports ${s.versionBefore}, the version an earlier image made from the genuine one installed; whether this image was accepted cannot be seen`,
+      };
     }
-    return { ...raw, installed: false, note: s.note ?? (s.install.ok ? `the install request answered ${s.install.status ?? 'ok'} but the version stayed ${s.versionBefore}` : undefined) };
+    return {
+      ...raw,
+      installed: false,
+      note: s.note ?? (s.install.ok ? `the install request answered ${s.install.status ?? 'ok'} but the version stayed ${s.versionBefore}` : undefined),
+    };
   });
   // If the device already ran what the genuine image carries, an image made from it leaves the version unchanged either way.
   const g = steps.find((x) => x.step === 'genuine' && x.installed === true);
@@ -93,12 +101,22 @@ export const updateIntegrityCheck: Check = {
       return { verdict: 'fail', rationale: `the device installed ${bad.map((s) => `the ${s.step}`).join(' and ')} image`, findings };
     }
     const tampered = stepOf(f, 'tampered');
-    if (!tampered || tampered.installed === null) return { verdict: 'inconclusive', rationale: `the tampered image's fate is unknown: ${tampered?.note ?? f.stopped ?? 'not offered'}`, findings };
+    if (!tampered || tampered.installed === null)
+      return { verdict: 'inconclusive', rationale: `the tampered image's fate is unknown: ${tampered?.note ?? f.stopped ?? 'not offered'}`, findings };
     const broken = mechanismWorks(f);
     if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
     const unsigned = stepOf(f, 'unsigned');
-    const also = unsigned ? (unsigned.installed === false ? ' and the unsigned image' : '; the unsigned image could not be judged') : ' (unsigned image not offered: no signature region declared)';
-    return { verdict: 'pass', rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`, findings, basis: basis(['update', UpdateSequenceFact]) };
+    const also = unsigned
+      ? unsigned.installed === false
+        ? ' and the unsigned image'
+        : '; the unsigned image could not be judged'
+      : ' (unsigned image not offered: no signature region declared)';
+    return {
+      verdict: 'pass',
+      rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`,
+      findings,
+      basis: basis(['update', UpdateSequenceFact]),
+    };
   },
 };
 
@@ -121,11 +139,19 @@ export const updateRollbackCheck: Check = {
     }
     if (!older) {
       const why = f.notAttempted.find((n) => n.step === 'older')?.why;
-      return why ? { verdict: 'not-tested', rationale: `no older image offered: ${why}`, findings } : { verdict: 'inconclusive', rationale: `the sequence stopped before the older image: ${f.stopped ?? 'unknown'}`, findings };
+      return why
+        ? { verdict: 'not-tested', rationale: `no older image offered: ${why}`, findings }
+        : { verdict: 'inconclusive', rationale: `the sequence stopped before the older image: ${f.stopped ?? 'unknown'}`, findings };
     }
-    if (older.installed === null) return { verdict: 'inconclusive', rationale: `whether the older image was installed cannot be seen: ${older.note ?? 'no version after it'}`, findings };
+    if (older.installed === null)
+      return { verdict: 'inconclusive', rationale: `whether the older image was installed cannot be seen: ${older.note ?? 'no version after it'}`, findings };
     const broken = mechanismWorks(f);
     if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
-    return { verdict: 'pass', rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`, findings, basis: basis(['update', UpdateSequenceFact]) };
+    return {
+      verdict: 'pass',
+      rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`,
+      findings,
+      basis: basis(['update', UpdateSequenceFact]),
+    };
   },
 };

@@ -12,7 +12,10 @@ export interface CliResult {
 }
 
 /** Spawn the real CLI; `onStart` may signal it. */
-export function starbench(args: string[], opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[]; nodeArgs?: string[] } = {}): Promise<CliResult> {
+export function starbench(
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[]; nodeArgs?: string[] } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     // `wrap` runs the CLI under another program (e.g. `unshare -n`: no network at all).

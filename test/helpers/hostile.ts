@@ -8,7 +8,17 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { listenOn, type Running } from './servers';
 
-export const HOSTILE_KINDS = ['tarpit', 'random-bytes', 'reset-mid-tls', 'reset-mid-ssh-kex', 'drip', 'banner-50mb', 'http-body-50mb', 'tls-bad-certificate', 'mqtt-malformed'] as const;
+export const HOSTILE_KINDS = [
+  'tarpit',
+  'random-bytes',
+  'reset-mid-tls',
+  'reset-mid-ssh-kex',
+  'drip',
+  'banner-50mb',
+  'http-body-50mb',
+  'tls-bad-certificate',
+  'mqtt-malformed',
+] as const;
 export type HostileKind = (typeof HOSTILE_KINDS)[number];
 
 const FIFTY_MB = 50 * 1024 * 1024;
@@ -31,8 +41,12 @@ function pour(sock: net.Socket, total: number, head: Buffer = Buffer.alloc(0)): 
 
 /** TLS 1.2 handshake records a server would send, with a certificate of random bytes. */
 function badCertificateFlight(): Buffer {
-  const hs = (type: number, body: Buffer): Buffer => Buffer.concat([Buffer.from([type, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
-  const serverHello = hs(2, Buffer.concat([Buffer.from([0x03, 0x03]), randomBytes(32), Buffer.from([0x00]), Buffer.from([0xc0, 0x2f]), Buffer.from([0x00]), Buffer.from([0x00, 0x00])]));
+  const hs = (type: number, body: Buffer): Buffer =>
+    Buffer.concat([Buffer.from([type, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
+  const serverHello = hs(
+    2,
+    Buffer.concat([Buffer.from([0x03, 0x03]), randomBytes(32), Buffer.from([0x00]), Buffer.from([0xc0, 0x2f]), Buffer.from([0x00]), Buffer.from([0x00, 0x00])]),
+  );
   const cert = randomBytes(300);
   const certList = Buffer.concat([Buffer.from([0, (cert.length >> 8) & 0xff, cert.length & 0xff]), cert]);
   const certificate = hs(11, Buffer.concat([Buffer.from([0, (certList.length >> 8) & 0xff, certList.length & 0xff]), certList]));
@@ -53,10 +67,11 @@ function behaviour(kind: HostileKind): (sock: net.Socket) => void {
       };
     case 'reset-mid-tls':
       // Any TLS ClientHello (or anything else) is answered with half a ServerHello, then a reset.
-      return (sock) => sock.once('data', () => {
-        sock.write(badCertificateFlight().subarray(0, 20));
-        setTimeout(() => sock.resetAndDestroy(), 20);
-      });
+      return (sock) =>
+        sock.once('data', () => {
+          sock.write(badCertificateFlight().subarray(0, 20));
+          setTimeout(() => sock.resetAndDestroy(), 20);
+        });
     case 'reset-mid-ssh-kex':
       return (sock) => {
         sock.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
@@ -73,18 +88,21 @@ function behaviour(kind: HostileKind): (sock: net.Socket) => void {
     case 'banner-50mb':
       return (sock) => pour(sock, FIFTY_MB);
     case 'http-body-50mb':
-      return (sock) => sock.once('data', () => pour(sock, FIFTY_MB, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${FIFTY_MB}\r\n\r\n`)));
+      return (sock) =>
+        sock.once('data', () => pour(sock, FIFTY_MB, Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ${FIFTY_MB}\r\n\r\n`)));
     case 'tls-bad-certificate':
-      return (sock) => sock.once('data', (d: Buffer) => {
-        if (d[0] === 0x16) sock.write(badCertificateFlight());
-        else sock.end();
-      });
+      return (sock) =>
+        sock.once('data', (d: Buffer) => {
+          if (d[0] === 0x16) sock.write(badCertificateFlight());
+          else sock.end();
+        });
     case 'mqtt-malformed':
-      return (sock) => sock.on('data', (d: Buffer) => {
-        // A CONNACK whose remaining length never ends (5 continuation bytes), then a PUBLISH longer than what follows.
-        if ((d[0] & 0xf0) === 0x10) sock.write(Buffer.from([0x20, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x30, 0x7f, 0x00, 0x03, 0x61]));
-        else sock.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
-      });
+      return (sock) =>
+        sock.on('data', (d: Buffer) => {
+          // A CONNACK whose remaining length never ends (5 continuation bytes), then a PUBLISH longer than what follows.
+          if ((d[0] & 0xf0) === 0x10) sock.write(Buffer.from([0x20, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x30, 0x7f, 0x00, 0x03, 0x61]));
+          else sock.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]));
+        });
   }
 }
 

@@ -21,30 +21,42 @@ function sslscan(address: string, port: number): { versions: Set<TlsVersion>; we
   const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(xml);
   const test = doc.document.ssltest;
   const versions = new Set<TlsVersion>();
-  for (const p of [test.protocol].flat()) if (p.enabled === '1' && SSLSCAN_VERSION[`${p.type}/${p.version}`]) versions.add(SSLSCAN_VERSION[`${p.type}/${p.version}`]);
+  for (const p of [test.protocol].flat())
+    if (p.enabled === '1' && SSLSCAN_VERSION[`${p.type}/${p.version}`]) versions.add(SSLSCAN_VERSION[`${p.type}/${p.version}`]);
   const weak = new Set<string>();
   for (const c of [test.cipher ?? []].flat()) {
     const code = parseInt(c.id, 16);
-    if (SUITES.some((s) => s.code === code) && weakness(code)) weak.add(`${c.sslversion === 'TLSv1.0' ? 'TLSv1' : c.sslversion}/${SUITES.find((s) => s.code === code)!.name}`);
+    if (SUITES.some((s) => s.code === code) && weakness(code))
+      weak.add(`${c.sslversion === 'TLSv1.0' ? 'TLSv1' : c.sslversion}/${SUITES.find((s) => s.code === code)!.name}`);
   }
   return { versions, weak };
 }
 
-const PORTS: Array<['weak' | 'strong' | 'mixed', number]> = [['weak', 443], ['strong', 443], ['strong', 8883], ['mixed', 443], ['mixed', 8883]];
+const PORTS: Array<['weak' | 'strong' | 'mixed', number]> = [
+  ['weak', 443],
+  ['strong', 443],
+  ['strong', 8883],
+  ['mixed', 443],
+  ['mixed', 8883],
+];
 
 describe('TLS probe vs sslscan', () => {
-  it.each(PORTS)('%s:%i — same versions, every weak suite found', async (name, port) => {
-    const d = labDevice(name);
-    const ctx = await probeContext(loadDeviceFile(d.deviceFile));
-    const ours = await probeTlsService(ctx, port);
-    const theirs = sslscan(d.address, port);
-    const ourVersions = new Set(TLS_VERSIONS.filter((v) => ours.versions[v].accepted));
-    expect([...ourVersions].sort()).toEqual([...theirs.versions].sort());
-    const ourWeak = new Set(ours.weakSuites.map((w) => `${w.version}/${w.suite}`));
-    const missed = [...theirs.weak].filter((w) => !ourWeak.has(w));
-    expect(missed).toEqual([]);
-    if (name === 'weak') expect(theirs.weak.size).toBeGreaterThan(0);
-  }, 150_000);
+  it.each(PORTS)(
+    '%s:%i — same versions, every weak suite found',
+    async (name, port) => {
+      const d = labDevice(name);
+      const ctx = await probeContext(loadDeviceFile(d.deviceFile));
+      const ours = await probeTlsService(ctx, port);
+      const theirs = sslscan(d.address, port);
+      const ourVersions = new Set(TLS_VERSIONS.filter((v) => ours.versions[v].accepted));
+      expect([...ourVersions].sort()).toEqual([...theirs.versions].sort());
+      const ourWeak = new Set(ours.weakSuites.map((w) => `${w.version}/${w.suite}`));
+      const missed = [...theirs.weak].filter((w) => !ourWeak.has(w));
+      expect(missed).toEqual([]);
+      if (name === 'weak') expect(theirs.weak.size).toBeGreaterThan(0);
+    },
+    150_000,
+  );
 });
 
 interface SshAudit {
@@ -67,18 +79,22 @@ function sshAudit(address: string, port: number): SshAudit {
 }
 
 describe('SSH probe vs ssh-audit', () => {
-  it.each(['weak', 'strong', 'mixed'] as const)('%s:22 — same algorithm lists and key sizes', async (name) => {
-    const d = labDevice(name);
-    const ctx = await probeContext(loadDeviceFile(d.deviceFile));
-    const ours = await probeSshService(ctx, 22);
-    const theirs = sshAudit(d.address, 22);
-    expect(ours.banner).toBe(theirs.banner.raw);
-    expect(ours.kexinit!.kex).toEqual(theirs.kex.map((k) => k.algorithm));
-    expect(ours.kexinit!.hostKey).toEqual(theirs.key.map((k) => k.algorithm));
-    expect(ours.kexinit!.encryptionServerToClient).toEqual(theirs.enc);
-    expect(ours.kexinit!.macServerToClient).toEqual(theirs.mac);
-    for (const k of theirs.key.filter((x) => x.keysize)) {
-      expect(ours.hostKeys.find((h) => h.algorithm === k.algorithm || (h.type === 'ssh-rsa' && /rsa/.test(k.algorithm)))?.bits).toBe(k.keysize);
-    }
-  }, 90_000);
+  it.each(['weak', 'strong', 'mixed'] as const)(
+    '%s:22 — same algorithm lists and key sizes',
+    async (name) => {
+      const d = labDevice(name);
+      const ctx = await probeContext(loadDeviceFile(d.deviceFile));
+      const ours = await probeSshService(ctx, 22);
+      const theirs = sshAudit(d.address, 22);
+      expect(ours.banner).toBe(theirs.banner.raw);
+      expect(ours.kexinit!.kex).toEqual(theirs.kex.map((k) => k.algorithm));
+      expect(ours.kexinit!.hostKey).toEqual(theirs.key.map((k) => k.algorithm));
+      expect(ours.kexinit!.encryptionServerToClient).toEqual(theirs.enc);
+      expect(ours.kexinit!.macServerToClient).toEqual(theirs.mac);
+      for (const k of theirs.key.filter((x) => x.keysize)) {
+        expect(ours.hostKeys.find((h) => h.algorithm === k.algorithm || (h.type === 'ssh-rsa' && /rsa/.test(k.algorithm)))?.bits).toBe(k.keysize);
+      }
+    },
+    90_000,
+  );
 });

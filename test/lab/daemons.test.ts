@@ -35,14 +35,20 @@ function packageOf(file: string): string {
 describe('reference lab daemons', () => {
   it.each(['weak', 'strong', 'mixed'] as const)('%s runs Debian binaries inside its own namespace', (name) => {
     const d = labDevice(name);
-    const exes = new Set(pidsIn(d.namespace).map((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/exe`);
-      } catch {
-        return '';
-      }
-    }));
-    for (const [exe, pkg] of [['/usr/sbin/dropbear', 'dropbear-bin'], ['/usr/sbin/lighttpd', 'lighttpd'], ['/usr/sbin/mosquitto', 'mosquitto']]) {
+    const exes = new Set(
+      pidsIn(d.namespace).map((p) => {
+        try {
+          return readlinkSync(`/proc/${p}/exe`);
+        } catch {
+          return '';
+        }
+      }),
+    );
+    for (const [exe, pkg] of [
+      ['/usr/sbin/dropbear', 'dropbear-bin'],
+      ['/usr/sbin/lighttpd', 'lighttpd'],
+      ['/usr/sbin/mosquitto', 'mosquitto'],
+    ]) {
       expect(exes).toContain(exe);
       expect(packageOf(exe)).toBe(pkg);
     }
@@ -78,13 +84,15 @@ describe('reference lab daemons', () => {
     });
     expect(head).toMatch(/^HTTP\/1\.0 200/);
     expect(head.toLowerCase()).toContain('server: lighttpd/1.4');
-    const plain = (await new Promise<Buffer>((resolve, reject) => {
-      const s = net.connect({ host: d.address, port: 80 }, () => s.write(`GET /cgi-bin/admin HTTP/1.0\r\nHost: ${d.address}\r\n\r\n`));
-      const chunks: Buffer[] = [];
-      s.on('data', (c) => chunks.push(c));
-      s.on('end', () => resolve(Buffer.concat(chunks)));
-      s.on('error', reject);
-    })).toString();
+    const plain = (
+      await new Promise<Buffer>((resolve, reject) => {
+        const s = net.connect({ host: d.address, port: 80 }, () => s.write(`GET /cgi-bin/admin HTTP/1.0\r\nHost: ${d.address}\r\n\r\n`));
+        const chunks: Buffer[] = [];
+        s.on('data', (c) => chunks.push(c));
+        s.on('end', () => resolve(Buffer.concat(chunks)));
+        s.on('error', reject);
+      })
+    ).toString();
     expect(plain).toMatch(/^HTTP\/1\.0 301/);
     expect(plain).toContain(`Location: https://${d.address}/cgi-bin/admin`);
   });
@@ -103,7 +111,9 @@ describe('reference lab daemons', () => {
 
   it('strong MQTT refuses anonymous clients', async () => {
     const d = labDevice('strong');
-    await expect(mqtt.connectAsync(`mqtts://${d.address}:8883`, { reconnectPeriod: 0, connectTimeout: 3000, rejectUnauthorized: false })).rejects.toThrow(/Not authorized|not authorised|Connection refused/i);
+    await expect(mqtt.connectAsync(`mqtts://${d.address}:8883`, { reconnectPeriod: 0, connectTimeout: 3000, rejectUnauthorized: false })).rejects.toThrow(
+      /Not authorized|not authorised|Connection refused/i,
+    );
   });
 
   it('serial consoles are ptys: weak has an interruptible bootloader and a shell, strong a login prompt', async () => {
@@ -137,7 +147,10 @@ describe('reference lab daemons', () => {
     ]).finally(releaseWeak);
     expect(weak).toContain('U-Boot');
     const releaseStrong = await holdDevice('strong');
-    const strong = await session(labDevice('strong').serial, [['', /login: $/], ['\n', /login: $/]]).finally(releaseStrong);
+    const strong = await session(labDevice('strong').serial, [
+      ['', /login: $/],
+      ['\n', /login: $/],
+    ]).finally(releaseStrong);
     expect(strong).toContain('interruption disabled');
     expect(strong).not.toContain('5555');
   }, 900_000);

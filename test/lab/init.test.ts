@@ -14,9 +14,27 @@ import { holdDevice, labDevice } from './lab-state';
 
 /** What each device's daemons show a client without credentials: [port, protocol, login schemes]. */
 const EXPECTED: Record<LabDeviceName, Array<[number, string, string[]]>> = {
-  weak: [[22, 'ssh', ['password']], [23, 'telnet', ['password']], [80, 'http', ['basic']], [443, 'https', ['basic']], [1883, 'mqtt', []], [2323, 'telnet', []]],
-  strong: [[22, 'ssh', ['publickey']], [80, 'http', []], [443, 'https', ['basic']], [8883, 'mqtts', ['password']]],
-  mixed: [[22, 'ssh', ['password']], [80, 'http', ['basic']], [443, 'https', ['basic']], [2323, 'telnet', ['password']], [8883, 'mqtts', ['password']]],
+  weak: [
+    [22, 'ssh', ['password']],
+    [23, 'telnet', ['password']],
+    [80, 'http', ['basic']],
+    [443, 'https', ['basic']],
+    [1883, 'mqtt', []],
+    [2323, 'telnet', []],
+  ],
+  strong: [
+    [22, 'ssh', ['publickey']],
+    [80, 'http', []],
+    [443, 'https', ['basic']],
+    [8883, 'mqtts', ['password']],
+  ],
+  mixed: [
+    [22, 'ssh', ['password']],
+    [80, 'http', ['basic']],
+    [443, 'https', ['basic']],
+    [2323, 'telnet', ['password']],
+    [8883, 'mqtts', ['password']],
+  ],
 };
 
 describe.each(['weak', 'strong', 'mixed'] as const)('starbench init on the lab %s device', (name) => {

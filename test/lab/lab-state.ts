@@ -12,7 +12,7 @@ export function labDevice(name: LabDeviceName): LabDeviceStatus {
   try {
     state = JSON.parse(readFileSync(LAB_STATE_FILE, 'utf8')) as typeof state;
   } catch {
-    throw new Error('the lab global setup did not run (run lab tests through jest\'s lab project)');
+    throw new Error("the lab global setup did not run (run lab tests through jest's lab project)");
   }
   if (!state.up) throw new Error(`the reference lab is not running: ${state.blocker}`);
   const d = labStatus()?.devices.find((x) => x.name === name);

@@ -35,7 +35,12 @@ describe('lab up / down', () => {
 
   it('a lab that fails half-way takes down what it had started: no namespace, daemon, console loop or state left', async () => {
     labDevice('weak');
-    const failing = { ...BUILDERS, strong: () => { throw new Error('strong: a daemon refused to start'); } };
+    const failing = {
+      ...BUILDERS,
+      strong: () => {
+        throw new Error('strong: a daemon refused to start');
+      },
+    };
     await expect(labUp(['weak', 'strong'], cfg, failing)).rejects.toThrow('strong: a daemon refused to start');
     expect(leftovers(cfg)).toEqual([]);
     expect(namespaces()).not.toContain('sbl-weak');

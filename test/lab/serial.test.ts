@@ -29,7 +29,12 @@ async function console_(program: string): Promise<string> {
 
 async function judge(link: string) {
   const d = deviceFrom({ device: { name: 'uart' }, target: { host: '127.0.0.1', serial: { path: link, baudRate: 115200 } } });
-  const { report } = await runWith({ device: d, profile: profileOf([{ id: 'R', checks: ['debug.serial-console'] }]), probes: [...PROBES.values()], checks: [...CHECKS.values()] });
+  const { report } = await runWith({
+    device: d,
+    profile: profileOf([{ id: 'R', checks: ['debug.serial-console'] }]),
+    probes: [...PROBES.values()],
+    checks: [...CHECKS.values()],
+  });
   return report.checks[0];
 }
 
@@ -41,12 +46,16 @@ describe('serial console probe', () => {
   });
 
   it('a console that only ever asks for a login passes', async () => {
-    const c = await judge(await console_(`printf 'device login: '; while read l; do printf 'Password: '; read p; printf 'Login incorrect\\r\\ndevice login: '; done`));
+    const c = await judge(
+      await console_(`printf 'device login: '; while read l; do printf 'Password: '; read p; printf 'Login incorrect\\r\\ndevice login: '; done`),
+    );
     expect(c.verdict).toBe('pass');
   });
 
   it('an open shell printing a key at boot fails on both counts', async () => {
-    const c = await judge(await console_(`echo 'net: wlan0 wpa_passphrase=s3cr3t-key'\nexec setpriv --reuid=65534 --regid=65534 --clear-groups env PS1='# ' sh -i`));
+    const c = await judge(
+      await console_(`echo 'net: wlan0 wpa_passphrase=s3cr3t-key'\nexec setpriv --reuid=65534 --regid=65534 --clear-groups env PS1='# ' sh -i`),
+    );
     expect(c.verdict).toBe('fail');
     const messages = c.findings.map((f) => f.message).join('\n');
     expect(messages).toMatch(/a shell without login/);

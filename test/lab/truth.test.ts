@@ -65,7 +65,7 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     await release?.();
   });
 
-  it('leaves the device at the genuine image\'s version (the positive control was the last install)', () => {
+  it("leaves the device at the genuine image's version (the positive control was the last install)", () => {
     expect(versionAfterRun).toBe(GENUINE_VERSION[name]);
   });
 
@@ -86,7 +86,9 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     const secrets = [
       ...Object.values(device.personalData?.canaries ?? {}),
       // published Mirai passwords (admin, xc3511) are findings, not secrets; the lab's own are
-      ...Object.values(device.credentials).map((c) => c.password).filter((p): p is string => p !== undefined && p.length >= 8),
+      ...Object.values(device.credentials)
+        .map((c) => c.password)
+        .filter((p): p is string => p !== undefined && p.length >= 8),
     ];
     expect(secrets.length).toBeGreaterThan(2);
     const files = filesUnder(runDir);
@@ -115,7 +117,9 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
       const target = { adapter: 'http-basic', protocol: 'https', port: 443, path: '/cgi-bin/admin', tls: true, source: 'test' };
       expect(await ADAPTERS['http-basic'].attempt(ctx, target, admin.username, admin.password!)).toMatchObject({ kind: 'accepted' });
       const mq = device.credentials.mqtt;
-      expect(await ADAPTERS.mqtt.attempt(ctx, { ...target, adapter: 'mqtt', protocol: 'mqtts', port: 8883, path: undefined }, mq.username, mq.password!)).toMatchObject({ kind: 'accepted' });
+      expect(
+        await ADAPTERS.mqtt.attempt(ctx, { ...target, adapter: 'mqtt', protocol: 'mqtts', port: 8883, path: undefined }, mq.username, mq.password!),
+      ).toMatchObject({ kind: 'accepted' });
     });
   }
 

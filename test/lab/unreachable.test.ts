@@ -11,16 +11,31 @@ it('an unreachable device ends with inconclusive/error verdicts and exit 3', asy
   labDevice('weak'); // the blackhole route exists while the lab is up
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-unreach-'));
   const file = path.join(dir, 'gone.yaml');
-  writeFileSync(file, stringify({
-    device: { name: 'Nobody home' },
-    target: { host: '198.18.250.2' },
-    services: [{ port: 22, protocol: 'ssh' }, { port: 80, protocol: 'http' }],
-    limits: { deadlineSeconds: 30, connectTimeoutMs: 500 },
-  }));
+  writeFileSync(
+    file,
+    stringify({
+      device: { name: 'Nobody home' },
+      target: { host: '198.18.250.2' },
+      services: [
+        { port: 22, protocol: 'ssh' },
+        { port: 80, protocol: 'http' },
+      ],
+      limits: { deadlineSeconds: 30, connectTimeoutMs: 500 },
+    }),
+  );
   const r = await starbench(['run', file, '--out', dir, '--quiet']);
   expect(r.code).toBe(3);
   expect(r.ms).toBeLessThan(30_000);
-  const report = JSON.parse(readFileSync(path.join(dir, readdirSync(dir).find((f) => !f.endsWith('.yaml'))!, 'report.json'), 'utf8')) as Report;
+  const report = JSON.parse(
+    readFileSync(
+      path.join(
+        dir,
+        readdirSync(dir).find((f) => !f.endsWith('.yaml'))!,
+        'report.json',
+      ),
+      'utf8',
+    ),
+  ) as Report;
   const tcp = report.observations['tcp-ports'].observations.find((o) => o.kind === 'tcp-scan');
   expect(tcp?.data.aborted).toMatch(/none of the 2 declared TCP ports answered \(unreachable\)/);
   expect(report.checks.find((c) => c.id === 'exposure.undeclared-services')?.verdict).toBe('inconclusive');

@@ -60,42 +60,87 @@ function judge(id: string, results: ProbeResult[], device: DeviceFileInput = BAS
 // ---- service discovery -------------------------------------------------------
 const scan = (over: Partial<ReturnType<typeof TcpScanFact.schema.parse>> = {}): Fact =>
   fact(TcpScanFact, { scanner: 'nmap', spec: '1-65535', planned: 65535, scanned: 65535, open: [22], closed: 65534, filtered: 0, unreachable: 0, ...over });
-const port = (p: Partial<PortRecord> & { port: number }): Fact => fact(TcpPortFact, { state: 'open', declared: true, service: 'ssh', identifiedBy: 'banner', ...p });
+const port = (p: Partial<PortRecord> & { port: number }): Fact =>
+  fact(TcpPortFact, { state: 'open', declared: true, service: 'ssh', identifiedBy: 'banner', ...p });
 const tcp = (...facts: Fact[]): ProbeResult => res('tcp-ports', facts.length ? facts : [port({ port: 22 }), scan()]);
-const tcpAborted = (): ProbeResult => res('tcp-ports', [port({ port: 22, state: 'unreachable' }), scan({ aborted: 'none of the 1 declared TCP ports answered (unreachable)', scanned: 1, open: [] })]);
+const tcpAborted = (): ProbeResult =>
+  res('tcp-ports', [
+    port({ port: 22, state: 'unreachable' }),
+    scan({ aborted: 'none of the 1 declared TCP ports answered (unreachable)', scanned: 1, open: [] }),
+  ]);
 const udp = (...facts: Fact[]): ProbeResult => res('udp-services', [...facts, fact(UdpScanFact, { ports: [161], open: [], silent: [161], unreachable: [] })]);
 
 describe('exposure.undeclared-services', () => {
   const id = 'exposure.undeclared-services';
   it('pass: every open port declared, UDP asked', () => expect(judge(id, [tcp(), udp()]).verdict).toBe('pass'));
-  it('fail: an undeclared shell on 2323', () => expect(judge(id, [tcp(port({ port: 22 }), port({ port: 2323, declared: false, service: 'shell' }), scan()), udp()])).toMatchObject({ verdict: 'fail', rationale: expect.stringContaining('TCP 2323') }));
-  it('fail: an undeclared UDP answer', () => expect(judge(id, [tcp(), udp(fact(UdpPortFact, { port: 161, state: 'open', declared: false, service: 'snmp' }))]).verdict).toBe('fail'));
+  it('fail: an undeclared shell on 2323', () =>
+    expect(judge(id, [tcp(port({ port: 22 }), port({ port: 2323, declared: false, service: 'shell' }), scan()), udp()])).toMatchObject({
+      verdict: 'fail',
+      rationale: expect.stringContaining('TCP 2323'),
+    }));
+  it('fail: an undeclared UDP answer', () =>
+    expect(judge(id, [tcp(), udp(fact(UdpPortFact, { port: 161, state: 'open', declared: false, service: 'snmp' }))]).verdict).toBe('fail'));
   it('inconclusive: the scan stopped early (nothing answered)', () => expect(judge(id, [tcpAborted(), udp()]).verdict).toBe('inconclusive'));
   it('inconclusive: the scan left no summary of what it scanned', () => expect(judge(id, [tcp(port({ port: 22 })), udp()]).rationale).toMatch(/no summary/));
-  it('inconclusive: declared ports all closed, so an empty scan says nothing', () => expect(judge(id, [tcp(port({ port: 22, state: 'closed' }), scan({ open: [] })), udp()]).verdict).toBe('inconclusive'));
+  it('inconclusive: declared ports all closed, so an empty scan says nothing', () =>
+    expect(judge(id, [tcp(port({ port: 22, state: 'closed' }), scan({ open: [] })), udp()]).verdict).toBe('inconclusive'));
   it('error: discovery failed', () => expect(judge(id, [failed('tcp-ports'), udp()]).verdict).toBe('error'));
   it('never pass when UDP timed out', () => expect(judge(id, [tcp(), timedOut('udp-services')]).verdict).toBe('inconclusive'));
 });
 
 // ---- default credentials -------------------------------------------------------
 const attempts = (over: Partial<LoginAttempts> = {}): Fact =>
-  fact(LoginAttemptsFact, { adapter: 'ssh', protocol: 'ssh', port: 22, source: 'declared service', list: 'Mirai', listSize: 70, planned: 70, tried: 70, errors: 0, labLogins: 0, control: 'rejected', accepted: [], complete: true, stopReason: 'exhausted', ...over });
+  fact(LoginAttemptsFact, {
+    adapter: 'ssh',
+    protocol: 'ssh',
+    port: 22,
+    source: 'declared service',
+    list: 'Mirai',
+    listSize: 70,
+    planned: 70,
+    tried: 70,
+    errors: 0,
+    labLogins: 0,
+    control: 'rejected',
+    accepted: [],
+    complete: true,
+    stopReason: 'exhausted',
+    ...over,
+  });
 
 describe('auth.default-credentials', () => {
   const id = 'auth.default-credentials';
   it('pass: every entry refused, control refused', () => expect(judge(id, [tcp(), res('credentials', [attempts()])]).verdict).toBe('pass'));
-  it('fail: a Mirai entry accepted', () => expect(judge(id, [tcp(), res('credentials', [attempts({ accepted: [{ list: 'Mirai', entry: 3, username: 'root', password: 'xc••••' }], stopReason: 'accepted', complete: false })])]).verdict).toBe('fail'));
-  it('fail: accepts a random pair, so accepts every default', () => expect(judge(id, [tcp(), res('credentials', [attempts({ stopReason: 'accepts-anything', control: 'accepted', complete: false })])]).verdict).toBe('fail'));
-  it('inconclusive: stopped at the lockout budget', () => expect(judge(id, [tcp(), res('credentials', [attempts({ tried: 4, complete: false, stopReason: 'lockout-budget' })])]).rationale).toMatch(/not every login was fully tested/));
-  it('inconclusive: a declared web login did not answer', () => expect(judge(id, [tcp(), res('credentials', [attempts(), fact(LoginUnreachableFact, { path: '/admin', error: 'timed out' })])]).verdict).toBe('inconclusive'));
-  it('inconclusive: errors on every attempt are not refusals', () => expect(judge(id, [tcp(), res('credentials', [attempts({ errors: 70, complete: false, stopReason: 'errors' })])]).verdict).toBe('inconclusive'));
+  it('fail: a Mirai entry accepted', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('credentials', [
+          attempts({ accepted: [{ list: 'Mirai', entry: 3, username: 'root', password: 'xc••••' }], stopReason: 'accepted', complete: false }),
+        ]),
+      ]).verdict,
+    ).toBe('fail'));
+  it('fail: accepts a random pair, so accepts every default', () =>
+    expect(judge(id, [tcp(), res('credentials', [attempts({ stopReason: 'accepts-anything', control: 'accepted', complete: false })])]).verdict).toBe('fail'));
+  it('inconclusive: stopped at the lockout budget', () =>
+    expect(judge(id, [tcp(), res('credentials', [attempts({ tried: 4, complete: false, stopReason: 'lockout-budget' })])]).rationale).toMatch(
+      /not every login was fully tested/,
+    ));
+  it('inconclusive: a declared web login did not answer', () =>
+    expect(judge(id, [tcp(), res('credentials', [attempts(), fact(LoginUnreachableFact, { path: '/admin', error: 'timed out' })])]).verdict).toBe(
+      'inconclusive',
+    ));
+  it('inconclusive: errors on every attempt are not refusals', () =>
+    expect(judge(id, [tcp(), res('credentials', [attempts({ errors: 70, complete: false, stopReason: 'errors' })])]).verdict).toBe('inconclusive'));
   it('not-applicable: no password login after a complete scan', () => expect(judge(id, [tcp(), res('credentials', [])]).verdict).toBe('not-applicable'));
-  it('inconclusive, not n/a: no login found but the scan stopped early', () => expect(judge(id, [tcpAborted(), res('credentials', [])]).verdict).toBe('inconclusive'));
+  it('inconclusive, not n/a: no login found but the scan stopped early', () =>
+    expect(judge(id, [tcpAborted(), res('credentials', [])]).verdict).toBe('inconclusive'));
   it('not-tested: the probe was skipped; error: it failed', () => {
     expect(judge(id, [tcp(), skipped('credentials')]).verdict).toBe('not-tested');
     expect(judge(id, [tcp(), failed('credentials')]).verdict).toBe('error');
   });
-  it('the guard: a completed probe with no observation at all cannot pass', () => expect(judge(id, [tcp(), res('credentials', [])], { ...BASE }).verdict).not.toBe('pass'));
+  it('the guard: a completed probe with no observation at all cannot pass', () =>
+    expect(judge(id, [tcp(), res('credentials', [])], { ...BASE }).verdict).not.toBe('pass'));
 });
 
 // ---- unauthenticated access ------------------------------------------------------
@@ -103,40 +148,111 @@ describe('auth.unauthenticated-access', () => {
   const id = 'auth.unauthenticated-access';
   const asked = fact(UnauthenticatedScanFact, { ports: ['ssh 22', 'http 80'] });
   it('pass: services asked, nothing open', () => expect(judge(id, [tcp(), res('unauthenticated', [asked])]).verdict).toBe('pass'));
-  it('fail: a shell without login', () => expect(judge(id, [tcp(), res('unauthenticated', [fact(UnauthenticatedFact, { port: 2323, protocol: 'telnet', what: 'shell', where: 'telnet 2323', canaries: [], detail: 'echo printed 5555' }), asked])]).verdict).toBe('fail'));
-  it('status pages alone are no failure', () => expect(judge(id, [tcp(), res('unauthenticated', [fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'model and uptime' }), asked])]).verdict).toBe('pass'));
-  it('inconclusive: a place that could not be checked', () => expect(judge(id, [tcp(), res('unauthenticated', [fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80', canaries: [], detail: 'could not be checked: timed out' }), asked])]).verdict).toBe('inconclusive'));
-  it('inconclusive: no open service was asked', () => expect(judge(id, [tcp(), res('unauthenticated', [fact(UnauthenticatedScanFact, { ports: [] })])]).verdict).toBe('inconclusive'));
+  it('fail: a shell without login', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('unauthenticated', [
+          fact(UnauthenticatedFact, { port: 2323, protocol: 'telnet', what: 'shell', where: 'telnet 2323', canaries: [], detail: 'echo printed 5555' }),
+          asked,
+        ]),
+      ]).verdict,
+    ).toBe('fail'));
+  it('status pages alone are no failure', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('unauthenticated', [
+          fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'model and uptime' }),
+          asked,
+        ]),
+      ]).verdict,
+    ).toBe('pass'));
+  it('inconclusive: a place that could not be checked', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('unauthenticated', [
+          fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80', canaries: [], detail: 'could not be checked: timed out' }),
+          asked,
+        ]),
+      ]).verdict,
+    ).toBe('inconclusive'));
+  it('inconclusive: no open service was asked', () =>
+    expect(judge(id, [tcp(), res('unauthenticated', [fact(UnauthenticatedScanFact, { ports: [] })])]).verdict).toBe('inconclusive'));
   it('inconclusive: discovery stopped early', () => expect(judge(id, [tcpAborted(), res('unauthenticated', [asked])]).verdict).toBe('inconclusive'));
 });
 
 // ---- brute force ---------------------------------------------------------------
 const bf = (over: Partial<BruteForceFact> = {}): Fact =>
-  fact(BruteForceFactKind, { adapter: 'http-basic', protocol: 'https', port: 443, path: '/admin', attempts: [], mitigation: 'lockout', detail: 'locked after 5', labBefore: 'accepted', labAfter: 'rejected', recoveredAfterS: 31, ...over });
+  fact(BruteForceFactKind, {
+    adapter: 'http-basic',
+    protocol: 'https',
+    port: 443,
+    path: '/admin',
+    attempts: [],
+    mitigation: 'lockout',
+    detail: 'locked after 5',
+    labBefore: 'accepted',
+    labAfter: 'rejected',
+    recoveredAfterS: 31,
+    ...over,
+  });
 
 describe('auth.brute-force', () => {
   const id = 'auth.brute-force';
   it('pass: locked out and recovered', () => expect(judge(id, [tcp(), res('brute-force', [bf()])]).verdict).toBe('pass'));
-  it('fail: 20 wrong passwords at a steady pace', () => expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', detail: 'steady ~40 ms' })])]).verdict).toBe('fail'));
-  it('pass: no rate limit, but a declared high-entropy password that holds', () => expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 96 })])]).verdict).toBe('pass'));
-  it('fail: claims high-entropy, but the lab password is short', () => expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 30 })])]).verdict).toBe('fail'));
-  it('inconclusive: the first attempt already failed (unknown)', () => expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset' })])]).verdict).toBe('inconclusive'));
-  it('inconclusive: locked out and never recovered within the wait', () => expect(judge(id, [tcp(), res('brute-force', [bf({ recoveredAfterS: undefined })])]).verdict).toBe('inconclusive'));
-  it('not-applicable: only key logins, after a complete scan', () => expect(judge(id, [tcp(), res('brute-force', [fact(NoPasswordLoginFact, { detail: 'publickey only' })])]).verdict).toBe('not-applicable'));
+  it('fail: 20 wrong passwords at a steady pace', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', detail: 'steady ~40 ms' })])]).verdict).toBe('fail'));
+  it('pass: no rate limit, but a declared high-entropy password that holds', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 96 })])]).verdict).toBe('pass'));
+  it('fail: claims high-entropy, but the lab password is short', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 30 })])]).verdict).toBe('fail'));
+  it('inconclusive: the first attempt already failed (unknown)', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset' })])]).verdict).toBe('inconclusive'));
+  it('inconclusive: locked out and never recovered within the wait', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ recoveredAfterS: undefined })])]).verdict).toBe('inconclusive'));
+  it('not-applicable: only key logins, after a complete scan', () =>
+    expect(judge(id, [tcp(), res('brute-force', [fact(NoPasswordLoginFact, { detail: 'publickey only' })])]).verdict).toBe('not-applicable'));
   it('inconclusive: no password login found to test', () => expect(judge(id, [tcp(), res('brute-force', [])]).verdict).toBe('inconclusive'));
 });
 
 // ---- TLS ------------------------------------------------------------------------
-const tlsService = (over: { accepted?: Partial<Record<'SSLv3' | 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3', boolean | null>>; cert?: Record<string, unknown> | null; weak?: boolean } = {}): Fact => {
+const tlsService = (
+  over: {
+    accepted?: Partial<Record<'SSLv3' | 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3', boolean | null>>;
+    cert?: Record<string, unknown> | null;
+    weak?: boolean;
+  } = {},
+): Fact => {
   const acc = { SSLv3: false, TLSv1: false, 'TLSv1.1': false, 'TLSv1.2': true, 'TLSv1.3': true, ...over.accepted };
   const day = 86400000;
   return fact(TlsServiceFact, {
     port: 443,
-    versions: Object.fromEntries(Object.entries(acc).map(([v, a]) => [v, { accepted: a, suites: a ? ['TLS_AES_128_GCM_SHA256'] : [], ...(a === null ? { error: 'connection reset' } : {}) }])) as never,
+    versions: Object.fromEntries(
+      Object.entries(acc).map(([v, a]) => [
+        v,
+        { accepted: a, suites: a ? ['TLS_AES_128_GCM_SHA256'] : [], ...(a === null ? { error: 'connection reset' } : {}) },
+      ]),
+    ) as never,
     weakSuites: over.weak ? [{ version: 'TLSv1.2', suite: 'TLS_RSA_WITH_RC4_128_SHA', why: 'RC4' }] : [],
     ...(over.cert === null
       ? { certificateError: 'connection reset before the certificate' }
-      : { certificate: { subject: 'CN=dev', issuer: 'CN=dev', keyType: 'rsa', keyBits: 2048, signatureAlgorithm: 'sha256WithRSAEncryption', notBefore: new Date(Date.now() - day).toISOString(), notAfter: new Date(Date.now() + 300 * day).toISOString(), selfSigned: true, matchesTarget: true, sha256: 'ab', ...over.cert } }),
+      : {
+          certificate: {
+            subject: 'CN=dev',
+            issuer: 'CN=dev',
+            keyType: 'rsa',
+            keyBits: 2048,
+            signatureAlgorithm: 'sha256WithRSAEncryption',
+            notBefore: new Date(Date.now() - day).toISOString(),
+            notAfter: new Date(Date.now() + 300 * day).toISOString(),
+            selfSigned: true,
+            matchesTarget: true,
+            sha256: 'ab',
+            ...over.cert,
+          },
+        }),
     handshakes: 12,
   });
 };
@@ -146,8 +262,13 @@ describe('comms.tls', () => {
   it('pass: TLS 1.2+ only, strong suites, sound certificate', () => expect(judge(id, [tcp(), res('tls', [tlsService()])]).verdict).toBe('pass'));
   it('fail: TLS 1.0 accepted', () => expect(judge(id, [tcp(), res('tls', [tlsService({ accepted: { TLSv1: true } })])]).verdict).toBe('fail'));
   it('fail: RC4 suite', () => expect(judge(id, [tcp(), res('tls', [tlsService({ weak: true })])]).verdict).toBe('fail'));
-  it('fail: expired RSA-1024 certificate signed with SHA-1', () => expect(judge(id, [tcp(), res('tls', [tlsService({ cert: { keyBits: 1024, signatureAlgorithm: 'sha1WithRSAEncryption', notAfter: '2020-01-01T00:00:00Z' } })])]).rationale).toMatch(/3 TLS weakness/));
-  it('inconclusive: a version whose answer could not be read', () => expect(judge(id, [tcp(), res('tls', [tlsService({ accepted: { TLSv1: null } })])]).verdict).toBe('inconclusive'));
+  it('fail: expired RSA-1024 certificate signed with SHA-1', () =>
+    expect(
+      judge(id, [tcp(), res('tls', [tlsService({ cert: { keyBits: 1024, signatureAlgorithm: 'sha1WithRSAEncryption', notAfter: '2020-01-01T00:00:00Z' } })])])
+        .rationale,
+    ).toMatch(/3 TLS weakness/));
+  it('inconclusive: a version whose answer could not be read', () =>
+    expect(judge(id, [tcp(), res('tls', [tlsService({ accepted: { TLSv1: null } })])]).verdict).toBe('inconclusive'));
   it('inconclusive: no certificate could be read', () => expect(judge(id, [tcp(), res('tls', [tlsService({ cert: null })])]).verdict).toBe('inconclusive'));
   it('not-applicable: no TLS service after a complete scan; inconclusive after an aborted one', () => {
     expect(judge(id, [tcp(), res('tls', [])]).verdict).toBe('not-applicable');
@@ -164,7 +285,16 @@ const sshService = (over: { hostKeyBits?: number; kexinit?: boolean; enc?: strin
     kexinit:
       over.kexinit === false
         ? undefined
-        : { kex: ['curve25519-sha256'], hostKey: ['ssh-ed25519'], encryptionClientToServer: over.enc ?? ['aes128-ctr'], encryptionServerToClient: over.enc ?? ['aes128-ctr'], macClientToServer: ['hmac-sha2-256'], macServerToClient: ['hmac-sha2-256'], compressionClientToServer: ['none'], compressionServerToClient: ['none'] },
+        : {
+            kex: ['curve25519-sha256'],
+            hostKey: ['ssh-ed25519'],
+            encryptionClientToServer: over.enc ?? ['aes128-ctr'],
+            encryptionServerToClient: over.enc ?? ['aes128-ctr'],
+            macClientToServer: ['hmac-sha2-256'],
+            macServerToClient: ['hmac-sha2-256'],
+            compressionClientToServer: ['none'],
+            compressionServerToClient: ['none'],
+          },
     hostKeys: [{ algorithm: over.hostKeyBits ? 'ssh-rsa' : 'ssh-ed25519', type: over.hostKeyBits ? 'ssh-rsa' : 'ssh-ed25519', bits: over.hostKeyBits ?? 256 }],
     authMethods: ['publickey'],
     ...(over.kexinit === false ? { error: 'connection closed during KEXINIT' } : {}),
@@ -183,34 +313,87 @@ describe('comms.ssh', () => {
 describe('comms.plaintext', () => {
   const id = 'comms.plaintext';
   const looked = fact(PlaintextScanFact, { open: [22, 80] });
-  it('pass: port 80 only redirects to HTTPS', () => expect(judge(id, [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'redirect-to-https', how: '301 to https' }), looked])]).verdict).toBe('pass'));
-  it('fail: a Basic login on plain HTTP', () => expect(judge(id, [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'credentials', how: '401 Basic', path: '/admin' }), looked])]).verdict).toBe('fail'));
-  it('inconclusive: a port that could not be told apart (timeout is not "nothing")', () => expect(judge(id, [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 8080, protocol: 'http', carries: 'unknown', how: 'every request timed out' }), looked])]).verdict).toBe('inconclusive'));
-  it('inconclusive: no open port to look at', () => expect(judge(id, [tcp(), res('plaintext', [fact(PlaintextScanFact, { open: [] })])]).verdict).toBe('inconclusive'));
+  it('pass: port 80 only redirects to HTTPS', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'redirect-to-https', how: '301 to https' }), looked]),
+      ]).verdict,
+    ).toBe('pass'));
+  it('fail: a Basic login on plain HTTP', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'credentials', how: '401 Basic', path: '/admin' }), looked]),
+      ]).verdict,
+    ).toBe('fail'));
+  it('inconclusive: a port that could not be told apart (timeout is not "nothing")', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        res('plaintext', [fact(PlaintextServiceFact, { port: 8080, protocol: 'http', carries: 'unknown', how: 'every request timed out' }), looked]),
+      ]).verdict,
+    ).toBe('inconclusive'));
+  it('inconclusive: no open port to look at', () =>
+    expect(judge(id, [tcp(), res('plaintext', [fact(PlaintextScanFact, { open: [] })])]).verdict).toBe('inconclusive'));
   it('inconclusive: discovery stopped early', () => expect(judge(id, [tcpAborted(), res('plaintext', [looked])]).verdict).toBe('inconclusive'));
 });
 
 // ---- serial console --------------------------------------------------------------
-const serial = (over: Partial<SerialFacts> = {}): ProbeResult => res('serial', [fact(SerialConsoleFact, { path: '/dev/ttyUSB0', bytes: 2048, countdownOffered: false, bootloaderInterrupted: false, loginPrompt: true, shellWithoutLogin: false, secrets: [], canaries: [], ...over })]);
+const serial = (over: Partial<SerialFacts> = {}): ProbeResult =>
+  res('serial', [
+    fact(SerialConsoleFact, {
+      path: '/dev/ttyUSB0',
+      bytes: 2048,
+      countdownOffered: false,
+      bootloaderInterrupted: false,
+      loginPrompt: true,
+      shellWithoutLogin: false,
+      secrets: [],
+      canaries: [],
+      ...over,
+    }),
+  ]);
 
 describe('debug.serial-console', () => {
   const id = 'debug.serial-console';
   it('pass: a login prompt, nothing leaked', () => expect(judge(id, [serial()]).verdict).toBe('pass'));
   it('fail: a shell without login', () => expect(judge(id, [serial({ shellWithoutLogin: true, loginPrompt: false })]).verdict).toBe('fail'));
   it('fail: the Wi-Fi key at boot', () => expect(judge(id, [serial({ secrets: [{ kind: 'wifi_psk=…', where: 'wifi_psk=ca••••' }] })]).verdict).toBe('fail'));
-  it('inconclusive: silence (wrong port or baud rate cannot be told from a safe console)', () => expect(judge(id, [serial({ bytes: 0, loginPrompt: false })]).verdict).toBe('inconclusive'));
+  it('inconclusive: silence (wrong port or baud rate cannot be told from a safe console)', () =>
+    expect(judge(id, [serial({ bytes: 0, loginPrompt: false })]).verdict).toBe('inconclusive'));
   it('inconclusive: output, but neither a login nor a shell', () => expect(judge(id, [serial({ loginPrompt: false })]).verdict).toBe('inconclusive'));
   it('not-tested: no UART declared', () => expect(judge(id, [skipped('serial')]).verdict).toBe('not-tested'));
 });
 
 // ---- update ----------------------------------------------------------------------
-const action = (ok = true): ActionRecord => ({ action: 'update.install', via: 'http', request: 'POST', startedAt: '2026-12-01T00:00:00Z', durationMs: 5, attempts: 1, status: ok ? 200 : 403, ok, clearText: false });
-const step = (s: UpdateStep['step'], installed: boolean | null, before = '1.0.0', after?: string): UpdateStep => ({ step: s, image: s, sha256: 'ab', bytes: 10, versionBefore: before, versionAfter: after ?? (installed === null ? undefined : installed ? `${s}-version` : before), install: action(installed !== false), installed });
-const update = (f: Partial<UpdateFacts>): ProbeResult => res('update', [fact(UpdateSequenceFact, { versionStart: '1.0.0', steps: [], notAttempted: [], ...f })]);
+const action = (ok = true): ActionRecord => ({
+  action: 'update.install',
+  via: 'http',
+  request: 'POST',
+  startedAt: '2026-12-01T00:00:00Z',
+  durationMs: 5,
+  attempts: 1,
+  status: ok ? 200 : 403,
+  ok,
+  clearText: false,
+});
+const step = (s: UpdateStep['step'], installed: boolean | null, before = '1.0.0', after?: string): UpdateStep => ({
+  step: s,
+  image: s,
+  sha256: 'ab',
+  bytes: 10,
+  versionBefore: before,
+  versionAfter: after ?? (installed === null ? undefined : installed ? `${s}-version` : before),
+  install: action(installed !== false),
+  installed,
+});
+const update = (f: Partial<UpdateFacts>): ProbeResult =>
+  res('update', [fact(UpdateSequenceFact, { versionStart: '1.0.0', steps: [], notAttempted: [], ...f })]);
 const good = [step('tampered', false), step('unsigned', false), step('older', false), step('genuine', true, '1.0.0', '1.0.1')];
 
 describe('update.integrity and update.rollback', () => {
-  it('the check decides installed from the versions, not from the probe\'s reading', () => {
+  it("the check decides installed from the versions, not from the probe's reading", () => {
     // A probe that wrote installed: false for an image after which the version moved: the check sees an install.
     const lying = [{ ...step('tampered', true), installed: false }, ...good.slice(1)];
     expect(judge('update.integrity', [update({ steps: lying })]).verdict).toBe('fail');
@@ -219,54 +402,119 @@ describe('update.integrity and update.rollback', () => {
     expect(judge('update.integrity', [update({ steps: good })]).verdict).toBe('pass');
     expect(judge('update.rollback', [update({ steps: good })]).verdict).toBe('pass');
   });
-  it('fail integrity: the tampered image installed', () => expect(judge('update.integrity', [update({ steps: [step('tampered', true), ...good.slice(1)] })]).verdict).toBe('fail'));
-  it('fail rollback: the older image installed', () => expect(judge('update.rollback', [update({ steps: [good[0], good[1], step('older', true), good[3]] })]).verdict).toBe('fail'));
+  it('fail integrity: the tampered image installed', () =>
+    expect(judge('update.integrity', [update({ steps: [step('tampered', true), ...good.slice(1)] })]).verdict).toBe('fail'));
+  it('fail rollback: the older image installed', () =>
+    expect(judge('update.rollback', [update({ steps: [good[0], good[1], step('older', true), good[3]] })]).verdict).toBe('fail'));
   it('inconclusive both: the genuine image was not accepted either (a device that refuses everything proves nothing)', () => {
     const none = [step('tampered', false), step('unsigned', false), step('older', false), step('genuine', false)];
     expect(judge('update.integrity', [update({ steps: none })]).verdict).toBe('inconclusive');
     expect(judge('update.rollback', [update({ steps: none })]).verdict).toBe('inconclusive');
   });
-  it('inconclusive: whether the tampered image went in cannot be seen (late install, no version)', () => expect(judge('update.integrity', [update({ steps: [step('tampered', null), ...good.slice(1)] })]).verdict).toBe('inconclusive'));
-  it('inconclusive: the version could not be read at all', () => expect(judge('update.integrity', [update({ versionStart: undefined, stopped: 'version action timed out' })]).verdict).toBe('inconclusive'));
-  it('not-tested rollback: no older image declared', () => expect(judge('update.rollback', [update({ steps: [good[0], good[1], good[3]], notAttempted: [{ step: 'older', why: 'no update.images.older declared' }] })]).verdict).toBe('not-tested'));
+  it('inconclusive: whether the tampered image went in cannot be seen (late install, no version)', () =>
+    expect(judge('update.integrity', [update({ steps: [step('tampered', null), ...good.slice(1)] })]).verdict).toBe('inconclusive'));
+  it('inconclusive: the version could not be read at all', () =>
+    expect(judge('update.integrity', [update({ versionStart: undefined, stopped: 'version action timed out' })]).verdict).toBe('inconclusive'));
+  it('not-tested rollback: no older image declared', () =>
+    expect(
+      judge('update.rollback', [update({ steps: [good[0], good[1], good[3]], notAttempted: [{ step: 'older', why: 'no update.images.older declared' }] })])
+        .verdict,
+    ).toBe('not-tested'));
   it('not-tested: no install action declared', () => expect(judge('update.integrity', [skipped('update')]).verdict).toBe('not-tested'));
 });
 
 // ---- privacy -----------------------------------------------------------------------
-const channel = (over: Partial<DataChannel> = {}): DataChannel => ({ channel: 'https://198.18.9.2/config', authenticated: true, clearText: false, ok: true, categories: ['email'], detail: 'read', ...over });
-const pd = (...channels: DataChannel[]): ProbeResult => res('personal-data', [...channels.map((c) => fact(PersonalDataChannelFact, c)), fact(PersonalDataSweepFact, { channels: channels.length, readBackDeclared: 1 })]);
+const channel = (over: Partial<DataChannel> = {}): DataChannel => ({
+  channel: 'https://198.18.9.2/config',
+  authenticated: true,
+  clearText: false,
+  ok: true,
+  categories: ['email'],
+  detail: 'read',
+  ...over,
+});
+const pd = (...channels: DataChannel[]): ProbeResult =>
+  res('personal-data', [
+    ...channels.map((c) => fact(PersonalDataChannelFact, c)),
+    fact(PersonalDataSweepFact, { channels: channels.length, readBackDeclared: 1 }),
+  ]);
 const unauth = (...facts: Fact[]): ProbeResult => res('unauthenticated', [...facts, fact(UnauthenticatedScanFact, { ports: ['https 443'] })]);
 
 describe('privacy.personal-data-exposure', () => {
   const id = 'privacy.personal-data-exposure';
   it('pass: the canary shows only behind authentication and TLS', () => expect(judge(id, [pd(channel()), unauth(), tcp(), udp()]).verdict).toBe('pass'));
-  it('fail: readable without credentials', () => expect(judge(id, [pd(channel()), unauth(fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'personal-data', where: 'http 80 /status', canaries: ['email'], detail: 'owner e-mail' })), tcp(), udp()]).verdict).toBe('fail'));
-  it('fail: read with credentials, but over clear text', () => expect(judge(id, [pd(channel({ clearText: true, channel: 'http://198.18.9.2/config' })), unauth(), tcp(), udp()]).verdict).toBe('fail'));
-  it('inconclusive: no canary seen anywhere, not even with credentials (the search could not have found it)', () => expect(judge(id, [pd(channel({ categories: [] })), unauth(), tcp(), udp()]).rationale).toMatch(/proves nothing/));
-  it('inconclusive: a channel probe that should have searched failed', () => expect(judge(id, [pd(channel()), unauth(), tcp(), failed('udp-services')]).verdict).toBe('inconclusive'));
+  it('fail: readable without credentials', () =>
+    expect(
+      judge(id, [
+        pd(channel()),
+        unauth(
+          fact(UnauthenticatedFact, {
+            port: 80,
+            protocol: 'http',
+            what: 'personal-data',
+            where: 'http 80 /status',
+            canaries: ['email'],
+            detail: 'owner e-mail',
+          }),
+        ),
+        tcp(),
+        udp(),
+      ]).verdict,
+    ).toBe('fail'));
+  it('fail: read with credentials, but over clear text', () =>
+    expect(judge(id, [pd(channel({ clearText: true, channel: 'http://198.18.9.2/config' })), unauth(), tcp(), udp()]).verdict).toBe('fail'));
+  it('inconclusive: no canary seen anywhere, not even with credentials (the search could not have found it)', () =>
+    expect(judge(id, [pd(channel({ categories: [] })), unauth(), tcp(), udp()]).rationale).toMatch(/proves nothing/));
+  it('inconclusive: a channel probe that should have searched failed', () =>
+    expect(judge(id, [pd(channel()), unauth(), tcp(), failed('udp-services')]).verdict).toBe('inconclusive'));
 });
 
 describe('privacy.disclosure', () => {
   const id = 'privacy.disclosure';
   it('pass: every category seen is declared', () => expect(judge(id, [pd(channel()), unauth(), tcp()]).verdict).toBe('pass'));
   it('fail: location seen, not declared', () => expect(judge(id, [pd(channel({ categories: ['email', 'location'] })), unauth(), tcp()]).verdict).toBe('fail'));
-  it('fail: nothing declared at all', () => expect(judge(id, [pd(channel())], { ...BASE, personalData: { declared: [], canaries: { email: 'x@example.jp' } } }).verdict).toBe('fail'));
+  it('fail: nothing declared at all', () =>
+    expect(judge(id, [pd(channel())], { ...BASE, personalData: { declared: [], canaries: { email: 'x@example.jp' } } }).verdict).toBe('fail'));
   it('not-tested: no personalData section', () => expect(judge(id, [pd(channel())], { ...BASE, personalData: undefined }).verdict).toBe('not-tested'));
   it('inconclusive: nothing seen anywhere', () => expect(judge(id, [pd(channel({ categories: [] })), unauth(), tcp()]).verdict).toBe('inconclusive'));
 });
 
 const reset = (over: Partial<ResetFacts>): ProbeResult =>
-  res('reset', [fact(ResetFact, { before: [channel()], reset: { ...action(), action: 'reset' }, return: { returned: true, afterMs: 3000, polls: 2, how: 'version answered' }, after: [channel({ categories: [] })], survived: [], ...over })]);
+  res('reset', [
+    fact(ResetFact, {
+      before: [channel()],
+      reset: { ...action(), action: 'reset' },
+      return: { returned: true, afterMs: 3000, polls: 2, how: 'version answered' },
+      after: [channel({ categories: [] })],
+      survived: [],
+      ...over,
+    }),
+  ]);
 
 describe('privacy.data-deletion', () => {
   const id = 'privacy.data-deletion';
   it('pass: seen before, gone after, on the same channel', () => expect(judge(id, [reset({})]).verdict).toBe('pass'));
   it('fail: the e-mail survived the reset', () => expect(judge(id, [reset({ after: [channel()], survived: ['email'] })]).verdict).toBe('fail'));
-  it('the check decides what survived from the channels, not from the probe\'s reading', () => expect(judge(id, [reset({ after: [channel()], survived: [] })]).verdict).toBe('fail'));
-  it('inconclusive: the reset request was refused (data still there means nothing)', () => expect(judge(id, [reset({ reset: { ...action(false), action: 'reset' }, after: [channel()], survived: ['email'] })]).verdict).toBe('inconclusive'));
-  it('inconclusive: the device did not come back', () => expect(judge(id, [reset({ return: { returned: false, afterMs: 180000, polls: 60, how: 'no answer' }, after: [] })]).verdict).toBe('inconclusive'));
-  it('inconclusive: after the reset the channel could not be read (a setup page is not "wiped")', () => expect(judge(id, [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read: 200 setup wizard' })] })]).verdict).toBe('inconclusive'));
-  it('inconclusive: no canary before the reset, so it was not attempted', () => expect(judge(id, [reset({ before: [channel({ categories: [] })], reset: undefined, return: undefined, after: [], notAttempted: 'no canary was visible before the reset' })]).verdict).toBe('inconclusive'));
+  it("the check decides what survived from the channels, not from the probe's reading", () =>
+    expect(judge(id, [reset({ after: [channel()], survived: [] })]).verdict).toBe('fail'));
+  it('inconclusive: the reset request was refused (data still there means nothing)', () =>
+    expect(judge(id, [reset({ reset: { ...action(false), action: 'reset' }, after: [channel()], survived: ['email'] })]).verdict).toBe('inconclusive'));
+  it('inconclusive: the device did not come back', () =>
+    expect(judge(id, [reset({ return: { returned: false, afterMs: 180000, polls: 60, how: 'no answer' }, after: [] })]).verdict).toBe('inconclusive'));
+  it('inconclusive: after the reset the channel could not be read (a setup page is not "wiped")', () =>
+    expect(judge(id, [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read: 200 setup wizard' })] })]).verdict).toBe('inconclusive'));
+  it('inconclusive: no canary before the reset, so it was not attempted', () =>
+    expect(
+      judge(id, [
+        reset({
+          before: [channel({ categories: [] })],
+          reset: undefined,
+          return: undefined,
+          after: [],
+          notAttempted: 'no canary was visible before the reset',
+        }),
+      ]).verdict,
+    ).toBe('inconclusive'));
   it('not-tested: no reset action declared', () => expect(judge(id, [skipped('reset')]).verdict).toBe('not-tested'));
 });
 
@@ -277,27 +525,99 @@ describe('privacy.data-deletion', () => {
  * clean facts. The harness must refuse it: inconclusive, never pass.
  */
 describe('a pass or not-applicable that cites an unknown fact is refused by the harness', () => {
-  const statusPage = fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'model and uptime' });
-  const unchecked = fact(UnauthenticatedFact, { port: 80, protocol: 'http', what: 'status', where: 'http 80 /status', canaries: [], detail: 'could not be checked: timed out' });
+  const statusPage = fact(UnauthenticatedFact, {
+    port: 80,
+    protocol: 'http',
+    what: 'status',
+    where: 'http 80 /status',
+    canaries: [],
+    detail: 'model and uptime',
+  });
+  const unchecked = fact(UnauthenticatedFact, {
+    port: 80,
+    protocol: 'http',
+    what: 'status',
+    where: 'http 80 /status',
+    canaries: [],
+    detail: 'could not be checked: timed out',
+  });
   const asked = fact(UnauthenticatedScanFact, { ports: ['http 80'] });
   const looked = fact(PlaintextScanFact, { open: [22, 80] });
   const cases: Array<{ id: string; verdict: Verdict; clean: ProbeResult[]; unknown: ProbeResult[]; device?: DeviceFileInput }> = [
-    { id: 'exposure.undeclared-services', verdict: 'pass', clean: [tcp(), udp()], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'the scan stopped after 30 s' })), udp()] },
-    { id: 'auth.default-credentials', verdict: 'pass', clean: [tcp(), res('credentials', [attempts()])], unknown: [tcp(), res('credentials', [attempts({ complete: false, tried: 12, stopReason: 'budget' })])] },
-    { id: 'auth.default-credentials', verdict: 'not-applicable', clean: [tcp(), res('credentials', [])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'nothing answered' })), res('credentials', [])] },
-    { id: 'auth.unauthenticated-access', verdict: 'pass', clean: [tcp(), res('unauthenticated', [statusPage, asked])], unknown: [tcp(), res('unauthenticated', [unchecked, asked])] },
-    { id: 'auth.brute-force', verdict: 'pass', clean: [tcp(), res('brute-force', [bf()])], unknown: [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset at the first attempt' })])] },
-    { id: 'auth.brute-force', verdict: 'not-applicable', clean: [tcp(), res('brute-force', [fact(NoPasswordLoginFact, {})])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('brute-force', [fact(NoPasswordLoginFact, {})])] },
+    {
+      id: 'exposure.undeclared-services',
+      verdict: 'pass',
+      clean: [tcp(), udp()],
+      unknown: [tcp(port({ port: 22 }), scan({ aborted: 'the scan stopped after 30 s' })), udp()],
+    },
+    {
+      id: 'auth.default-credentials',
+      verdict: 'pass',
+      clean: [tcp(), res('credentials', [attempts()])],
+      unknown: [tcp(), res('credentials', [attempts({ complete: false, tried: 12, stopReason: 'budget' })])],
+    },
+    {
+      id: 'auth.default-credentials',
+      verdict: 'not-applicable',
+      clean: [tcp(), res('credentials', [])],
+      unknown: [tcp(port({ port: 22 }), scan({ aborted: 'nothing answered' })), res('credentials', [])],
+    },
+    {
+      id: 'auth.unauthenticated-access',
+      verdict: 'pass',
+      clean: [tcp(), res('unauthenticated', [statusPage, asked])],
+      unknown: [tcp(), res('unauthenticated', [unchecked, asked])],
+    },
+    {
+      id: 'auth.brute-force',
+      verdict: 'pass',
+      clean: [tcp(), res('brute-force', [bf()])],
+      unknown: [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset at the first attempt' })])],
+    },
+    {
+      id: 'auth.brute-force',
+      verdict: 'not-applicable',
+      clean: [tcp(), res('brute-force', [fact(NoPasswordLoginFact, {})])],
+      unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('brute-force', [fact(NoPasswordLoginFact, {})])],
+    },
     { id: 'comms.tls', verdict: 'pass', clean: [tcp(), res('tls', [tlsService()])], unknown: [tcp(), res('tls', [tlsService({ accepted: { TLSv1: null } })])] },
-    { id: 'comms.tls', verdict: 'not-applicable', clean: [tcp(), res('tls', [])], unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('tls', [])] },
+    {
+      id: 'comms.tls',
+      verdict: 'not-applicable',
+      clean: [tcp(), res('tls', [])],
+      unknown: [tcp(port({ port: 22 }), scan({ aborted: 'unreachable' })), res('tls', [])],
+    },
     { id: 'comms.ssh', verdict: 'pass', clean: [tcp(), res('ssh', [sshService()])], unknown: [tcp(), res('ssh', [sshService({ kexinit: false })])] },
-    { id: 'comms.plaintext', verdict: 'pass', clean: [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'redirect-to-https', how: '301' }), looked])], unknown: [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'unknown', how: 'every request timed out' }), looked])] },
+    {
+      id: 'comms.plaintext',
+      verdict: 'pass',
+      clean: [tcp(), res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'redirect-to-https', how: '301' }), looked])],
+      unknown: [
+        tcp(),
+        res('plaintext', [fact(PlaintextServiceFact, { port: 80, protocol: 'http', carries: 'unknown', how: 'every request timed out' }), looked]),
+      ],
+    },
     { id: 'debug.serial-console', verdict: 'pass', clean: [serial()], unknown: [serial({ bytes: 0 })] },
     { id: 'update.integrity', verdict: 'pass', clean: [update({ steps: good })], unknown: [update({ steps: [...good.slice(0, 3), step('genuine', null)] })] },
     { id: 'update.rollback', verdict: 'pass', clean: [update({ steps: good })], unknown: [update({ steps: [...good.slice(0, 3), step('genuine', null)] })] },
-    { id: 'privacy.personal-data-exposure', verdict: 'pass', clean: [pd(channel()), res('unauthenticated', [statusPage, asked]), tcp(), udp()], unknown: [pd(channel()), res('unauthenticated', [unchecked, asked]), tcp(), udp()] },
-    { id: 'privacy.disclosure', verdict: 'pass', clean: [pd(channel()), tcp()], unknown: [pd(channel(), channel({ channel: 'mqtts 8883', ok: false, categories: [], detail: 'not accepted: timeout' })), tcp()] },
-    { id: 'privacy.data-deletion', verdict: 'pass', clean: [reset({})], unknown: [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read' })] })] },
+    {
+      id: 'privacy.personal-data-exposure',
+      verdict: 'pass',
+      clean: [pd(channel()), res('unauthenticated', [statusPage, asked]), tcp(), udp()],
+      unknown: [pd(channel()), res('unauthenticated', [unchecked, asked]), tcp(), udp()],
+    },
+    {
+      id: 'privacy.disclosure',
+      verdict: 'pass',
+      clean: [pd(channel()), tcp()],
+      unknown: [pd(channel(), channel({ channel: 'mqtts 8883', ok: false, categories: [], detail: 'not accepted: timeout' })), tcp()],
+    },
+    {
+      id: 'privacy.data-deletion',
+      verdict: 'pass',
+      clean: [reset({})],
+      unknown: [reset({ after: [channel({ ok: false, categories: [], detail: 'could not read' })] })],
+    },
   ];
 
   it.each(cases.map((c) => [`${c.id} (${c.verdict})`, c] as const))('%s', (_name, c) => {
@@ -319,21 +639,41 @@ describe('a pass or not-applicable that cites an unknown fact is refused by the 
   it('a pass that cites nothing is refused', () => {
     const real = CHECKS.get('comms.ssh')!;
     const bare = { ...real, judge: () => ({ verdict: 'pass' as const, rationale: 'looks fine', findings: [] }) };
-    const r = judgeCheck('comms.ssh', { device: deviceFrom(BASE), checks: new Map([['comms.ssh', bare]]), probes: PROBES, results: new Map([['ssh', res('ssh', [sshService()])]]), reveal: false });
+    const r = judgeCheck('comms.ssh', {
+      device: deviceFrom(BASE),
+      checks: new Map([['comms.ssh', bare]]),
+      probes: PROBES,
+      results: new Map([['ssh', res('ssh', [sshService()])]]),
+      reveal: false,
+    });
     expect(r).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringMatching(/cites no fact it rests on/) });
   });
 
   it('a pass that cites a kind its probe does not declare is refused', () => {
     const real = CHECKS.get('comms.ssh')!;
-    const wrong = { ...real, judge: () => ({ verdict: 'pass' as const, rationale: 'looks fine', findings: [], basis: [{ probe: 'ssh', kind: 'tls-service' }] }) };
-    const r = judgeCheck('comms.ssh', { device: deviceFrom(BASE), checks: new Map([['comms.ssh', wrong]]), probes: PROBES, results: new Map([['ssh', res('ssh', [sshService()])]]), reveal: false });
+    const wrong = {
+      ...real,
+      judge: () => ({ verdict: 'pass' as const, rationale: 'looks fine', findings: [], basis: [{ probe: 'ssh', kind: 'tls-service' }] }),
+    };
+    const r = judgeCheck('comms.ssh', {
+      device: deviceFrom(BASE),
+      checks: new Map([['comms.ssh', wrong]]),
+      probes: PROBES,
+      results: new Map([['ssh', res('ssh', [sshService()])]]),
+      reveal: false,
+    });
     expect(r.rationale).toMatch(/cites tls-service, which probe ssh does not declare/);
   });
 });
 
 describe('every check, when its probes did not complete', () => {
   // The one mapping (harness/gate.ts) from a probe that did not finish to a verdict: never pass.
-  const cases: Array<[ProbeResult['status'], Verdict]> = [['failed', 'error'], ['timed-out', 'inconclusive'], ['skipped', 'not-tested'], ['cancelled', 'not-tested']];
+  const cases: Array<[ProbeResult['status'], Verdict]> = [
+    ['failed', 'error'],
+    ['timed-out', 'inconclusive'],
+    ['skipped', 'not-tested'],
+    ['cancelled', 'not-tested'],
+  ];
   for (const id of [...CHECKS.keys()]) {
     it.each(cases)(`${id}: probes %s → %s`, (status, verdict) => {
       const check = CHECKS.get(id)!;
@@ -345,7 +685,21 @@ describe('every check, when its probes did not complete', () => {
 
 describe('every check is covered here', () => {
   it('names all 13 stable checks', () => {
-    const covered = ['exposure.undeclared-services', 'auth.default-credentials', 'auth.unauthenticated-access', 'auth.brute-force', 'comms.tls', 'comms.ssh', 'comms.plaintext', 'debug.serial-console', 'update.integrity', 'update.rollback', 'privacy.personal-data-exposure', 'privacy.disclosure', 'privacy.data-deletion'];
+    const covered = [
+      'exposure.undeclared-services',
+      'auth.default-credentials',
+      'auth.unauthenticated-access',
+      'auth.brute-force',
+      'comms.tls',
+      'comms.ssh',
+      'comms.plaintext',
+      'debug.serial-console',
+      'update.integrity',
+      'update.rollback',
+      'privacy.personal-data-exposure',
+      'privacy.disclosure',
+      'privacy.data-deletion',
+    ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });
 });

@@ -13,7 +13,10 @@ import { StarbenchError } from '../../harness/errors';
 const VALID = {
   device: { name: 'Cam', model: 'C1', firmware: '1.0.0' },
   target: { host: '127.0.0.1' },
-  services: [{ port: 22, protocol: 'ssh' }, { port: 80, protocol: 'http' }],
+  services: [
+    { port: 22, protocol: 'ssh' },
+    { port: 80, protocol: 'http' },
+  ],
   credentials: { admin: { username: 'admin', password: 'secret-pass' } },
   auth: [{ port: 80, protocol: 'http', path: '/admin', scheme: 'basic', credential: 'admin', bruteForce: 'lockout', lockoutAfter: 5, lockoutSeconds: 60 }],
   update: { version: { http: { url: 'http://127.0.0.1/version', jsonPath: 'fw' } }, images: { genuine: './fw.bin' } },
@@ -45,12 +48,20 @@ function paths(v: unknown, prefix: (string | number)[] = []): (string | number)[
 }
 const PATHS = paths(VALID);
 
-type Mutation = { op: 'set'; at: (string | number)[]; value: Json } | { op: 'delete'; at: (string | number)[] } | { op: 'unknown-key'; at: (string | number)[]; key: string } | { op: 'duplicate-port' };
+type Mutation =
+  | { op: 'set'; at: (string | number)[]; value: Json }
+  | { op: 'delete'; at: (string | number)[] }
+  | { op: 'unknown-key'; at: (string | number)[]; key: string }
+  | { op: 'duplicate-port' };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), at: fc.constantFrom(...PATHS), value: weird }),
   fc.record({ op: fc.constant('delete' as const), at: fc.constantFrom(...PATHS) }),
-  fc.record({ op: fc.constant('unknown-key' as const), at: fc.constantFrom(...PATHS.filter((p) => typeof p[p.length - 1] === 'string')), key: fc.string({ minLength: 1, maxLength: 10 }) }),
+  fc.record({
+    op: fc.constant('unknown-key' as const),
+    at: fc.constantFrom(...PATHS.filter((p) => typeof p[p.length - 1] === 'string')),
+    key: fc.string({ minLength: 1, maxLength: 10 }),
+  }),
   fc.record({ op: fc.constant('duplicate-port' as const) }),
 );
 

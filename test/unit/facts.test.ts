@@ -60,7 +60,13 @@ describe('in a run', () => {
   };
 
   it('a probe that records a malformed fact is failed and its check is an error, not a pass', async () => {
-    const probe: Probe = { id: 'p', title: 'p', needs: [], facts: [PortSeen], run: async () => ({ observations: [{ kind: 'port-seen', summary: 's', data: { port: -1.5, open: 'yes' } }] }) };
+    const probe: Probe = {
+      id: 'p',
+      title: 'p',
+      needs: [],
+      facts: [PortSeen],
+      run: async () => ({ observations: [{ kind: 'port-seen', summary: 's', data: { port: -1.5, open: 'yes' } }] }),
+    };
     const { report } = await runWith({ device: deviceFrom(minimalDevice), profile: profileOf([{ id: 'R', checks: ['c'] }]), probes: [probe], checks: [check] });
     expect(report.observations.p.status).toBe('failed');
     expect(report.observations.p.reason).toMatch(/do not match its declared facts/);
@@ -69,7 +75,7 @@ describe('in a run', () => {
 });
 
 describe('saved runs', () => {
-  it('every probe result of the saved lab runs validates against today\'s schemas', () => {
+  it("every probe result of the saved lab runs validates against today's schemas", () => {
     for (const name of ['lab-weak', 'lab-strong', 'lab-mixed']) {
       const saved = loadSavedRun(path.join(__dirname, '..', '..', 'fixtures', 'runs', name), PROBES);
       const bad = [...saved.results.values()].filter((r) => r.status === 'failed' && /declared facts|does not validate/.test(r.reason ?? ''));
@@ -82,23 +88,38 @@ describe('saved runs', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-tampered-'));
     cpSync(path.join(__dirname, '..', '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
     const file = path.join(dir, 'journal.jsonl');
-    const lines = readFileSync(file, 'utf8').split('\n').map((l) => {
-      if (!l.includes('"type":"probe-end"') || !l.includes('"probe":"tcp-ports"')) return l;
-      const e = JSON.parse(l) as { result: ProbeResult };
-      const port = e.result.observations.find((o) => o.kind === 'tcp-port')!;
-      port.data.state = 'wide open';
-      return JSON.stringify(e);
-    });
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .map((l) => {
+        if (!l.includes('"type":"probe-end"') || !l.includes('"probe":"tcp-ports"')) return l;
+        const e = JSON.parse(l) as { result: ProbeResult };
+        const port = e.result.observations.find((o) => o.kind === 'tcp-port')!;
+        port.data.state = 'wide open';
+        return JSON.stringify(e);
+      });
     writeFileSync(file, lines.join('\n'));
     const saved = loadSavedRun(dir, PROBES);
     expect(saved.results.get('tcp-ports')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/\(tcp-port\) does not match its schema: state /) });
   });
 
-  it('a probe-end that is not a probe result at all is that probe\'s error', () => {
+  it("a probe-end that is not a probe result at all is that probe's error", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-torn-'));
     cpSync(path.join(__dirname, '..', '..', 'fixtures', 'runs', 'lab-weak'), dir, { recursive: true });
     const file = path.join(dir, 'journal.jsonl');
-    writeFileSync(file, readFileSync(file, 'utf8').split('\n').map((l) => (l.includes('"type":"probe-end"') && l.includes('"probe":"ssh"') ? JSON.stringify({ ...JSON.parse(l), result: { probe: 'ssh', status: 'completed' } }) : l)).join('\n'));
-    expect(loadSavedRun(dir, PROBES).results.get('ssh')).toMatchObject({ status: 'failed', reason: expect.stringMatching(/saved result in the journal does not validate/) });
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) =>
+          l.includes('"type":"probe-end"') && l.includes('"probe":"ssh"')
+            ? JSON.stringify({ ...JSON.parse(l), result: { probe: 'ssh', status: 'completed' } })
+            : l,
+        )
+        .join('\n'),
+    );
+    expect(loadSavedRun(dir, PROBES).results.get('ssh')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/saved result in the journal does not validate/),
+    });
   });
 });

@@ -16,7 +16,11 @@ const refuse = (what: string) => (): never => {
 
 type Slot = [target: Record<string, unknown>, name: string, what: string];
 const SLOTS: Slot[] = [
-  ...(['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const).map((n): Slot => [child_process as unknown as Record<string, unknown>, n, `child_process.${n}`]),
+  ...(['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'] as const).map((n): Slot => [
+    child_process as unknown as Record<string, unknown>,
+    n,
+    `child_process.${n}`,
+  ]),
   [net.Socket.prototype as unknown as Record<string, unknown>, 'connect', 'net.Socket.connect'],
   [net.Server.prototype as unknown as Record<string, unknown>, 'listen', 'net.Server.listen'],
   [dgram.Socket.prototype as unknown as Record<string, unknown>, 'bind', 'dgram bind'],

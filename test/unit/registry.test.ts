@@ -15,8 +15,12 @@ describe('registry', () => {
 
   it('refuses a probe whose schema is not a zod schema, and a fact kind declared twice', () => {
     const r = new Registry();
-    expect(() => r.addProbe({ id: 'p', title: 'p', needs: [], facts: [{ kind: 'k', schema: {} as never }], run: async () => ({ observations: [] }) }, 'plugin x')).toThrow(/plugin x: probe p: facts\.0\.schema must be a zod schema/);
+    expect(() =>
+      r.addProbe({ id: 'p', title: 'p', needs: [], facts: [{ kind: 'k', schema: {} as never }], run: async () => ({ observations: [] }) }, 'plugin x'),
+    ).toThrow(/plugin x: probe p: facts\.0\.schema must be a zod schema/);
     const k = defineFact('k', z.object({}));
-    expect(() => r.addProbe({ id: 'q', title: 'q', needs: [], facts: [k, k], run: async () => ({ observations: [] }) })).toThrow(/declares fact kind "k" twice/);
+    expect(() => r.addProbe({ id: 'q', title: 'q', needs: [], facts: [k, k], run: async () => ({ observations: [] }) })).toThrow(
+      /declares fact kind "k" twice/,
+    );
   });
 });

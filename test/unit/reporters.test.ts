@@ -13,7 +13,13 @@ import { terminalReporter } from '../../reports/terminal';
 import { deviceFrom, minimalDevice } from '../helpers/device';
 import { profileOf, runWith, X_FACT } from '../helpers/run';
 
-const probe: Probe = { id: 'p', title: 'p', needs: [], facts: [X_FACT], run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: { bad: true } }] }) };
+const probe: Probe = {
+  id: 'p',
+  title: 'p',
+  needs: [],
+  facts: [X_FACT],
+  run: async () => ({ observations: [{ kind: 'x', summary: 'x', data: { bad: true } }] }),
+};
 const failing: Check = {
   id: 'c.fail',
   title: 'Fails <always> & loudly',
@@ -23,12 +29,21 @@ const failing: Check = {
   fix: 'Do better',
   judge: () => ({ verdict: 'fail', rationale: 'saw <script>alert(1)</script>', findings: [{ severity: 'high', message: 'port 23 "open"' }] }),
 };
-const passing: Check = { ...failing, id: 'c.pass', title: 'Passes', judge: () => ({ verdict: 'pass', rationale: 'fine', findings: [], basis: [{ probe: 'p', kind: X_FACT.kind }] }) };
+const passing: Check = {
+  ...failing,
+  id: 'c.pass',
+  title: 'Passes',
+  judge: () => ({ verdict: 'pass', rationale: 'fine', findings: [], basis: [{ probe: 'p', kind: X_FACT.kind }] }),
+};
 
 async function sampleRun(reporters: Reporter[]) {
   return runWith({
     device: deviceFrom(minimalDevice),
-    profile: profileOf([{ id: 'R-1', checks: ['c.fail'] }, { id: 'R-2', checks: ['c.pass'] }, { id: 'R-3', checks: [] }]),
+    profile: profileOf([
+      { id: 'R-1', checks: ['c.fail'] },
+      { id: 'R-2', checks: ['c.pass'] },
+      { id: 'R-3', checks: [] },
+    ]),
     probes: [probe],
     checks: [failing, passing],
     reporters,
@@ -42,7 +57,11 @@ describe('reporters', () => {
     const validate = new Ajv2020({ strict: false }).compile(reportJsonSchema());
     expect(validate(report)).toBe(true);
     expect(report.schemaVersion).toBe('1.0.0');
-    expect(report.requirements.map((r) => [r.id, r.verdict])).toEqual([['R-1', 'fail'], ['R-2', 'pass'], ['R-3', 'not-tested']]);
+    expect(report.requirements.map((r) => [r.id, r.verdict])).toEqual([
+      ['R-1', 'fail'],
+      ['R-2', 'pass'],
+      ['R-3', 'not-tested'],
+    ]);
     expect(report.summary).toMatchObject({ verdict: 'fail', exitCode: 1 });
     // and the schema is not vacuous: a wrong verdict string is refused
     expect(validate({ ...report, summary: { ...report.summary, verdict: 'passed' } })).toBe(false);
@@ -89,7 +108,15 @@ describe('reporters', () => {
   });
 
   it('a reporter that throws is recorded as an error and the run goes on', async () => {
-    const broken: Reporter = { name: 'broken', onProbeEnd: () => { throw new Error('disk full'); }, onRunEnd: () => { throw new Error('still full'); } };
+    const broken: Reporter = {
+      name: 'broken',
+      onProbeEnd: () => {
+        throw new Error('disk full');
+      },
+      onRunEnd: () => {
+        throw new Error('still full');
+      },
+    };
     const { runDir, reporter } = await sampleRun([broken, nullReporter(), jsonReporter()]);
     expect(reporter.errors.map((e) => `${e.reporter}/${e.hook}: ${e.message}`)).toEqual(['broken/onProbeEnd: disk full', 'broken/onRunEnd: still full']);
     const report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
@@ -106,10 +133,21 @@ describe('reporters', () => {
       device: { name: 'd\u0001', host: 'h', firmware: {} },
       run: { id: 'r', startedAt: 'now', finishedAt: 'now', durationMs: 1, incomplete: false },
       summary: { verdict: 'fail', exitCode: 1, counts: { pass: 0, fail: 1, inconclusive: 0, error: 0, 'not-applicable': 0, 'not-tested': 0 } },
-      requirements: [{ id: 'R', title: { en: 'x' }, verdict: 'fail', checks: [], level: 'mandatory', assessedBy: 'device', confidence: 'confirmed', rationale: 'bad\u0000byte' }],
+      requirements: [
+        {
+          id: 'R',
+          title: { en: 'x' },
+          verdict: 'fail',
+          checks: [],
+          level: 'mandatory',
+          assessedBy: 'device',
+          confidence: 'confirmed',
+          rationale: 'bad\u0000byte',
+        },
+      ],
       checks: [],
     });
     expect(() => new XMLParser().parse(xml)).not.toThrow();
-    expect(xml.includes("\u0000") || xml.includes("\u0001")).toBe(false);
+    expect(xml.includes('\u0000') || xml.includes('\u0001')).toBe(false);
   });
 });

@@ -34,7 +34,16 @@ const okProbe = (id: string, counter?: { n: number }): Probe =>
 
 /** Waits for its signal; records that it was told to stop. */
 const hangingProbe = (id: string, seen: { aborted: boolean }): Probe =>
-  probe(id, (ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => { seen.aborted = true; reject(new Error('stopped')); })));
+  probe(
+    id,
+    (ctx) =>
+      new Promise((_, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          seen.aborted = true;
+          reject(new Error('stopped'));
+        }),
+      ),
+  );
 
 const device = deviceFrom(minimalDevice);
 
@@ -43,7 +52,10 @@ describe('runner', () => {
     const counter = { n: 0 };
     const { report } = await runWith({
       device,
-      profile: profileOf([{ id: 'R1', checks: ['c.a', 'c.b'] }, { id: 'R2', checks: ['c.b'] }]),
+      profile: profileOf([
+        { id: 'R1', checks: ['c.a', 'c.b'] },
+        { id: 'R2', checks: ['c.b'] },
+      ]),
       probes: [okProbe('p', counter)],
       checks: [checkOn('c.a', 'p'), checkOn('c.b', 'p')],
     });
@@ -72,7 +84,10 @@ describe('runner', () => {
     const seen = { aborted: false };
     const { report, results } = await runWith({
       device,
-      profile: profileOf([{ id: 'R1', checks: ['c.slow'] }, { id: 'R2', checks: ['c.after'] }]),
+      profile: profileOf([
+        { id: 'R1', checks: ['c.slow'] },
+        { id: 'R2', checks: ['c.after'] },
+      ]),
       probes: [hangingProbe('slow', seen), { ...okProbe('after'), dependsOn: ['slow'] }],
       checks: [checkOn('c.slow', 'slow'), checkOn('c.after', 'after')],
       extra: { deadlineMs: 150, probeTimeoutMs: 10_000 },
@@ -109,7 +124,11 @@ describe('runner', () => {
     const { report } = await runWith({
       device,
       profile: profileOf([{ id: 'R1', checks: ['c.x'] }]),
-      probes: [probe('x', async () => { throw new Error('socket exploded'); })],
+      probes: [
+        probe('x', async () => {
+          throw new Error('socket exploded');
+        }),
+      ],
       checks: [checkOn('c.x', 'x')],
     });
     expect(report.checks[0]).toMatchObject({ verdict: 'error', rationale: 'probe x failed: socket exploded' });
@@ -120,7 +139,12 @@ describe('runner', () => {
     const { results } = await runWith({
       device,
       profile: profileOf([{ id: 'R1', checks: ['c.y'] }]),
-      probes: [probe('base', async () => { throw new Error('no route'); }), { ...okProbe('y'), dependsOn: ['base'] }],
+      probes: [
+        probe('base', async () => {
+          throw new Error('no route');
+        }),
+        { ...okProbe('y'), dependsOn: ['base'] },
+      ],
       checks: [checkOn('c.y', 'y')],
     });
     expect(results.get('y')).toMatchObject({ status: 'skipped', reason: 'needs probe base, which failed (no route)' });
@@ -129,7 +153,10 @@ describe('runner', () => {
   it('a probe that is missing or skips is not-tested', async () => {
     const { report } = await runWith({
       device,
-      profile: profileOf([{ id: 'R1', checks: ['c.missing'] }, { id: 'R2', checks: ['c.serial'] }]),
+      profile: profileOf([
+        { id: 'R1', checks: ['c.missing'] },
+        { id: 'R2', checks: ['c.serial'] },
+      ]),
       probes: [{ ...okProbe('serial'), skipReason: () => 'no serial port declared' }],
       checks: [checkOn('c.missing', 'nope'), checkOn('c.serial', 'serial')],
     });
@@ -156,14 +183,26 @@ describe('runner', () => {
   });
 
   it('a check that throws is an error with the reason', async () => {
-    const bad: Check = { ...checkOn('c.bad', 'p'), judge: () => { throw new Error('bug in judge'); } };
+    const bad: Check = {
+      ...checkOn('c.bad', 'p'),
+      judge: () => {
+        throw new Error('bug in judge');
+      },
+    };
     const { report } = await runWith({ device, profile: profileOf([{ id: 'R1', checks: ['c.bad'] }]), probes: [okProbe('p')], checks: [bad] });
     expect(report.checks[0]).toMatchObject({ verdict: 'error', rationale: 'the check itself failed: bug in judge' });
   });
 });
 
 describe('no evidence, no pass (enforced by the harness)', () => {
-  const alwaysPass = (id: string, probeId: string): Check => ({ id, title: id, failsWhen: '', probes: [probeId], implemented: true, judge: () => ({ verdict: 'pass', rationale: 'claims pass', findings: [] }) });
+  const alwaysPass = (id: string, probeId: string): Check => ({
+    id,
+    title: id,
+    failsWhen: '',
+    probes: [probeId],
+    implemented: true,
+    judge: () => ({ verdict: 'pass', rationale: 'claims pass', findings: [] }),
+  });
 
   it('a check claiming pass over a timed-out probe becomes inconclusive', async () => {
     const { report } = await runWith({
@@ -194,16 +233,27 @@ describe('phases', () => {
     let running = 0;
     let overlap = false;
     const timed = (id: string, disruptive?: Probe['disruptive']): Probe =>
-      probe(id, async () => {
-        log.push(`start ${id}`);
-        running += 1;
-        if (disruptive && running > 1) overlap = true;
-        await new Promise((r) => setTimeout(r, 20));
-        running -= 1;
-        log.push(`end ${id}`);
-        return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
-      }, disruptive ? { disruptive } : {});
-    const probes = [timed('reset', 'factory-reset'), timed('brute', 'brute-force'), timed('scan'), timed('serial', 'serial-console'), timed('update', 'update'), timed('tls')];
+      probe(
+        id,
+        async () => {
+          log.push(`start ${id}`);
+          running += 1;
+          if (disruptive && running > 1) overlap = true;
+          await new Promise((r) => setTimeout(r, 20));
+          running -= 1;
+          log.push(`end ${id}`);
+          return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
+        },
+        disruptive ? { disruptive } : {},
+      );
+    const probes = [
+      timed('reset', 'factory-reset'),
+      timed('brute', 'brute-force'),
+      timed('scan'),
+      timed('serial', 'serial-console'),
+      timed('update', 'update'),
+      timed('tls'),
+    ];
     const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
     await runWith({ device, profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]), probes, checks });
     const starts = log.filter((l) => l.startsWith('start')).map((l) => l.slice(6));
