@@ -53,7 +53,8 @@ async function httpFacts(ctx: ProbeContext, port: number): Promise<PlaintextFact
     try {
       res = await httpRequest(ctx, { port, path, maxBytes: 64 * 1024 });
     } catch (err) {
-      out.push({ port, protocol: 'http', path, carries: 'nothing', how: `no answer: ${(err as Error).message}` });
+      // A request that got no answer saw nothing, which is not the same as nothing being there.
+      out.push({ port, protocol: 'http', path, carries: 'unknown', how: `no answer: ${(err as Error).message}` });
       continue;
     }
     const location = String(res.headers.location ?? '');

@@ -26,6 +26,7 @@ export const ResetFact = defineFact(
   }),
   (f) => {
     if (f.notAttempted) return f.notAttempted;
+    if (!f.before.some((c) => c.categories.length)) return 'no canary was seen before the reset (no positive control)';
     if (!f.reset?.ok) return 'the reset action did not succeed';
     if (!f.return?.returned) return 'the device did not come back after the reset';
     const unread = f.before.filter((b) => b.categories.length && !f.after.find((a) => a.channel === b.channel)?.ok);

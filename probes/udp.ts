@@ -76,6 +76,7 @@ export type UdpRecord = z.infer<typeof UdpPortFact.schema>;
 export const UdpScanFact = defineFact(
   'udp-scan',
   z.object({ ports: z.array(z.number().int()), open: z.array(z.number().int()), silent: z.array(z.number().int()), unreachable: z.array(z.number().int()) }),
+  (s) => (s.unreachable.length > 0 ? `UDP ${s.unreachable.join(', ')} unreachable (no route)` : null),
 );
 
 const TRIES = 2;

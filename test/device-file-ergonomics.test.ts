@@ -71,6 +71,12 @@ describe('TODO placeholders', () => {
     );
   });
 
+  it('a placeholder reached through an alias, or in a key, is still refused', () => {
+    const aliased = `${BASE}credentials:\n  &p "TODO: the lab account's password":\n    username: admin\n    password: *p\n`;
+    expect(refusal(aliased)).toMatch(/is still a placeholder: TODO: the lab account's password/);
+    expect(refusal(`${BASE}credentials:\n  "TODO: name it": { username: admin, password: x }\n`)).toMatch(/\(key\) is still a placeholder/);
+  });
+
   it('text that merely mentions TODO later is a value, not a placeholder', () => {
     expect(parseDeviceFile(`${BASE}documentation: { updateProcedure: "see the TODO list in the manual" }\n`).documentation?.updateProcedure).toContain('TODO');
   });

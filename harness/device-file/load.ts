@@ -5,7 +5,7 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
+import { LineCounter, parseDocument, isAlias, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
 import type { z } from 'zod';
 import { StarbenchError } from '../errors';
 import { sha256Hex } from '../hash';
@@ -56,14 +56,29 @@ export interface ParseOptions {
 /** Every string value that is still a `TODO…` placeholder, with its line and field. */
 export function todoPlaceholders(doc: Document, lines: LineCounter, sourcePath: string): string[] {
   const out: string[] = [];
+  const seen = new Set<unknown>();
   const walk = (node: unknown, p: Array<string | number>): void => {
+    // An alias stands for the node it names: a placeholder reached through one is still a placeholder.
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target && !seen.has(target)) {
+        seen.add(target);
+        walk(target, p);
+      }
+      return;
+    }
     if (isScalar(node)) {
       if (isTodo(node.value)) {
         const line = node.range ? lines.linePos(node.range[0]).line : undefined;
         out.push(`${sourcePath}${line ? `:${line}` : ''}: ${formatPath(p)} is still a placeholder: ${String(node.value).trim()}`);
       }
     } else if (isMap(node)) {
-      for (const pair of node.items) walk(pair.value, [...p, String(isScalar(pair.key) ? pair.key.value : pair.key)]);
+      for (const pair of node.items) {
+        const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+        // A key is checked too (a credential named "TODO…", an anchor on a key).
+        walk(pair.key, [...p, `${key} (key)`]);
+        walk(pair.value, [...p, key]);
+      }
     } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...p, i]));
   };
   walk(doc.contents, []);

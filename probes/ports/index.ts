@@ -47,8 +47,15 @@ export const TcpScanFact = defineFact(
     unreachable: z.number().int(),
     aborted: z.string().optional(),
   }),
-  // A scan that stopped early (nothing answered, unreachable) cannot vouch for what it did not see.
-  (s) => s.aborted ?? null,
+  // A scan that stopped early, that no port answered at all (not even with a refusal), or that could not reach
+  // some ports cannot vouch for what it did not see.
+  (s) =>
+    s.aborted ??
+    (s.open.length === 0 && s.closed === 0
+      ? `none of the ${s.scanned} scanned TCP ports answered, not even with a refusal: the device may be off or filtered`
+      : s.unreachable > 0
+        ? `${s.unreachable} of ${s.scanned} TCP ports were unreachable (no route)`
+        : null),
 );
 export type TcpScan = z.infer<typeof TcpScanFact.schema>;
 

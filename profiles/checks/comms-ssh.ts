@@ -36,7 +36,7 @@ export const sshCheck: Check = {
       if (s.protocolVersion && !['2.0', '1.99'].includes(s.protocolVersion)) bad(`speaks SSH protocol ${s.protocolVersion}`);
       else if (s.protocolVersion === '1.99') bad('also accepts SSH protocol 1 (identification 1.99)');
       for (const k of s.hostKeys) {
-        if (k.type === 'ssh-dss') bad(`DSA host key (${k.bits} bit)`);
+        if (k.type === 'ssh-dss' || k.algorithm === 'ssh-dss') bad(`DSA host key${k.bits ? ` (${k.bits} bit)` : ' offered'}`);
         else if (k.type === 'ssh-rsa' && k.bits !== undefined && k.bits < 2048) bad(`RSA host key of ${k.bits} bit (minimum 2048)`);
         if (k.error) findings.push({ ...at, severity: 'info', message: `SSH ${s.port}: advertises ${k.algorithm} but no key could be fetched (${k.error})` });
       }

@@ -13,7 +13,7 @@ export function discoveryFailure(input: JudgeInput): string | null {
   if (!scan || scan.status !== 'completed') return `service discovery did not complete${scan?.reason ? ` (${scan.reason})` : ''}`;
   const summary = factOf(scan, TcpScanFact);
   if (!summary) return 'service discovery recorded no summary of what it scanned';
-  return summary.aborted ?? null;
+  return TcpScanFact.unknown?.(summary) ?? null;
 }
 
 /** No service of this kind seen: not-applicable after a completed scan, inconclusive otherwise. */

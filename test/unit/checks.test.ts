@@ -683,6 +683,51 @@ describe('every check, when its probes did not complete', () => {
   }
 });
 
+describe('findings of an audit that tried to make checks pass devices that should not', () => {
+  it('a dead host with nothing declared: no service is not-applicable when no port answered at all', () => {
+    const dead = res('tcp-ports', [scan({ open: [], closed: 0, filtered: 0, unreachable: 65535 })]);
+    const bare = { device: { name: 'u' }, target: { host: '198.18.9.2' }, services: [] };
+    for (const [id, probe] of [
+      ['comms.tls', 'tls'],
+      ['comms.ssh', 'ssh'],
+      ['auth.default-credentials', 'credentials'],
+    ] as const) {
+      expect({ id, verdict: judge(id, [dead, res(probe, [])], bare).verdict }).toEqual({ id, verdict: 'inconclusive' });
+    }
+  });
+  it('exposure does not pass when UDP ports or part of the TCP range were unreachable', () => {
+    const udpDead = res('udp-services', [fact(UdpScanFact, { ports: [161, 1900], open: [], silent: [], unreachable: [161, 1900] })]);
+    expect(judge('exposure.undeclared-services', [tcp(), udpDead]).verdict).toBe('inconclusive');
+    expect(judge('exposure.undeclared-services', [tcp(port({ port: 22 }), scan({ closed: 1000, unreachable: 64534 })), udp()]).verdict).toBe('inconclusive');
+  });
+  it('SSH that offers ssh-dss fails even when the DSA key itself could not be fetched', () => {
+    const f = fact(SshServiceFact, {
+      port: 22,
+      protocolVersion: '2.0',
+      kexinit: {
+        kex: ['curve25519-sha256'],
+        hostKey: ['ssh-ed25519', 'ssh-dss'],
+        encryptionClientToServer: ['aes128-ctr'],
+        encryptionServerToClient: ['aes128-ctr'],
+        macClientToServer: ['hmac-sha2-256'],
+        macServerToClient: ['hmac-sha2-256'],
+        compressionClientToServer: ['none'],
+        compressionServerToClient: ['none'],
+      },
+      hostKeys: [
+        { algorithm: 'ssh-ed25519', type: 'ssh-ed25519', bits: 256 },
+        { algorithm: 'ssh-dss', error: 'connection closed' },
+      ],
+    });
+    expect(judge('comms.ssh', [tcp(), res('ssh', [f])]).verdict).toBe('fail');
+  });
+  it('a reset with no canary seen before it proves nothing (no positive control)', () => {
+    expect(judge('privacy.data-deletion', [reset({ before: [channel({ categories: [] })], after: [channel({ categories: [] })] })]).verdict).toBe(
+      'inconclusive',
+    );
+  });
+});
+
 describe('every check is covered here', () => {
   it('names all 13 stable checks', () => {
     const covered = [
