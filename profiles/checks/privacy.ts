@@ -171,7 +171,8 @@ export const dataDeletionCheck: Check = {
     if (!f) return { verdict: 'inconclusive', rationale: 'the reset probe recorded nothing', findings: [] };
     if (f.notAttempted) return { verdict: 'inconclusive', rationale: f.notAttempted, findings: [] };
     const before = f.before.filter((c) => c.categories.length);
-    if (before.length === 0) return { verdict: 'inconclusive', rationale: 'no canary was seen before the reset, so nothing after it can show deletion', findings: [] };
+    if (before.length === 0)
+      return { verdict: 'inconclusive', rationale: 'no canary was seen before the reset, so nothing after it can show deletion', findings: [] };
     const findings: Finding[] = before.map((c) => ({ severity: 'info', message: `before the reset: ${c.categories.join(', ')} on ${c.channel}` }));
     // A reset that was refused or never answered proves nothing either way, even if the data is still there.
     if (!f.reset?.ok)
