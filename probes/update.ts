@@ -1,9 +1,10 @@
 /**
  * update: what the device installs. Read the version, then offer, in this
  * order, a tampered image (one byte of the genuine image flipped), an
- * unsigned image (the declared signature region zeroed), the older genuine
- * image, and last the genuine image as the positive control — reading the
- * version after each. The image format is the device's own: starbench only
+ * unsigned image (the declared signature region zeroed), the genuine image
+ * as the positive control, then the older genuine image (from the newest
+ * version, so a rollback is the version going down), and the genuine image
+ * again if the older one went in — reading the version after each. The image format is the device's own: starbench only
  * flips a byte and zeroes the declared signature bytes.
  *
  * "Installed" is judged by the version the device reports, never by the
@@ -19,7 +20,10 @@ import { z } from 'zod';
 import { defineFact, FirmwareVersionFact } from '../harness/facts';
 import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice, type ActionRecord } from './util/actions';
 
-export const UPDATE_STEPS = ['tampered', 'unsigned', 'older', 'genuine'] as const;
+// Offered in this order: tampered, unsigned, genuine (the positive control), then older — from the newest
+// version, so a rollback shows as the version going down even when the device started at the older image's
+// version — and, when the older image went in, the genuine image again ('restore') to leave the device on it.
+export const UPDATE_STEPS = ['tampered', 'unsigned', 'older', 'genuine', 'restore'] as const;
 export type UpdateStepName = (typeof UPDATE_STEPS)[number];
 
 const updateStep = z.object({
@@ -56,12 +60,10 @@ export const UpdateSequenceFact = defineFact(
   // The positive control: without a readable version and a genuine image seen installed, no refusal means anything.
   (f) => {
     if (!f.versionStart) return f.stopped ?? 'the version could not be read';
-    const genuine = f.steps.find((s) => s.step === 'genuine');
-    if (!genuine) return 'the genuine image (the positive control) was not offered';
-    // Raw observation, not the probe's reading: the version moved after the genuine image.
-    return genuine.versionAfter !== undefined && genuine.versionAfter !== genuine.versionBefore
-      ? null
-      : 'the genuine image (the positive control) was not seen installed';
+    if (!f.steps.some((s) => s.step === 'genuine')) return 'the genuine image (the positive control) was not offered';
+    // Raw observation, not the probe's reading: the version moved after the genuine image (or after it again, following the older one).
+    const moved = f.steps.some((s) => (s.step === 'genuine' || s.step === 'restore') && s.versionAfter !== undefined && s.versionAfter !== s.versionBefore);
+    return moved ? null : 'the genuine image (the positive control) was not seen installed';
   },
 );
 export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;
@@ -98,7 +100,7 @@ export const updateProbe: Probe = {
   facts: [FirmwareVersionFact, UpdateSequenceFact],
   disruptive: 'update',
   clauses: ['EN 303 645 5.3-4', 'EN 303 645 5.3-7', 'EN 303 645 5.3-9', 'TS 103 701 5.3-7-1', 'TS 103 701 5.3-9-1'],
-  timeoutMs: (device) => 4 * perStepMs(device) + 30_000,
+  timeoutMs: (device) => 5 * perStepMs(device) + 30_000,
   skipReason(device, env) {
     const u = device.update;
     if (!u?.install) return 'no update.install action declared';
@@ -129,10 +131,10 @@ export const updateProbe: Probe = {
         derived: true,
       });
     } else facts.notAttempted.push({ step: 'unsigned', why: 'update.images.signature is not declared, so starbench does not know which bytes to strip' });
+    plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}`, derived: true });
     if (images.older)
       plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}`, derived: false });
     else facts.notAttempted.push({ step: 'older', why: 'update.images.older is not declared' });
-    plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}`, derived: true });
 
     const start = await readVersion();
     facts.versionStart = start.value;
@@ -142,7 +144,8 @@ export const updateProbe: Probe = {
       let current = start.value;
       // Versions the genuine image (and images made from it) put on the device.
       const genuineVersions = new Set<string>();
-      for (const p of plan) {
+      for (let i = 0; i < plan.length; i++) {
+        const p = plan[i];
         ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
         const install = await runAction(ctx, 'update.install', u.install!, { body: p.image, bodyLabel: `${p.step} image` });
         const back = await waitForDevice(ctx, { settleMs: u.settleSeconds * 1000 });
@@ -180,6 +183,14 @@ export const updateProbe: Probe = {
           if (install.record.ok) step.note = `the install request answered ${install.record.status ?? 'ok'} but the version stayed ${current}`;
         }
         current = after;
+        // The device went back to the older image: put the genuine one on again (bounded: once).
+        if (p.step === 'older' && step.installed === true)
+          plan.push({
+            step: 'restore',
+            image: genuine,
+            label: `genuine image ${path.basename(images.genuine!)} again, to leave the device on it`,
+            derived: true,
+          });
       }
     }
     // If the device already ran what the genuine image carries, a tampered or unsigned image

@@ -302,3 +302,21 @@ describe('a device already running the genuine version', () => {
     expect(r.rollback.verdict).toBe('fail');
   });
 });
+
+describe("a device that starts at the older image's version", () => {
+  it('and has no anti-rollback: the older image is offered from the newest version, so the rollback shows (an audit found it passed)', async () => {
+    const dev = await start({ version: '0.9.0', install: 'verify', antiRollback: false });
+    const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
+    expect(r.rollback.verdict).toBe('fail');
+    expect(r.integrity.verdict).toBe('pass');
+    // the genuine image went on again afterwards: the device is left on it
+    expect(dev.state.version).toBe('1.0.1');
+  });
+
+  it('and refuses downgrades: the rollback test passes', async () => {
+    const dev = await start({ version: '0.9.0', install: 'verify', antiRollback: true });
+    const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
+    expect(r.rollback.verdict).toBe('pass');
+    expect(dev.state.version).toBe('1.0.1');
+  });
+});

@@ -10,7 +10,7 @@ import { factOf, basis } from '../../harness/facts';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
 
 /** Images made from the genuine one carry its version: tampered, unsigned and the genuine image itself. */
-const DERIVED = new Set<UpdateStepName>(['tampered', 'unsigned', 'genuine']);
+const DERIVED = new Set<UpdateStepName>(['tampered', 'unsigned', 'genuine', 'restore']);
 
 /**
  * Which images went in, decided here from what the probe recorded (the
@@ -41,12 +41,13 @@ export function judgeInstalls(f: UpdateFacts): UpdateFacts {
       note: s.note ?? (s.install.ok ? `the install request answered ${s.install.status ?? 'ok'} but the version stayed ${s.versionBefore}` : undefined),
     };
   });
-  // If the device already ran what the genuine image carries, an image made from it leaves the version unchanged either way.
-  const g = steps.find((x) => x.step === 'genuine' && x.installed === true);
+  // The version the genuine image carries, as seen when it (or its restore after the older image) went in:
+  // an image made from it leaves a device already on that version unchanged whether or not it was accepted.
+  const carried = steps.find((x) => (x.step === 'genuine' || x.step === 'restore') && x.installed === true)?.versionAfter;
   for (const x of steps) {
-    if (g?.versionAfter && (x.step === 'tampered' || x.step === 'unsigned') && x.installed === false && x.versionBefore === g.versionAfter) {
+    if (carried && DERIVED.has(x.step) && x.installed === false && x.versionBefore === carried) {
       x.installed = null;
-      x.note = `the device already ran ${g.versionAfter}, the version the genuine image carries: a refusal cannot be told from an install`;
+      x.note = `the device already ran ${carried}, the version the genuine image carries: a refusal cannot be told from an install`;
     }
   }
   return { ...f, steps };
@@ -78,7 +79,8 @@ function trail(f: UpdateFacts): Finding[] {
 function mechanismWorks(f: UpdateFacts): string | null {
   const g = stepOf(f, 'genuine');
   if (!g) return f.stopped ? `the sequence stopped before the genuine image: ${f.stopped}` : 'the genuine image was not offered';
-  if (g.installed === true) return null;
+  // The genuine image going in after the older one is the same positive control.
+  if (g.installed === true || stepOf(f, 'restore')?.installed === true) return null;
   if (g.installed === null) return `whether the genuine image was accepted cannot be seen (${g.note ?? 'no version after it'})`;
   return `the genuine image was not accepted either (version stayed ${g.versionBefore}): the update mechanism does not work as declared, so refusing the other images proves nothing — if the device already runs that version, start from an older firmware or provide a newer genuine image`;
 }
