@@ -4,12 +4,14 @@
  * unsigned image (the declared signature region zeroed), the genuine image
  * as the positive control, then the older genuine image (from the newest
  * version, so a rollback is the version going down), and the genuine image
- * again if the older one went in — reading the version after each. The image format is the device's own: starbench only
- * flips a byte and zeroes the declared signature bytes.
+ * again if the older one went in — reading the version after each. The
+ * image format is the device's own: starbench only flips a byte and zeroes
+ * the declared signature bytes.
  *
- * "Installed" is judged by the version the device reports, never by the
- * install request's status: a device that answers 200 and keeps its version
- * did not install the image.
+ * The probe records versions, never judgements: whether an image went in is
+ * decided by the checks from the version the device reports, never from the
+ * install request's status (a device that answers 200 and keeps its version
+ * did not install the image).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -37,8 +39,9 @@ const updateStep = z.object({
   install: actionRecordSchema,
   return: deviceReturnSchema.optional(),
   /**
-   * The probe's reading at the time (true: the version changed; false: it did not; null: cannot tell).
-   * Kept for older readers; the checks decide again from the versions (profiles/checks/update.ts judgeInstalls).
+   * Whether the reported version changed after this image (null: no version was read after it). The raw
+   * reading, kept for older readers; whether the image was accepted is the checks' judgement
+   * (profiles/checks/update.ts judgeInstalls: a device already on the version an image carries cannot show it).
    */
   installed: z.boolean().nullable(),
   note: z.string().optional(),
@@ -120,20 +123,18 @@ export const updateProbe: Probe = {
       return { value: r.record.ok ? r.record.value : undefined, record: r.record };
     };
 
-    const plan: Array<{ step: UpdateStepName; image: Buffer; label: string; derived: boolean }> = [];
+    const plan: Array<{ step: UpdateStepName; image: Buffer; label: string }> = [];
     const t = tamperImage(genuine, images.tamperOffset);
-    plan.push({ step: 'tampered', image: t.image, label: `genuine image with byte ${t.at} flipped`, derived: true });
+    plan.push({ step: 'tampered', image: t.image, label: `genuine image with byte ${t.at} flipped` });
     if (images.signature) {
       plan.push({
         step: 'unsigned',
         image: unsignImage(genuine, images.signature),
         label: `genuine image with signature bytes ${images.signature.offset}..${images.signature.offset + images.signature.length - 1} zeroed`,
-        derived: true,
       });
     } else facts.notAttempted.push({ step: 'unsigned', why: 'update.images.signature is not declared, so starbench does not know which bytes to strip' });
-    plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}`, derived: true });
-    if (images.older)
-      plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}`, derived: false });
+    plan.push({ step: 'genuine', image: genuine, label: `genuine image ${path.basename(images.genuine!)}` });
+    if (images.older) plan.push({ step: 'older', image: readFileSync(images.older), label: `older genuine image ${path.basename(images.older)}` });
     else facts.notAttempted.push({ step: 'older', why: 'update.images.older is not declared' });
 
     const start = await readVersion();
@@ -142,8 +143,6 @@ export const updateProbe: Probe = {
       facts.stopped = `could not read the version before installing anything: ${start.record.error ?? `status ${start.record.status ?? 'none'}`}`;
     } else {
       let current = start.value;
-      // Versions the genuine image (and images made from it) put on the device.
-      const genuineVersions = new Set<string>();
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
         ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
@@ -172,16 +171,7 @@ export const updateProbe: Probe = {
           facts.stopped = `${step.note}; no further image offered`;
           break;
         }
-        if (after !== current) {
-          step.installed = true;
-          if (p.derived) genuineVersions.add(after);
-        } else if (p.derived && genuineVersions.has(current)) {
-          // The device already runs what this image carries: no change proves nothing.
-          step.note = `the device already reports ${current}, the version an earlier image made from the genuine one installed; whether this image was accepted cannot be seen`;
-        } else {
-          step.installed = false;
-          if (install.record.ok) step.note = `the install request answered ${install.record.status ?? 'ok'} but the version stayed ${current}`;
-        }
+        step.installed = after !== current;
         current = after;
         // The device went back to the older image: put the genuine one on again (bounded: once).
         if (p.step === 'older' && step.installed === true)
@@ -189,19 +179,7 @@ export const updateProbe: Probe = {
             step: 'restore',
             image: genuine,
             label: `genuine image ${path.basename(images.genuine!)} again, to leave the device on it`,
-            derived: true,
           });
-      }
-    }
-    // If the device already ran what the genuine image carries, a tampered or unsigned image
-    // made from it leaves the version unchanged whether or not it was installed: not a refusal.
-    const g = facts.steps.find((x) => x.step === 'genuine' && x.installed === true);
-    if (g?.versionAfter) {
-      for (const x of facts.steps) {
-        if ((x.step === 'tampered' || x.step === 'unsigned') && x.installed === false && x.versionBefore === g.versionAfter) {
-          x.installed = null;
-          x.note = `the device already ran ${g.versionAfter}, the version the genuine image carries: a refusal cannot be told from an install`;
-        }
       }
     }
     // The version the device reported before anything was installed: the report's observed firmware.
@@ -216,7 +194,7 @@ export const updateProbe: Probe = {
     observations.push({
       kind: 'update-sequence',
       summary: facts.versionStart
-        ? `version ${facts.versionStart} → ${facts.versionEnd ?? '?'}; ${facts.steps.map((s) => `${s.step}: ${s.installed === true ? 'INSTALLED' : s.installed === false ? 'refused' : 'undecided'} (${s.versionBefore} → ${s.versionAfter ?? '?'})`).join('; ')}${facts.stopped ? `; stopped: ${facts.stopped}` : ''}`
+        ? `version ${facts.versionStart} → ${facts.versionEnd ?? '?'}; ${facts.steps.map((s) => `${s.step}: ${s.installed === true ? 'version changed' : s.installed === false ? 'version unchanged' : 'no version read'} (${s.versionBefore} → ${s.versionAfter ?? '?'})`).join('; ')}${facts.stopped ? `; stopped: ${facts.stopped}` : ''}`
         : `update not tested: ${facts.stopped}`,
       data: { ...facts },
     });
