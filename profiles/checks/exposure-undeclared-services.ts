@@ -4,7 +4,7 @@ import { gate } from '../../harness/gate';
 import { factOf, factsOf, basis } from '../../harness/facts';
 import { TcpPortFact, TcpScanFact } from '../../probes/ports';
 import { UdpPortFact, UdpScanFact } from '../../probes/udp';
-import { worst } from '../../harness/verdict';
+import { worst, type Verdict } from '../../harness/verdict';
 
 export const undeclaredServicesCheck: Check = {
   id: 'exposure.undeclared-services',
@@ -18,16 +18,20 @@ export const undeclaredServicesCheck: Check = {
     const udpGate = gate(input, 'udp-services');
     const findings: Finding[] = [];
     const undeclared: string[] = [];
-    const unsure: string[] = [];
+    // Why the result cannot be trusted, each with the verdict it leaves: a probe that did not complete its gate's, a scan that cannot vouch inconclusive.
+    const unsure: Array<{ why: string; verdict: Verdict }> = [];
     let scope = '';
     if (tcpGate.ok) {
       const ports = factsOf(tcpGate.result, TcpPortFact);
       const scan = factOf(tcpGate.result, TcpScanFact);
       const declared = ports.filter((p) => p.declared);
       const open = ports.filter((p) => p.state === 'open');
-      if (!scan) unsure.push('the TCP scan recorded no summary of what it scanned, so an empty result says nothing');
+      if (!scan) unsure.push({ why: 'the TCP scan recorded no summary of what it scanned, so an empty result says nothing', verdict: 'inconclusive' });
       else if (scan.aborted || (declared.length > 0 && open.length === 0)) {
-        unsure.push(scan.aborted ?? `none of the ${declared.length} declared TCP services answered, so an empty scan says nothing about undeclared ones`);
+        unsure.push({
+          why: scan.aborted ?? `none of the ${declared.length} declared TCP services answered, so an empty scan says nothing about undeclared ones`,
+          verdict: 'inconclusive',
+        });
       }
       for (const p of open.filter((x) => !x.declared)) {
         undeclared.push(`TCP ${p.port}`);
@@ -41,7 +45,7 @@ export const undeclaredServicesCheck: Check = {
       for (const p of declared.filter((d) => d.state !== 'open'))
         findings.push({ severity: 'info', port: p.port, message: `declared TCP ${p.port} is ${p.state}` });
       scope = scan ? `${scan.scanned} TCP ports (${scan.spec}, ${scan.scanner})` : `${ports.length} TCP ports`;
-    } else unsure.push(tcpGate.judgement.rationale);
+    } else unsure.push({ why: tcpGate.judgement.rationale, verdict: tcpGate.judgement.verdict });
     if (udpGate.ok) {
       const udp = factsOf(udpGate.result, UdpPortFact);
       for (const u of udp.filter((x) => !x.declared && x.state === 'open')) {
@@ -55,16 +59,11 @@ export const undeclaredServicesCheck: Check = {
         findings.push({ severity: 'info', port: u.port, message: `declared UDP ${u.port} is ${u.state}` });
       const scan = factOf(udpGate.result, UdpScanFact);
       scope += `${scope ? ' and ' : ''}${scan?.ports?.length ?? udp.length} UDP ports`;
-    } else unsure.push(udpGate.judgement.rationale);
+    } else unsure.push({ why: udpGate.judgement.rationale, verdict: udpGate.judgement.verdict });
 
     if (undeclared.length > 0)
       return { verdict: 'fail', rationale: `${undeclared.length} undeclared service(s) reachable: ${undeclared.join(', ')}; ${scope}`, findings };
-    if (unsure.length > 0) {
-      // A probe that did not run leaves the check not-tested (or error); a scan that ran but cannot vouch makes it inconclusive.
-      const verdicts = [tcpGate, udpGate].flatMap((g) => (g.ok ? [] : [g.judgement.verdict]));
-      const scanUnsure = unsure.length > verdicts.length;
-      return { verdict: worst([...verdicts, ...(scanUnsure ? (['inconclusive'] as const) : [])]), rationale: unsure.join('; '), findings };
-    }
+    if (unsure.length > 0) return { verdict: worst(unsure.map((u) => u.verdict)), rationale: unsure.map((u) => u.why).join('; '), findings };
     return {
       verdict: 'pass',
       rationale: `every reachable service is declared; ${scope}`,
