@@ -6,16 +6,13 @@
  * Target: starbench ≤ 2× hydra's total while also covering MQTT and
  * unauthenticated access. Run: npm run bench:auth   (root; uses the lab)
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { loadDeviceFile } from '../harness/device-file/load';
 import { probeContext } from '../cli/standalone';
 import type { ProbeResult } from '../harness/types';
 import { credentialsProbe } from '../probes/credentials';
 import { tcpPortsProbe } from '../probes/ports';
 import { unauthenticatedProbe } from '../probes/unauthenticated';
-import { ensureLab, fmt, hasTool, table, time, timeTool } from './util';
+import { ensureLab, fmt, hasTool, table, time, timeTool, hydraCredentialList } from './util';
 
 async function main(): Promise<void> {
   const lab = await ensureLab();
@@ -23,14 +20,7 @@ async function main(): Promise<void> {
   if (!weak) throw new Error('the weak lab device is not up');
   if (!hasTool('hydra')) throw new Error('hydra is not installed (apt-get install hydra)');
   // hydra -C takes login:pass lines only.
-  const list = path.join(mkdtempSync(path.join(tmpdir(), 'sb-bench-')), 'mirai.txt');
-  writeFileSync(
-    list,
-    readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .join('\n') + '\n',
-  );
+  const list = hydraCredentialList();
   const rows = [['what', 'time', 'found']];
   let hydraTotal = 0;
   for (const [svc, extra] of [

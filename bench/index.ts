@@ -11,7 +11,7 @@
  * Only lab addresses are contacted, and only with the blackhole route in place.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labRestore } from '../fixtures/lab';
@@ -20,7 +20,7 @@ import { loadDeviceFile } from '../harness/device-file/load';
 import { readJournal } from '../harness/journal';
 import type { Report } from '../harness/report';
 import type { ProbeResult } from '../harness/types';
-import { ensureLab, fmt, hasTool, table, timeTool } from './util';
+import { ensureLab, fmt, hasTool, table, timeTool, hydraCredentialList } from './util';
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'starbench.js');
 const STABLE_CHECKS = 13;
@@ -132,14 +132,7 @@ async function main(): Promise<void> {
     if (!hasTool(tool)) throw new Error(`${tool} is not installed (Debian: apt-get install ${tool === 'testssl' ? 'testssl.sh' : tool})`);
   const lab = await ensureLab();
   labRestore();
-  const mirai = path.join(mkdtempSync(path.join(tmpdir(), 'sb-bench-')), 'mirai.txt');
-  writeFileSync(
-    mirai,
-    readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .join('\n') + '\n',
-  );
+  const mirai = hydraCredentialList();
 
   const summary = [
     [

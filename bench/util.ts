@@ -1,5 +1,8 @@
 /** Shared by the benchmark scripts: timing, external tools, the lab. */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { labStatus, labUp } from '../fixtures/lab';
 import { hasBlackhole } from '../fixtures/lab/net';
 
@@ -14,6 +17,16 @@ export function timeTool(cmd: string, args: string[], timeoutMs = 600_000): { ms
   const t = process.hrtime.bigint();
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, code: r.status, stdout: r.stdout ?? '' };
+}
+
+/** The Mirai list as hydra -C wants it (login:pass lines only), in a temp file. */
+export function hydraCredentialList(): string {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'sb-bench-')), 'mirai.txt');
+  const lines = readFileSync(path.join(__dirname, '..', 'probes', 'data', 'mirai-credentials.txt'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
 }
 
 export function hasTool(cmd: string): boolean {
