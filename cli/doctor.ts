@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { DeviceConnector } from '../harness/connector';
+import { findOnPath } from '../harness/which';
 import { loadDeviceFile, placeholdersIn } from '../harness/device-file/load';
 import { isInputError, StarbenchError } from '../harness/errors';
 import { ScopeGuard } from '../harness/scope';
@@ -43,19 +44,6 @@ function versionOf(bin: string, args: string[]): string | undefined {
   }
 }
 
-function onPath(bin: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(':').filter(Boolean)) {
-    const p = `${dir}/${bin}`;
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
 function toolFacts(): Fact[] {
   const facts: Fact[] = [];
   const major = Number(process.versions.node.split('.')[0]);
@@ -81,7 +69,7 @@ function toolFacts(): Fact[] {
     ['testssl.sh', 'the hand-run baseline of npm run bench'],
     ['hydra', 'the hand-run baseline of npm run bench'],
   ] as const) {
-    const p = onPath(bin);
+    const p = findOnPath(bin);
     facts.push(p ? { mark: 'ok', text: `${bin}: ${use}` } : { mark: '--', text: `${bin} not found: only for ${use}` });
   }
   return facts;

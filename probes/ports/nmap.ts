@@ -3,16 +3,11 @@
  * a shell string), output read from its XML (-oX -) with a real XML parser.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { findOnPath } from '../../harness/which';
 
 export function nmapPath(): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const p = path.join(dir, 'nmap');
-    if (dir && existsSync(p)) return p;
-  }
-  return undefined;
+  return findOnPath('nmap');
 }
 
 export interface NmapResult {
