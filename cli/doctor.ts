@@ -128,7 +128,8 @@ async function targetFact(host: string, ports: number[], declared: boolean, conn
   if (open.length > 0) return { mark: 'ok', text: `target ${host}: ${open.length} of ${ports.length} ${what} answer (${open.join(', ')})` };
   if (closed.length > 0)
     return {
-      mark: declared ? 'no' : 'ok',
+      // Refusals show the host is up, not that anything a run could test is there.
+      mark: declared ? 'no' : '--',
       text: `target ${host}: up (it refused connections on ${closed.join(', ')}), but none of ${ports.length} ${what} is open`,
     };
   return {
@@ -151,6 +152,11 @@ export async function doctorCommand(args: ParsedArgs, io: CliIO): Promise<number
           : { mark: 'ok', text: `device file ${device.sourcePath}: valid` },
       );
       const tcp = device.services.filter((s) => s.transport === 'tcp').map((s) => s.port);
+      if (tcp.length === 0 && device.services.length > 0)
+        facts.push({
+          mark: '--',
+          text: `device file declares no TCP service (${device.services.map((s) => `${s.transport}/${s.port}`).join(', ')}): doctor asks TCP only, so it tried common IoT ports`,
+        });
       facts.push(await targetFact(device.target.host, tcp.length > 0 ? tcp : COMMON_PORTS, tcp.length > 0, device.limits.connectTimeoutMs));
       if (device.target.serial) facts.push(serialFact(device.target.serial.path));
     } catch (err) {

@@ -100,7 +100,9 @@ function draftFrom(found: DiscoveredService[]): Draft {
           entry: { ...base, scheme: s.sshMethods.includes('password') ? 'password' : 'keyboard-interactive', credential: TODO.credential },
           seen: `offered: ${s.sshMethods.join(', ')}; ${claim}`,
         });
-      } else if (s.sshMethods.includes('publickey')) {
+      }
+      // Key logins are declared too when offered, beside a password login or alone.
+      if (s.sshMethods.includes('publickey')) {
         d.credentials['lab-key'] ??= { username: TODO.username, privateKey: TODO.privateKey };
         d.auth.push({ entry: { ...base, scheme: 'publickey', credential: TODO.credential }, seen: `offered: ${s.sshMethods.join(', ')}` });
       }

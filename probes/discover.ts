@@ -14,6 +14,7 @@ import { probeSshService } from './ssh';
 import { httpRequest, type HttpResponse } from './util/http';
 import { TelnetSession } from './util/telnet';
 import { parseChallenge } from './credentials/http-digest';
+import { isTodo } from '../harness/device-file/schema';
 import { selfSignedCert } from './util/cert';
 
 /** Pages fetched per web port, at most: a crawl of a device's UI, not of the web. */
@@ -62,6 +63,11 @@ export function pageLinks(html: string, base: string): string[] {
   return [...out];
 }
 
+/** A form field name as a device file can carry it. */
+const FIELD = /^[A-Za-z0-9_.:[\]-]{1,64}$/;
+/** An absolute path on the same host: no scheme, no "//host", printable ASCII only (no spaces or control characters). */
+const SAME_HOST_PATH = /^\/(?!\/)[\x21-\x7e]*$/;
+
 /** HTML forms with a password field: the field names, and where they post. */
 export function passwordForms(html: string): Array<NonNullable<WebLogin['form']>> {
   const forms: Array<NonNullable<WebLogin['form']>> = [];
@@ -72,8 +78,11 @@ export function passwordForms(html: string): Array<NonNullable<WebLogin['form']>
     }));
     const pw = inputs.find((i) => i.type === 'password' && i.name);
     if (!pw?.name) continue;
-    const user = inputs.find((i) => ['text', 'email'].includes(i.type) && i.name);
-    forms.push({ action: /\baction\s*=\s*["']([^"']*)["']/i.exec(f[1])?.[1], usernameField: user?.name, passwordField: pw.name });
+    const user = inputs.find((i) => ['text', 'email'].includes(i.type) && i.name && FIELD.test(i.name) && !isTodo(i.name));
+    // The device wrote these: a field name the draft could not carry (or that reads as a placeholder) drops the form.
+    if (!FIELD.test(pw.name) || isTodo(pw.name)) continue;
+    const action = /\baction\s*=\s*["']([^"']*)["']/i.exec(f[1])?.[1];
+    forms.push({ action: action !== undefined && SAME_HOST_PATH.test(action) ? action : undefined, usernameField: user?.name, passwordField: pw.name });
   }
   return forms;
 }
@@ -100,7 +109,8 @@ async function crawl(ctx: ProbeContext, port: number, isTls: boolean, s: Discove
     if (res.status >= 300 && res.status < 400 && location) {
       if (p === '/' && /^https:/i.test(location)) s.redirectsTo = location;
       try {
-        const u = new URL(location, `http://${ctx.connector.host}:${port}${p}`);
+        const host = ctx.connector.host.includes(':') ? `[${ctx.connector.host}]` : ctx.connector.host;
+        const u = new URL(location, `http://${host}:${port}${p}`);
         if (u.hostname.replace(/^\[|\]$/g, '') === ctx.connector.host && (u.port === '' || Number(u.port) === port)) queue.push(u.pathname);
       } catch {
         /* a Location that is no URL: nothing to follow */
@@ -108,7 +118,10 @@ async function crawl(ctx: ProbeContext, port: number, isTls: boolean, s: Discove
     }
     if (res.status >= 200 && res.status < 300) {
       const html = res.body.toString('utf8');
-      for (const form of passwordForms(html)) s.logins.push({ path: form.action?.startsWith('/') ? form.action : p, scheme: 'form', form });
+      for (const form of passwordForms(html)) {
+        const login: WebLogin = { path: form.action ?? p, scheme: 'form', form };
+        if (!s.logins.some((l) => l.scheme === 'form' && l.path === login.path && l.form?.passwordField === form.passwordField)) s.logins.push(login);
+      }
       for (const link of pageLinks(html, p)) if (!seen.has(link)) queue.push(link);
     }
   }
@@ -144,6 +157,11 @@ function tlsConnect(ctx: ProbeContext, port: number, clientCert?: { cert: string
             done({ kind: 'connected', socket: s });
           }, 400);
           s.once('error', () => clearTimeout(grace));
+          // A server that drops the connection right after the handshake refused this client (an untrusted certificate).
+          s.once('close', () => {
+            clearTimeout(grace);
+            done({ kind: 'failed', code: 'CLOSED', message: 'the server closed the connection right after the handshake' });
+          });
           s.write('');
         });
       }),
@@ -247,8 +265,9 @@ export async function discoverService(ctx: ProbeContext, r: PortRecord): Promise
     const demand = await clientCertDemand(ctx, r.port);
     if (demand.required) {
       s.clientCertificate = 'required';
-      s.protocol = r.port === 8883 ? 'mqtts' : r.port === 443 || r.port === 8443 ? 'https' : 'tls';
-      s.notes.push(`TLS client certificate: ${demand.detail}`);
+      // What runs inside cannot be seen without a certificate the device trusts: TLS, not a guess from the port number.
+      s.protocol = 'tls';
+      s.notes.push(`TLS client certificate: ${demand.detail}; the protocol inside could not be seen`);
     } else if (demand.socket) {
       demand.socket.destroy();
       let res: HttpResponse | undefined;

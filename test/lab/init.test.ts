@@ -15,7 +15,7 @@ import { holdDevice, labDevice } from './lab-state';
 /** What each device's daemons show a client without credentials: [port, protocol, login schemes]. */
 const EXPECTED: Record<LabDeviceName, Array<[number, string, string[]]>> = {
   weak: [
-    [22, 'ssh', ['password']],
+    [22, 'ssh', ['password', 'publickey']],
     [23, 'telnet', ['password']],
     [80, 'http', ['basic']],
     [443, 'https', ['basic']],
@@ -29,7 +29,7 @@ const EXPECTED: Record<LabDeviceName, Array<[number, string, string[]]>> = {
     [8883, 'mqtts', ['password']],
   ],
   mixed: [
-    [22, 'ssh', ['password']],
+    [22, 'ssh', ['password', 'publickey']],
     [80, 'http', ['basic']],
     [443, 'https', ['basic']],
     [2323, 'telnet', ['password']],
