@@ -14,8 +14,13 @@ import type { FactKind, FactRef, ProbeResult } from './types';
 export type { FactKind };
 
 /** `unknown`: when a fact of this kind is a look that could not tell (see FactKind.unknown). */
-export function defineFact<T>(kind: string, schema: z.ZodType<T>, unknown?: (data: T) => string | null): FactKind<T> {
-  return { kind, schema, unknown };
+export function defineFact<T>(
+  kind: string,
+  schema: z.ZodType<T>,
+  unknown?: (data: T) => string | null,
+  parts?: (data: T) => Record<string, string | null>,
+): FactKind<T> {
+  return { kind, schema, unknown, parts };
 }
 
 /** The facts a verdict rests on: every fact of each kind, from the probe that recorded it. */
@@ -26,6 +31,28 @@ export function basis(...refs: Array<[probe: string, kind: FactKind]>): FactRef[
 /** Every fact of one kind in a probe result (none when the probe did not run). */
 export function factsOf<T>(result: ProbeResult | undefined, fact: FactKind<T>): T[] {
   return (result?.observations ?? []).filter((o) => o.kind === fact.kind).map((o) => fact.schema.parse(o.data));
+}
+
+/** The facts a verdict rests on: named parts of one fact kind (FactKind.parts), each of which must be observed. */
+export function basisParts(probe: string, k: FactKind, parts: readonly string[]): FactRef[] {
+  return parts.map((part) => ({ probe, kind: k.kind, part }));
+}
+
+/**
+ * Why one fact cannot carry a verdict that cites it (null: it can): the whole
+ * fact unknown, a cited part missing or unknown, or — when no part is named —
+ * any of its parts unknown.
+ */
+export function whyNotObserved<T>(kind: FactKind<T>, fact: T, part?: string): string | null {
+  const whole = kind.unknown?.(fact);
+  if (whole) return whole;
+  const parts = kind.parts?.(fact) ?? {};
+  if (part !== undefined) {
+    if (!(part in parts)) return `${kind.kind} has no part "${part}"`;
+    return parts[part] ?? null;
+  }
+  const unknown = Object.entries(parts).filter(([, why]) => why !== null);
+  return unknown.length ? unknown.map(([p, why]) => `${p}: ${why}`).join('; ') : null;
 }
 
 /** The first fact of one kind, if any. */

@@ -7,7 +7,7 @@ import { errorMessage } from './errors';
 import { gate } from './gate';
 import { fillPrompt, type Profile } from './profile';
 import type { RequirementResult } from './report';
-import { factsOf } from './facts';
+import { factsOf, whyNotObserved } from './facts';
 import type { Check, CheckJudgement, CheckResult, JudgeInput, Probe, ProbeResult } from './types';
 import { requirementVerdict, worst, type Verdict } from './verdict';
 
@@ -98,7 +98,7 @@ function restsOnObservedFacts(j: CheckJudgement, input: JudgeInput, probes: Read
     const facts = factsOf(r, kind);
     if (facts.length === 0) return refuse(`it cites ${ref.kind} of ${ref.probe}, and there is none`);
     for (const f of facts) {
-      const why = kind.unknown?.(f);
+      const why = whyNotObserved(kind, f, ref.part);
       if (why) unknown.push(why);
     }
   }

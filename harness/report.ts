@@ -44,7 +44,7 @@ export const checkResultSchema = z.object({
   evidence: z.array(z.string()),
   fix: z.string().optional(),
   /** For a pass or not-applicable: the facts (probe and observation kind) it rests on, every one observed. */
-  basis: z.array(z.object({ probe: z.string(), kind: z.string() })).optional(),
+  basis: z.array(z.object({ probe: z.string(), kind: z.string(), part: z.string().optional() })).optional(),
 });
 
 export const requirementResultSchema = z.object({

@@ -23,12 +23,22 @@ export interface FactKind<T = unknown> {
    * an unknown fact is refused by the harness.
    */
   unknown?(data: T): string | null;
+  /**
+   * Certainty per part, for a fact made of steps a verdict may rest on one
+   * by one (the update sequence: tampered, unsigned, genuine…): part name →
+   * null when observed, else why not. A basis entry that names a part is
+   * refused when that part is missing or unknown; one that names no part
+   * rests on the whole fact, every part included.
+   */
+  parts?(data: T): Record<string, string | null>;
 }
 
 /** Facts a verdict rests on: every fact of `kind` recorded by `probe`. */
 export interface FactRef {
   probe: string;
   kind: string;
+  /** One part of the fact (FactKind.parts), when the verdict rests on that part only. */
+  part?: string;
 }
 
 /** A fact a probe saw on the device. Never a judgement. */

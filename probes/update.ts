@@ -68,6 +68,21 @@ export const UpdateSequenceFact = defineFact(
     const moved = f.steps.some((s) => (s.step === 'genuine' || s.step === 'restore') && s.versionAfter !== undefined && s.versionAfter !== s.versionBefore);
     return moved ? null : 'the genuine image (the positive control) was not seen installed';
   },
+  // Each image on its own: what happened to it was seen only when a version was read after it, and an
+  // unchanged version is a refusal only when the install request was answered (an upload that got no
+  // answer at all may never have reached the device).
+  (f) =>
+    Object.fromEntries(
+      f.steps.map((s) => {
+        if (s.versionAfter === undefined) return [s.step, `no version was read after the ${s.step} image`];
+        if (s.versionAfter === s.versionBefore && !s.install.ok && s.install.status === undefined)
+          return [
+            s.step,
+            `the ${s.step} image's upload got no answer (${s.install.error ?? 'none'}) and the version stayed ${s.versionBefore}: whether it reached the device cannot be told`,
+          ];
+        return [s.step, null];
+      }),
+    ),
 );
 export type UpdateFacts = z.infer<typeof UpdateSequenceFact.schema>;
 /** The firmware version the device reported before any install: the core's own fact kind. */

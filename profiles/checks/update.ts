@@ -6,7 +6,7 @@
  */
 import { gate } from '../../harness/gate';
 import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
-import { factOf, basis } from '../../harness/facts';
+import { factOf, basisParts } from '../../harness/facts';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
 
 /** Images made from the genuine one carry its version: tampered, unsigned and the genuine image itself. */
@@ -21,9 +21,11 @@ const DERIVED = new Set<UpdateStepName>(['tampered', 'unsigned', 'genuine', 'res
  */
 export function judgeInstalls(f: UpdateFacts): UpdateFacts {
   const genuineVersions = new Set<string>();
+  const unseen = UpdateSequenceFact.parts?.(f) ?? {};
   const steps: UpdateStep[] = f.steps.map((s) => {
     const { installed: _recorded, ...raw } = s;
     if (s.versionAfter === undefined) return { ...raw, installed: null, note: s.note ?? 'no version was read after this image' };
+    if (s.versionAfter === s.versionBefore && unseen[s.step]) return { ...raw, installed: null, note: unseen[s.step]! };
     if (s.versionAfter !== s.versionBefore) {
       if (DERIVED.has(s.step)) genuineVersions.add(s.versionAfter);
       return { ...raw, installed: true };
@@ -75,6 +77,9 @@ function trail(f: UpdateFacts): Finding[] {
   return out;
 }
 
+/** The step that is the positive control: the genuine image, or the genuine image again after the older one. */
+const control = (f: UpdateFacts): UpdateStepName => (stepOf(f, 'genuine')?.installed === true ? 'genuine' : 'restore');
+
 /** The genuine image must have been accepted for a refusal to mean anything. */
 function mechanismWorks(f: UpdateFacts): string | null {
   const g = stepOf(f, 'genuine');
@@ -117,7 +122,7 @@ export const updateIntegrityCheck: Check = {
       verdict: 'pass',
       rationale: `refused the tampered image${also}, and installed the genuine one (version ${moved(stepOf(f, 'genuine')!)})`,
       findings,
-      basis: basis(['update', UpdateSequenceFact]),
+      basis: basisParts('update', UpdateSequenceFact, ['tampered', ...(unsigned?.installed === false ? ['unsigned'] : []), control(f)]),
     };
   },
 };
@@ -153,7 +158,7 @@ export const updateRollbackCheck: Check = {
       verdict: 'pass',
       rationale: `refused the older image (version stayed ${older.versionBefore}) and installed the genuine one`,
       findings,
-      basis: basis(['update', UpdateSequenceFact]),
+      basis: basisParts('update', UpdateSequenceFact, ['older', control(f)]),
     };
   },
 };

@@ -7,7 +7,7 @@
  */
 import { judgeCheck } from '../../harness/judge';
 import type { DeviceFileInput } from '../../harness/device-file/schema';
-import type { FactKind, ProbeResult } from '../../harness/types';
+import type { FactKind, FactRef, ProbeResult } from '../../harness/types';
 import type { Verdict } from '../../harness/verdict';
 import { CHECKS } from '../../profiles/checks';
 import { PROBES } from '../../probes';
@@ -52,9 +52,9 @@ const BASE: DeviceFileInput = {
   personalData: { declared: ['email'], canaries: { email: 'hanako.unit@example.jp' } },
 };
 
-function judge(id: string, results: ProbeResult[], device: DeviceFileInput = BASE): { verdict: Verdict; rationale: string } {
+function judge(id: string, results: ProbeResult[], device: DeviceFileInput = BASE): { verdict: Verdict; rationale: string; basis?: FactRef[] } {
   const r = judgeCheck(id, { device: deviceFrom(device), checks: CHECKS, probes: PROBES, results: new Map(results.map((x) => [x.probe, x])), reveal: false });
-  return { verdict: r.verdict, rationale: r.rationale };
+  return { verdict: r.verdict, rationale: r.rationale, basis: r.basis };
 }
 
 // ---- service discovery -------------------------------------------------------
@@ -397,6 +397,42 @@ describe('update.integrity and update.rollback', () => {
     // A probe that wrote installed: false for an image after which the version moved: the check sees an install.
     const lying = [{ ...step('tampered', true), installed: false }, ...good.slice(1)];
     expect(judge('update.integrity', [update({ steps: lying })]).verdict).toBe('fail');
+  });
+  it('inconclusive: the tampered upload got no answer at all and the version stayed (it may never have reached the device)', () => {
+    const lost = { ...step('tampered', false), install: { ...action(false), status: undefined, error: 'socket hang up' } };
+    const r = judge('update.integrity', [update({ steps: [lost, ...good.slice(1)] })]);
+    expect(r).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringMatching(/upload got no answer/) });
+    // The same for the older image: no rollback pass on an upload nobody answered.
+    const lostOlder = { ...step('older', false), install: { ...action(false), status: undefined, error: 'timeout' } };
+    expect(judge('update.rollback', [update({ steps: [good[0], good[1], lostOlder, good[3]] })]).verdict).toBe('inconclusive');
+    // A refusal that was answered (403) is a refusal.
+    expect(judge('update.integrity', [update({ steps: good })]).verdict).toBe('pass');
+  });
+  it('a pass rests on the steps it names: the harness refuses one whose cited step was not observed, and keeps one whose unknown step it does not cite', () => {
+    const real = CHECKS.get('update.integrity')!;
+    const device = deviceFrom(BASE);
+    const on = (steps: UpdateStep[], basis: FactRef[]) =>
+      judgeCheck('update.integrity', {
+        device,
+        checks: new Map([['update.integrity', { ...real, judge: () => ({ verdict: 'pass' as const, rationale: 'forgetful', findings: [], basis }) }]]),
+        probes: PROBES,
+        results: new Map([['update', update({ steps })]]),
+        reveal: false,
+      });
+    const noOlderRead = [good[0], good[1], step('older', null), good[3]];
+    const cites = (parts: string[]): FactRef[] => parts.map((part) => ({ probe: 'update', kind: 'update-sequence', part }));
+    expect(on(noOlderRead, cites(['tampered', 'genuine'])).verdict).toBe('pass');
+    expect(on(noOlderRead, cites(['older', 'genuine']))).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringMatching(/no version was read after the older image/),
+    });
+    // The whole fact rests on every part.
+    expect(on(noOlderRead, [{ probe: 'update', kind: 'update-sequence' }]).verdict).toBe('inconclusive');
+    // A part the fact does not have.
+    expect(on(good, cites(['restore']))).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringMatching(/has no part "restore"/) });
+    // The real check names its parts: tampered, unsigned (refused), genuine.
+    expect(judge('update.integrity', [update({ steps: good })]).basis).toEqual(cites(['tampered', 'unsigned', 'genuine']));
+    expect(judge('update.rollback', [update({ steps: good })]).basis).toEqual(cites(['older', 'genuine']));
   });
   it('pass both: refused tampered, unsigned and older; installed the genuine image', () => {
     expect(judge('update.integrity', [update({ steps: good })]).verdict).toBe('pass');
