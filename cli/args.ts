@@ -15,6 +15,7 @@ export const OPTIONS = {
   scanner: { type: 'string' },
   serial: { type: 'string' },
   plugin: { type: 'string', multiple: true },
+  answers: { type: 'string', multiple: true },
   ports: { type: 'string' },
   'udp-ports': { type: 'string' },
   force: { type: 'boolean' },

@@ -8,6 +8,7 @@ import type { DeviceFile } from '../harness/device-file/schema';
 import { StarbenchError } from '../harness/errors';
 import { createLogger } from '../harness/logger';
 import { DEFAULT_PROFILE, loadProfile } from '../harness/profile';
+import { checkAnswers } from '../harness/review';
 import { executeRun } from '../harness/runner';
 import { SecretRegistry } from '../harness/secrets';
 import { EXIT } from '../harness/verdict';
@@ -101,6 +102,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const registry = loadRegistry(v.plugin);
   const profileRef = resume?.profileId ?? v.profile ?? DEFAULT_PROFILE;
   const profile = loadProfile(profileRef);
+  checkAnswers(profile, device.review ?? [], device.sourcePath);
   const only = resume ? resume.only : checkOnly(list(v.only), registry);
   const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS);
   const probeTimeoutMs = seconds(v['probe-timeout'], 'probe-timeout');

@@ -6,7 +6,7 @@ Usage:
   starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [options]
   starbench run A.yaml B.yaml ... | FOLDER [--parallel N] [--global-connections N]   a fleet, concurrently
   starbench demo [--out DIR] [options]        start the built-in simulated device and assess it
-  starbench report RUN_DIR [--profile ID] [--format LIST] [--lang en|ja] [--out DIR]
+  starbench report RUN_DIR [--profile ID] [--answers FILE] [--format LIST] [--lang en|ja] [--out DIR]
   starbench sign RUN_DIR --key PRIVATE.pem     manifest of every file's SHA-256, signed (RSA-PSS or ECDSA)
   starbench bundle RUN_DIR [--out FILE]        one .tar.gz with the run, its manifest and signature
   starbench verify RUN_DIR|BUNDLE [--key PUBLIC.pem]   check every hash and the signature; names changed files
@@ -40,7 +40,7 @@ export const COMMAND_HELP: Record<string, string> = {
   run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
   report:
-    'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device.\n',
+    'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device. --answers FILE (repeatable): document-review answers (answers: [{profile, requirement, result: met|not-met|not-applicable, reference}]) shown as declarations beside the device evidence.\n',
   list: 'starbench list profiles|checks|probes\n  Show what this version of starbench knows.\n',
   schema: 'starbench schema device|report\n  Print the JSON Schema of the device file or of report.json.\n',
   diff: 'starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]\n  Compare two runs judged under the same catalog: firmware drift, services added or removed, checks that changed verdict, new findings. Exit 1 when anything got worse; --out writes diff.json, diff.html, diff.txt.\n',

@@ -7,6 +7,7 @@ import { assembleReport, type RunMeta } from '../harness/assemble';
 import { StarbenchError } from '../harness/errors';
 import { loadProfile, type Profile } from '../harness/profile';
 import type { Report } from '../harness/report';
+import { checkAnswers, loadReviewFile, type ReviewAnswer } from '../harness/review';
 import { loadSavedRun, type SavedRun } from '../harness/saved-run';
 import { EXIT } from '../harness/verdict';
 import { ReporterMultiplexer } from '../reports/reporter';
@@ -18,7 +19,13 @@ import type { CliIO } from './io';
 import { checkFormats } from './assess';
 
 /** Judge a saved run's observations (again), under any profile, without the device. */
-export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta = saved.meta, registry: Registry = loadRegistry()): Report {
+export function judgeSavedRun(
+  saved: SavedRun,
+  profile: Profile,
+  meta: RunMeta = saved.meta,
+  registry: Registry = loadRegistry(),
+  answers: readonly ReviewAnswer[] = [],
+): Report {
   // Saved observations are already masked; nothing to reveal.
   return assembleReport({
     meta,
@@ -29,6 +36,7 @@ export function judgeSavedRun(saved: SavedRun, profile: Profile, meta: RunMeta =
     results: saved.results,
     only: saved.only,
     reveal: false,
+    answers,
   });
 }
 
@@ -40,9 +48,16 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const saved = loadSavedRun(path.resolve(dir), registry.probes);
   const profile = loadProfile(args.values.profile ?? saved.profileId);
   const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
+  // Reviewer answers recorded after the run (document review): checked against the profile before anything is written.
+  const answers = (args.values.answers ?? []).flatMap((f) => {
+    const a = loadReviewFile(path.resolve(f));
+    checkAnswers(profile, a, f);
+    return a;
+  });
+  checkAnswers(profile, saved.device.review ?? [], saved.deviceFile);
   const outDir = path.resolve(args.values.out ?? dir);
   mkdirSync(outDir, { recursive: true });
-  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() }, registry);
+  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() }, registry, answers);
   const reporter = new ReporterMultiplexer(
     [
       terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }),

@@ -5,6 +5,7 @@
 import { factOf, FirmwareVersionFact } from './facts';
 import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
 import type { Profile } from './profile';
+import type { ReviewAnswer } from './review';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
 import type { DeviceFile } from './device-file/schema';
 import type { Check, CheckResult, Probe, ProbeResult } from './types';
@@ -35,6 +36,8 @@ export interface AssembleInput {
   only?: ReadonlySet<string>;
   reveal: boolean;
   errors?: Array<{ where: string; message: string }>;
+  /** Reviewer answers beyond the device file's `review:` (`starbench report --answers`). */
+  answers?: readonly ReviewAnswer[];
   onCheck?: (r: CheckResult) => void;
 }
 
@@ -55,7 +58,7 @@ export function assembleReport(input: AssembleInput): Report {
     checkResults.set(id, r);
     input.onCheck?.(r);
   }
-  const requirements = judgeRequirements(profile, checkResults, device);
+  const requirements = judgeRequirements(profile, checkResults, device, [...(device.review ?? []), ...(input.answers ?? [])]);
   const summary = summaryVerdict(requirements.map((r) => r.verdict));
   const notAttempted: Array<{ what: string; why: string }> = [];
   for (const r of results.values()) {

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'PROFILE_INVALID'
   | 'CHECK_UNKNOWN'
   | 'PLUGIN_INVALID'
+  | 'REVIEW_INVALID'
   | 'RUN_DIR_INVALID'
   | 'PROBE_TIMEOUT'
   | 'CANCELLED'
@@ -39,6 +40,7 @@ export function isInputError(err: unknown): err is StarbenchError {
       'PROFILE_INVALID',
       'CHECK_UNKNOWN',
       'PLUGIN_INVALID',
+      'REVIEW_INVALID',
       'RUN_DIR_INVALID',
     ].includes(err.code)
   );

@@ -10,6 +10,7 @@ import type { RequirementResult } from './report';
 import { factsOf, whyNotObserved } from './facts';
 import type { Check, CheckJudgement, CheckResult, JudgeInput, Probe, ProbeResult } from './types';
 import { requirementVerdict, worst, type Verdict } from './verdict';
+import { declarationsFor, describeDeclarations, rowVerdict, type ReviewAnswer } from './review';
 
 export interface JudgeOptions {
   device: JudgeInput['device'];
@@ -106,19 +107,25 @@ function restsOnObservedFacts(j: CheckJudgement, input: JudgeInput, probes: Read
   return j;
 }
 
-export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<string, CheckResult>, device?: unknown): RequirementResult[] {
+export function judgeRequirements(
+  profile: Profile,
+  checkResults: ReadonlyMap<string, CheckResult>,
+  device?: unknown,
+  answers: readonly ReviewAnswer[] = [],
+): RequirementResult[] {
   return profile.requirements.map((r) => {
     const verdicts: Verdict[] = r.checks.map((c) => checkResults.get(c)?.verdict ?? 'not-tested');
-    const verdict = requirementVerdict(verdicts);
-    let rationale: string;
-    if (r.checks.length === 0) {
-      rationale =
+    const declarations = declarationsFor(profile, r, answers, device);
+    const verdict = rowVerdict(verdicts, declarations);
+    const parts: string[] = [];
+    if (r.checks.length > 0) parts.push(`worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`);
+    if (declarations.length > 0) parts.push(describeDeclarations(declarations));
+    else if (r.checks.length === 0)
+      parts.push(
         r.assessedBy === 'device'
           ? 'no automated check covers this requirement yet; assess it by hand'
-          : 'document review: no automated check covers this requirement';
-    } else {
-      rationale = `worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`;
-    }
+          : 'document review: no automated check covers this requirement',
+      );
     return {
       id: r.id,
       title: r.title,
@@ -128,11 +135,13 @@ export function judgeRequirements(profile: Profile, checkResults: ReadonlyMap<st
       assessedBy: r.assessedBy,
       confidence: r.confidence,
       source: r.source,
-      rationale,
+      rationale: parts.join('; '),
       reviewerPrompt: r.reviewerPrompt === undefined ? undefined : fillPrompt(r.reviewerPrompt, device),
       supplementary: r.supplementary,
       crossRefs: r.crossRefs,
       conditional: r.conditional,
+      declarations: declarations.length ? declarations : undefined,
+      deviceVerdict: declarations.length && r.checks.length ? requirementVerdict(verdicts) : undefined,
     };
   });
 }

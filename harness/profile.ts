@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { dottedValue } from './dotted';
 import { StarbenchError } from './errors';
 import { formatPath } from './device-file/load';
+import { routeSchema } from './review';
 
 export const CONFIDENCE = ['confirmed', 'secondary', 'tentative'] as const;
 
@@ -31,6 +32,8 @@ const requirementSchema = z.strictObject({
   functionalTest: z.boolean().optional(),
   /** How far it can be automated: A network, P partly (operator, firmware, power), D documents only. */
   automatable: z.string().optional(),
+  /** Declarations the scheme accepts as meeting this row (harness/review.ts). */
+  routes: z.array(routeSchema).optional(),
 });
 
 export const profileSchema = z.strictObject({

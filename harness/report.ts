@@ -4,6 +4,7 @@
  * tests validate real output against that JSON Schema.
  */
 import { z } from 'zod';
+import { declarationSchema } from './review';
 import { VERDICTS } from './verdict';
 
 export const REPORT_SCHEMA_VERSION = '1.0.0';
@@ -62,6 +63,10 @@ export const requirementResultSchema = z.object({
   /** The same requirement in other catalogs: profile id → requirement ids. */
   crossRefs: z.record(z.string(), z.array(z.string())).optional(),
   conditional: z.boolean().optional(),
+  /** Evidence of kind `declaration` (reviewer answers, routes) the row also rests on, each with its reference. */
+  declarations: z.array(declarationSchema).optional(),
+  /** When the row has declarations: the verdict of its checks alone, so both show. */
+  deviceVerdict: verdict.optional(),
 });
 
 export const reportSchema = z.object({

@@ -21,6 +21,7 @@ export const CHECKLIST_COLUMNS = [
   'checks',
   'evidence_summary',
   'reviewer_prompt',
+  'declarations',
 ] as const;
 
 const MAX_SUMMARY = 1500;
@@ -61,6 +62,9 @@ export function renderChecklistCsv(report: Report): string {
       r.checks.map((id) => `${id}=${checks.get(id)?.verdict ?? 'not-run'}`).join(' '),
       r.checks.length ? evidenceSummary(report, r.checks) : r.rationale,
       r.reviewerPrompt ?? '',
+      (r.declarations ?? [])
+        .map((d) => (d.source === 'route' ? `${d.route}: ${d.result} (${d.reference})` : `review: ${d.result} (${d.reference})`))
+        .join(' | '),
     ];
     rows.push(fields.map(csvField).join(','));
   }

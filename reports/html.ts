@@ -56,10 +56,18 @@ export async function renderHtml(report: Report, opts: HtmlOptions = {}): Promis
   const label = labelOf(report);
   const qr = await labelSvg(label);
 
+  // Evidence of kind declaration, each with its reference, and what the device test said beside it.
+  const declared = (r: Report['requirements'][number]): string =>
+    (r.declarations ?? [])
+      .map(
+        (d) =>
+          `<br><span class="muted">${h(m.declaration)} (${h(d.source === 'route' ? (d.title ?? d.route ?? '') : m.reviewAnswer)}): ${h(d.result)} — ${rec(d.reference)}</span>`,
+      )
+      .join('') + (r.deviceVerdict ? `<br><span class="muted">${h(m.deviceTest)}: ${badge(r.deviceVerdict)}</span>` : '');
   const reqRows = report.requirements
     .map(
       (r) =>
-        `<tr><td><code>${h(r.id)}</code>${r.supplementary ? `<br><span class="muted">${h(m.supplementary)}</span>` : ''}</td><td>${reqTitle(r.title)}</td><td class="n">${h(m.levels[r.level])}</td><td>${h(m.assessedByValues[r.assessedBy])}</td><td class="n">${h(m.confidenceValues[r.confidence])}</td><td>${badge(r.verdict)}</td></tr>`,
+        `<tr><td><code>${h(r.id)}</code>${r.supplementary ? `<br><span class="muted">${h(m.supplementary)}</span>` : ''}</td><td>${reqTitle(r.title)}</td><td class="n">${h(m.levels[r.level])}</td><td>${h(m.assessedByValues[r.assessedBy])}</td><td class="n">${h(m.confidenceValues[r.confidence])}</td><td>${badge(r.verdict)}${declared(r)}</td></tr>`,
     )
     .join('\n');
   const checks = report.checks

@@ -64,6 +64,9 @@ export interface Messages {
   confidenceValues: Record<'confirmed' | 'secondary' | 'tentative', string>;
   levels: Record<'mandatory' | 'recommended', string>;
   supplementary: string;
+  declaration: string;
+  reviewAnswer: string;
+  deviceTest: string;
 }
 
 const en: Messages = {
@@ -120,6 +123,9 @@ const en: Messages = {
   confidenceValues: { confirmed: 'confirmed', secondary: 'secondary source', tentative: 'tentative' },
   levels: { mandatory: 'mandatory', recommended: 'recommended' },
   supplementary: 'supplementary (not a requirement id of the scheme)',
+  declaration: 'declaration',
+  reviewAnswer: 'document review',
+  deviceTest: 'device test',
 };
 
 const ja: Messages = {
@@ -176,6 +182,9 @@ const ja: Messages = {
   confidenceValues: { confirmed: '確認済み', secondary: '二次情報', tentative: '暫定' },
   levels: { mandatory: '必須', recommended: '推奨' },
   supplementary: '補足（制度の要求事項IDではありません）',
+  declaration: '宣言',
+  reviewAnswer: '文書確認',
+  deviceTest: '機器試験',
 };
 
 export const MESSAGES: Record<Lang, Messages> = { en, ja };

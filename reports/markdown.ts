@@ -51,6 +51,17 @@ export function renderMarkdown(report: Report): string {
       if (c.fix && c.verdict === 'fail') out.push(`  - _fix:_ ${mdCell(c.fix)}`);
     }
   }
+  const declared = report.requirements.filter((r) => r.declarations?.length);
+  if (declared.length) {
+    out.push('', '### Declarations (document review and routes)', '');
+    for (const r of declared) {
+      const device = r.deviceVerdict ? ` — device test: ${MARK[r.deviceVerdict]}` : '';
+      for (const d of r.declarations!)
+        out.push(
+          `- \`${mdCell(r.id)}\` ${d.source === 'route' ? `${mdCell(d.title ?? d.route ?? 'route')}` : 'reviewer'}: **${d.result}** — ${mdCell(d.reference)}${device}`,
+        );
+    }
+  }
   const review = report.requirements.filter((r) => r.verdict === 'not-tested' && r.reviewerPrompt);
   if (review.length) {
     out.push('', `<details><summary>${review.length} requirement(s) need a reviewer</summary>`, '');

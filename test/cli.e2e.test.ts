@@ -155,6 +155,20 @@ describe('starbench run (end to end)', () => {
     expect(readdirSync(dir)).toEqual(['escape.yaml']);
   });
 
+  it('a review answer in the device file that names no requirement of the profile is exit 2 before anything is contacted', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'review.yaml');
+    writeFileSync(
+      file,
+      'device: { name: x }\ntarget: { host: 127.0.0.1 }\nreview:\n  - { profile: jc-star-1, requirement: S1.1-50, result: met, reference: manual }\n',
+    );
+    const r = await starbench(['run', file, '--profile', 'jc-star-1', '--out', dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}: "S1.1-50" is not a requirement of jc-star-1`);
+    noStackTrace(r.stderr);
+    expect(readdirSync(dir)).toEqual(['review.yaml']);
+  });
+
   it('a malformed device file is exit 2 with the line and field', async () => {
     const dir = tmp();
     const file = path.join(dir, 'bad.yaml');

@@ -218,3 +218,43 @@ describe('surveillance diff', () => {
     );
   });
 });
+
+describe('document review: starbench report --answers', () => {
+  it('records each answer as a declaration with its reference, beside the device evidence; a failed check still fails the row', async () => {
+    const answers = path.join(tmp(), 'answers.yaml');
+    writeFileSync(
+      answers,
+      [
+        'answers:',
+        '  - { profile: jc-star-1, requirement: S1.1-05, result: met, reference: "https://example.invalid/psirt (policy v3)", reviewer: A. Sato }',
+        '  - { profile: jc-star-1, requirement: S1.1-02, result: met, reference: "manual §2.1: unique password per unit" }',
+        '  - { profile: etsi-en-303-645, requirement: "5.1-1", result: met, reference: "not this profile" }',
+      ].join('\n'),
+    );
+    const dir = await runFolder('lab-weak', ['--profile', 'jc-star-1', '--answers', answers]);
+    const report = readReport(dir);
+    const row = (id: string) => report.requirements.find((r) => r.id === id)!;
+    expect(row('S1.1-05')).toMatchObject({ verdict: 'pass', declarations: [expect.objectContaining({ source: 'reviewer', reviewer: 'A. Sato' })] });
+    // The weak device accepts a default password: the reviewer's "met" does not rescue the row.
+    expect(row('S1.1-02')).toMatchObject({ verdict: 'fail', deviceVerdict: 'fail', declarations: [expect.objectContaining({ result: 'met' })] });
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/Declarations[\s\S]*S1.1-02.*reviewer.*manual §2.1.*device test/);
+    expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('manual §2.1: unique password per unit');
+    expect(readFileSync(path.join(dir, 'checklist.csv'), 'utf8')).toContain('review: met (manual §2.1: unique password per unit)');
+  });
+
+  it('a malformed answers file, or an answer naming no requirement of the profile, is a clear error (exit 2) and writes nothing', async () => {
+    const dir = path.join(tmp(), 'run');
+    cpSync(path.join(RUNS, 'lab-weak'), dir, { recursive: true });
+    const bad = path.join(tmp(), 'bad.yaml');
+    writeFileSync(bad, 'answers:\n  - { profile: jc-star-1, requirement: S1.1-05, result: yes, reference: x }\n');
+    let r = await starbench(['report', dir, '--profile', 'jc-star-1', '--answers', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bad.yaml: answers.0.result/);
+    writeFileSync(bad, 'answers:\n  - { profile: jc-star-1, requirement: S1.1-5, result: met, reference: x }\n');
+    r = await starbench(['report', dir, '--profile', 'jc-star-1', '--answers', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"S1.1-5" is not a requirement of jc-star-1/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readdirSync(dir)).not.toContain('report.json');
+  });
+});

@@ -5,6 +5,7 @@
  * typo in a declaration (`lockoutAftr`) cannot silently weaken a test.
  */
 import { z } from 'zod';
+import { reviewAnswerSchema } from '../review';
 
 const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
@@ -240,8 +241,14 @@ export const deviceFileSchema = z
         deletionInstructions: z.string().optional().describe('where the user is told how to erase their data (EN 303 645 5.11-3)'),
         externalSensing: z.string().optional().describe('where the sensors (camera, microphone, location) are documented (EN 303 645 5.8-3)'),
         securityContact: z.string().optional().describe('a contact for security reports, if separate from the disclosure policy'),
+        pstiStatement: z.string().optional().describe('reference of the UK PSTI statement of compliance (JC-STAR ★1 accepts it for S1.1-02, -05 and -16)'),
       })
       .optional(),
+    review: z
+      .array(reviewAnswerSchema)
+      .max(5000)
+      .default([])
+      .describe('document-review answers: each names a profile, a requirement, met / not-met / not-applicable, and the reference it rests on'),
     scan: z
       .strictObject({
         tcp: portRangeSpec.optional().describe('TCP ports to scan beyond the declared ones (default: all, 1-65535)'),
