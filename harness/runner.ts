@@ -58,7 +58,7 @@ export interface RunOutcome {
 
 class AbortReason extends Error {
   constructor(
-    readonly why: 'signal' | 'deadline' | 'probe-timeout',
+    readonly why: 'signal' | 'deadline' | 'phase-timeout' | 'probe-timeout',
     message: string,
   ) {
     super(message);
@@ -193,12 +193,12 @@ function finish(run: RunState, r: ProbeResult): ProbeResult {
 }
 
 /** Why a probe cannot start now (a result to record), or null when it may run. */
-function notRunnable(run: RunState, id: string, probe: Probe | undefined): ProbeResult | null {
+function notRunnable(run: RunState, id: string, probe: Probe | undefined, signal: AbortSignal): ProbeResult | null {
   const empty = { probe: id, durationMs: 0, observations: [], evidence: [] };
   if (!probe) return { ...empty, status: 'not-implemented', reason: 'probe not implemented in this version of starbench' };
-  if (run.abort.signal.aborted) {
-    const why = run.abort.signal.reason instanceof AbortReason ? run.abort.signal.reason : undefined;
-    return { ...empty, status: why?.why === 'deadline' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` };
+  if (signal.aborted) {
+    const why = signal.reason instanceof AbortReason ? signal.reason : undefined;
+    return { ...empty, status: why && why.why !== 'signal' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` };
   }
   if (run.scopeError) return { ...empty, status: 'failed', reason: `target not usable: ${run.scopeError}` };
   const skip = probe.skipReason?.(run.opts.device, { interactive: run.opts.operator !== undefined }) ?? null;
@@ -239,8 +239,11 @@ function probeContext(run: RunState, id: string, signal: AbortSignal, evidence: 
   };
 }
 
-/** One probe, once: reused from an interrupted run, refused, or run under its timeout and validated against its declared facts. */
-async function runProbe(run: RunState, id: string): Promise<ProbeResult> {
+/**
+ * One probe, once: reused from an interrupted run, refused, or run under its timeout and validated against its
+ * declared facts. `phase` is its phase's signal: Ctrl-C, the run's deadline or the phase's own budget.
+ */
+async function runProbe(run: RunState, id: string, phase: AbortSignal): Promise<ProbeResult> {
   const probe = run.opts.probes.get(id);
   const saved = run.opts.resume?.results.get(id);
   if (saved) {
@@ -250,13 +253,13 @@ async function runProbe(run: RunState, id: string): Promise<ProbeResult> {
     run.opts.reporter.onProbeEnd(earlier);
     return earlier;
   }
-  const refused = notRunnable(run, id, probe);
+  const refused = notRunnable(run, id, probe, phase);
   if (refused || !probe) return finish(run, refused ?? { probe: id, status: 'not-implemented', durationMs: 0, observations: [], evidence: [] });
   const ctl = new AbortController();
   // Every in-flight attempt of a probe listens on its signal; dozens is normal, not a leak.
   setMaxListeners(256, ctl.signal);
-  const onRunAbort = (): void => ctl.abort(run.abort.signal.reason);
-  run.abort.signal.addEventListener('abort', onRunAbort, { once: true });
+  const onRunAbort = (): void => ctl.abort(phase.reason);
+  phase.addEventListener('abort', onRunAbort, { once: true });
   const timeoutMs = Math.max(run.probeTimeoutMs, probe.timeoutMs?.(run.opts.device) ?? 0);
   const timer = setTimeout(() => ctl.abort(new AbortReason('probe-timeout', `probe ${id} did not finish within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
   const started = Date.now();
@@ -282,7 +285,7 @@ async function runProbe(run: RunState, id: string): Promise<ProbeResult> {
     return finish(run, { probe: id, status, reason: errorMessage(reason), startedAt, durationMs: Date.now() - started, observations: [], evidence });
   } finally {
     clearTimeout(timer);
-    run.abort.signal.removeEventListener('abort', onRunAbort);
+    phase.removeEventListener('abort', onRunAbort);
     if (!ctl.signal.aborted) ctl.abort(new AbortReason('probe-timeout', 'probe finished'));
   }
 }
@@ -293,9 +296,11 @@ function disruptiveRank(probe: Probe | undefined): number | undefined {
 }
 
 /**
- * Phase "probes": ordinary probes side by side, each once its dependencies
- * have ended (service discovery first); then the disruptive probes one at a
- * time, in DISRUPTIVE_ORDER, after every ordinary probe.
+ * Phases "ordinary probes" (side by side, each once its dependencies have
+ * ended: service discovery first) and "disruptive probes" (one at a time, in
+ * DISRUPTIVE_ORDER, after every ordinary probe). Each phase has its own
+ * budget when the device file sets one (limits.phaseSeconds), so a hung
+ * ordinary phase cannot eat the time the disruptive steps need.
  */
 async function runProbes(run: RunState): Promise<void> {
   const { probes } = run.opts;
@@ -303,16 +308,24 @@ async function runProbes(run: RunState): Promise<void> {
   const ordinary = run.probeIds.filter((id) => rank(id) === undefined);
   const disruptive = run.probeIds.filter((id) => rank(id) !== undefined).sort((a, b) => rank(a)! - rank(b)!);
   const memo = new Map<string, Promise<ProbeResult>>();
-  const exec = (id: string): Promise<ProbeResult> => {
+  const exec = (id: string, signal: AbortSignal): Promise<ProbeResult> => {
     let p = memo.get(id);
     if (!p) {
-      p = Promise.all((probes.get(id)?.dependsOn ?? []).map(exec)).then(() => runProbe(run, id));
+      p = Promise.all((probes.get(id)?.dependsOn ?? []).map((d) => exec(d, signal))).then(() => runProbe(run, id, signal));
       memo.set(id, p);
     }
     return p;
   };
-  await Promise.all(ordinary.map(exec));
-  for (const id of disruptive) await exec(id);
+  const budgets = run.opts.device.limits.phaseSeconds;
+  await phase(run, 'ordinary probes', async (signal) => void (await Promise.all(ordinary.map((id) => exec(id, signal)))), budgets?.ordinary);
+  await phase(
+    run,
+    'disruptive probes',
+    async (signal) => {
+      for (const id of disruptive) await exec(id, signal);
+    },
+    budgets?.disruptive,
+  );
 }
 
 /** Teardown: the deadline, the Ctrl-C listener, and every socket a probe left open. */
@@ -365,14 +378,36 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   return { report: masked, results: run.results, peakConnections: run.connector.slots.peak };
 }
 
-/** A titled phase: journaled when it begins and ends, with how long it took. */
-async function phase<T>(run: RunState, title: string, work: () => Promise<T>): Promise<T> {
+/**
+ * A titled phase: journaled when it begins and ends, with how long it took.
+ * Its work gets the phase's own signal: aborted with the run (Ctrl-C, the
+ * deadline) or when its budget (seconds) runs out; then the phase's running
+ * probes are stopped, those not started are recorded timed-out, and the next
+ * phase still runs.
+ */
+async function phase<T>(run: RunState, title: string, work: (signal: AbortSignal) => Promise<T>, budgetSeconds?: number): Promise<T> {
   const started = Date.now();
-  run.journal.write({ type: 'phase-begin', phase: title });
+  const ctl = new AbortController();
+  setMaxListeners(256, ctl.signal);
+  const onRun = (): void => ctl.abort(run.abort.signal.reason);
+  if (run.abort.signal.aborted) onRun();
+  run.abort.signal.addEventListener('abort', onRun, { once: true });
+  const timer =
+    budgetSeconds === undefined
+      ? undefined
+      : setTimeout(
+          () => ctl.abort(new AbortReason('phase-timeout', `phase "${title}" did not finish within its budget of ${budgetSeconds} s`)),
+          budgetSeconds * 1000,
+        );
+  run.journal.write({ type: 'phase-begin', phase: title, ...(budgetSeconds === undefined ? {} : { budgetSeconds }) });
   try {
-    return await work();
+    return await work(ctl.signal);
   } finally {
-    run.journal.write({ type: 'phase-end', phase: title, ms: Date.now() - started });
+    clearTimeout(timer);
+    run.abort.signal.removeEventListener('abort', onRun);
+    const timedOut = ctl.signal.reason instanceof AbortReason && ctl.signal.reason.why === 'phase-timeout';
+    if (timedOut) run.errors.push({ where: `phase ${title}`, message: errorMessage(ctl.signal.reason) });
+    run.journal.write({ type: 'phase-end', phase: title, ms: Date.now() - started, ...(timedOut ? { timedOut: true } : {}) });
   }
 }
 
@@ -381,7 +416,7 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   const run = await plan(opts);
   try {
     await phase(run, 'target', () => resolveTarget(run));
-    await phase(run, 'probes', () => runProbes(run));
+    await runProbes(run);
   } finally {
     closeRun(run);
   }

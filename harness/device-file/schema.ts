@@ -266,6 +266,18 @@ export const deviceFileSchema = z
         credentialBudget: z.number().int().min(1).max(10000).default(100),
         actionTimeoutSeconds: z.number().positive().max(3600).default(60).describe('one device action (an upload, a reset request)'),
         deviceReturnSeconds: z.number().positive().max(3600).default(180).describe('how long to wait for the device to answer again after an install or reset'),
+        phaseSeconds: z
+          .strictObject({
+            ordinary: z.number().positive().max(86400).optional().describe('budget of the ordinary probes, side by side (scan, logins, TLS, SSH…)'),
+            disruptive: z
+              .number()
+              .positive()
+              .max(86400)
+              .optional()
+              .describe('budget of the disruptive probes, one at a time (serial, brute force, update, reset)'),
+          })
+          .optional()
+          .describe('a budget per phase, within the run deadline: when one runs out its probes stop (timed-out) and the next phase still runs'),
       })
       .default({
         connections: 4,

@@ -117,7 +117,7 @@ describe('runner', () => {
     const journal = readJournal(path.join(runDir, 'journal.jsonl'));
     expect(journal.map((e) => e.type).filter((t) => !t.startsWith('phase-'))).toEqual(['run-begin', 'probe-begin', 'probe-end', 'check-end', 'run-end']);
     // each phase is titled in the journal, begin and end, in order
-    expect(journal.filter((e) => e.type === 'phase-end').map((e) => e.phase)).toEqual(['target', 'probes', 'judge and report']);
+    expect(journal.filter((e) => e.type === 'phase-end').map((e) => e.phase)).toEqual(['target', 'ordinary probes', 'disruptive probes', 'judge and report']);
   });
 
   it('a probe that throws is an error, not a pass', async () => {
@@ -261,5 +261,39 @@ describe('phases', () => {
     expect(starts.slice(2)).toEqual(['serial', 'brute', 'update', 'reset']);
     expect(log.indexOf('start serial')).toBeGreaterThan(Math.max(log.indexOf('end scan'), log.indexOf('end tls')));
     expect(overlap).toBe(false);
+  });
+
+  it('a phase with its own budget: when the ordinary phase runs out, its hung probe is stopped (timed-out) and the disruptive phase still runs', async () => {
+    const seen = { aborted: false };
+    const budgeted = deviceFrom({ ...minimalDevice, limits: { phaseSeconds: { ordinary: 0.3 } } });
+    const probes = [hangingProbe('hung', seen), okProbe('fast'), probe('reset', okProbe('reset').run, { disruptive: 'factory-reset' })];
+    const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
+    const started = Date.now();
+    const { results, report, runDir } = await runWith({ device: budgeted, profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]), probes, checks });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(seen.aborted).toBe(true);
+    expect(results.get('hung')).toMatchObject({ status: 'timed-out', reason: 'phase "ordinary probes" did not finish within its budget of 0.3 s' });
+    expect(results.get('fast')?.status).toBe('completed');
+    expect(results.get('reset')?.status).toBe('completed');
+    expect(report.checks.find((c) => c.id === 'c.hung')?.verdict).toBe('inconclusive');
+    expect(report.errors).toContainEqual({ where: 'phase ordinary probes', message: expect.stringMatching(/budget of 0.3 s/) });
+    const journal = readJournal(path.join(runDir, 'journal.jsonl'));
+    expect(journal.find((e) => e.type === 'phase-begin' && e.phase === 'ordinary probes')).toMatchObject({ budgetSeconds: 0.3 });
+    expect(journal.find((e) => e.type === 'phase-end' && e.phase === 'ordinary probes')).toMatchObject({ timedOut: true });
+    expect(journal.find((e) => e.type === 'phase-end' && e.phase === 'disruptive probes')?.timedOut).toBeUndefined();
+  });
+  it('a disruptive probe not started when its phase ran out is recorded timed-out, never run', async () => {
+    const seen = { aborted: false };
+    const budgeted = deviceFrom({ ...minimalDevice, limits: { phaseSeconds: { disruptive: 0.3 } } });
+    const counter = { n: 0 };
+    const probes = [
+      probe('serial', hangingProbe('serial', seen).run, { disruptive: 'serial-console' }),
+      probe('reset', okProbe('reset', counter).run, { disruptive: 'factory-reset' }),
+    ];
+    const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
+    const { results } = await runWith({ device: budgeted, profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]), probes, checks });
+    expect(results.get('serial')?.status).toBe('timed-out');
+    expect(results.get('reset')).toMatchObject({ status: 'timed-out', reason: expect.stringMatching(/budget of 0.3 s before this probe started/) });
+    expect(counter.n).toBe(0);
   });
 });
