@@ -37,6 +37,7 @@ export function judgeSavedRun(
     only: saved.only,
     reveal: false,
     answers,
+    authLedger: saved.authLedger,
   });
 }
 

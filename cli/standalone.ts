@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { AuthLedger } from '../harness/auth-ledger';
 import { DeviceConnector } from '../harness/connector';
 import type { DeviceFile } from '../harness/device-file/schema';
 import { createLogger } from '../harness/logger';
@@ -24,5 +25,6 @@ export async function probeContext(device: DeviceFile, deps: Record<string, Prob
     evidence: { write: (name) => name },
     dependency: (id) => deps[id],
     progress: () => undefined,
+    auth: new AuthLedger(device),
   };
 }

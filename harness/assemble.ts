@@ -6,6 +6,7 @@ import { factOf, FirmwareVersionFact } from './facts';
 import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
 import type { Profile } from './profile';
 import type { ReviewAnswer } from './review';
+import type { AuthLedgerSummary } from './auth-ledger';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
 import type { DeviceFile } from './device-file/schema';
 import type { Check, CheckResult, Probe, ProbeResult } from './types';
@@ -36,6 +37,8 @@ export interface AssembleInput {
   only?: ReadonlySet<string>;
   reveal: boolean;
   errors?: Array<{ where: string; message: string }>;
+  /** The run's lockout ledger: failures counted, lock signals, waits for access (absent when re-judging). */
+  authLedger?: AuthLedgerSummary;
   /** Reviewer answers beyond the device file's `review:` (`starbench report --answers`). */
   answers?: readonly ReviewAnswer[];
   onCheck?: (r: CheckResult) => void;
@@ -89,5 +92,6 @@ export function assembleReport(input: AssembleInput): Report {
       notAttempted,
     },
     errors: input.errors ?? [],
+    authLedger: input.authLedger,
   };
 }

@@ -109,6 +109,24 @@ export const reportSchema = z.object({
     notAttempted: z.array(z.object({ what: z.string(), why: z.string() })),
   }),
   errors: z.array(z.object({ where: z.string(), message: z.string() })),
+  /** The device's lockout ledger: failed logins counted per group, lock signals, and every wait for the lab credential to work again. */
+  authLedger: z
+    .object({
+      groups: z.array(
+        z.object({
+          id: z.string(),
+          ports: z.array(z.number()),
+          failures: z.number(),
+          declaredAfter: z.number().optional(),
+          learnedAfter: z.number().optional(),
+          lockSignals: z.array(z.object({ at: z.string(), port: z.number(), detail: z.string(), retryAfterS: z.number().optional() })),
+        }),
+      ),
+      waits: z.array(
+        z.object({ group: z.string(), port: z.number(), purpose: z.string(), waitedMs: z.number(), why: z.string(), ok: z.boolean(), signalled: z.boolean() }),
+      ),
+    })
+    .optional(),
 });
 
 export type Report = z.infer<typeof reportSchema>;

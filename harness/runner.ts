@@ -11,6 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from './assemble';
+import { AuthLedger } from './auth-ledger';
 import { DeviceConnector } from './connector';
 import type { DeviceFile } from './device-file/schema';
 import { errorMessage } from './errors';
@@ -107,6 +108,8 @@ interface RunState {
   scope: ScopeGuard;
   scopeError?: string;
   connector: DeviceConnector;
+  /** One lockout ledger for the device, shared by every probe. */
+  auth: AuthLedger;
   teardown: Array<() => void>;
 }
 
@@ -158,6 +161,7 @@ async function plan(opts: RunOptions): Promise<RunState> {
     abort: new AbortController(),
     scope,
     connector: new DeviceConnector(scope, limits.connections, limits.connectTimeoutMs, opts.globalSlots),
+    auth: new AuthLedger(device),
     teardown: [],
   };
   // Ctrl-C and the deadline stop the run; both are undone in teardown.
@@ -236,6 +240,7 @@ function probeContext(run: RunState, id: string, signal: AbortSignal, evidence: 
       reporter.onProbeProgress(id, message);
     },
     operator,
+    auth: run.auth,
   };
 }
 
@@ -363,6 +368,7 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
     only: opts.only,
     reveal: opts.secrets.reveal,
     errors: run.errors,
+    authLedger: run.auth.summary(),
     onCheck: (c) => {
       run.journal.write({ type: 'check-end', check: c.id, verdict: c.verdict, rationale: c.rationale });
       opts.reporter.onCheckEnd(c);
@@ -373,7 +379,7 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   opts.reporter.collectInto(masked.errors);
   await opts.reporter.onRunEnd(masked, opts.runDir);
   run.journal.write({ type: 'phase-end', phase: 'judge and report', ms: Date.now() - started });
-  run.journal.write({ type: 'run-end', meta, summary: masked.summary, reporterErrors: opts.reporter.errors });
+  run.journal.write({ type: 'run-end', meta, summary: masked.summary, reporterErrors: opts.reporter.errors, authLedger: masked.authLedger });
   run.journal.close();
   return { report: masked, results: run.results, peakConnections: run.connector.slots.peak };
 }

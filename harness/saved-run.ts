@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { RunMeta } from './assemble';
+import type { AuthLedgerSummary } from './auth-ledger';
 import { deviceFileSchema, type DeviceFile } from './device-file/schema';
 import { StarbenchError } from './errors';
 import { readJournal } from './journal';
@@ -23,6 +24,8 @@ export interface SavedRun {
   profileId: string;
   only?: Set<string>;
   meta: RunMeta;
+  /** The lockout ledger the run journaled at its end, shown again when the run is re-judged. */
+  authLedger?: AuthLedgerSummary;
   results: Map<string, ProbeResult>;
 }
 
@@ -91,5 +94,6 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
     only: Array.isArray(begin.only) ? new Set(begin.only as string[]) : undefined,
     meta,
     results,
+    authLedger: end?.authLedger as SavedRun['authLedger'],
   };
 }

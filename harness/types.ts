@@ -5,6 +5,7 @@
 import type { DeviceConnector } from './connector';
 import type { DeviceFile } from './device-file/schema';
 import type { z } from 'zod';
+import type { AuthLedger } from './auth-ledger';
 import type { Logger } from './logger';
 import type { ScopeGuard } from './scope';
 import type { SecretRegistry } from './secrets';
@@ -107,6 +108,8 @@ export interface ProbeContext {
   progress(message: string): void;
   /** The person at the bench; absent in --non-interactive runs. */
   operator?: Operator;
+  /** The device's lockout ledger, shared by every probe of the run (harness/auth-ledger.ts). */
+  auth: AuthLedger;
 }
 
 /** What a probe may consider when deciding to skip. */

@@ -9,14 +9,14 @@ import { defineFact, factsOf } from '../harness/facts';
 import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { ADAPTERS, LoginAttemptsFact } from './credentials';
+import { publicPasswords } from './credentials/dictionary';
+import { labControl, labLoginFor, lockWaitMs, noteLock, waitForAccess } from './credentials/session';
 import type { AttemptOutcome, LoginTarget } from './credentials/adapter';
 
 export const WRONG_ATTEMPTS = 20;
-const MAX_WAIT_S = 300;
-const POLL_MS = 3000;
 
 export type Mitigation = 'lockout' | 'rate-limit' | 'growing-delay' | 'none';
-const OUTCOME = z.enum(['accepted', 'rejected', 'no-password-login', 'error']) satisfies z.ZodType<AttemptOutcome['kind']>;
+const OUTCOME = z.enum(['accepted', 'rejected', 'no-password-login', 'locked', 'hung-up', 'error']) satisfies z.ZodType<AttemptOutcome['kind']>;
 
 /** Wrong passwords against one login, with the latency of each, the lab login before and after, and what that shows. */
 export const BruteForceFactKind = defineFact(
@@ -33,13 +33,21 @@ export const BruteForceFactKind = defineFact(
     labBefore: OUTCOME.optional(),
     labAfter: OUTCOME.optional(),
     recoveredAfterS: z.number().optional(),
+    /** Kept for older readers; no claim is judged on the lab's own password. */
     labPasswordBits: z.number().optional(),
+    /** The factory password's entropy (auth[].factoryPassword, else the declared defaults): what a high-entropy claim is about. */
+    factoryPasswordBits: z.number().optional(),
+    /** The factory password is on a public list (Mirai, vendor defaults): no entropy saves it. */
+    factoryPasswordPublic: z.boolean().optional(),
+    factoryPasswordFrom: z.string().optional(),
+    /** The service stopped answering normally under repeated logins (resets, silence): a finding, not a mitigation. */
+    fellOver: z.boolean().optional(),
   }),
   (f) =>
     f.mitigation === 'unknown'
       ? f.detail
-      : f.mitigation === 'lockout' && f.recoveredAfterS === undefined
-        ? 'locked out, and the lab login did not work again within the wait'
+      : (f.mitigation === 'lockout' || f.mitigation === 'rate-limit') && f.recoveredAfterS === undefined
+        ? `${f.mitigation === 'lockout' ? 'locked out' : 'limited'}, and the lab login did not work again within the wait`
         : null,
 );
 export type BruteForceFact = z.infer<typeof BruteForceFactKind.schema>;
@@ -74,11 +82,29 @@ function targetsFrom(ctx: ProbeContext): LoginTarget[] {
   );
 }
 
+/** Non-refusals in a row that end the series: a lock or a limit must repeat to be claimed, and three is enough. */
+const REPEATS = 3;
+
+/**
+ * The factory password the high-entropy claim is about: the auth entry's
+ * `factoryPassword` (from the unit's label or manual), else the declared
+ * default credentials. Never the lab's own password.
+ */
+function factoryPassword(ctx: ProbeContext, port: number): { bits: number; public: boolean; from: string } | undefined {
+  const decl = ctx.device.auth.find((a) => a.port === port && a.factoryPassword !== undefined);
+  const known = publicPasswords();
+  if (decl?.factoryPassword) return { bits: passwordBits(decl.factoryPassword), public: known.has(decl.factoryPassword), from: 'auth[].factoryPassword' };
+  const defaults = ctx.device.defaultCredentials;
+  if (defaults.length === 0) return undefined;
+  const weakest = defaults.reduce((a, b) => (passwordBits(b.password) < passwordBits(a.password) ? b : a));
+  return { bits: passwordBits(weakest.password), public: defaults.some((d) => known.has(d.password)), from: 'defaultCredentials' };
+}
+
 async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForceFact> {
   const adapter = ADAPTERS[target.adapter];
   const decl = ctx.device.auth.find((a) => a.port === target.port);
-  const cred = decl?.credential ? ctx.device.credentials[decl.credential] : undefined;
-  const lab = cred?.password !== undefined ? { username: cred.username, password: cred.password } : undefined;
+  const lab = labLoginFor(ctx, target.port);
+  const group = ctx.auth.groupOf(target.port);
   const username = lab?.username ?? 'admin';
   const fact: BruteForceFact = {
     adapter: target.adapter,
@@ -90,71 +116,88 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
     mitigation: 'unknown',
     detail: '',
   };
-  if (lab) fact.labPasswordBits = passwordBits(lab.password);
-  if (lab) fact.labBefore = (await adapter.attempt(ctx, target, lab.username, lab.password)).kind;
+  const factory = factoryPassword(ctx, target.port);
+  if (factory) {
+    fact.factoryPasswordBits = factory.bits;
+    fact.factoryPasswordPublic = factory.public;
+    fact.factoryPasswordFrom = factory.from;
+  }
+  if (lab) fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
+  // A hang-up after a wrong password is a refusal only where the lab login through this very service got a session.
+  const labHere = lab !== undefined && lab.target.port === target.port && lab.target.adapter === target.adapter && fact.labBefore === 'accepted';
 
   // Under a declared lockout, one at a time so the moment it starts is exact; otherwise as an attacker would, in parallel.
-  const parallel = decl?.bruteForce === 'lockout' ? 1 : Math.min(4, ctx.connector.slots.limit);
+  const parallel = decl?.bruteForce === 'lockout' || group.limit !== undefined ? 1 : Math.min(4, ctx.connector.slots.limit);
   let next = 1;
-  let stop = false;
+  let otherInARow = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
-      while (!stop && next <= WRONG_ATTEMPTS && !ctx.signal.aborted) {
+      while (otherInARow < REPEATS && next <= WRONG_ATTEMPTS && !ctx.signal.aborted) {
         const n = next++;
         const t = Date.now();
         const o = await adapter.attempt(ctx, target, username, `sb-wrong-${randomBytes(6).toString('hex')}`);
+        const refused = o.kind === 'rejected' || (o.kind === 'hung-up' && labHere);
         fact.attempts.push({ n, outcome: o.kind, ms: Date.now() - t, detail: o.detail });
-        if (o.kind !== 'rejected') stop = true;
+        if (refused || o.kind === 'hung-up') group.failed(1);
+        if (o.kind === 'locked') noteLock(ctx, target.port, o);
+        if (o.kind === 'accepted') otherInARow = REPEATS;
+        else otherInARow = refused ? 0 : otherInARow + 1;
       }
     }),
   );
   fact.attempts.sort((a, b) => a.n - b.n);
-  const rejected = fact.attempts.filter((a) => a.outcome === 'rejected');
-  const firstOther = fact.attempts.find((a) => a.outcome !== 'rejected');
+  const isRefusal = (a: { outcome: string }): boolean => a.outcome === 'rejected' || (a.outcome === 'hung-up' && labHere);
+  const rejected = fact.attempts.filter(isRefusal);
+  const others = fact.attempts.filter((a) => !isRefusal(a));
+  const firstOther = others[0];
+  // The device kept answering (a lock or limit answer, not a reset or a silence).
+  const answers = others.filter((a) => a.outcome === 'locked' || a.outcome === 'rejected');
+  const repeated = others.length >= 2 && others.slice(-2).every((a) => a.outcome === 'locked');
 
-  if (lab) fact.labAfter = (await adapter.attempt(ctx, target, lab.username, lab.password)).kind;
-  const locked = fact.labBefore === 'accepted' && fact.labAfter !== undefined && fact.labAfter !== 'accepted';
-  if (firstOther?.outcome === 'accepted') {
+  const after = lab ? await labControl(ctx, target.port) : undefined;
+  fact.labAfter = after ? (after.result === 'accepted' ? 'accepted' : after.result === 'unknown' ? 'error' : 'rejected') : undefined;
+  const labLocked = fact.labBefore === 'accepted' && (after?.result === 'refused' || after?.result === 'locked');
+  if (fact.attempts.some((a) => a.outcome === 'accepted')) {
     fact.mitigation = 'unknown';
-    fact.detail = `a random wrong password was accepted at attempt ${firstOther.n}`;
-  } else if (locked) {
+    fact.detail = `a random wrong password was accepted at attempt ${fact.attempts.find((a) => a.outcome === 'accepted')!.n}`;
+  } else if (labLocked && rejected.length > 0) {
     fact.mitigation = 'lockout';
-    fact.detail = `after ${rejected.length} wrong passwords the lab credential was refused too (${firstOther ? `attempt ${firstOther.n}: ${firstOther.detail}` : 'account locked'})`;
-  } else if (firstOther && rejected.length > 0) {
+    fact.detail = `after ${rejected.length} wrong passwords the lab credential was refused too (${firstOther ? `attempt ${firstOther.n}: ${firstOther.detail}` : after!.detail})`;
+  } else if (repeated && rejected.length > 0 && fact.labAfter !== 'error') {
     fact.mitigation = 'rate-limit';
-    fact.detail = `after ${rejected.length} wrong passwords the service stopped answering normally (attempt ${firstOther.n}: ${firstOther.detail})`;
+    fact.detail = `after ${rejected.length} wrong passwords the service answered ${others.length} in a row with a limit (attempt ${firstOther.n}: ${firstOther.detail})`;
+  } else if (others.length > 0) {
+    const fellOver = fact.labAfter === 'error' || answers.length === 0;
+    fact.detail = `${others.length} of ${fact.attempts.length} attempts got no judged answer (attempt ${firstOther.n}: ${firstOther.outcome}${firstOther.detail ? `, ${firstOther.detail}` : ''})${
+      fellOver ? '; the service stopped answering normally under repeated logins — a finding of its own, not a mitigation' : ''
+    }`;
+    fact.fellOver = fellOver || undefined;
   } else if (rejected.length === WRONG_ATTEMPTS) {
     const ms = rejected.map((a) => a.ms);
     const early = median(ms.slice(0, 5));
     const late = median(ms.slice(-5));
-    if (late > Math.max(2 * early, early + 1000)) {
+    if (!lab) {
+      fact.detail = `all ${WRONG_ATTEMPTS} wrong passwords refused alike; with no lab credential declared, a lockout that answers like a wrong password cannot be told from none`;
+    } else if (fact.labAfter !== 'accepted') {
+      fact.detail = `all ${WRONG_ATTEMPTS} wrong passwords refused, but the lab login afterwards did not work (${after?.detail}): whether the device was still judging is unknown`;
+    } else if (late > Math.max(2 * early, early + 1000)) {
       fact.mitigation = 'growing-delay';
       fact.detail = `refusals slowed from ~${early} ms to ~${late} ms over ${WRONG_ATTEMPTS} attempts`;
     } else {
       fact.mitigation = 'none';
-      fact.detail = `all ${WRONG_ATTEMPTS} wrong passwords refused at a steady ~${median(ms)} ms, no lockout${lab ? ' (the lab credential still worked right after)' : ''}`;
+      fact.detail = `all ${WRONG_ATTEMPTS} wrong passwords refused at a steady ~${median(ms)} ms, no lockout (the lab credential still worked right after)`;
     }
   } else {
-    fact.detail = firstOther ? `the first attempt already failed (${firstOther.detail}); nothing to measure` : 'interrupted';
+    fact.detail = 'interrupted';
   }
 
-  // Leave the device usable: wait out a lockout, polling the lab credential (bounded).
-  if (locked && lab) {
-    const waitS = Math.min(decl?.lockoutSeconds ?? 60, MAX_WAIT_S);
-    const started = Date.now();
-    ctx.progress(`${target.protocol} ${target.port}: locked out as claimed; waiting up to ${waitS + 30} s for it to lift`);
-    while (Date.now() - started < (waitS + 30) * 1000 && !ctx.signal.aborted) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
-      const o = await adapter.attempt(ctx, target, lab.username, lab.password);
-      if (o.kind === 'accepted') {
-        fact.recoveredAfterS = Math.round((Date.now() - started) / 1000);
-        break;
-      }
-    }
-    fact.detail +=
-      fact.recoveredAfterS !== undefined
-        ? `; the lab credential worked again after ${fact.recoveredAfterS} s`
-        : `; the lab credential still failed after ${waitS + 30} s`;
+  // Leave the device usable: wait out a lockout or a limit, polling the lab credential (bounded).
+  if ((labLocked || repeated) && lab) {
+    const w = await waitForAccess(ctx, target.port, 'brute force', fact.mitigation === 'lockout' ? 'locked out as claimed' : 'limited');
+    if (w.ok) fact.recoveredAfterS = Math.round(w.waitedMs / 1000);
+    fact.detail += w.ok
+      ? `; the lab credential worked again after ${fact.recoveredAfterS} s`
+      : `; the lab credential still failed after ${Math.round(w.waitedMs / 1000)} s`;
   }
   return fact;
 }
@@ -166,6 +209,8 @@ export const bruteForceProbe: Probe = {
   facts: [BruteForceFactKind, NoPasswordLoginFact],
   dependsOn: ['credentials'],
   disruptive: 'brute-force',
+  // Per login: the series, the wait for the lock it set off to clear, and the lab logins around it.
+  timeoutMs: (device) => device.limits.probeTimeoutSeconds * 1000 + Math.max(1, device.auth.length) * lockWaitMs(device),
   clauses: ['EN 303 645 5.1-5', 'TS 103 701 5.1-5-2', 'JC-STAR S1.1-04'],
   async run(ctx) {
     const targets = targetsFrom(ctx);

@@ -8,6 +8,7 @@
 import type { Probe } from '../harness/types';
 import { z } from 'zod';
 import { defineFact } from '../harness/facts';
+import { lockWaitMs } from './credentials/session';
 import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice } from './util/actions';
 import { channelObservations, dataChannelSchema, sweepPersonalData } from './personal-data';
 
@@ -45,7 +46,7 @@ export const resetProbe: Probe = {
   // Destroys the lab's enrolment: after every other probe.
   disruptive: 'factory-reset',
   clauses: ['EN 303 645 5.11-1', 'TS 103 701 5.11-1-1'],
-  timeoutMs: (device) => (device.limits.actionTimeoutSeconds + device.limits.deviceReturnSeconds + 60) * 1000,
+  timeoutMs: (device) => (device.limits.actionTimeoutSeconds + device.limits.deviceReturnSeconds + 60) * 1000 + 2 * lockWaitMs(device),
   skipReason(device, env) {
     if (!device.reset) return 'no reset action declared';
     if (Object.keys(device.personalData?.canaries ?? {}).length === 0) return 'no personalData.canaries declared: there is nothing to look for after the reset';

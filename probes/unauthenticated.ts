@@ -11,7 +11,8 @@ import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
-import { httpRequest } from './util/http';
+import { httpRequest, lockSignal } from './util/http';
+import { guarded, noteLock } from './credentials/session';
 import { TelnetSession } from './util/telnet';
 import { ftpLogin } from './util/ftp';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
@@ -126,16 +127,36 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
   for (const path of paths) {
     let res;
     try {
-      res = await httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 });
+      // Many devices count a credential-less request to a protected page as a failed login: under the lockout ledger.
+      res = await guarded(
+        ctx,
+        port,
+        () => httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 }),
+        (r) => (r.status === 401 || r.status === 403 ? 1 : 0),
+      );
     } catch (err) {
       lastError = (err as Error).message;
       continue;
     }
+    const protocol = isTls ? 'https' : 'http';
+    if (res === null) {
+      out.push({
+        ...unchecked(port, protocol, 'not asked: at the lockout limit, and the lab credential could not reset the count'),
+        where: `${protocol} ${port} ${path}`,
+      });
+      continue;
+    }
     answered += 1;
+    const lock = lockSignal(res);
+    if (lock) {
+      // A lock answer says nothing about whether the page is open.
+      noteLock(ctx, port, lock);
+      out.push({ ...unchecked(port, protocol, `the device answered with a lock (${lock.detail})`), where: `${protocol} ${port} ${path}` });
+      continue;
+    }
     if (res.status !== 200) continue;
     const body = res.body.toString('latin1');
     const canaries = canariesIn(ctx.device, body);
-    const protocol = isTls ? 'https' : 'http';
     if (declared.includes(path))
       out.push({
         port,

@@ -20,6 +20,7 @@ import { sha256Hex } from '../harness/hash';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { z } from 'zod';
 import { defineFact, FirmwareVersionFact } from '../harness/facts';
+import { lockWaitMs } from './credentials/session';
 import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice, type ActionRecord } from './util/actions';
 
 // Offered in this order: tampered, unsigned, genuine (the positive control), then older — from the newest
@@ -75,6 +76,9 @@ export const UpdateSequenceFact = defineFact(
     Object.fromEntries(
       f.steps.map((s) => {
         if (s.versionAfter === undefined) return [s.step, `no version was read after the ${s.step} image`];
+        // Refused at the door (a lock, the lab credential not let in): the device never judged the image.
+        if (s.versionAfter === s.versionBefore && (s.install.locked !== undefined || [401, 407, 423, 429].includes(s.install.status ?? 0)))
+          return [s.step, `the ${s.step} image was not let in (${s.install.locked ?? `HTTP ${s.install.status}`}): the device never judged it`];
         if (s.versionAfter === s.versionBefore && !s.install.ok && s.install.status === undefined)
           return [
             s.step,
@@ -118,7 +122,8 @@ export const updateProbe: Probe = {
   facts: [FirmwareVersionFact, UpdateSequenceFact],
   disruptive: 'update',
   clauses: ['EN 303 645 5.3-4', 'EN 303 645 5.3-7', 'EN 303 645 5.3-9', 'TS 103 701 5.3-7-1', 'TS 103 701 5.3-9-1'],
-  timeoutMs: (device) => 5 * perStepMs(device) + 30_000,
+  // Each step may also wait out a lockout before it (bounded in probes/credentials/session.ts).
+  timeoutMs: (device) => 5 * perStepMs(device) + 30_000 + 5 * lockWaitMs(device),
   skipReason(device, env) {
     const u = device.update;
     if (!u?.install) return 'no update.install action declared';

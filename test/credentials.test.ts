@@ -145,7 +145,7 @@ describe('credentials probe and auth.default-credentials', () => {
 });
 
 describe('credentials probe: lockouts, controls and more protocols', () => {
-  const lockoutDevice = (port: number, after: number, withCredential: boolean) =>
+  const lockoutDevice = (port: number, after: number, withCredential: boolean, lockoutSeconds = 30) =>
     device(
       {
         services: [{ port, protocol: 'http' }],
@@ -158,7 +158,7 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
             scheme: 'basic',
             bruteForce: 'lockout',
             lockoutAfter: after,
-            lockoutSeconds: 30,
+            lockoutSeconds,
             ...(withCredential ? { credential: 'admin' } : {}),
           },
         ],
@@ -181,18 +181,38 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
     }
   });
 
-  it('a lockout that starts earlier than declared stops the run: inconclusive, says how far it got', async () => {
+  it('a lockout that starts earlier than declared is learned: the whole list is still tried and the lab credential works at the end', async () => {
+    const web = await lockoutServer('admin', 'lab-pass-31', 3, { lockSeconds: 1 });
+    try {
+      const { report } = await assess(lockoutDevice(web.port, 5, true, 1));
+      const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
+      expect(obs.data).toMatchObject({ tried: FULL, complete: true, stopReason: 'exhausted' });
+      expect(report.checks[0].verdict).toBe('pass');
+      expect(report.authLedger?.groups[0]).toMatchObject({ declaredAfter: 5, learnedAfter: expect.any(Number) });
+      expect(report.authLedger!.groups[0].learnedAfter).toBeLessThanOrEqual(3);
+      // It was locked once, learned, and never again.
+      expect(web.stats.locks).toBe(1);
+      expect(web.stats.locked).toBe(false);
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('a lock that never lifts stops the run within its bound: inconclusive, says how far it got', async () => {
     const web = await lockoutServer('admin', 'lab-pass-31', 3);
     try {
-      const { report } = await assess(lockoutDevice(web.port, 5, true));
+      const started = Date.now();
+      const { report } = await assess(lockoutDevice(web.port, 5, true, 1));
+      expect(Date.now() - started).toBeLessThan(30_000);
       expect(report.checks[0].verdict).toBe('inconclusive');
       const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
       expect(obs.data).toMatchObject({ stopReason: 'lockout-started', complete: false });
       expect(String(obs.data.detail)).toMatch(/lab login was refused after \d+ attempts/);
+      expect(report.authLedger?.waits.some((w) => !w.ok)).toBe(true);
     } finally {
       await web.close();
     }
-  });
+  }, 60_000);
 
   it('a service that accepts a random pair fails, and says so', async () => {
     const any = await listenOn(

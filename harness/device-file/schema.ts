@@ -92,6 +92,16 @@ const authMechanism = z
     bruteForce: z.enum(BRUTE_FORCE_CLAIMS).optional(),
     lockoutAfter: z.number().int().min(1).max(1000).optional(),
     lockoutSeconds: z.number().int().min(0).max(86400).optional(),
+    lockoutGroup: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ -')
+      .optional()
+      .describe('logins that share one failed-login counter on the device (default: one group for the whole device)'),
+    factoryPassword: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("this unit's factory password as printed on its label or in its manual: a high-entropy claim is judged on it, never on the lab's password"),
     /** For scheme: form — how the login form is posted and how success shows. */
     form: z
       .strictObject({

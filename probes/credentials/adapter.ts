@@ -7,6 +7,14 @@ export type AttemptOutcome =
   | { kind: 'rejected'; detail?: string }
   /** The service offers no password login at all (e.g. SSH publickey only): no password can be accepted. */
   | { kind: 'no-password-login'; detail: string }
+  /** The device said it is locking or throttling logins (HTTP 429/423, Retry-After, "too many attempts"): this password was not judged. */
+  | { kind: 'locked'; detail: string; retryAfterS?: number }
+  /**
+   * The server closed the connection after the password with neither a shell nor a refusal (busybox login
+   * after its retries, many devices after one failure). A refusal only where the lab credential was seen
+   * getting a session through the same adapter; otherwise unknown.
+   */
+  | { kind: 'hung-up'; detail: string }
   | { kind: 'error'; detail: string };
 
 export interface LoginTarget {
@@ -39,6 +47,14 @@ export interface LoginTarget {
 export interface LoginAdapter {
   readonly name: string;
   attempt(ctx: ProbeContext, target: LoginTarget, username: string, password: string): Promise<AttemptOutcome>;
+}
+
+/**
+ * How long to wait for a prompt or an answer: never less than `baseMs`, more on a device declared slow
+ * to connect (limits.connectTimeoutMs), at most a minute — a late prompt is the device's, not a refusal.
+ */
+export function loginWaitMs(ctx: Pick<ProbeContext, 'device'>, baseMs: number): number {
+  return Math.min(60_000, Math.max(baseMs, 3 * ctx.device.limits.connectTimeoutMs));
 }
 
 /** A connection for one attempt, or the error outcome that ends it (a refused or dropped connect is not a refused password). */

@@ -3,7 +3,7 @@
  * response. MD5 and SHA-256, qop "auth" or none (RFC 2069 compatibility).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { httpRequest } from '../util/http';
+import { httpRequest, lockSignal } from '../util/http';
 import type { LoginAdapter } from './adapter';
 
 export function parseChallenge(header: string): Record<string, string> | null {
@@ -56,6 +56,8 @@ export const httpDigestLogin: LoginAdapter = {
     try {
       const first = await httpRequest(ctx, { port: target.port, tls: target.tls, path, maxBytes: 4096 });
       const challenge = parseChallenge(String(first.headers['www-authenticate'] ?? ''));
+      const firstLock = lockSignal(first);
+      if (firstLock) return { kind: 'locked', ...firstLock };
       if (first.status !== 401 || !challenge) return { kind: 'error', detail: `no Digest challenge (HTTP ${first.status})` };
       const res = await httpRequest(ctx, {
         port: target.port,
@@ -64,6 +66,8 @@ export const httpDigestLogin: LoginAdapter = {
         headers: { Authorization: digestAuthorization(challenge, 'GET', path, username, password) },
         maxBytes: 4096,
       });
+      const lock = lockSignal(res);
+      if (lock) return { kind: 'locked', ...lock };
       if (res.status >= 200 && res.status < 300) return { kind: 'accepted', detail: `HTTP ${res.status}` };
       if (res.status === 401 || res.status === 403) return { kind: 'rejected', detail: `HTTP ${res.status}` };
       return { kind: 'error', detail: `HTTP ${res.status}` };

@@ -3,7 +3,7 @@
  * device file declares (text or redirect). A page without the marker is a
  * refusal; a page with neither marker nor a usable status is an error.
  */
-import { httpRequest } from '../util/http';
+import { httpRequest, lockSignal } from '../util/http';
 import type { LoginAdapter } from './adapter';
 
 export const httpFormLogin: LoginAdapter = {
@@ -23,6 +23,9 @@ export const httpFormLogin: LoginAdapter = {
         maxBytes: 64 * 1024,
       });
       const text = res.body.toString('latin1');
+      // A lock page beats a failure text: "too many attempts" is not a judged password.
+      const lock = lockSignal(res, true);
+      if (lock && !(form.successText && text.includes(form.successText))) return { kind: 'locked', ...lock };
       const location = String(res.headers.location ?? '');
       if (form.successRedirect && res.status >= 300 && res.status < 400 && location.includes(form.successRedirect))
         return { kind: 'accepted', detail: `HTTP ${res.status} to ${location}` };

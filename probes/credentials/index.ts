@@ -11,26 +11,13 @@ import { defineFact } from '../../harness/facts';
 import { randomBytes } from 'node:crypto';
 import type { Observation, Probe, ProbeContext } from '../../harness/types';
 import { maskPassword } from '../../harness/secrets';
-import type { AttemptOutcome, LoginAdapter, LoginTarget } from './adapter';
+import type { AttemptOutcome, LoginTarget } from './adapter';
 import { dictionaryFor, type DictionaryEntry } from './dictionary';
-import { httpBasicLogin } from './http-basic';
-import { mqttLogin } from './mqtt';
-import { sshLogin } from './ssh';
 import { findTargets } from './targets';
-import { ftpLoginAdapter } from './ftp';
-import { httpDigestLogin } from './http-digest';
-import { httpFormLogin } from './http-form';
-import { telnetLogin } from './telnet';
+import { ADAPTERS } from './adapters';
+import { afterFailure, guarded, lockWaitMs, labControl, labLoginFor, noteLock, waitForAccess } from './session';
 
-export const ADAPTERS: Record<string, LoginAdapter> = {
-  ssh: sshLogin,
-  telnet: telnetLogin,
-  'http-basic': httpBasicLogin,
-  'http-digest': httpDigestLogin,
-  'http-form': httpFormLogin,
-  mqtt: mqttLogin,
-  ftp: ftpLoginAdapter,
-};
+export { ADAPTERS };
 const MAX_CONSECUTIVE_ERRORS = 5;
 
 export const STOP_REASONS = [
@@ -45,7 +32,7 @@ export const STOP_REASONS = [
   'aborted',
 ] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
-const OUTCOMES = ['accepted', 'rejected', 'no-password-login', 'error'] as const;
+const OUTCOMES = ['accepted', 'rejected', 'no-password-login', 'locked', 'hung-up', 'error'] as const;
 
 /** The dictionary run against one login: what was tried, what was accepted, the control, and why it stopped. */
 export const LoginAttemptsFact = defineFact(
@@ -80,6 +67,14 @@ export const LoginAttemptsFact = defineFact(
     complete: z.boolean(),
     stopReason: z.enum(STOP_REASONS),
     detail: z.string().optional(),
+    /** The lockout group the attempts counted in (harness/auth-ledger.ts). */
+    group: z.string().optional(),
+    /** Passwords after which the service hung up: refusals only where the lab login through it got a session. */
+    hungUp: z.number().int().optional(),
+    /** Answers that said the device was locking (429, Retry-After, lock words). */
+    lockAnswers: z.number().int().optional(),
+    /** Entries answered under a lock that could not be tried again: unknown, not refused. */
+    unknownEntries: z.number().int().optional(),
   }),
   // Nothing accepted is only a refusal when every entry was answered.
   (a) =>
@@ -103,6 +98,13 @@ export const LoginUnreachableFact = defineFact(
 /** A login on a protocol no adapter speaks yet. */
 export const LoginNotCoveredFact = defineFact('login-not-covered', z.object({ protocol: z.string() }), (n) => `no login adapter for ${n.protocol}`);
 
+interface Judged {
+  entry: DictionaryEntry;
+  outcome: AttemptOutcome['kind'];
+  /** The ledger epoch the attempt started in: a lock found in that epoch makes its refusal unknown. */
+  epoch: number;
+}
+
 interface RunState {
   tried: number;
   errors: number;
@@ -110,9 +112,14 @@ interface RunState {
   lastError?: string;
   accepted: Array<Record<string, unknown>>;
   stop?: StopReason;
-  labLogins: number;
   detail?: string;
+  /** The last outcome per planned entry, by index. */
+  judged: Map<number, Judged>;
+  locks: number;
 }
+
+/** Rounds of trying again the entries a lock made unknown. */
+const MAX_ROUNDS = 5;
 
 function record(state: RunState, outcome: AttemptOutcome): void {
   state.tried += 1;
@@ -124,80 +131,88 @@ function record(state: RunState, outcome: AttemptOutcome): void {
   } else state.consecutiveErrors = 0;
 }
 
+/** Failures one attempt may count on the device: Digest asks once without credentials first. */
+const countOf = (target: LoginTarget): number => (target.adapter === 'http-digest' ? 2 : 1);
+
 async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary: DictionaryEntry[]): Promise<Observation> {
   const adapter = ADAPTERS[target.adapter];
-  const state: RunState = { tried: 0, errors: 0, consecutiveErrors: 0, accepted: [], labLogins: 0 };
+  const group = ctx.auth.groupOf(target.port);
+  const state: RunState = { tried: 0, errors: 0, consecutiveErrors: 0, accepted: [], judged: new Map(), locks: 0 };
   const reveal = ctx.secrets.reveal;
+  const controlsBefore = group.controls;
+  const lab = labLoginFor(ctx, target.port);
+  // The lab login runs through this very target: a hang-up after a wrong password can then be read as a refusal.
+  const labHere = lab !== undefined && lab.target.port === target.port && lab.target.adapter === target.adapter;
 
-  // Negative control: a service that takes a random pair takes every default.
-  // Under a lockout it goes first (it counts as a failure); otherwise it runs
-  // beside the dictionary, since slow refusals (busybox: ~3 s) would double the time.
-  const runControl = async (): Promise<AttemptOutcome> => {
-    const outcome = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
+  // Negative control: a service that takes a random pair takes every default. Under a known limit it
+  // goes first (it counts as a failure); otherwise beside the dictionary (slow refusals would double the time).
+  const failuresOf = (o: AttemptOutcome): number => (o.kind === 'rejected' || o.kind === 'hung-up' ? countOf(target) : 0);
+  const randomPair = async (): Promise<AttemptOutcome> => {
+    const outcome = await guarded(
+      ctx,
+      target.port,
+      () => adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url')),
+      failuresOf,
+    );
+    if (outcome === null) return { kind: 'error', detail: 'no room under the lockout for the random-pair control' };
+    if (outcome.kind === 'locked') noteLock(ctx, target.port, outcome);
+    return outcome;
+  };
+  const onControl = (outcome: AttemptOutcome): void => {
     record(state, outcome);
-    // Dictionary hits are cleared once the control is in (below), whichever finished first.
     if (outcome.kind === 'accepted') state.stop = 'accepts-anything';
     if (outcome.kind === 'no-password-login') {
       state.stop = 'no-password-login';
       state.detail = outcome.detail;
     }
-    return outcome;
   };
-  const controlFirst = target.lockout !== undefined || target.adapter === 'ssh';
-  const pendingControl = runControl();
-  const early = controlFirst ? await pendingControl : undefined;
-  let failures = early?.kind === 'rejected' ? 1 : 0;
+  const controlFirst = group.limit !== undefined || target.adapter === 'ssh';
+  const pendingControl = randomPair().then((o) => (onControl(o), o));
+  if (controlFirst) await pendingControl;
 
-  // A form login is judged by a declared marker: prove the marker with the lab account first,
-  // or every refusal could be a misdeclared marker (a false pass).
+  // The positive control: the lab credential works here, so a refusal can be told from a broken login.
+  // A form login is judged by a declared marker: without it working for the lab account every refusal could be a misdeclared marker.
   if (!state.stop && target.form) {
     const ok = target.form.lab ? await adapter.attempt(ctx, target, target.form.lab.username, target.form.lab.password) : undefined;
-    if (ok?.kind !== 'accepted') {
+    if (ok?.kind === 'accepted') group.good();
+    else {
       state.stop = 'errors';
       state.detail = target.form.lab
         ? `the lab credential was not accepted under the declared success marker (${ok?.detail ?? ok?.kind}); fix the form declaration`
         : 'a form login needs a lab credential (auth[].credential) to prove its success marker';
     }
-  }
+  } else if (!state.stop && lab) await labControl(ctx, target.port);
 
-  // Under a declared lockout, prove the lab credential works before guessing around it.
-  let reset = target.lockout?.reset;
-  if (!state.stop && target.lockout && reset) {
-    const ok = await adapter.attempt(ctx, target, reset.username, reset.password);
-    if (ok.kind === 'accepted') {
-      state.labLogins += 1;
-      failures = 0;
-    } else {
-      state.detail = `the lab credential was refused (${ok.kind}: ${ok.detail ?? ''}), so guessing stays under the lockout`;
-      reset = undefined;
+  const planned = dictionary.slice(0, Math.min(ctx.device.limits.credentialBudget, dictionary.length));
+  const one = async (i: number): Promise<void> => {
+    const e = planned[i];
+    let epoch = group.epoch;
+    const outcome = await guarded(
+      ctx,
+      target.port,
+      () => {
+        epoch = group.epoch;
+        return adapter.attempt(ctx, target, e.username, e.password);
+      },
+      failuresOf,
+    );
+    if (outcome === null) {
+      state.stop ??= group.signals.length || group.tainted.size ? 'lockout-started' : 'lockout-budget';
+      state.detail ??=
+        state.stop === 'lockout-started'
+          ? `the lab login was refused after ${state.tried} attempts and the lock did not clear within the wait; a lockout started mid-dictionary`
+          : `${group.limit} failures lock the device and no lab credential is declared to reset the count`;
+      return;
     }
-  }
-  const lockoutRoom = target.lockout ? target.lockout.after - 1 : Infinity;
-  const budget = Math.min(ctx.device.limits.credentialBudget, dictionary.length, target.lockout && !reset ? Math.max(0, lockoutRoom - failures) : Infinity);
-  const planned = dictionary.slice(0, budget);
-
-  /** Log in with the lab credential: resets a consecutive-failure count, or shows a lockout began. */
-  const labLogin = async (): Promise<boolean> => {
-    const ok = await adapter.attempt(ctx, target, reset!.username, reset!.password);
-    if (ok.kind !== 'accepted') {
-      state.stop = 'lockout-started';
-      state.detail = `the lab login was refused after ${state.tried} attempts (${ok.detail ?? ok.kind}); a lockout started mid-dictionary`;
-      return false;
-    }
-    state.labLogins += 1;
-    failures = 0;
-    return true;
-  };
-
-  const one = async (e: DictionaryEntry): Promise<void> => {
-    if (target.lockout && reset && failures >= lockoutRoom && !(await labLogin())) return;
-    const outcome = await adapter.attempt(ctx, target, e.username, e.password);
     if (ctx.signal.aborted) return;
     record(state, outcome);
-    if (outcome.kind === 'rejected') failures += 1;
-    // Under a lockout an error may be the device locking us out (HTTP 429, a dropped login): ask the lab account.
-    if (outcome.kind === 'error' && target.lockout && reset && !state.stop) await labLogin();
-    if (outcome.kind === 'accepted' && state.stop !== 'accepts-anything') {
+    state.judged.set(i, { entry: e, outcome: outcome.kind, epoch });
+    if (outcome.kind === 'locked') {
+      state.locks += 1;
+      noteLock(ctx, target.port, outcome);
+      // A lock that came before the declared limit teaches the real one.
+      if (group.failuresSinceGood > 0) group.learnedAfter = Math.max(2, Math.min(group.learnedAfter ?? Infinity, group.failuresSinceGood));
+    } else if (outcome.kind === 'accepted' && state.stop !== 'accepts-anything') {
       state.accepted.push({
         list: e.list,
         entry: e.entry,
@@ -207,34 +222,80 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
         ...(e.source ? { source: e.source } : {}),
       });
       state.stop = 'accepted';
+    } else if (outcome.kind === 'no-password-login') {
+      state.stop = 'no-password-login';
+      state.detail = outcome.detail;
     }
   };
+  const workers = (queue: number[]): Promise<unknown> => {
+    let next = 0;
+    return Promise.all(
+      Array.from({ length: group.limit !== undefined ? 1 : ctx.connector.slots.limit }, async () => {
+        while (!state.stop && next < queue.length && !ctx.signal.aborted) await one(queue[next++]);
+      }),
+    );
+  };
+  // Entries whose last outcome does not count as judged: a lock answered, or a refusal in an epoch found locked.
+  const suspects = (): number[] =>
+    [...state.judged.entries()]
+      .filter(([, j]) => j.outcome === 'locked' || ((j.outcome === 'rejected' || j.outcome === 'hung-up') && group.tainted.has(j.epoch)))
+      .map(([i]) => i);
 
-  let next = 0;
-  // Under a lockout every attempt counts: one at a time.
-  const workers = target.lockout ? 1 : ctx.connector.slots.limit;
-  await Promise.all(
-    Array.from({ length: workers }, async () => {
-      while (!state.stop && next < planned.length && !ctx.signal.aborted) await one(planned[next++]);
-    }),
-  );
+  await workers(planned.map((_, i) => i));
+  for (let round = 0; round < MAX_ROUNDS && !state.stop && !ctx.signal.aborted; round++) {
+    // The closing positive control: refused here means every refusal since the last good control is unknown.
+    if (lab && !target.form) {
+      const epoch = group.epoch;
+      const c = await labControl(ctx, target.port);
+      if ((c.result === 'refused' && group.labWorked) || c.result === 'locked') {
+        group.tainted.add(epoch);
+        await waitForAccess(ctx, target.port, 'credentials', `the lab credential stopped working by the end of the list (${c.detail})`);
+      }
+    }
+    const again = suspects();
+    if (again.length === 0) break;
+    ctx.progress(`${target.protocol} ${target.port}: ${again.length} entries answered under a lock; trying them again`);
+    await workers(again);
+  }
   const control = await pendingControl;
   // A service that took the random pair proves nothing with its dictionary hits.
   if (state.stop === 'accepts-anything') state.accepted = [];
   if (ctx.signal.aborted && !state.stop) state.stop = 'aborted';
-  const guessed = state.tried - 1;
-  const stopReason: StopReason =
-    state.stop ?? (planned.length < dictionary.length ? (target.lockout && !reset ? 'lockout-budget' : 'budget') : state.errors > 0 ? 'errors' : 'exhausted');
-  // Settled: every entry refused with no error, or no password can be accepted at all.
-  const complete = stopReason === 'no-password-login' || (stopReason === 'exhausted' && state.errors === 0 && guessed === dictionary.length);
+
+  // Without a lab credential the device must show it was still judging passwords: the random pair refused again, no lock seen.
+  let stillJudging = true;
+  if (!lab && !state.stop && control.kind === 'rejected') {
+    const end = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
+    if (end.kind === 'rejected') await afterFailure(ctx, target.port, countOf(target));
+    stillJudging = end.kind === 'rejected' && state.locks === 0 && group.signals.length === 0;
+    if (!stillJudging)
+      state.detail = `the closing random-pair control was ${end.kind}${'detail' in end && end.detail ? ` (${end.detail})` : ''}; the refusals cannot be trusted`;
+  }
+  const unknownLeft = suspects().length;
+  const hungUp = [...state.judged.values()].filter((j) => j.outcome === 'hung-up').length;
+  const hangupsUnproven = hungUp > 0 && !(labHere && group.labWorked);
+  const judgedAll = state.judged.size === planned.length;
+  const stopReason: StopReason = state.stop ?? (planned.length < dictionary.length ? 'budget' : state.errors > 0 || !judgedAll ? 'errors' : 'exhausted');
+  // Settled: every entry refused (and trusted) with no error, or no password can be accepted at all.
+  const complete =
+    stopReason === 'no-password-login' ||
+    (stopReason === 'exhausted' && state.errors === 0 && judgedAll && unknownLeft === 0 && !hangupsUnproven && stillJudging);
+  if (stopReason === 'exhausted' && !complete)
+    state.detail ??= unknownLeft
+      ? `${unknownLeft} entries were answered under a lock and could not be tried again`
+      : hangupsUnproven
+        ? `the service hung up after ${hungUp} passwords and no lab login through it shows what an accepted one looks like`
+        : undefined;
   const label = `${target.protocol} ${target.port}${target.path ? ` ${target.path}` : ''}`;
+  const guessed = state.judged.size;
+  const labLogins = group.controls - controlsBefore;
   let summary: string;
   if (stopReason === 'accepts-anything') summary = `${label}: accepted a random username and password (${control.kind === 'accepted' ? control.detail : ''})`;
   else if (state.accepted.length)
-    summary = `${label}: accepted ${state.accepted[0].username} (${state.accepted[0].list} list entry ${state.accepted[0].entry}) after ${guessed} guesses`;
+    summary = `${label}: accepted ${String(state.accepted[0].username)} (${String(state.accepted[0].list)} list entry ${String(state.accepted[0].entry)}) after ${guessed} guesses`;
   else if (stopReason === 'no-password-login') summary = `${label}: no password login offered (${state.detail})`;
   else
-    summary = `${label}: ${guessed} of ${dictionary.length} entries tried, none accepted (${stopReason}${state.errors ? `, ${state.errors} errors` : ''}${state.labLogins ? `, ${state.labLogins} lab logins to stay under the lockout` : ''})`;
+    summary = `${label}: ${guessed} of ${dictionary.length} entries tried, none accepted (${stopReason}${state.errors ? `, ${state.errors} errors` : ''}${hungUp ? `, ${hungUp} hang-ups` : ''}${state.locks ? `, ${state.locks} lock answers` : ''}${labLogins ? `, ${labLogins} lab logins` : ''})`;
   return {
     kind: 'login-attempts',
     port: target.port,
@@ -246,19 +307,23 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
       port: target.port,
       path: target.path,
       source: target.source,
-      lockout: target.lockout ? { after: target.lockout.after, seconds: target.lockout.seconds, labCredential: Boolean(target.lockout.reset) } : undefined,
+      lockout: group.limit !== undefined ? { after: group.limit, seconds: group.declared?.seconds, labCredential: Boolean(lab) } : undefined,
       list: ctx.device.defaultCredentials.length ? 'declared defaults + Mirai' : 'Mirai',
       listSize: dictionary.length,
       planned: planned.length,
-      tried: Math.max(0, guessed),
+      tried: guessed,
       errors: state.errors,
       lastError: state.lastError,
-      labLogins: state.labLogins,
+      labLogins,
       control: control.kind,
       accepted: state.accepted,
       complete,
       stopReason,
       detail: state.detail,
+      group: group.id,
+      hungUp,
+      lockAnswers: state.locks,
+      unknownEntries: unknownLeft,
     },
   };
 }
@@ -269,6 +334,8 @@ export const credentialsProbe: Probe = {
   needs: ['host'],
   facts: [LoginAttemptsFact, LoginBaselineFact, LoginUnreachableFact, LoginNotCoveredFact],
   dependsOn: ['tcp-ports'],
+  // The dictionary, plus the lock waits the session may need (a few rounds, bounded).
+  timeoutMs: (device) => device.limits.probeTimeoutSeconds * 1000 + (MAX_ROUNDS + 1) * lockWaitMs(device),
   clauses: ['EN 303 645 5.1-1', 'TS 103 701 5.1-1-2', 'JC-STAR S1.1-02', 'PSTI 1'],
   async run(ctx) {
     const dictionary = dictionaryFor(ctx.device.defaultCredentials);

@@ -9,11 +9,13 @@ import { z } from 'zod';
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { Client } from 'ssh2';
-import type { Action, DeviceFile } from '../../harness/device-file/schema';
+import type { Action } from '../../harness/device-file/schema';
 import { digestAuthorization, parseChallenge } from '../credentials/http-digest';
 import { dottedValue } from '../../harness/dotted';
 import type { ProbeContext } from '../../harness/types';
-import { basicAuth, httpRequest } from './http';
+import { basicAuth, httpRequest, lockSignal } from './http';
+import { ensureAccess, noteLock, waitForAccess } from '../credentials/session';
+import { clientCertificate } from './client-cert';
 import { closeSerialPort, openSerialPort } from './serial-port';
 import { printable } from './banner';
 import { WaitableText } from './waitable-text';
@@ -45,6 +47,10 @@ export const actionRecordSchema = z.object({
   error: z.string().optional(),
   /** Whether the answer crossed the network unencrypted (http://, ssh is encrypted, serial is local). */
   clearText: z.boolean(),
+  /** The device answered that it is locking or throttling (HTTP 429/423, Retry-After, lock words): the request was not judged. */
+  locked: z.string().optional(),
+  /** A wait for the lab credential to work again before (or after) the request: how long, why, and whether it did. */
+  access: z.object({ waitedMs: z.number(), why: z.string(), ok: z.boolean() }).optional(),
 });
 export type ActionRecord = z.infer<typeof actionRecordSchema>;
 
@@ -107,10 +113,16 @@ function httpAuthScheme(ctx: ProbeContext, a: NonNullable<Action['http']>, port:
   return best?.scheme === 'digest' ? 'digest' : 'basic';
 }
 
-/** A credential's TLS client certificate and key, read from their files. */
-export function clientCertificate(cred: DeviceFile['credentials'][string] | undefined): { cert: Buffer; key: Buffer } | undefined {
-  if (!cred?.certificate || !cred.key) return undefined;
-  return { cert: readFileSync(cred.certificate), key: readFileSync(cred.key) };
+export { clientCertificate };
+
+/** The TCP port of an action that logs in with a lab credential (its lockout group), or undefined. */
+function credentialPort(action: Action): number | undefined {
+  if (action.http?.credential) {
+    const url = new URL(action.http.url);
+    return Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  }
+  if (action.ssh) return action.ssh.port;
+  return undefined;
 }
 
 async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action['http']>, opts: ActionOptions, rec: ActionRecord): Promise<string> {
@@ -169,6 +181,12 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
       const text = res.body.toString('utf8');
       rec.status = res.status;
       rec.ok = res.status >= 200 && res.status < 300;
+      const lock = lockSignal(res);
+      if (lock) {
+        rec.locked = lock.detail;
+        rec.ok = false;
+        noteLock(ctx, port, lock);
+      } else rec.locked = undefined;
       if (opts.read && rec.ok) {
         if (a.jsonPath) {
           try {
@@ -304,15 +322,36 @@ export async function runAction(ctx: ProbeContext, name: string, action: Action,
   };
   const timeoutMs = opts.timeoutMs ?? ctx.device.limits.actionTimeoutSeconds * 1000;
   let text = '';
-  try {
-    if (action.http) text = await httpAction(ctx, name, action.http, { ...opts, timeoutMs }, rec);
-    else if (action.ssh) text = await sshAction(ctx, action.ssh, { ...opts, timeoutMs }, rec);
-    else if (action.serial) text = await serialAction(ctx, action.serial, { ...opts, timeoutMs }, rec);
-    else if (action.operator) text = await operatorAction(ctx, name, action.operator, opts, rec);
-  } catch (err) {
-    if (err instanceof OperatorUnavailable || ctx.signal.aborted) throw err;
-    rec.ok = false;
-    rec.error = (err as Error).message;
+  const once = async (): Promise<void> => {
+    try {
+      if (action.http) text = await httpAction(ctx, name, action.http, { ...opts, timeoutMs }, rec);
+      else if (action.ssh) text = await sshAction(ctx, action.ssh, { ...opts, timeoutMs }, rec);
+      else if (action.serial) text = await serialAction(ctx, action.serial, { ...opts, timeoutMs }, rec);
+      else if (action.operator) text = await operatorAction(ctx, name, action.operator, opts, rec);
+    } catch (err) {
+      if (err instanceof OperatorUnavailable || ctx.signal.aborted) throw err;
+      rec.ok = false;
+      rec.error = (err as Error).message;
+    }
+  };
+  // A step that needs the lab credential first makes sure the device accepts it (a lockout tripped by
+  // guessing is waited out); one the device answered with a lock, or refused the lab credential where it
+  // worked before, is sent again once the lock has cleared — the request was never judged.
+  const port = credentialPort(action);
+  if (port !== undefined && !opts.once) {
+    const w = await ensureAccess(ctx, port, name);
+    if (w) rec.access = { waitedMs: w.waitedMs, why: w.why, ok: w.ok };
+  }
+  await once();
+  const group = port !== undefined ? ctx.auth.groupOf(port) : undefined;
+  const shutOut = rec.locked !== undefined || (group?.labWorked === true && (rec.status === 401 || rec.status === 407));
+  if (port !== undefined && !opts.once && shutOut && !ctx.signal.aborted) {
+    const w = await waitForAccess(ctx, port, name, rec.locked ? `the device answered ${rec.locked}` : `the lab credential got HTTP ${rec.status}`);
+    rec.access = { waitedMs: (rec.access?.waitedMs ?? 0) + w.waitedMs, why: w.why, ok: w.ok };
+    if (w.ok) {
+      rec.attempts += 1;
+      await once();
+    }
   }
   rec.durationMs = Date.now() - started;
   if (text) rec.output = printable(Buffer.from(text.slice(0, OUTPUT_KEPT)), OUTPUT_KEPT);

@@ -90,3 +90,35 @@ export async function httpRequest(ctx: Pick<ProbeContext, 'connector' | 'signal'
     r.end(req.body);
   });
 }
+
+/** Words devices use when they lock an account or throttle logins. */
+export const LOCK_TEXT =
+  /\b(locked|lock-?out|too many (failed |login |wrong )?(attempts|tries|requests|failures)|try again (in|later|after)|temporarily (blocked|disabled|unavailable))\b/i;
+
+/** Retry-After (RFC 9110 §10.2.3): seconds, or an HTTP date. */
+export function retryAfterSeconds(value: unknown, now = Date.now()): number | undefined {
+  const v = String(Array.isArray(value) ? value[0] : (value ?? '')).trim();
+  if (!v) return undefined;
+  if (/^\d+$/.test(v)) return Math.min(Number(v), 86400);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.min(86400, Math.round((at - now) / 1000)));
+}
+
+/**
+ * Whether an HTTP answer says the device is locking or throttling logins:
+ * 429 and 423 always; 503 with Retry-After or lock words; a 401/403 whose
+ * body says so. `bodyCounts` also reads lock words in a 2xx body (a form
+ * login's answer page, never an ordinary page: a smart lock's status says
+ * "locked").
+ */
+export function lockSignal(res: Pick<HttpResponse, 'status' | 'headers' | 'body'>, bodyCounts = false): { detail: string; retryAfterS?: number } | null {
+  const retryAfterS = retryAfterSeconds(res.headers['retry-after']);
+  const text = res.body.toString('latin1').slice(0, 4096);
+  const words = LOCK_TEXT.exec(text)?.[0];
+  const ra = retryAfterS !== undefined ? `, Retry-After ${retryAfterS} s` : '';
+  if (res.status === 429 || res.status === 423) return { detail: `HTTP ${res.status}${ra}${words ? ` ("${words}")` : ''}`, retryAfterS };
+  if (res.status === 503 && (retryAfterS !== undefined || words)) return { detail: `HTTP 503${ra}${words ? ` ("${words}")` : ''}`, retryAfterS };
+  if ((res.status === 401 || res.status === 403 || (bodyCounts && res.status < 400)) && words)
+    return { detail: `HTTP ${res.status} "${words}"${ra}`, retryAfterS };
+  return null;
+}

@@ -27,14 +27,29 @@ export const bruteForceCheck: Check = {
     for (const f of facts) {
       const where = `${f.protocol} ${f.port}${f.path ? ` ${f.path}` : ''}`;
       if (f.mitigation === 'none') {
-        if (f.claim === 'high-entropy' && f.labPasswordBits !== undefined && f.labPasswordBits >= HIGH_ENTROPY_BITS) {
+        if (f.claim === 'high-entropy') {
+          // A claim about the factory password (label, manual, declared defaults), never the lab's own.
+          if (f.factoryPasswordBits === undefined) {
+            unsure.push(
+              `${where}: no rate limit, and the high-entropy claim cannot be judged: declare the unit's factory password (auth[].factoryPassword, from its label or manual)`,
+            );
+            continue;
+          }
+          if (!f.factoryPasswordPublic && f.factoryPasswordBits >= HIGH_ENTROPY_BITS) {
+            findings.push({
+              severity: 'info',
+              port: f.port,
+              protocol: f.protocol,
+              message: `${where}: no rate limit, but the declared high-entropy factory password holds (≈ ${f.factoryPasswordBits} bits, from ${f.factoryPasswordFrom})`,
+            });
+            continue;
+          }
           findings.push({
-            severity: 'info',
+            severity: 'high',
             port: f.port,
             protocol: f.protocol,
-            message: `${where}: no rate limit, but the declared high-entropy password holds (lab credential ≈ ${f.labPasswordBits} bits)`,
+            message: `${where}: claimed high-entropy, but the factory password ${f.factoryPasswordPublic ? 'is on a public default list' : `has only ≈ ${f.factoryPasswordBits} bits`}`,
           });
-          continue;
         }
         failed.push(where);
         findings.push({
@@ -45,9 +60,17 @@ export const bruteForceCheck: Check = {
         });
       } else if (f.mitigation === 'unknown') {
         unsure.push(`${where}: ${f.detail}`);
+        if (f.fellOver)
+          findings.push({
+            severity: 'medium',
+            port: f.port,
+            protocol: f.protocol,
+            message: `${where}: the service stopped answering normally under repeated logins`,
+          });
       } else {
         findings.push({ severity: 'info', port: f.port, protocol: f.protocol, message: `${where}: ${f.mitigation} — ${f.detail}` });
-        if (f.mitigation === 'lockout' && f.recoveredAfterS === undefined) unsure.push(`${where}: locked out but did not recover within the wait`);
+        if ((f.mitigation === 'lockout' || f.mitigation === 'rate-limit') && f.recoveredAfterS === undefined)
+          unsure.push(`${where}: ${f.mitigation === 'lockout' ? 'locked out' : 'limited'} but the lab credential did not work again within the wait`);
       }
     }
     for (const o of keyOnly) findings.push({ severity: 'info', port: o.port, protocol: o.protocol, message: `${o.summary}` });

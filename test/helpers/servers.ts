@@ -75,21 +75,81 @@ export async function basicAuthServer(user: string, pass: string, opts: { lockAf
   return { ...r, stats };
 }
 
-/** HTTP Basic that locks after `lockAfter` consecutive failures; success resets the count. */
-export async function lockoutServer(user: string, pass: string, lockAfter: number) {
-  const stats = { failures: 0, consecutive: 0, locked: false, successes: 0 };
-  const good = 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64');
-  const server = http.createServer((req, res) => {
-    if (stats.locked) return void res.writeHead(429).end('locked');
-    if (req.headers.authorization === good) {
+export interface LockoutOptions {
+  /** Seconds until the lock lifts by itself (default: never). */
+  lockSeconds?: number;
+  /** How a locked device answers: 429 (default), 429 with Retry-After, or 401 exactly like a wrong password. */
+  answer?: '429' | 'retry-after' | 'silent-401';
+  /** A request with no credentials to the protected path counts as a failure too. */
+  countsAnonymous?: boolean;
+  /** The Retry-After a locked device sends (default: the time really left). */
+  retryAfterS?: number;
+  /** A good login resets the count (default true); false: only the lock's end does. */
+  resetOnSuccess?: boolean;
+  /** More accounts the device accepts (a factory default left in). */
+  alsoAccepts?: Array<[string, string]>;
+  /** Update endpoints behind the same login: GET /admin/version, POST /admin/upgrade (installs only the genuine image). */
+  update?: { version: string; genuine: Buffer; genuineVersion: string };
+}
+
+/**
+ * HTTP Basic on /admin that locks after `lockAfter` failures, with the kinds
+ * of lock real devices have: one that answers 401 like a wrong password,
+ * one that counts credential-less requests, one that lifts after a while.
+ * Everything else (/) is a public page.
+ */
+export async function lockoutServer(user: string, pass: string, lockAfter: number, opts: LockoutOptions = {}) {
+  const stats = { failures: 0, consecutive: 0, locked: false, locks: 0, successes: 0, lockedAt: 0, requests: 0, installs: [] as string[] };
+  const state = { version: opts.update?.version ?? '' };
+  const accepted = new Set(
+    [user, ...(opts.alsoAccepts ?? []).map(([u]) => u)].map(
+      (u, i) => 'Basic ' + Buffer.from(`${u}:${i === 0 ? pass : opts.alsoAccepts![i - 1][1]}`).toString('base64'),
+    ),
+  );
+  const unlockIfDue = (): void => {
+    if (stats.locked && opts.lockSeconds !== undefined && Date.now() - stats.lockedAt >= opts.lockSeconds * 1000) {
+      stats.locked = false;
       stats.consecutive = 0;
+    }
+  };
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith('/admin')) return void res.writeHead(200).end('home');
+    // Drain a body sent to a locked or refused request.
+    req.resume();
+    stats.requests += 1;
+    unlockIfDue();
+    if (stats.locked) {
+      if (opts.answer === 'silent-401') return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="t"' }).end('no');
+      const left = opts.lockSeconds === undefined ? 3600 : Math.max(1, Math.ceil(opts.lockSeconds - (Date.now() - stats.lockedAt) / 1000));
+      return void res.writeHead(429, opts.answer === 'retry-after' ? { 'Retry-After': String(opts.retryAfterS ?? left) } : {}).end('locked');
+    }
+    const auth = req.headers.authorization;
+    if (auth && accepted.has(auth)) {
+      if (opts.resetOnSuccess !== false) stats.consecutive = 0;
       stats.successes += 1;
+      if (opts.update && req.url === '/admin/version')
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ firmware: state.version }));
+      if (opts.update && req.url === '/admin/upgrade') {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const ok = Buffer.concat(chunks).equals(opts.update!.genuine);
+          if (ok) state.version = opts.update!.genuineVersion;
+          stats.installs.push(ok ? 'genuine' : 'refused');
+          res.writeHead(ok ? 200 : 400).end(ok ? 'installed' : 'signature check failed');
+        });
+        return;
+      }
       return void res.writeHead(200).end('welcome');
     }
-    if (req.headers.authorization) {
+    if (auth || opts.countsAnonymous) {
       stats.failures += 1;
       stats.consecutive += 1;
-      if (stats.consecutive >= lockAfter) stats.locked = true;
+      if (stats.consecutive >= lockAfter) {
+        stats.locked = true;
+        stats.locks += 1;
+        stats.lockedAt = Date.now();
+      }
     }
     res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="t"' }).end('no');
   });
@@ -141,6 +201,58 @@ export async function telnetServer(mode: 'shell' | 'refuse' | 'echo', user = 'ro
     });
   });
   return listenOn(server);
+}
+
+/**
+ * A telnet login the way many devices do it: several accounts, optionally a
+ * late first prompt, and optionally hanging up right after a wrong password
+ * with no "Login incorrect" at all.
+ */
+export async function telnetDevice(opts: { accounts: Array<[string, string]>; hangUpAfterFailure?: boolean; promptDelayMs?: number }) {
+  const stats = { connections: 0, failures: 0, logins: 0 };
+  const server = net.createServer((s) => {
+    stats.connections += 1;
+    s.on('error', () => undefined);
+    let stage: 'wait' | 'user' | 'pass' | 'shell' = 'wait';
+    let got = '';
+    let buf = '';
+    const timer = setTimeout(() => {
+      if (s.destroyed) return;
+      s.write(Buffer.from([255, 251, 1, 255, 251, 3]));
+      s.write('\r\nBusyBox v1.35 (device)\r\ncam login: ');
+      stage = 'user';
+    }, opts.promptDelayMs ?? 0);
+    s.on('close', () => clearTimeout(timer));
+    s.on('data', (d: Buffer) => {
+      if (stage === 'wait') return;
+      buf += d.toString('latin1').replace(/\xff[\xfb-\xfe]./g, '');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        if (stage === 'user') {
+          got = line;
+          stage = 'pass';
+          s.write('Password: ');
+        } else if (stage === 'pass') {
+          if (opts.accounts.some(([u, p]) => u === got && p === line)) {
+            stats.logins += 1;
+            stage = 'shell';
+            s.write('\r\n# ');
+          } else {
+            stats.failures += 1;
+            if (opts.hangUpAfterFailure) return void s.destroy();
+            stage = 'user';
+            s.write('\r\nLogin incorrect\r\ncam login: ');
+          }
+        } else {
+          const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
+          s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
+        }
+      }
+    });
+  });
+  return { ...(await listenOn(server)), stats };
 }
 
 /** A minimal FTP control server (RFC 959 replies) with one account, optionally allowing anonymous. */

@@ -204,10 +204,25 @@ describe('auth.brute-force', () => {
   it('pass: locked out and recovered', () => expect(judge(id, [tcp(), res('brute-force', [bf()])]).verdict).toBe('pass'));
   it('fail: 20 wrong passwords at a steady pace', () =>
     expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', detail: 'steady ~40 ms' })])]).verdict).toBe('fail'));
-  it('pass: no rate limit, but a declared high-entropy password that holds', () =>
-    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 96 })])]).verdict).toBe('pass'));
-  it('fail: claims high-entropy, but the lab password is short', () =>
-    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 30 })])]).verdict).toBe('fail'));
+  it('pass: no rate limit, but the declared high-entropy factory password holds', () =>
+    expect(
+      judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', factoryPasswordBits: 96, factoryPasswordPublic: false })])])
+        .verdict,
+    ).toBe('pass'));
+  it('fail: claims high-entropy, but the factory password is short', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', factoryPasswordBits: 30 })])]).verdict).toBe('fail'));
+  it('fail: claims high-entropy, but the factory password is on a public list, however long', () =>
+    expect(
+      judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', factoryPasswordBits: 120, factoryPasswordPublic: true })])])
+        .verdict,
+    ).toBe('fail'));
+  it("inconclusive: a high-entropy claim is never judged on the lab's own password", () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'none', claim: 'high-entropy', labPasswordBits: 128 })])])).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringMatching(/declare the unit's factory password/),
+    }));
+  it('inconclusive: limited, and the lab credential never worked again', () =>
+    expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'rate-limit', recoveredAfterS: undefined })])]).verdict).toBe('inconclusive'));
   it('inconclusive: the first attempt already failed (unknown)', () =>
     expect(judge(id, [tcp(), res('brute-force', [bf({ mitigation: 'unknown', detail: 'connection reset' })])]).verdict).toBe('inconclusive'));
   it('inconclusive: locked out and never recovered within the wait', () =>
