@@ -16,11 +16,11 @@ import { TelnetSession } from './util/telnet';
 import { parseChallenge } from './credentials/http-digest';
 import { isTodo } from '../harness/device-file/schema';
 import { selfSignedCert } from './util/cert';
+import { CERT_DEMAND, tlsConnect } from './util/tls-connect';
 
 /** Pages fetched per web port, at most: a crawl of a device's UI, not of the web. */
 const MAX_PAGES = 16;
 const PAGE_TIMEOUT_MS = 4000;
-const TLS_TIMEOUT_MS = 4000;
 
 export interface WebLogin {
   path: string;
@@ -127,49 +127,6 @@ async function crawl(ctx: ProbeContext, port: number, isTls: boolean, s: Discove
   }
   if (seen.size >= MAX_PAGES && queue.length > 0) s.notes.push(`crawl stopped at ${MAX_PAGES} pages; logins further in are not listed`);
 }
-
-type TlsOutcome = { kind: 'connected'; socket: tls.TLSSocket } | { kind: 'failed'; code: string; message: string };
-
-/** One TLS handshake (optionally with a throwaway client certificate); a TLS 1.3 demand for a certificate arrives just after it. */
-function tlsConnect(ctx: ProbeContext, port: number, clientCert?: { cert: string; key: string }): Promise<TlsOutcome> {
-  return ctx.connector.tcp(port, { signal: ctx.signal }).then(
-    (raw) =>
-      new Promise<TlsOutcome>((resolve) => {
-        const s = tls.connect({ socket: raw, rejectUnauthorized: false, minVersion: 'TLSv1', ciphers: 'ALL:@SECLEVEL=0', ...(clientCert ?? {}) });
-        let settled = false;
-        const done = (o: TlsOutcome): void => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (o.kind === 'failed') raw.destroy();
-          resolve(o);
-        };
-        const timer = setTimeout(() => {
-          s.destroy();
-          done({ kind: 'failed', code: 'TIMEOUT', message: `no TLS handshake within ${TLS_TIMEOUT_MS} ms` });
-        }, TLS_TIMEOUT_MS);
-        s.once('error', (err: Error & { code?: string }) => done({ kind: 'failed', code: err.code ?? 'ERROR', message: err.message }));
-        s.once('secureConnect', () => {
-          // TLS 1.3 servers send "certificate required" after the client's Finished: wait for it briefly.
-          const grace = setTimeout(() => {
-            s.removeAllListeners('error');
-            s.on('error', () => undefined);
-            done({ kind: 'connected', socket: s });
-          }, 400);
-          s.once('error', () => clearTimeout(grace));
-          // A server that drops the connection right after the handshake refused this client (an untrusted certificate).
-          s.once('close', () => {
-            clearTimeout(grace);
-            done({ kind: 'failed', code: 'CLOSED', message: 'the server closed the connection right after the handshake' });
-          });
-          s.write('');
-        });
-      }),
-    (err: Error) => ({ kind: 'failed' as const, code: 'CONNECT', message: err.message }),
-  );
-}
-
-const CERT_DEMAND = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|UNKNOWN_CA|peer did not return a certificate/i;
 
 /** Whether the service refuses clients without a certificate: refused without one, and told apart by the answer to a throwaway one. */
 async function clientCertDemand(ctx: ProbeContext, port: number): Promise<{ required: boolean; detail: string; socket?: tls.TLSSocket }> {

@@ -13,6 +13,8 @@ import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
 import { httpRequest, lockSignal } from './util/http';
 import { guarded, noteLock } from './credentials/session';
+import { clientCertificate } from './util/client-cert';
+import { proveClientCertRequired } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
 import { ftpLogin } from './util/ftp';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
@@ -199,6 +201,16 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
 }
 
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
+  // A broker declared certificate-only that proves it admits nobody without one has nothing open to anonymous clients.
+  if (isTls && ctx.device.auth.some((a) => a.port === port && a.scheme === 'client-certificate')) {
+    const labCert = ctx.device.auth
+      .filter((a) => a.port === port && a.credential)
+      .map((a) => clientCertificate(ctx.device.credentials[a.credential!]))
+      .find((c) => c !== undefined);
+    const proof = await proveClientCertRequired(ctx, port, labCert);
+    if (proof.required) return null;
+    if (!proof.proven) return unchecked(port, 'mqtts', proof.detail);
+  }
   const l = await mqttListen(ctx, port, isTls);
   // A broker that refuses anonymous clients answered; one that sent garbage or nothing did not.
   if (!l.accepted)

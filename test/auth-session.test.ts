@@ -6,6 +6,10 @@
  * the messiest devices (test/helpers/servers.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { createBroker } from 'aedes';
+import { selfSignedCert } from '../probes/util/cert';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { DeviceFileInput } from '../harness/device-file/schema';
@@ -14,7 +18,7 @@ import { PROBES } from '../probes';
 import { miraiList } from '../probes/credentials/dictionary';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
-import { lockoutServer, telnetDevice } from './helpers/servers';
+import { listenOn, lockoutServer, telnetDevice } from './helpers/servers';
 
 const LAB: [string, string] = ['admin', 'lab-pass-8c1e'];
 const entryOf = (u: string, p: string) => miraiList().find((e) => e.username === u && e.password === p)!.entry;
@@ -215,4 +219,67 @@ describe('telnet logins that hang up, and prompts that come late', () => {
       await t.close();
     }
   }, 120_000);
+});
+
+describe('a broker that admits only clients with a certificate (declared scheme: client-certificate)', () => {
+  async function certBroker(requireCert: boolean) {
+    const lab = selfSignedCert({ commonName: 'lab-client', bits: 2048 });
+    const server = selfSignedCert({ commonName: 'broker.local', bits: 2048 });
+    const broker = createBroker({ authenticate: (_c, username, password, done) => done(null, username === 'admin' && password?.toString() === 'admin') });
+    const tlsServer = tls.createServer(
+      { key: server.key, cert: server.cert, requestCert: true, rejectUnauthorized: requireCert, ca: [lab.cert] },
+      broker.handle,
+    );
+    const running = await listenOn(tlsServer as unknown as net.Server);
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-cert-'));
+    writeFileSync(path.join(dir, 'lab.pem'), lab.cert);
+    writeFileSync(path.join(dir, 'lab.key'), lab.key);
+    const input: DeviceFileInput = {
+      device: { name: 'cert broker' },
+      target: { host: '127.0.0.1' },
+      scan: { tcp: String(running.port) },
+      services: [{ port: running.port, protocol: 'mqtts' }],
+      credentials: { broker: { certificate: './lab.pem', key: './lab.key' } },
+      auth: [{ port: running.port, protocol: 'mqtts', scheme: 'client-certificate', credential: 'broker' }],
+    };
+    return {
+      input,
+      dir,
+      close: async () => {
+        await running.close();
+        await new Promise<void>((r) => broker.close(() => r()));
+      },
+    };
+  }
+  const run = (b: Awaited<ReturnType<typeof certBroker>>, checks: string[]) =>
+    runWith({
+      device: deviceFrom(b.input, path.join(b.dir, 'device.yaml')),
+      profile: profileOf([{ id: 'R', checks }]),
+      probes: [...PROBES.values()],
+      checks: [...CHECKS.values()],
+    });
+
+  it('proven by the alert without a certificate and the handshake with the lab one: no password login offered, nothing guessed, nothing open', async () => {
+    const b = await certBroker(true);
+    try {
+      const { report } = await run(b, ['auth.default-credentials', 'auth.unauthenticated-access', 'auth.brute-force']);
+      const v = verdicts(report);
+      expect(v['auth.default-credentials']).toBe('pass');
+      expect(v['auth.unauthenticated-access']).toBe('pass');
+      expect(v['auth.brute-force']).toBe('not-applicable');
+      expect(attemptsOf(report)[0]).toMatchObject({ stopReason: 'no-password-login', tried: 0, detail: expect.stringMatching(/admitted with the lab's/) });
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
+
+  it('declared certificate-only but admitting anyone: the declaration is not believed, and admin:admin is found', async () => {
+    const b = await certBroker(false);
+    try {
+      const { report } = await run(b, ['auth.default-credentials']);
+      expect(report.checks[0].verdict).toBe('fail');
+    } finally {
+      await b.close();
+    }
+  }, 60_000);
 });

@@ -15,6 +15,8 @@ import type { AttemptOutcome, LoginTarget } from './adapter';
 import { dictionaryFor, type DictionaryEntry } from './dictionary';
 import { findTargets } from './targets';
 import { ADAPTERS } from './adapters';
+import { clientCertificate } from '../util/client-cert';
+import { proveClientCertRequired } from '../util/tls-connect';
 import { afterFailure, guarded, lockWaitMs, labControl, labLoginFor, noteLock, waitForAccess } from './session';
 
 export { ADAPTERS };
@@ -134,7 +136,44 @@ function record(state: RunState, outcome: AttemptOutcome): void {
 /** Failures one attempt may count on the device: Digest asks once without credentials first. */
 const countOf = (target: LoginTarget): number => (target.adapter === 'http-digest' ? 2 : 1);
 
+/** A TLS port declared `scheme: client-certificate` that proves it admits nobody without one: no password login offered. */
+async function certificateOnly(ctx: ProbeContext, target: LoginTarget): Promise<Observation | null> {
+  if (!target.tls || !ctx.device.auth.some((a) => a.port === target.port && a.scheme === 'client-certificate')) return null;
+  const labCert = ctx.device.auth
+    .filter((a) => a.port === target.port && a.credential)
+    .map((a) => clientCertificate(ctx.device.credentials[a.credential!]))
+    .find((c) => c !== undefined);
+  const proof = await proveClientCertRequired(ctx, target.port, labCert);
+  if (!proof.required) return null;
+  const label = `${target.protocol} ${target.port}`;
+  return {
+    kind: 'login-attempts',
+    port: target.port,
+    protocol: target.protocol,
+    summary: `${label}: no password login offered without a client certificate (${proof.detail})`,
+    data: {
+      adapter: target.adapter,
+      protocol: target.protocol,
+      port: target.port,
+      source: target.source,
+      list: 'none',
+      listSize: 0,
+      planned: 0,
+      tried: 0,
+      errors: 0,
+      labLogins: 0,
+      control: 'no-password-login',
+      accepted: [],
+      complete: true,
+      stopReason: 'no-password-login',
+      detail: `client certificate required: ${proof.detail}`,
+    },
+  };
+}
+
 async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary: DictionaryEntry[]): Promise<Observation> {
+  const certOnly = await certificateOnly(ctx, target);
+  if (certOnly) return certOnly;
   const adapter = ADAPTERS[target.adapter];
   const group = ctx.auth.groupOf(target.port);
   const state: RunState = { tried: 0, errors: 0, consecutiveErrors: 0, accepted: [], judged: new Map(), locks: 0 };

@@ -30,6 +30,8 @@ function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
 /** A broker that requires a TLS client certificate is reached with the lab's (auth[].credential with certificate/key). */
 function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick<LoginTarget, 'clientCert'> {
   if (t.adapter !== 'mqtt' || !t.tls) return {};
+  // Declared certificate-only: guess as someone without one would (the proof of no password login runs first).
+  if (ctx.device.auth.some((a) => a.port === t.port && a.scheme === 'client-certificate')) return {};
   for (const a of ctx.device.auth.filter((x) => x.port === t.port && x.credential)) {
     const cert = clientCertificate(ctx.device.credentials[a.credential!]);
     if (cert) return { clientCert: cert };
