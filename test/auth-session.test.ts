@@ -6,6 +6,7 @@
  * the messiest devices (test/helpers/servers.ts).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { createBroker } from 'aedes';
@@ -280,6 +281,67 @@ describe('a broker that admits only clients with a certificate (declared scheme:
       expect(report.checks[0].verdict).toBe('fail');
     } finally {
       await b.close();
+    }
+  }, 60_000);
+});
+
+describe('a form login the device file does not declare, behind a redirect', () => {
+  /** `/` needs a session: it redirects to /login.html, whose form posts to /login; a good login sets a cookie and opens `/`. */
+  async function formDevice(accounts: Array<[string, string]>) {
+    const sessions = new Set<string>();
+    const stats = { posts: 0 };
+    const page =
+      '<html><form method="post" action="/login"><input type="text" name="user"><input type="password" name="pass"><input type="submit"></form></html>';
+    const server = http.createServer((req, res) => {
+      const sid = /sid=([a-f0-9]+)/.exec(req.headers.cookie ?? '')?.[1];
+      if (req.url === '/login.html') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end(page);
+      if (req.url === '/login' && req.method === 'POST') {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          stats.posts += 1;
+          const f = new URLSearchParams(body);
+          if (accounts.some(([u, p]) => u === f.get('user') && p === f.get('pass'))) {
+            const id = Math.random().toString(16).slice(2);
+            sessions.add(id);
+            return void res.writeHead(302, { Location: '/', 'Set-Cookie': `sid=${id}; Path=/; HttpOnly` }).end();
+          }
+          res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<p>wrong password</p>${page}`);
+        });
+        return;
+      }
+      if (sid && sessions.has(sid)) return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>camera dashboard</h1>');
+      res.writeHead(302, { Location: '/login.html' }).end();
+    });
+    return { ...(await listenOn(server)), stats };
+  }
+  const file = (port: number): DeviceFileInput => ({
+    device: { name: 'form camera' },
+    target: { host: '127.0.0.1' },
+    scan: { tcp: String(port) },
+    services: [{ port, protocol: 'http' }],
+  });
+
+  it('is found by following the redirect, and admin:admin on it fails the device', async () => {
+    const web = await formDevice([['admin', 'admin']]);
+    try {
+      const { report } = await assess(file(web.port), ['auth.default-credentials']);
+      expect(report.checks[0].verdict).toBe('fail');
+      expect(report.checks[0].findings[0].message).toMatch(/accepted username "admin"/);
+      expect(attemptsOf(report)[0]).toMatchObject({ adapter: 'http-form', path: '/login', source: 'discovered form login at /login.html (redirected from /)' });
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('every entry refused, but no lab credential shows a good login would open the page: inconclusive, never pass', async () => {
+    const web = await formDevice([['owner', 'a-long-unique-password-3f9']]);
+    try {
+      const { report } = await assess(file(web.port), ['auth.default-credentials']);
+      expect(report.checks[0].verdict).toBe('inconclusive');
+      expect(web.stats.posts).toBeGreaterThan(50);
+    } finally {
+      await web.close();
     }
   }, 60_000);
 });

@@ -37,6 +37,11 @@ export interface LoginTarget {
     failureText?: string;
     successRedirect?: string;
     lab?: { username: string; password: string };
+    /**
+     * A discovered login (not declared): the protected page that redirected to it. Success is that page
+     * opening with the session cookie the login set — what only a session can do.
+     */
+    protectedPath?: string;
   };
   /** The lab's TLS client certificate, for a service that requires one (MQTT over TLS). */
   clientCert?: { cert: Buffer; key: Buffer };

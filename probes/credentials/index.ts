@@ -211,7 +211,9 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
 
   // The positive control: the lab credential works here, so a refusal can be told from a broken login.
   // A form login is judged by a declared marker: without it working for the lab account every refusal could be a misdeclared marker.
-  if (!state.stop && target.form) {
+  // A discovered form (protected page as the proof) with no lab credential: guess on it, but refusals alone settle nothing.
+  const unprovenForm = target.form?.protectedPath !== undefined && !target.form.lab;
+  if (!state.stop && target.form && !unprovenForm) {
     const ok = target.form.lab ? await adapter.attempt(ctx, target, target.form.lab.username, target.form.lab.password) : undefined;
     if (ok?.kind === 'accepted') group.good();
     else {
@@ -318,13 +320,15 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   // Settled: every entry refused (and trusted) with no error, or no password can be accepted at all.
   const complete =
     stopReason === 'no-password-login' ||
-    (stopReason === 'exhausted' && state.errors === 0 && judgedAll && unknownLeft === 0 && !hangupsUnproven && stillJudging);
+    (stopReason === 'exhausted' && state.errors === 0 && judgedAll && unknownLeft === 0 && !hangupsUnproven && stillJudging && !unprovenForm);
   if (stopReason === 'exhausted' && !complete)
     state.detail ??= unknownLeft
       ? `${unknownLeft} entries were answered under a lock and could not be tried again`
       : hangupsUnproven
         ? `the service hung up after ${hungUp} passwords and no lab login through it shows what an accepted one looks like`
-        : undefined;
+        : unprovenForm
+          ? `a discovered login form: every entry was refused, but with no lab credential on this port nothing shows a good login would have opened ${target.form!.protectedPath}`
+          : undefined;
   const label = `${target.protocol} ${target.port}${target.path ? ` ${target.path}` : ''}`;
   const guessed = state.judged.size;
   const labLogins = group.controls - controlsBefore;

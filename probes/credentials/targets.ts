@@ -2,7 +2,9 @@
 import type { Observation, ProbeContext } from '../../harness/types';
 import { openPorts } from '../ports';
 import { clientCertificate } from '../util/actions';
-import { httpRequest } from '../util/http';
+import { httpRequest, type HttpResponse } from '../util/http';
+import { passwordForms } from '../discover';
+import { cookiesOf } from './http-form';
 import type { LoginTarget } from './adapter';
 
 const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
@@ -37,6 +39,47 @@ function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick
     if (cert) return { clientCert: cert };
   }
   return {};
+}
+
+/** The lab credential of any login declared on a port, for proving a discovered login. */
+function labFor(ctx: ProbeContext, port: number): { username: string; password: string } | undefined {
+  for (const a of ctx.device.auth.filter((x) => x.port === port && x.credential)) {
+    const cred = ctx.device.credentials[a.credential!];
+    if (cred?.password !== undefined) return { username: cred.username, password: cred.password };
+  }
+  return undefined;
+}
+
+const MAX_HOPS = 5;
+
+/** GET a path, following redirects that stay on the device (bounded), with the cookies they set. */
+async function followSameHost(ctx: ProbeContext, port: number, isTls: boolean, start: string): Promise<{ res: HttpResponse; path: string; from?: string }> {
+  let path = start;
+  const jar = new Map<string, string>();
+  for (let hop = 0; ; hop++) {
+    const res = await httpRequest(ctx, {
+      port,
+      tls: isTls,
+      path,
+      maxBytes: 64 * 1024,
+      headers: jar.size ? { Cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') } : {},
+    });
+    cookiesOf(res, jar);
+    const next = res.status >= 300 && res.status < 400 ? sameHostPath(String(res.headers.location ?? ''), path, ctx.connector.host, port) : undefined;
+    if (!next || hop >= MAX_HOPS || next === path) return { res, path, from: path === start ? undefined : start };
+    path = next;
+  }
+}
+
+/** A Location on the same device (relative, or absolute with the device's host and this port) as a path; else undefined. */
+function sameHostPath(location: string, base: string, host: string, port: number): string | undefined {
+  try {
+    const u = new URL(location, `http://${host.includes(':') ? `[${host}]` : host}:${port}${base}`);
+    const sameHost = u.hostname.replace(/^\[|\]$/g, '') === host && Number(u.port || (u.protocol === 'https:' ? 443 : 80)) === port;
+    return sameHost ? `${u.pathname}${u.search}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTarget[]; notes: Observation[] }> {
@@ -80,19 +123,39 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
   }
   for (const w of web) {
     try {
-      const res = await httpRequest(ctx, { port: w.port, tls: w.tls, path: w.path, maxBytes: 4096 });
+      // Same-host redirects are followed (bounded): a login reached through one is a login like any other.
+      const { res, path: at, from } = await followSameHost(ctx, w.port, w.tls, w.path);
       const challenge = String(res.headers['www-authenticate'] ?? '');
       const scheme = res.status === 401 ? challenge.match(/^(basic|digest)\b/i)?.[1].toLowerCase() : undefined;
+      const forms = res.status === 200 ? passwordForms(res.body.toString('latin1')) : [];
       if (scheme)
         add({
           adapter: `http-${scheme}`,
           protocol: w.protocol,
           port: w.port,
-          path: w.path,
+          path: at,
           tls: w.tls,
-          source: w.declared ? 'declared auth mechanism' : `declared service answering 401 ${scheme}`,
+          source:
+            w.declared && at === w.path ? 'declared auth mechanism' : `discovered: ${at} answers 401 ${scheme}${from ? ` (redirected from ${from})` : ''}`,
         });
-      else if (w.declared) {
+      else if (forms.length > 0 && from) {
+        // A login form the device file does not declare, behind a redirect from a page that needs it: guess on it, proven by that page opening.
+        const lab = labFor(ctx, w.port);
+        for (const f of forms.filter((x) => x.usernameField)) {
+          const path = f.action ?? at;
+          if (targets.some((t) => t.adapter === 'http-form' && t.port === w.port && t.path === path)) continue;
+          targets.push({
+            adapter: 'http-form',
+            protocol: w.protocol,
+            port: w.port,
+            path,
+            tls: w.tls,
+            source: `discovered form login at ${at} (redirected from ${from})`,
+            form: { usernameField: f.usernameField!, passwordField: f.passwordField, protectedPath: from, lab },
+            lockout: lockoutFor(ctx, w.port),
+          });
+        }
+      } else if (w.declared) {
         notes.push({
           kind: 'login-baseline',
           port: w.port,
