@@ -69,7 +69,8 @@ describe('the ledger', () => {
   it('exclusive steps in a group run one at a time, in order', async () => {
     const g = new AuthLedger(device).groupOf(80);
     const log: string[] = [];
-    const step = (id: string, ms: number) => g.exclusive(async () => (log.push(`start ${id}`), await new Promise((r) => setTimeout(r, ms)), log.push(`end ${id}`)));
+    const step = (id: string, ms: number) =>
+      g.exclusive(async () => (log.push(`start ${id}`), await new Promise((r) => setTimeout(r, ms)), log.push(`end ${id}`)));
     await Promise.all([step('a', 20), step('b', 1), step('c', 1)]);
     expect(log).toEqual(['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
   });
@@ -78,7 +79,10 @@ describe('the ledger', () => {
     l.groupOf(22).failed(2);
     l.waited({ group: 'device', port: 80, purpose: 'update install', waitedMs: 1200, why: 'the device signalled a lock', ok: true, signalled: true });
     expect(l.summary()).toMatchObject({
-      groups: expect.arrayContaining([expect.objectContaining({ id: 'device', failures: 2, declaredAfter: 5 }), expect.objectContaining({ id: 'broker', declaredAfter: 3 })]),
+      groups: expect.arrayContaining([
+        expect.objectContaining({ id: 'device', failures: 2, declaredAfter: 5 }),
+        expect.objectContaining({ id: 'broker', declaredAfter: 3 }),
+      ]),
       waits: [expect.objectContaining({ purpose: 'update install', ok: true })],
     });
   });
