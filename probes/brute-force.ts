@@ -11,6 +11,7 @@ import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { ADAPTERS, LoginAttemptsFact } from './credentials';
 import { publicPasswords } from './credentials/dictionary';
 import { labControl, labLoginFor, lockWaitMs, noteLock, waitForAccess } from './credentials/session';
+import { clientCertFor } from './credentials/targets';
 import type { AttemptOutcome, LoginTarget } from './credentials/adapter';
 
 export const WRONG_ATTEMPTS = 20;
@@ -71,15 +72,25 @@ function targetsFrom(ctx: ProbeContext): LoginTarget[] {
     factsOf(ctx.dependency('credentials'), LoginAttemptsFact)
       // A service that takes anything, or no password at all, has nothing to brute-force.
       .filter((d) => d.stopReason !== 'accepts-anything' && d.stopReason !== 'no-password-login')
-      .map((d) => ({
-        adapter: d.adapter,
-        protocol: d.protocol,
-        port: d.port,
-        path: d.path,
-        tls: d.protocol === 'https' || d.protocol === 'mqtts',
-        source: d.source,
-      }))
+      .map((d) => {
+        const t: LoginTarget = {
+          adapter: d.adapter,
+          protocol: d.protocol,
+          port: d.port,
+          path: d.path,
+          tls: d.protocol === 'https' || d.protocol === 'mqtts',
+          source: d.source,
+        };
+        // The same login the dictionary ran on: its form (declared or discovered) and the lab's client certificate.
+        if (d.form) t.form = { ...d.form, lab: labOf(ctx, d.port) };
+        return { ...t, ...clientCertFor(ctx, t) };
+      })
   );
+}
+
+function labOf(ctx: ProbeContext, port: number): { username: string; password: string } | undefined {
+  const lab = labLoginFor(ctx, port);
+  return lab ? { username: lab.username, password: lab.password } : undefined;
 }
 
 /** Non-refusals in a row that end the series: a lock or a limit must repeat to be claimed, and three is enough. */
@@ -163,9 +174,13 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
   } else if (labLocked && rejected.length > 0) {
     fact.mitigation = 'lockout';
     fact.detail = `after ${rejected.length} wrong passwords the lab credential was refused too (${firstOther ? `attempt ${firstOther.n}: ${firstOther.detail}` : after!.detail})`;
+  } else if (repeated && rejected.length > 0 && fact.labAfter === 'accepted') {
+    // A "limit" that lets the right password straight in slows nobody down: it is just another way to say no.
+    fact.mitigation = 'none';
+    fact.detail = `after ${rejected.length} wrong passwords the service answered ${others.length} more with a limit (attempt ${firstOther.n}: ${firstOther.detail}), but took the lab credential at once: the limit does not stop a guess that is right`;
   } else if (repeated && rejected.length > 0 && fact.labAfter !== 'error') {
     fact.mitigation = 'rate-limit';
-    fact.detail = `after ${rejected.length} wrong passwords the service answered ${others.length} in a row with a limit (attempt ${firstOther.n}: ${firstOther.detail})`;
+    fact.detail = `after ${rejected.length} wrong passwords the service answered ${others.length} in a row with a limit, the lab credential included (attempt ${firstOther.n}: ${firstOther.detail})`;
   } else if (others.length > 0) {
     const fellOver = fact.labAfter === 'error' || answers.length === 0;
     fact.detail = `${others.length} of ${fact.attempts.length} attempts got no judged answer (attempt ${firstOther.n}: ${firstOther.outcome}${firstOther.detail ? `, ${firstOther.detail}` : ''})${
@@ -192,7 +207,7 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
   }
 
   // Leave the device usable: wait out a lockout or a limit, polling the lab credential (bounded).
-  if ((labLocked || repeated) && lab) {
+  if ((labLocked || (repeated && fact.mitigation === 'rate-limit')) && lab) {
     const w = await waitForAccess(ctx, target.port, 'brute force', fact.mitigation === 'lockout' ? 'locked out as claimed' : 'limited');
     if (w.ok) fact.recoveredAfterS = Math.round(w.waitedMs / 1000);
     fact.detail += w.ok

@@ -12,7 +12,7 @@ import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
 import { httpRequest, lockSignal } from './util/http';
-import { guarded, noteLock } from './credentials/session';
+import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './credentials/session';
 import { clientCertificate } from './util/client-cert';
 import { proveClientCertRequired } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
@@ -126,27 +126,45 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
   const out: Exposure[] = [];
   let answered = 0;
   let lastError = '';
-  for (const path of paths) {
+  const group = ctx.auth.groupOf(port);
+  const protocol = isTls ? 'https' : 'http';
+  const lab = labLoginFor(ctx, port) !== undefined;
+  // The lab login first: a device already locked answers 401 to everything, an open page included. One that does not
+  // work (locked before the sweep, by the scan's own requests, or a wrong lab credential) is waited for, bounded.
+  let labBroken: string | undefined;
+  if (lab) {
+    const c = await labControl(ctx, port);
+    if (c.result !== 'accepted' && c.result !== 'unknown') {
+      const w = await waitForAccess(ctx, port, 'unauthenticated access', c.detail);
+      if (!w.ok) labBroken = w.why;
+    }
+  }
+  /** Refusals (401/403) with the ledger epoch they came in: one in an epoch found locked says nothing. */
+  const refused: Array<{ path: string; epoch: number }> = [];
+  const ask = async (path: string): Promise<void> => {
     let res;
+    let epoch = group.epoch;
     try {
       // Many devices count a credential-less request to a protected page as a failed login: under the lockout ledger.
       res = await guarded(
         ctx,
         port,
-        () => httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 }),
+        () => {
+          epoch = group.epoch;
+          return httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 });
+        },
         (r) => (r.status === 401 || r.status === 403 ? 1 : 0),
       );
     } catch (err) {
       lastError = (err as Error).message;
-      continue;
+      return;
     }
-    const protocol = isTls ? 'https' : 'http';
     if (res === null) {
       out.push({
         ...unchecked(port, protocol, 'not asked: at the lockout limit, and the lab credential could not reset the count'),
         where: `${protocol} ${port} ${path}`,
       });
-      continue;
+      return;
     }
     answered += 1;
     const lock = lockSignal(res);
@@ -154,9 +172,10 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
       // A lock answer says nothing about whether the page is open.
       noteLock(ctx, port, lock);
       out.push({ ...unchecked(port, protocol, `the device answered with a lock (${lock.detail})`), where: `${protocol} ${port} ${path}` });
-      continue;
+      return;
     }
-    if (res.status !== 200) continue;
+    if (res.status === 401 || res.status === 403) refused.push({ path, epoch });
+    if (res.status !== 200) return;
     const body = res.body.toString('latin1');
     const canaries = canariesIn(ctx.device, body);
     if (declared.includes(path))
@@ -194,6 +213,42 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         where: `${protocol} ${port} ${path}`,
         canaries,
         detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)`,
+      });
+  };
+  for (const path of paths) await ask(path);
+  if (labBroken) {
+    for (const r of refused)
+      out.push({
+        ...unchecked(port, protocol, `refused, but the lab credential does not work here either (${labBroken})`),
+        where: `${protocol} ${port} ${r.path}`,
+      });
+    refused.length = 0;
+  }
+  // The closing control: refused where it worked means the device was locked at some point of the sweep; the
+  // refusals of that epoch are asked again once the lock has cleared, and those still in doubt say so.
+  if (lab && !labBroken) {
+    const epoch = group.epoch;
+    const c = await labControl(ctx, port);
+    if ((c.result === 'refused' && group.labWorked) || c.result === 'locked') {
+      group.tainted.add(epoch);
+      await waitForAccess(ctx, port, 'unauthenticated access', `the lab credential stopped working during the sweep (${c.detail})`);
+    }
+    const doubtful = [...new Set(refused.filter((r) => group.tainted.has(r.epoch)).map((r) => r.path))];
+    refused.length = 0;
+    for (const path of doubtful) await ask(path);
+    if (doubtful.length) {
+      const again = group.epoch;
+      const c2 = await labControl(ctx, port);
+      if (c2.result !== 'accepted') group.tainted.add(again);
+    }
+    for (const r of refused.filter((x) => group.tainted.has(x.epoch)))
+      out.push({ ...unchecked(port, protocol, 'refused only while the device was locked'), where: `${protocol} ${port} ${r.path}` });
+  } else if (group.signals.length > 0 || group.tainted.size > 0) {
+    // No lab login to tell a lock from a protected page, and the device showed it locks: every refusal is in doubt.
+    for (const r of refused)
+      out.push({
+        ...unchecked(port, protocol, 'refused while the device was locking logins, and no lab credential shows when it was not'),
+        where: `${protocol} ${port} ${r.path}`,
       });
   }
   if (answered === 0) out.push(unchecked(port, isTls ? 'https' : 'http', `no HTTP answer on any of ${paths.length} paths (${lastError})`));

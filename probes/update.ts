@@ -79,6 +79,9 @@ export const UpdateSequenceFact = defineFact(
         // Refused at the door (a lock, the lab credential not let in): the device never judged the image.
         if (s.versionAfter === s.versionBefore && (s.install.locked !== undefined || [401, 407, 423, 429].includes(s.install.status ?? 0)))
           return [s.step, `the ${s.step} image was not let in (${s.install.locked ?? `HTTP ${s.install.status}`}): the device never judged it`];
+        // The lab credential did not work right before the upload: whatever the device answered, it may not have judged the image.
+        if (s.versionAfter === s.versionBefore && s.install.access?.ok === false)
+          return [s.step, `the lab credential did not work before the ${s.step} image (${s.install.access.why}): a refusal cannot be told from a lockout`];
         if (s.versionAfter === s.versionBefore && !s.install.ok && s.install.status === undefined)
           return [
             s.step,

@@ -11,7 +11,7 @@ import { dictionaryFor, miraiList, vendorList } from '../probes/credentials/dict
 const FULL = dictionaryFor([]).length;
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
-import { basicAuthServer, ftpServer, listenOn, lockoutServer, sshServer, telnetServer } from './helpers/servers';
+import { basicAuthServer, ftpServer, listenOn, lockoutServer, sshServer, telnetDevice, telnetServer } from './helpers/servers';
 import { sshKeyPair } from '../fixtures/util/ssh-key';
 
 function device(extra: Partial<DeviceFileInput>, ports: number[]) {
@@ -22,6 +22,18 @@ function device(extra: Partial<DeviceFileInput>, ports: number[]) {
     ...extra,
   });
 }
+
+/** The lab account of a login: its working login is the control that makes the dictionary's refusals mean something. */
+const labOn = (
+  port: number,
+  protocol: 'ssh' | 'telnet' | 'ftp' | 'http',
+  user: string,
+  password: string,
+  extra: { path?: string } = {},
+): Partial<DeviceFileInput> => ({
+  credentials: { lab: { username: user, password } },
+  auth: [{ port, protocol, scheme: protocol === 'http' ? 'digest' : 'password', credential: 'lab', ...extra }],
+});
 
 async function assess(d: ReturnType<typeof device>) {
   return runWith({
@@ -75,7 +87,12 @@ describe('credentials probe and auth.default-credentials', () => {
   it('passes only after every entry was refused', async () => {
     const ssh = await sshServer('root', 'a-unique-password-9f3a');
     try {
-      const { report } = await assess(device({ services: [{ port: ssh.port, protocol: 'ssh' }] }, [ssh.port]));
+      // Without a lab account nothing shows the server was still judging passwords: inconclusive.
+      const blind = await assess(device({ services: [{ port: ssh.port, protocol: 'ssh' }] }, [ssh.port]));
+      expect(blind.report.checks[0].verdict).toBe('inconclusive');
+      const { report } = await assess(
+        device({ services: [{ port: ssh.port, protocol: 'ssh' }], ...labOn(ssh.port, 'ssh', 'root', 'a-unique-password-9f3a') }, [ssh.port]),
+      );
       const obs = report.observations.credentials.observations.find((o) => o.kind === 'login-attempts')!;
       expect(obs.data).toMatchObject({ tried: FULL, complete: true, accepted: [] });
       expect(report.checks[0].verdict).toBe('pass');
@@ -255,8 +272,18 @@ describe('credentials probe: lockouts, controls and more protocols', () => {
       const bad = await assess(device({ services: [{ port: shell.port, protocol: 'telnet' }] }, [shell.port]));
       expect(bad.report.checks[0].verdict).toBe('fail');
       expect(bad.report.checks[0].findings[0].message).toContain('accepted username "root" with password •••• — matched the Mirai list entry 1');
+      // A daemon that says "Login incorrect" to everything, the lab account included, proves nothing: the lab login is the control.
       const good = await assess(device({ services: [{ port: refuse.port, protocol: 'telnet' }] }, [refuse.port]));
-      expect(good.report.checks[0].verdict).toBe('pass');
+      expect(good.report.checks[0].verdict).toBe('inconclusive');
+      const labbed = await telnetDevice({ accounts: [['lab', 'lab-pass-3b']] });
+      try {
+        const ok = await assess(
+          device({ services: [{ port: labbed.port, protocol: 'telnet' }], ...labOn(labbed.port, 'telnet', 'lab', 'lab-pass-3b') }, [labbed.port]),
+        );
+        expect(ok.report.checks[0].verdict).toBe('pass');
+      } finally {
+        await labbed.close();
+      }
     } finally {
       await shell.close();
       await refuse.close();
@@ -348,7 +375,9 @@ describe('FTP', () => {
   it('an FTP server that refuses everything passes the dictionary', async () => {
     const ftp = await ftpServer('op', 'a-long-unique-secret-77');
     try {
-      const { report } = await assess(device({ services: [{ port: ftp.port, protocol: 'ftp' }] }, [ftp.port]));
+      const { report } = await assess(
+        device({ services: [{ port: ftp.port, protocol: 'ftp' }], ...labOn(ftp.port, 'ftp', 'op', 'a-long-unique-secret-77') }, [ftp.port]),
+      );
       expect(report.checks[0].verdict).toBe('pass');
     } finally {
       await ftp.close();
@@ -383,7 +412,11 @@ describe('HTTP Digest', () => {
       );
       expect(bad.report.checks[0].verdict).toBe('fail');
       expect(bad.report.checks[0].findings[0].message).toContain(`entry ${entryOf('admin', 'admin')}`);
-      const good = await assess(device({ services: [{ port: strong.port, protocol: 'http' }] }, [strong.port]));
+      const good = await assess(
+        device({ services: [{ port: strong.port, protocol: 'http' }], ...labOn(strong.port, 'http', 'admin', 'k9-unique-pass-aa71', { path: '/' }) }, [
+          strong.port,
+        ]),
+      );
       expect(good.report.checks[0].verdict).toBe('pass');
     } finally {
       await weak.close();

@@ -17,7 +17,7 @@ import { findTargets } from './targets';
 import { ADAPTERS } from './adapters';
 import { clientCertificate } from '../util/client-cert';
 import { proveClientCertRequired } from '../util/tls-connect';
-import { afterFailure, guarded, lockWaitMs, labControl, labLoginFor, noteLock, waitForAccess } from './session';
+import { guarded, lockWaitMs, labControl, labLoginFor, noteLock, waitForAccess } from './session';
 
 export { ADAPTERS };
 const MAX_CONSECUTIVE_ERRORS = 5;
@@ -77,6 +77,18 @@ export const LoginAttemptsFact = defineFact(
     lockAnswers: z.number().int().optional(),
     /** Entries answered under a lock that could not be tried again: unknown, not refused. */
     unknownEntries: z.number().int().optional(),
+    /** A form login's fields (declared or discovered), so brute force tries the same login. */
+    form: z
+      .object({
+        usernameField: z.string(),
+        passwordField: z.string(),
+        extraFields: z.record(z.string(), z.string()).optional(),
+        successText: z.string().optional(),
+        failureText: z.string().optional(),
+        successRedirect: z.string().optional(),
+        protectedPath: z.string().optional(),
+      })
+      .optional(),
   }),
   // Nothing accepted is only a refusal when every entry was answered.
   (a) =>
@@ -222,7 +234,15 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
         ? `the lab credential was not accepted under the declared success marker (${ok?.detail ?? ok?.kind}); fix the form declaration`
         : 'a form login needs a lab credential (auth[].credential) to prove its success marker';
     }
-  } else if (!state.stop && lab) await labControl(ctx, target.port);
+  } else if (!state.stop && lab) {
+    // The positive control first: a lab credential that does not work makes every later refusal meaningless.
+    let c = await labControl(ctx, target.port);
+    if (c.result === 'locked') c = (await waitForAccess(ctx, target.port, 'credentials', c.detail)).ok ? { result: 'accepted', detail: '' } : c;
+    if (c.result !== 'accepted') {
+      state.stop = 'errors';
+      state.detail = `the lab credential did not work before any guess (${c.detail}): fix auth[].credential, or wait for a lock from an earlier run to clear`;
+    }
+  }
 
   const planned = dictionary.slice(0, Math.min(ctx.device.limits.credentialBudget, dictionary.length));
   const one = async (i: number): Promise<void> => {
@@ -304,14 +324,11 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   if (ctx.signal.aborted && !state.stop) state.stop = 'aborted';
 
   // Without a lab credential the device must show it was still judging passwords: the random pair refused again, no lock seen.
-  let stillJudging = true;
-  if (!lab && !state.stop && control.kind === 'rejected') {
-    const end = await adapter.attempt(ctx, target, `sb-${randomBytes(4).toString('hex')}`, randomBytes(9).toString('base64url'));
-    if (end.kind === 'rejected') await afterFailure(ctx, target.port, countOf(target));
-    stillJudging = end.kind === 'rejected' && state.locks === 0 && group.signals.length === 0;
-    if (!stillJudging)
-      state.detail = `the closing random-pair control was ${end.kind}${'detail' in end && end.detail ? ` (${end.detail})` : ''}; the refusals cannot be trusted`;
-  }
+  // Without a lab credential nothing shows the device was still judging passwords: a lockout that answers like a
+  // wrong password (401, "Login incorrect") looks exactly like a refusal. A hit is still a hit; refusals settle nothing.
+  const stillJudging = lab !== undefined || unprovenForm;
+  if (!stillJudging && !state.stop)
+    state.detail = `no lab credential declared for this login (auth[].credential): a lockout that answers like a wrong password cannot be told from a refusal`;
   const unknownLeft = suspects().length;
   const hungUp = [...state.judged.values()].filter((j) => j.outcome === 'hung-up').length;
   const hangupsUnproven = hungUp > 0 && !(labHere && group.labWorked);
@@ -367,6 +384,7 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
       hungUp,
       lockAnswers: state.locks,
       unknownEntries: unknownLeft,
+      form: target.form ? { ...target.form, lab: undefined } : undefined,
     },
   };
 }

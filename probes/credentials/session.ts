@@ -154,10 +154,13 @@ export async function waitForAccess(ctx: ProbeContext, port: number, purpose: st
   let last = why;
   ctx.progress(`${purpose}: ${why}; waiting up to ${boundS} s for the lab credential to work again`);
   // Poll with backoff: a short lock is found fast, a long one is not hammered (some devices extend a lock on every try).
-  let pollMs = group.lastLockMs !== undefined ? Math.max(MIN_POLL_MS, Math.round(group.lastLockMs * 0.9)) : MIN_POLL_MS;
+  // The first look near the time the last lock took; then from 1 s, doubling.
+  let nextMs = group.lastLockMs !== undefined ? Math.max(MIN_POLL_MS, Math.round(group.lastLockMs * 0.9)) : MIN_POLL_MS;
+  let pollMs = MIN_POLL_MS;
   while (!ctx.signal.aborted && Date.now() < deadline) {
     const until = group.lockedUntil ?? 0;
-    await sleep(ctx, Math.max(pollMs, Math.min(until - Date.now(), deadline - Date.now())));
+    await sleep(ctx, Math.max(nextMs, Math.min(until - Date.now(), deadline - Date.now())));
+    nextMs = pollMs;
     pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
     if (ctx.signal.aborted) break;
     const c = await labControl(ctx, port);
@@ -268,17 +271,13 @@ export async function ensureAccess(ctx: ProbeContext, port: number, purpose: str
   const group = ctx.auth.groupOf(port);
   while (group.gate) await group.gate.catch(() => undefined);
   const lockedNow = group.lockedUntil !== undefined && group.lockedUntil > Date.now();
-  if (!lockedNow && group.failuresSinceGood === 0) return null;
   if (!labLoginFor(ctx, port)) {
     if (!lockedNow) return null;
     return gated(group, () => waitForAccess(ctx, port, purpose, 'the device signalled a lock and no lab login is declared to check it'));
   }
-  if (!lockedNow) {
-    const c = await gated(group, () => labControl(ctx, port));
-    // Unreachable (rebooting) is not a lock: the step itself finds out.
-    if (c.result === 'accepted' || c.result === 'unknown') return null;
-    if (c.result === 'refused' && !group.labWorked) return null;
-    return gated(group, () => waitForAccess(ctx, port, purpose, c.detail));
-  }
-  return gated(group, () => waitForAccess(ctx, port, purpose, 'the device signalled a lock'));
+  // The control for the step's own refusal: the lab credential must work right before it, every time.
+  const c = lockedNow ? { result: 'locked' as ControlResult, detail: 'the device signalled a lock' } : await gated(group, () => labControl(ctx, port));
+  // Unreachable (rebooting) is not a lock: the step itself finds out.
+  if (c.result === 'accepted' || c.result === 'unknown') return null;
+  return gated(group, () => waitForAccess(ctx, port, purpose, c.detail));
 }

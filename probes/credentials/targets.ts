@@ -30,7 +30,7 @@ function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
 }
 
 /** A broker that requires a TLS client certificate is reached with the lab's (auth[].credential with certificate/key). */
-function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick<LoginTarget, 'clientCert'> {
+export function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick<LoginTarget, 'clientCert'> {
   if (t.adapter !== 'mqtt' || !t.tls) return {};
   // Declared certificate-only: guess as someone without one would (the proof of no password login runs first).
   if (ctx.device.auth.some((a) => a.port === t.port && a.scheme === 'client-certificate')) return {};
@@ -51,6 +51,17 @@ function labFor(ctx: ProbeContext, port: number): { username: string; password: 
 }
 
 const MAX_HOPS = 5;
+
+/** A redirect to this device on another web port that is itself looked at (http → https): the login there is tried there. */
+function coveredElsewhere(location: string, host: string, webPorts: number[]): boolean {
+  try {
+    const u = new URL(location);
+    const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+    return u.hostname.replace(/^\[|\]$/g, '') === host && webPorts.includes(port);
+  } catch {
+    return false;
+  }
+}
 
 /** GET a path, following redirects that stay on the device (bounded), with the cookies they set. */
 async function followSameHost(ctx: ProbeContext, port: number, isTls: boolean, start: string): Promise<{ res: HttpResponse; path: string; from?: string }> {
@@ -121,6 +132,11 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
     if ((s.protocol === 'http' || s.protocol === 'https') && !web.some((w) => w.port === s.port))
       web.push({ protocol: s.protocol, port: s.port, path: '/', tls: s.protocol === 'https', declared: false });
   }
+  // Web ports the scan found that the device file does not declare: a login there is a login like any other.
+  for (const r of open) {
+    if ((r.service === 'http' || r.service === 'https') && !web.some((w) => w.port === r.port))
+      web.push({ protocol: r.service, port: r.port, path: '/', tls: r.service === 'https', declared: false });
+  }
   for (const w of web) {
     try {
       // Same-host redirects are followed (bounded): a login reached through one is a login like any other.
@@ -138,8 +154,10 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
           source:
             w.declared && at === w.path ? 'declared auth mechanism' : `discovered: ${at} answers 401 ${scheme}${from ? ` (redirected from ${from})` : ''}`,
         });
-      else if (forms.length > 0 && from) {
-        // A login form the device file does not declare, behind a redirect from a page that needs it: guess on it, proven by that page opening.
+      // A port whose form login the device file declares is tried as declared, not guessed at again.
+      else if (forms.length > 0 && !ctx.device.auth.some((a) => a.port === w.port && a.scheme === 'form')) {
+        // A login form the device file does not declare, on the page asked or behind a redirect from it: guess on it,
+        // an entry counting as accepted only when that page opens with the session the login set.
         const lab = labFor(ctx, w.port);
         for (const f of forms.filter((x) => x.usernameField)) {
           const path = f.action ?? at;
@@ -150,11 +168,28 @@ export async function findTargets(ctx: ProbeContext): Promise<{ targets: LoginTa
             port: w.port,
             path,
             tls: w.tls,
-            source: `discovered form login at ${at} (redirected from ${from})`,
-            form: { usernameField: f.usernameField!, passwordField: f.passwordField, protectedPath: from, lab },
+            source: `discovered form login at ${at}${from ? ` (redirected from ${from})` : ''}`,
+            form: { usernameField: f.usernameField!, passwordField: f.passwordField, protectedPath: from ?? at, lab },
             lockout: lockoutFor(ctx, w.port),
           });
         }
+      } else if (
+        res.status >= 300 &&
+        res.status < 400 &&
+        !coveredElsewhere(
+          String(res.headers.location ?? ''),
+          ctx.connector.host,
+          web.map((x) => x.port),
+        )
+      ) {
+        // A redirect loop, too many hops, or a redirect off this host and port: whether a login is behind it is not known.
+        notes.push({
+          kind: 'login-unreachable',
+          port: w.port,
+          protocol: w.protocol,
+          summary: `${w.protocol} ${w.port} ${w.path}: redirects (HTTP ${res.status} to ${String(res.headers.location ?? 'nowhere')}) that starbench does not follow; a login behind them was not tried`,
+          data: { path: w.path, error: `unfollowed redirect to ${String(res.headers.location ?? '')}` },
+        });
       } else if (w.declared) {
         notes.push({
           kind: 'login-baseline',
