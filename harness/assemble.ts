@@ -10,7 +10,7 @@ import type { AuthLedgerSummary } from './auth-ledger';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
 import type { DeviceFile } from './device-file/schema';
 import type { Check, CheckResult, Probe, ProbeResult } from './types';
-import { countVerdicts, exitCodeFor, summaryVerdict } from './verdict';
+import { countVerdicts, exitCodeFor, runSummary } from './verdict';
 import { TOOL_VERSION } from './version';
 
 export interface RunMeta {
@@ -62,7 +62,8 @@ export function assembleReport(input: AssembleInput): Report {
     input.onCheck?.(r);
   }
   const requirements = judgeRequirements(profile, checkResults, device, [...(device.review ?? []), ...(input.answers ?? [])]);
-  const summary = summaryVerdict(requirements.map((r) => r.verdict));
+  const run = runSummary(requirements);
+  const summary = run.verdict;
   const notAttempted: Array<{ what: string; why: string }> = [];
   for (const r of results.values()) {
     if (r.status !== 'completed') notAttempted.push({ what: `probe ${r.probe}`, why: `${r.status}${r.reason ? `: ${r.reason}` : ''}` });
@@ -81,7 +82,13 @@ export function assembleReport(input: AssembleInput): Report {
       firmware: { declared: device.device.firmware, observed: observedFirmware(results) },
     },
     profile: { id: profile.id, title: profile.title, scheme: profile.scheme, version: profile.version },
-    summary: { verdict: summary, counts: countVerdicts(requirements.map((r) => r.verdict)), exitCode: exitCodeFor(summary) },
+    summary: {
+      verdict: summary,
+      counts: countVerdicts(requirements.map((r) => r.verdict)),
+      exitCode: exitCodeFor(summary),
+      status: run.status,
+      ...(run.untested.length ? { untested: run.untested } : {}),
+    },
     requirements,
     checks: [...checkResults.values()],
     observations: Object.fromEntries(results),

@@ -98,6 +98,10 @@ export const reportSchema = z.object({
     verdict,
     counts: z.object(Object.fromEntries(VERDICTS.map((v) => [v, z.number().int()])) as Record<(typeof VERDICTS)[number], z.ZodNumber>),
     exitCode: z.number().int(),
+    /** complete: every device-test requirement of the profile was assessed; incomplete: some were not tested (--only, skipped probes, no check yet) — never a pass. */
+    status: z.enum(['complete', 'incomplete']).optional(),
+    /** The device-test requirements that were not tested. */
+    untested: z.array(z.string()).optional(),
   }),
   requirements: z.array(requirementResultSchema),
   checks: z.array(checkResultSchema),

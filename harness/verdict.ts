@@ -40,18 +40,37 @@ export function requirementVerdict(checkVerdicts: readonly Verdict[]): Verdict {
   return worst(checkVerdicts);
 }
 
+/** What the run summary needs of a requirement row. */
+export interface SummaryRow {
+  id: string;
+  verdict: Verdict;
+  assessedBy?: 'device' | 'document' | 'both';
+  supplementary?: boolean;
+}
+
 /**
- * The run's overall verdict: requirements that were not assessed (document
- * review, operator steps) do not stop a pass, but a run that assessed nothing
- * is `not-tested`, never `pass`.
+ * The run's overall verdict and whether it is complete. A failure, an error
+ * or an undecided row wins as before. Otherwise a run in which any
+ * device-test requirement (device or both, not a supplementary theme) was
+ * not tested is `incomplete` and never `pass`: its verdict is `not-tested`
+ * (exit 3), whatever passed. Document-review rows waiting for a reviewer do
+ * not make a device test incomplete. A run that assessed nothing is
+ * `not-tested`, never `pass`.
  */
+export function runSummary(rows: readonly SummaryRow[]): { verdict: Verdict; status: 'complete' | 'incomplete'; untested: string[] } {
+  const untested = rows.filter((r) => r.verdict === 'not-tested' && r.assessedBy !== 'document' && !r.supplementary).map((r) => r.id);
+  const status = untested.length ? 'incomplete' : 'complete';
+  const verdicts = rows.map((r) => r.verdict);
+  for (const v of ['fail', 'error', 'inconclusive'] as const) if (verdicts.includes(v)) return { verdict: v, status, untested };
+  if (untested.length) return { verdict: 'not-tested', status, untested };
+  if (verdicts.includes('pass')) return { verdict: 'pass', status, untested };
+  if (verdicts.length > 0 && verdicts.every((v) => v === 'not-applicable')) return { verdict: 'not-applicable', status, untested };
+  return { verdict: 'not-tested', status, untested };
+}
+
+/** The overall verdict of plain verdicts (every row a device test). */
 export function summaryVerdict(requirementVerdicts: readonly Verdict[]): Verdict {
-  for (const v of ['fail', 'error', 'inconclusive'] as const) {
-    if (requirementVerdicts.includes(v)) return v;
-  }
-  if (requirementVerdicts.includes('pass')) return 'pass';
-  if (requirementVerdicts.length > 0 && requirementVerdicts.every((v) => v === 'not-applicable')) return 'not-applicable';
-  return 'not-tested';
+  return runSummary(requirementVerdicts.map((verdict, i) => ({ id: String(i), verdict, assessedBy: 'device' }))).verdict;
 }
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, incomplete: 3, interrupted: 130 } as const;

@@ -23,6 +23,8 @@ export interface LabelData {
   level: string;
   profile: string;
   verdict: string;
+  /** incomplete: device-test requirements were not tested — the label must not read as a pass. */
+  status: 'complete' | 'incomplete';
   reportDigest: string;
   tool: string;
 }
@@ -39,6 +41,7 @@ export function labelOf(report: Report): LabelData {
     level: report.profile.version ? `${report.profile.title} (${report.profile.version})` : report.profile.title,
     profile: report.profile.id,
     verdict: report.summary.verdict,
+    status: report.summary.status ?? 'complete',
     reportDigest: `sha256:${sha256Hex(reportJsonText(report))}`,
     tool: `starbench ${report.tool.version}`,
   };

@@ -30,7 +30,9 @@ export function mdCell(text: string): string {
 export function renderMarkdown(report: Report): string {
   const d = report.device;
   const out: string[] = [];
-  out.push(`## starbench: ${mdCell(d.name)} — ${MARK[report.summary.verdict]}`, '');
+  out.push(`## starbench: ${mdCell(d.name)} — ${MARK[report.summary.verdict]}${report.summary.status === 'incomplete' ? ' — **incomplete**' : ''}`, '');
+  if (report.summary.status === 'incomplete')
+    out.push(`Not tested (device test): ${(report.summary.untested ?? []).map((id) => `\`${mdCell(id)}\``).join(', ')}`, '');
   out.push(
     `${mdCell(report.profile.title)} · firmware ${mdCell(d.firmware.observed ?? d.firmware.declared ?? 'unknown')} · ${report.run.startedAt.slice(0, 10)} · starbench ${report.tool.version}`,
     '',

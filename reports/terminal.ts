@@ -38,7 +38,9 @@ export function terminalReporter(opts: TerminalOptions): Reporter {
     },
     onRunEnd(report: Report) {
       if (!opts.summary) return;
-      const lines = [`\n${report.device.name} — ${report.profile.title}`];
+      const untested = report.summary.untested ?? [];
+      const incomplete = report.summary.status === 'incomplete' ? ` — INCOMPLETE: ${untested.length} device-test requirement(s) not tested, not a pass` : '';
+      const lines = [`\n${report.device.name} — ${report.profile.title}${incomplete}`];
       for (const r of report.requirements) lines.push(`  ${paint(r.verdict).padEnd(opts.colour ? 24 : 15)} ${r.id}  ${r.title.en}`);
       lines.push('');
       for (const c of report.checks.filter((x) => x.verdict === 'fail')) {

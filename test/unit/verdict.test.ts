@@ -1,4 +1,4 @@
-import { exitCodeFor, requirementVerdict, summaryVerdict, worst, type Verdict } from '../../harness/verdict';
+import { exitCodeFor, requirementVerdict, runSummary, summaryVerdict, worst, type SummaryRow, type Verdict } from '../../harness/verdict';
 
 describe('verdict aggregation', () => {
   it('a requirement is the worst of its checks', () => {
@@ -16,8 +16,18 @@ describe('verdict aggregation', () => {
     expect(worst([])).toBe('not-tested');
   });
 
-  it('the run summary ignores unassessed requirements but never passes on nothing', () => {
-    expect(summaryVerdict(['pass', 'not-tested'])).toBe('pass');
+  it('a run with a device-test requirement not tested is incomplete and never a pass; document rows waiting for a reviewer are not', () => {
+    expect(summaryVerdict(['pass', 'not-tested'])).toBe('not-tested');
+    expect(exitCodeFor(summaryVerdict(['pass', 'not-tested']))).toBe(3);
+    const rows = (over: Array<Partial<SummaryRow>>): SummaryRow[] => over.map((o, i) => ({ id: `R${i}`, verdict: 'pass', assessedBy: 'device', ...o }));
+    expect(runSummary(rows([{}, { verdict: 'not-tested', assessedBy: 'document' }]))).toEqual({ verdict: 'pass', status: 'complete', untested: [] });
+    expect(runSummary(rows([{}, { verdict: 'not-tested', assessedBy: 'both' }]))).toEqual({ verdict: 'not-tested', status: 'incomplete', untested: ['R1'] });
+    expect(runSummary(rows([{}, { verdict: 'not-tested', supplementary: true }]))).toMatchObject({ verdict: 'pass', status: 'complete' });
+    // A failure still says fail, and the run still says it was incomplete.
+    expect(runSummary(rows([{ verdict: 'fail' }, { verdict: 'not-tested' }]))).toEqual({ verdict: 'fail', status: 'incomplete', untested: ['R1'] });
+  });
+
+  it('the run summary never passes on nothing', () => {
     expect(summaryVerdict(['not-tested', 'not-tested'])).toBe('not-tested');
     expect(summaryVerdict([])).toBe('not-tested');
     expect(summaryVerdict(['pass', 'inconclusive'])).toBe('inconclusive');
