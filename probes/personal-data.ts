@@ -11,6 +11,8 @@
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { z } from 'zod';
 import { defineFact } from '../harness/facts';
+import type { Action } from '../harness/device-file/schema';
+import { guarded } from './credentials/session';
 import { actionRecordSchema, runAction } from './util/actions';
 import { canariesIn } from './util/canaries';
 import { mqttListen } from './util/mqtt-listen';
@@ -34,7 +36,7 @@ export const PersonalDataChannelFact = defineFact('personal-data-channel', dataC
 export const PersonalDataSweepFact = defineFact('personal-data-sweep', z.object({ channels: z.number().int(), readBackDeclared: z.number().int() }));
 
 /** Read every declared personal-data channel once. */
-export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[]> {
+export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: boolean } = {}): Promise<DataChannel[]> {
   const out: DataChannel[] = [];
   const pd = ctx.device.personalData;
   for (const [i, a] of (pd?.readBack ?? []).entries()) {
@@ -53,6 +55,12 @@ export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[
         : `could not read: ${r.record.error ?? `status ${r.record.status}`}`,
       action: r.record,
     });
+    // The control for "needs the lab credential": the same request with none. The data showing is an exposure;
+    // a refusal is the evidence the channel is protected; no answer is a place not searched.
+    if (a.http?.credential && opts.replay !== false) {
+      const open = await replayWithoutCredentials(ctx, name, a.http);
+      if (open) out.push(open);
+    }
   }
   for (const auth of ctx.device.auth.filter((x) => (x.protocol === 'mqtt' || x.protocol === 'mqtts') && x.credential)) {
     const cred = ctx.device.credentials[auth.credential!];
@@ -77,6 +85,40 @@ export async function sweepPersonalData(ctx: ProbeContext): Promise<DataChannel[
     }
   }
   return out;
+}
+
+async function replayWithoutCredentials(ctx: ProbeContext, name: string, http: NonNullable<Action['http']>): Promise<DataChannel | null> {
+  const url = new URL(http.url);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  const bare: Action = { http: { ...http, credential: undefined } };
+  // A credential-less request to a protected page counts as a failed login on many devices: under the ledger.
+  const r = await guarded(
+    ctx,
+    port,
+    () => runAction(ctx, `${name} without credentials`, bare, { once: true }),
+    (x) => (x.record.status === 401 || x.record.status === 403 ? 1 : 0),
+  );
+  const channel = `${name} replayed without credentials: ${http.method} ${http.url}`;
+  if (r === null)
+    return { channel, authenticated: false, clearText: url.protocol === 'http:', ok: false, categories: [], detail: 'not asked: at the lockout limit' };
+  const categories = canariesIn(ctx.device, r.text);
+  const refused = r.record.status === 401 || r.record.status === 403;
+  return {
+    channel,
+    authenticated: false,
+    clearText: r.record.clearText,
+    // A refusal is an answer: it shows the channel is protected.
+    ok: r.record.ok || (refused && r.record.locked === undefined),
+    categories: r.record.ok ? categories : [],
+    detail: r.record.ok
+      ? categories.length
+        ? `served WITHOUT credentials (${r.record.status}); personal data: ${categories.join(', ')}`
+        : `served without credentials (${r.record.status}); no canary`
+      : refused && r.record.locked === undefined
+        ? `refused without credentials (HTTP ${r.record.status}): the channel is protected`
+        : `could not be replayed: ${r.record.locked ?? r.record.error ?? `status ${r.record.status}`}`,
+    action: r.record,
+  };
 }
 
 export function channelObservations(kind: string, channels: DataChannel[]): Observation[] {

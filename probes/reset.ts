@@ -54,7 +54,7 @@ export const resetProbe: Probe = {
     return null;
   },
   async run(ctx) {
-    const facts: ResetFacts = { before: await sweepPersonalData(ctx), after: [], survived: [] };
+    const facts: ResetFacts = { before: await sweepPersonalData(ctx, { replay: false }), after: [], survived: [] };
     const seenBefore = new Set(facts.before.flatMap((c) => c.categories));
     if (seenBefore.size === 0) {
       facts.notAttempted = facts.before.length
@@ -65,7 +65,7 @@ export const resetProbe: Probe = {
       facts.reset = (await runAction(ctx, 'reset', ctx.device.reset!)).record;
       facts.return = await waitForDevice(ctx, { settleMs: (ctx.device.update?.settleSeconds ?? 2) * 1000 });
       if (facts.return.returned) {
-        facts.after = await sweepPersonalData(ctx);
+        facts.after = await sweepPersonalData(ctx, { replay: false });
         facts.survived = [...new Set(facts.after.flatMap((c) => c.categories))].filter((c) => seenBefore.has(c));
       }
     }

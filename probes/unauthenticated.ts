@@ -34,6 +34,21 @@ export const ADMIN_PATHS = [
   '/status',
 ];
 const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
+/** A secret with its value, in JSON, an INI/shell-style dump or a query string: `"psk": "…"`, `wpa_passphrase=…`. */
+const SECRET_VALUE =
+  /["']?\b(password|passwd|pass|psk|wpa_passphrase|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key)\b["']?\s*[:=]\s*["']?([^"'\s,;}&<>]{4,})/gi;
+
+/** Secret keys that carry a value in a body (text or binary): configuration handed to anyone. */
+export function secretsIn(body: Buffer): string[] {
+  const text = body.toString('latin1');
+  const keys = new Set<string>();
+  for (const m of text.matchAll(SECRET_VALUE)) {
+    // A form's field name (name="password"), a placeholder or an empty-looking value is not a secret.
+    if (/^(\*+|x+|null|none|true|false|undefined|password)$/i.test(m[2])) continue;
+    keys.add(m[1].toLowerCase());
+  }
+  return [...keys];
+}
 
 export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status'] as const;
 
@@ -195,6 +210,15 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         where: `${protocol} ${port} ${path}`,
         canaries,
         detail: `HTTP 200 without credentials shows personal data (${canaries.join(', ')})`,
+      });
+    else if (secretsIn(res.body).length)
+      out.push({
+        port,
+        protocol,
+        what: 'config',
+        where: `${protocol} ${port} ${path}`,
+        canaries,
+        detail: `HTTP 200 without credentials serves configuration with secrets (${secretsIn(res.body).join(', ')})`,
       });
     else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body))
       out.push({

@@ -1,6 +1,7 @@
 /** The lockout ledger's bookkeeping and the lock signals, without a device. */
 import { AuthLedger } from '../../harness/auth-ledger';
 import { lockSignal, retryAfterSeconds } from '../../probes/util/http';
+import { secretsIn } from '../../probes/unauthenticated';
 import { deviceFrom, minimalDevice } from '../helpers/device';
 
 const res = (status: number, body = '', headers: Record<string, string> = {}) => ({ status, headers, body: Buffer.from(body) });
@@ -86,4 +87,13 @@ describe('the ledger', () => {
       waits: [expect.objectContaining({ purpose: 'update install', ok: true })],
     });
   });
+});
+
+describe('secrets in what a device serves', () => {
+  it.each<[string, string, string[]]>([
+    ['JSON config', '{"wifi":{"ssid":"home","psk":"S3cretWifiKey"},"admin":{"password":"hunter22"}}', ['psk', 'password']],
+    ['a binary dump', '\u0000\u0001hostapd\nwpa_passphrase=CorrectHorse9\n\u0000', ['wpa_passphrase']],
+    ['a login form is no secret', '<form><input type="password" name="password"><input name="user"></form>', []],
+    ['masked values are no secret', '{"password":"********","token":null}', []],
+  ])('%s', (_name, body, keys) => expect(secretsIn(Buffer.from(body, 'latin1')).sort()).toEqual(keys.sort()));
 });
