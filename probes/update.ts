@@ -46,6 +46,10 @@ const updateStep = z.object({
    */
   installed: z.boolean().nullable(),
   note: z.string().optional(),
+  /** The version held still for update.stableSeconds after the image (false: it kept changing, or the device went away). */
+  stable: z.boolean().optional(),
+  /** Version readings taken to see it hold still. */
+  readings: z.number().int().optional(),
 });
 export type UpdateStep = z.infer<typeof updateStep>;
 
@@ -76,6 +80,7 @@ export const UpdateSequenceFact = defineFact(
     Object.fromEntries(
       f.steps.map((s) => {
         if (s.versionAfter === undefined) return [s.step, `no version was read after the ${s.step} image`];
+        if (s.stable === false) return [s.step, `the version did not hold still after the ${s.step} image`];
         // Refused at the door (a lock, the lab credential not let in): the device never judged the image.
         if (s.versionAfter === s.versionBefore && (s.install.locked !== undefined || [401, 407, 423, 429].includes(s.install.status ?? 0)))
           return [s.step, `the ${s.step} image was not let in (${s.install.locked ?? `HTTP ${s.install.status}`}): the device never judged it`];
@@ -116,6 +121,34 @@ export function unsignImage(genuine: Buffer, sig: { offset: number; length: numb
 function perStepMs(device: DeviceFile): number {
   const l = device.limits;
   return (l.actionTimeoutSeconds + l.deviceReturnSeconds + (device.update?.settleSeconds ?? 0) + 10) * 1000;
+}
+
+/**
+ * Read the version until it has held still for `windowMs` (bounded by limits.deviceReturnSeconds); a device
+ * that goes away meanwhile (a late reboot) is waited for. Each reading is one request, once a second at most.
+ */
+async function holdsStill(ctx: ProbeContext, first: string, windowMs: number): Promise<{ version: string; stable: boolean; readings: number }> {
+  const version = ctx.device.update!.version!;
+  const end = Date.now() + ctx.device.limits.deviceReturnSeconds * 1000;
+  let v = first;
+  let since = Date.now();
+  let readings = 1;
+  while (Date.now() - since < windowMs && Date.now() < end && !ctx.signal.aborted) {
+    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(100, windowMs / 3))));
+    const r = await runAction(ctx, 'update.version', version, { read: true, once: true });
+    readings += 1;
+    const now = r.record.ok ? r.record.value : undefined;
+    if (now === undefined) {
+      const back = await waitForDevice(ctx, { settleMs: 0, returnMs: Math.max(0, end - Date.now()) });
+      if (!back.returned || !back.version) return { version: v, stable: false, readings };
+      if (back.version !== v) v = back.version;
+      since = Date.now();
+    } else if (now !== v) {
+      v = now;
+      since = Date.now();
+    }
+  }
+  return { version: v, stable: Date.now() - since >= windowMs, readings };
 }
 
 export const updateProbe: Probe = {
@@ -187,7 +220,16 @@ export const updateProbe: Probe = {
           facts.stopped = `${step.note}; no further image offered`;
           break;
         }
-        const after = back.version ?? (await readVersion()).value;
+        const first = back.version ?? (await readVersion()).value;
+        // Judged only once the version holds still: a device that answers the upload at once and installs a few
+        // seconds later has its install credited to this image, not to the next one.
+        const held = first ? await holdsStill(ctx, first, u.stableSeconds * 1000) : undefined;
+        const after = held?.version ?? first;
+        if (held) {
+          step.stable = held.stable;
+          step.readings = held.readings;
+          if (!held.stable) step.note = `the version did not hold still for ${u.stableSeconds} s after the ${p.step} image (last ${held.version})`;
+        }
         step.versionAfter = after;
         if (!after) {
           step.note = 'the device came back but its version could not be read';

@@ -51,6 +51,8 @@ function deviceFileFor(dev: FirmwareDevice, versions: { older: string; genuine: 
       install: { http: { url: `${base}/upgrade`, method: 'POST', credential: 'admin' } },
       images: { genuine: './genuine.bin', older: './older.bin', signature: signatureOf(genuine) },
       settleSeconds: 0.1,
+      // These devices install at once (but the late one below): half a second of steady version is enough here.
+      stableSeconds: 0.5,
     },
     reset: { http: { url: `${base}/reset`, method: 'POST', credential: 'admin' } },
     personalData: { declared: ['email'], canaries: { email: CANARY }, readBack: [{ http: { url: `${base}/config`, credential: 'admin' } }] },
@@ -106,6 +108,15 @@ describe('update probe and checks', () => {
     // The unsigned image came when the device already ran 1.0.1: undecidable, and said so.
     expect(r.integrity.findings.map((f) => f.message).join('\n')).toMatch(/unsigned image .*cannot tell/);
   });
+
+  it('a device that answers the upload at once and installs 1.5 s later has the install credited to the image that caused it', async () => {
+    const dev = await start({ version: '1.0.0', install: 'anything', installDelayMs: 1500 });
+    const file = deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' });
+    // No signature region: the image after the tampered one is the genuine one, which a late install would be credited to.
+    const { signature: _sig, ...images } = file.update!.images!;
+    const r = await judgeUpdate({ ...file, update: { ...file.update!, images, stableSeconds: 3 } });
+    expect(r.integrity).toMatchObject({ verdict: 'fail', rationale: 'the device installed the tampered image' });
+  }, 60_000);
 
   it('a device that answers 200 but never changes version installed nothing: inconclusive, not pass', async () => {
     const dev = await start({ version: '1.0.0', install: 'ignore' });

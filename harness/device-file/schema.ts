@@ -224,6 +224,12 @@ export const deviceFileSchema = z
           .max(600)
           .default(2)
           .describe('wait after an install before polling the version (a device may answer once more before it reboots)'),
+        stableSeconds: z
+          .number()
+          .min(0)
+          .max(600)
+          .default(3)
+          .describe('how long the version must hold still after an image before it is judged (a device that installs a few seconds after answering)'),
       })
       .optional(),
     reset: action.optional(),

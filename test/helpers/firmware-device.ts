@@ -52,6 +52,8 @@ export interface FirmwareDeviceOptions {
   resetRestoresDefaultPassword?: boolean;
   user?: string;
   pass?: string;
+  /** Answer the upload at once, and put the new version in place this much later. */
+  installDelayMs?: number;
 }
 
 export interface FirmwareDevice {
@@ -85,7 +87,8 @@ export async function firmwareDevice(opts: FirmwareDeviceOptions): Promise<Firmw
         else if (opts.install === 'verify' && !img.valid) json(400, { error: 'bad signature' });
         else if (opts.antiRollback && !newer(img.version, state.version)) json(409, { error: 'not newer' });
         else {
-          state.version = img.version;
+          if (opts.installDelayMs) setTimeout(() => (state.version = img.version), opts.installDelayMs);
+          else state.version = img.version;
           installed = true;
           json(200, { ok: true });
         }
