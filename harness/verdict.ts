@@ -46,25 +46,31 @@ export interface SummaryRow {
   verdict: Verdict;
   assessedBy?: 'device' | 'document' | 'both';
   supplementary?: boolean;
+  /** The automated checks the row has: a row with checks is a device test whatever its assessedBy says. */
+  checks?: readonly string[];
 }
+
+/** A row with no automated check that only a reviewer settles (document review), or a theme that is not a requirement. */
+const reviewOnly = (r: SummaryRow): boolean => (r.assessedBy === 'document' || r.supplementary === true) && (r.checks?.length ?? 0) === 0;
 
 /**
  * The run's overall verdict and whether it is complete. A failure, an error
- * or an undecided row wins as before. Otherwise a run in which any
- * device-test requirement (device or both, not a supplementary theme) was
- * not tested is `incomplete` and never `pass`: its verdict is `not-tested`
- * (exit 3), whatever passed. Document-review rows waiting for a reviewer do
- * not make a device test incomplete. A run that assessed nothing is
- * `not-tested`, never `pass`.
+ * or an undecided row wins as before. Otherwise a run in which any row that
+ * a device test settles (device or both, or any row with a check — a
+ * supplementary theme included) was not tested is `incomplete` and never
+ * `pass`: its verdict is `not-tested` (exit 3). Rows waiting for a reviewer
+ * (document review, no check) do not make a device test incomplete. A run
+ * that assessed nothing is `not-tested`, never `pass`.
  */
 export function runSummary(rows: readonly SummaryRow[]): { verdict: Verdict; status: 'complete' | 'incomplete'; untested: string[] } {
-  const untested = rows.filter((r) => r.verdict === 'not-tested' && r.assessedBy !== 'document' && !r.supplementary).map((r) => r.id);
+  const untested = rows.filter((r) => r.verdict === 'not-tested' && !reviewOnly(r)).map((r) => r.id);
   const status = untested.length ? 'incomplete' : 'complete';
   const verdicts = rows.map((r) => r.verdict);
   for (const v of ['fail', 'error', 'inconclusive'] as const) if (verdicts.includes(v)) return { verdict: v, status, untested };
   if (untested.length) return { verdict: 'not-tested', status, untested };
-  if (verdicts.includes('pass')) return { verdict: 'pass', status, untested };
-  if (verdicts.length > 0 && verdicts.every((v) => v === 'not-applicable')) return { verdict: 'not-applicable', status, untested };
+  const assessed = rows.filter((r) => !(r.verdict === 'not-tested' && reviewOnly(r))).map((r) => r.verdict);
+  if (assessed.includes('pass')) return { verdict: 'pass', status, untested };
+  if (assessed.length > 0 && assessed.every((v) => v === 'not-applicable')) return { verdict: 'not-applicable', status, untested };
   return { verdict: 'not-tested', status, untested };
 }
 

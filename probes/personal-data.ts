@@ -101,22 +101,23 @@ async function replayWithoutCredentials(ctx: ProbeContext, name: string, http: N
   const channel = `${name} replayed without credentials: ${http.method} ${http.url}`;
   if (r === null)
     return { channel, authenticated: false, clearText: url.protocol === 'http:', ok: false, categories: [], detail: 'not asked: at the lockout limit' };
+  // Whatever the status, data in the answer is data handed out: a 401 page that still carries the owner's e-mail is an exposure.
   const categories = canariesIn(ctx.device, r.text);
-  const refused = r.record.status === 401 || r.record.status === 403;
+  const refused = (r.record.status === 401 || r.record.status === 403) && r.record.locked === undefined && categories.length === 0;
   return {
     channel,
     authenticated: false,
     clearText: r.record.clearText,
-    // A refusal is an answer: it shows the channel is protected.
-    ok: r.record.ok || (refused && r.record.locked === undefined),
-    categories: r.record.ok ? categories : [],
-    detail: r.record.ok
-      ? categories.length
-        ? `served WITHOUT credentials (${r.record.status}); personal data: ${categories.join(', ')}`
-        : `served without credentials (${r.record.status}); no canary`
-      : refused && r.record.locked === undefined
-        ? `refused without credentials (HTTP ${r.record.status}): the channel is protected`
-        : `could not be replayed: ${r.record.locked ?? r.record.error ?? `status ${r.record.status}`}`,
+    // A clean refusal is an answer: it shows the channel is protected.
+    ok: r.record.ok || refused || categories.length > 0,
+    categories,
+    detail: categories.length
+      ? `answered WITHOUT credentials (${r.record.status ?? r.record.error}); personal data: ${categories.join(', ')}`
+      : r.record.ok
+        ? `served without credentials (${r.record.status}); no canary`
+        : refused
+          ? `refused without credentials (HTTP ${r.record.status}): the channel is protected`
+          : `could not be replayed: ${r.record.locked ?? r.record.error ?? `status ${r.record.status}`}`,
     action: r.record,
   };
 }

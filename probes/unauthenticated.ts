@@ -33,10 +33,14 @@ export const ADMIN_PATHS = [
   '/cgi-bin/status',
   '/status',
 ];
+/** What of one answer is kept and searched. */
+const MAX_BODY = 1024 * 1024;
 const CONFIG_WORDS = /(password|passwd|psk|ssid|wifi|admin|firmware|config|user ?name)/i;
 /** A secret with its value, in JSON, an INI/shell-style dump or a query string: `"psk": "…"`, `wpa_passphrase=…`. */
 const SECRET_VALUE =
-  /["']?\b(password|passwd|pass|psk|wpa_passphrase|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key)\b["']?\s*[:=]\s*["']?([^"'\s,;}&<>]{4,})/gi;
+  /["']?([A-Za-z0-9_.-]*?(?:password|passwd|pass|psk|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key)[A-Za-z0-9_-]*)["']?\s*[:=]\s*["']?([^"'\s,;}&<>]{4,})/gi;
+/** Keys about a secret that are not one: a hint, a label, a policy. */
+const NOT_A_SECRET_KEY = /(hint|label|placeholder|title|text|policy|min|max|length|required|enabled|type|changed|expires?|age)$/i;
 
 /** Secret keys that carry a value in a body (text or binary): configuration handed to anyone. */
 export function secretsIn(body: Buffer): string[] {
@@ -44,7 +48,7 @@ export function secretsIn(body: Buffer): string[] {
   const keys = new Set<string>();
   for (const m of text.matchAll(SECRET_VALUE)) {
     // A form's field name (name="password"), a placeholder or an empty-looking value is not a secret.
-    if (/^(\*+|x+|null|none|true|false|undefined|password)$/i.test(m[2])) continue;
+    if (/^(\*+|x+|null|none|true|false|undefined|password)$/i.test(m[2]) || NOT_A_SECRET_KEY.test(m[1])) continue;
     keys.add(m[1].toLowerCase());
   }
   return [...keys];
@@ -166,7 +170,7 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         port,
         () => {
           epoch = group.epoch;
-          return httpRequest(ctx, { port, tls: isTls, path, maxBytes: 64 * 1024 });
+          return httpRequest(ctx, { port, tls: isTls, path, maxBytes: MAX_BODY });
         },
         (r) => (r.status === 401 || r.status === 403 ? 1 : 0),
       );
@@ -190,7 +194,16 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
       return;
     }
     if (res.status === 401 || res.status === 403) refused.push({ path, epoch });
-    if (res.status !== 200) return;
+    // Any 2xx hands out what it carries (203, 206 included).
+    if (res.status < 200 || res.status >= 300) return;
+    // A body larger than what is kept was not searched to its end: a secret past the cut cannot be ruled out.
+    if (res.truncated && secretsIn(res.body).length === 0 && canariesIn(ctx.device, res.body.toString('latin1')).length === 0) {
+      out.push({
+        ...unchecked(port, protocol, `HTTP ${res.status} with more than ${MAX_BODY / 1024} KiB: only the first ${MAX_BODY / 1024} KiB searched`),
+        where: `${protocol} ${port} ${path}`,
+      });
+      return;
+    }
     const body = res.body.toString('latin1');
     const canaries = canariesIn(ctx.device, body);
     if (declared.includes(path))
@@ -200,7 +213,7 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         what: 'admin',
         where: `${protocol} ${port} ${path}`,
         canaries,
-        detail: `HTTP 200 without credentials on a path the device file says needs a login`,
+        detail: `HTTP ${res.status} without credentials on a path the device file says needs a login`,
       });
     else if (canaries.length)
       out.push({
@@ -209,7 +222,7 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         what: 'personal-data',
         where: `${protocol} ${port} ${path}`,
         canaries,
-        detail: `HTTP 200 without credentials shows personal data (${canaries.join(', ')})`,
+        detail: `HTTP ${res.status} without credentials shows personal data (${canaries.join(', ')})`,
       });
     else if (secretsIn(res.body).length)
       out.push({
@@ -218,7 +231,7 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         what: 'config',
         where: `${protocol} ${port} ${path}`,
         canaries,
-        detail: `HTTP 200 without credentials serves configuration with secrets (${secretsIn(res.body).join(', ')})`,
+        detail: `HTTP ${res.status} without credentials serves configuration with secrets (${secretsIn(res.body).join(', ')})`,
       });
     else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body))
       out.push({
@@ -236,7 +249,7 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
         what: 'status',
         where: `${protocol} ${port} ${path}`,
         canaries,
-        detail: `HTTP 200 without credentials (${res.body.length} bytes, no personal data seen)`,
+        detail: `HTTP ${res.status} without credentials (${res.body.length} bytes, no personal data seen)`,
       });
   };
   for (const path of paths) await ask(path);

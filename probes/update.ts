@@ -50,6 +50,11 @@ const updateStep = z.object({
   stable: z.boolean().optional(),
   /** Version readings taken to see it hold still. */
   readings: z.number().int().optional(),
+  /** From the upload's answer: how long the version was watched, and when it first changed. */
+  watchedMs: z.number().optional(),
+  changedAfterMs: z.number().optional(),
+  /** A version read later (before the next image, or at the end) that differs from versionAfter: the judgement came too early. */
+  versionLater: z.string().optional(),
 });
 export type UpdateStep = z.infer<typeof updateStep>;
 
@@ -80,7 +85,7 @@ export const UpdateSequenceFact = defineFact(
     Object.fromEntries(
       f.steps.map((s) => {
         if (s.versionAfter === undefined) return [s.step, `no version was read after the ${s.step} image`];
-        if (s.stable === false) return [s.step, `the version did not hold still after the ${s.step} image`];
+        if (s.stable === false) return [s.step, s.note ?? `the version did not hold still after the ${s.step} image`];
         // Refused at the door (a lock, the lab credential not let in): the device never judged the image.
         if (s.versionAfter === s.versionBefore && (s.install.locked !== undefined || [401, 407, 423, 429].includes(s.install.status ?? 0)))
           return [s.step, `the ${s.step} image was not let in (${s.install.locked ?? `HTTP ${s.install.status}`}): the device never judged it`];
@@ -123,13 +128,36 @@ function perStepMs(device: DeviceFile): number {
   return (l.actionTimeoutSeconds + l.deviceReturnSeconds + (device.update?.settleSeconds ?? 0) + 10) * 1000;
 }
 
+/** The version read just before the next step (or after the last) differs from the last judgement: that step is unknown. */
+function lateChange(facts: UpdateFacts, now: string | undefined): boolean {
+  const last = facts.steps[facts.steps.length - 1];
+  if (!last || now === undefined || last.versionAfter === undefined || now === last.versionAfter) return false;
+  last.stable = false;
+  last.versionLater = now;
+  last.note = `the version changed to ${now} after the ${last.step} image had been judged on ${last.versionAfter}`;
+  return true;
+}
+
 /**
  * Read the version until it has held still for `windowMs` (bounded by limits.deviceReturnSeconds); a device
  * that goes away meanwhile (a late reboot) is waited for. Each reading is one request, once a second at most.
  */
-async function holdsStill(ctx: ProbeContext, first: string, windowMs: number): Promise<{ version: string; stable: boolean; readings: number }> {
+async function holdsStill(
+  ctx: ProbeContext,
+  before: string,
+  first: string,
+  windowMs: number,
+): Promise<{ version: string; stable: boolean; readings: number; flipped?: string; changedAtMs?: number; watchedMs: number }> {
   const version = ctx.device.update!.version!;
   const end = Date.now() + ctx.device.limits.deviceReturnSeconds * 1000;
+  const seen = new Set<string>([first]);
+  const started = Date.now();
+  let changedAtMs: number | undefined = first !== before ? 0 : undefined;
+  const result = (v: string, stable: boolean, readings: number) => {
+    // A version seen for a while and then gone again (an A/B fallback) is an install that did happen: never "refused".
+    const flipped = v === before ? [...seen].find((x) => x !== before) : undefined;
+    return { version: v, stable: stable && flipped === undefined, readings, flipped, changedAtMs, watchedMs: Date.now() - started };
+  };
   let v = first;
   let since = Date.now();
   let readings = 1;
@@ -140,15 +168,19 @@ async function holdsStill(ctx: ProbeContext, first: string, windowMs: number): P
     const now = r.record.ok ? r.record.value : undefined;
     if (now === undefined) {
       const back = await waitForDevice(ctx, { settleMs: 0, returnMs: Math.max(0, end - Date.now()) });
-      if (!back.returned || !back.version) return { version: v, stable: false, readings };
+      if (!back.returned || !back.version) return result(v, false, readings);
+      seen.add(back.version);
+      if (back.version !== before) changedAtMs ??= Date.now() - started;
       if (back.version !== v) v = back.version;
       since = Date.now();
     } else if (now !== v) {
+      seen.add(now);
+      if (now !== before) changedAtMs ??= Date.now() - started;
       v = now;
       since = Date.now();
     }
   }
-  return { version: v, stable: Date.now() - since >= windowMs, readings };
+  return result(v, Date.now() - since >= windowMs, readings);
 }
 
 export const updateProbe: Probe = {
@@ -199,10 +231,15 @@ export const updateProbe: Probe = {
       facts.stopped = `could not read the version before installing anything: ${start.record.error ?? `status ${start.record.status ?? 'none'}`}`;
     } else {
       let current = start.value;
+      /** How long this device took, at most, from answering an upload to showing the new version. */
+      let latencyMs = 0;
       for (let i = 0; i < plan.length; i++) {
         const p = plan[i];
+        if (i > 0 && !lateChange(facts, (await readVersion()).value)) current = facts.steps[facts.steps.length - 1].versionAfter ?? current;
+        else if (i > 0) current = facts.steps[facts.steps.length - 1].versionLater!;
         ctx.progress(`update: installing the ${p.step} image (device at ${current})`);
         const install = await runAction(ctx, 'update.install', u.install!, { body: p.image, bodyLabel: `${p.step} image` });
+        const answeredAt = Date.now();
         const back = await waitForDevice(ctx, { settleMs: u.settleSeconds * 1000 });
         const step: UpdateStep = {
           step: p.step,
@@ -223,12 +260,21 @@ export const updateProbe: Probe = {
         const first = back.version ?? (await readVersion()).value;
         // Judged only once the version holds still: a device that answers the upload at once and installs a few
         // seconds later has its install credited to this image, not to the next one.
-        const held = first ? await holdsStill(ctx, first, u.stableSeconds * 1000) : undefined;
+        // Watched at least as long as the stability window, and half as long again as this device took to show an install.
+        const windowMs = Math.max(u.stableSeconds * 1000, Math.round(1.5 * latencyMs));
+        const heldFrom = Date.now();
+        const held = first ? await holdsStill(ctx, current, first, windowMs) : undefined;
         const after = held?.version ?? first;
         if (held) {
           step.stable = held.stable;
           step.readings = held.readings;
-          if (!held.stable) step.note = `the version did not hold still for ${u.stableSeconds} s after the ${p.step} image (last ${held.version})`;
+          step.watchedMs = heldFrom - answeredAt + held.watchedMs;
+          if (held.changedAtMs !== undefined) {
+            step.changedAfterMs = heldFrom - answeredAt + held.changedAtMs;
+            latencyMs = Math.max(latencyMs, step.changedAfterMs);
+          }
+          if (held.flipped) step.note = `the version went to ${held.flipped} after the ${p.step} image and back to ${held.version}`;
+          else if (!held.stable) step.note = `the version did not hold still for ${u.stableSeconds} s after the ${p.step} image (last ${held.version})`;
         }
         step.versionAfter = after;
         if (!after) {
@@ -245,6 +291,20 @@ export const updateProbe: Probe = {
             image: genuine,
             label: `genuine image ${path.basename(images.genuine!)} again, to leave the device on it`,
           });
+      }
+    }
+    // One more reading after the last image: a change after it was judged makes that judgement unknown.
+    if (facts.steps.length > 0 && facts.steps[facts.steps.length - 1].versionAfter !== undefined) {
+      await new Promise((r) => setTimeout(r, Math.min(10_000, u.stableSeconds * 1000)));
+      lateChange(facts, (await readVersion()).value);
+    }
+    // An image judged refused after being watched for less time than this device took to show an install it did make
+    // (learned later, from the genuine image) may have gone in after the look: unknown, not refused.
+    const slowest = Math.max(0, ...facts.steps.map((x) => x.changedAfterMs ?? 0));
+    for (const x of facts.steps) {
+      if (x.versionAfter === x.versionBefore && x.stable !== false && x.watchedMs !== undefined && x.watchedMs < 1.5 * slowest) {
+        x.stable = false;
+        x.note = `watched for ${Math.round(x.watchedMs / 1000)} s, but this device took ${Math.round(slowest / 1000)} s to show an install: a later install cannot be ruled out`;
       }
     }
     // The version the device reported before anything was installed: the report's observed firmware.

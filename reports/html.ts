@@ -96,7 +96,7 @@ ${c.evidence.length ? `<p class="muted">${h(m.evidence)}: ${c.evidence.map((e) =
 <section class="cover">
 <p class="muted">${h(m.title)}</p>
 <h1>${h(d.name)}${d.model ? ` <span class="muted">(${h(d.model)})</span>` : ''}</h1>
-<p><strong>${h(m.overall)}:</strong> ${badge(report.summary.verdict)} · ${h(counts)}</p>
+<p><strong>${h(m.overall)}:</strong> ${badge(report.summary.verdict)} · ${h(counts)}${report.summary.status === 'incomplete' ? ` · <strong>${h(m.incompleteRun)}</strong>: ${h((report.summary.untested ?? []).join(', '))}` : ''}</p>
 <table>
 <tr><th>${h(m.scheme)}</th><td>${h(report.profile.title)}${report.profile.version ? ` <span class="muted">(${h(m.schemeVersion)} ${h(report.profile.version)})</span>` : ''}</td></tr>
 <tr><th>${h(m.model)}</th><td>${h(d.model ?? '—')}</td></tr>

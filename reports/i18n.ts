@@ -65,6 +65,7 @@ export interface Messages {
   levels: Record<'mandatory' | 'recommended', string>;
   supplementary: string;
   declaration: string;
+  incompleteRun: string;
   reviewAnswer: string;
   deviceTest: string;
 }
@@ -124,6 +125,7 @@ const en: Messages = {
   levels: { mandatory: 'mandatory', recommended: 'recommended' },
   supplementary: 'supplementary (not a requirement id of the scheme)',
   declaration: 'declaration',
+  incompleteRun: 'incomplete: device-test requirements not tested',
   reviewAnswer: 'document review',
   deviceTest: 'device test',
 };
@@ -183,6 +185,7 @@ const ja: Messages = {
   levels: { mandatory: '必須', recommended: '推奨' },
   supplementary: '補足（制度の要求事項IDではありません）',
   declaration: '宣言',
+  incompleteRun: '不完全：未試験の機器試験要求事項',
   reviewAnswer: '文書確認',
   deviceTest: '機器試験',
 };

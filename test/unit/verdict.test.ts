@@ -23,6 +23,17 @@ describe('verdict aggregation', () => {
     expect(runSummary(rows([{}, { verdict: 'not-tested', assessedBy: 'document' }]))).toEqual({ verdict: 'pass', status: 'complete', untested: [] });
     expect(runSummary(rows([{}, { verdict: 'not-tested', assessedBy: 'both' }]))).toEqual({ verdict: 'not-tested', status: 'incomplete', untested: ['R1'] });
     expect(runSummary(rows([{}, { verdict: 'not-tested', supplementary: true }]))).toMatchObject({ verdict: 'pass', status: 'complete' });
+    // A row with checks is a device test whatever it is labelled: a document row or a theme with checks not run is untested.
+    expect(runSummary(rows([{}, { verdict: 'not-tested', assessedBy: 'document', checks: ['auth.default-credentials'] }]))).toMatchObject({
+      status: 'incomplete',
+    });
+    expect(runSummary(rows([{}, { verdict: 'not-tested', supplementary: true, checks: ['comms.tls'] }]))).toMatchObject({ status: 'incomplete' });
+    // Device rows all not-applicable, document rows waiting for a reviewer: not-applicable and complete, not a contradiction.
+    expect(runSummary(rows([{ verdict: 'not-applicable' }, { verdict: 'not-tested', assessedBy: 'document' }]))).toEqual({
+      verdict: 'not-applicable',
+      status: 'complete',
+      untested: [],
+    });
     // A failure still says fail, and the run still says it was incomplete.
     expect(runSummary(rows([{ verdict: 'fail' }, { verdict: 'not-tested' }]))).toEqual({ verdict: 'fail', status: 'incomplete', untested: ['R1'] });
   });
