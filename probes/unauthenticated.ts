@@ -13,7 +13,7 @@ import { openPorts, type PortRecord } from './ports';
 import { canariesIn } from './util/canaries';
 import { httpRequest, lockSignal } from './util/http';
 import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './credentials/session';
-import { clientCertificate } from './util/client-cert';
+import { declaredCertificateOnly, labClientCert } from './util/client-cert';
 import { proveClientCertRequired } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
 import { ftpLogin } from './util/ftp';
@@ -196,61 +196,24 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
     if (res.status === 401 || res.status === 403) refused.push({ path, epoch });
     // Any 2xx hands out what it carries (203, 206 included).
     if (res.status < 200 || res.status >= 300) return;
+    const body = res.body.toString('latin1');
+    const canaries = canariesIn(ctx.device, body);
+    const secrets = secretsIn(res.body);
     // A body larger than what is kept was not searched to its end: a secret past the cut cannot be ruled out.
-    if (res.truncated && secretsIn(res.body).length === 0 && canariesIn(ctx.device, res.body.toString('latin1')).length === 0) {
+    if (res.truncated && secrets.length === 0 && canaries.length === 0) {
       out.push({
         ...unchecked(port, protocol, `HTTP ${res.status} with more than ${MAX_BODY / 1024} KiB: only the first ${MAX_BODY / 1024} KiB searched`),
         where: `${protocol} ${port} ${path}`,
       });
       return;
     }
-    const body = res.body.toString('latin1');
-    const canaries = canariesIn(ctx.device, body);
-    if (declared.includes(path))
-      out.push({
-        port,
-        protocol,
-        what: 'admin',
-        where: `${protocol} ${port} ${path}`,
-        canaries,
-        detail: `HTTP ${res.status} without credentials on a path the device file says needs a login`,
-      });
-    else if (canaries.length)
-      out.push({
-        port,
-        protocol,
-        what: 'personal-data',
-        where: `${protocol} ${port} ${path}`,
-        canaries,
-        detail: `HTTP ${res.status} without credentials shows personal data (${canaries.join(', ')})`,
-      });
-    else if (secretsIn(res.body).length)
-      out.push({
-        port,
-        protocol,
-        what: 'config',
-        where: `${protocol} ${port} ${path}`,
-        canaries,
-        detail: `HTTP ${res.status} without credentials serves configuration with secrets (${secretsIn(res.body).join(', ')})`,
-      });
+    const seen = (what: Exposure['what'], detail: string): number => out.push({ port, protocol, what, where: `${protocol} ${port} ${path}`, canaries, detail });
+    if (declared.includes(path)) seen('admin', `HTTP ${res.status} without credentials on a path the device file says needs a login`);
+    else if (canaries.length) seen('personal-data', `HTTP ${res.status} without credentials shows personal data (${canaries.join(', ')})`);
+    else if (secrets.length) seen('config', `HTTP ${res.status} without credentials serves configuration with secrets (${secrets.join(', ')})`);
     else if (ADMIN_PATHS.includes(path) && /<form|<input/i.test(body) && CONFIG_WORDS.test(body))
-      out.push({
-        port,
-        protocol,
-        what: 'config',
-        where: `${protocol} ${port} ${path}`,
-        canaries,
-        detail: 'HTTP 200 without credentials serves an administration form',
-      });
-    else if (path !== '/')
-      out.push({
-        port,
-        protocol,
-        what: 'status',
-        where: `${protocol} ${port} ${path}`,
-        canaries,
-        detail: `HTTP ${res.status} without credentials (${res.body.length} bytes, no personal data seen)`,
-      });
+      seen('config', 'HTTP 200 without credentials serves an administration form');
+    else if (path !== '/') seen('status', `HTTP ${res.status} without credentials (${res.body.length} bytes, no personal data seen)`);
   };
   for (const path of paths) await ask(path);
   if (labBroken) {
@@ -294,12 +257,8 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
 
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
   // A broker declared certificate-only that proves it admits nobody without one has nothing open to anonymous clients.
-  if (isTls && ctx.device.auth.some((a) => a.port === port && a.scheme === 'client-certificate')) {
-    const labCert = ctx.device.auth
-      .filter((a) => a.port === port && a.credential)
-      .map((a) => clientCertificate(ctx.device.credentials[a.credential!]))
-      .find((c) => c !== undefined);
-    const proof = await proveClientCertRequired(ctx, port, labCert);
+  if (isTls && declaredCertificateOnly(ctx.device, port)) {
+    const proof = await proveClientCertRequired(ctx, port, labClientCert(ctx.device, port));
     if (proof.required) return null;
     if (!proof.proven) return unchecked(port, 'mqtts', proof.detail);
   }

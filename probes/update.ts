@@ -21,6 +21,7 @@ import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { z } from 'zod';
 import { defineFact, FirmwareVersionFact } from '../harness/facts';
 import { lockWaitMs } from './credentials/session';
+import { sleepUnlessAborted } from './util/sleep';
 import { actionRecordSchema, deviceReturnSchema, runAction, waitForDevice, type ActionRecord } from './util/actions';
 
 // Offered in this order: tampered, unsigned, genuine (the positive control), then older — from the newest
@@ -162,7 +163,7 @@ async function holdsStill(
   let since = Date.now();
   let readings = 1;
   while (Date.now() - since < windowMs && Date.now() < end && !ctx.signal.aborted) {
-    await new Promise((r) => setTimeout(r, Math.min(1000, Math.max(100, windowMs / 3))));
+    await sleepUnlessAborted(ctx.signal, Math.min(1000, Math.max(100, windowMs / 3)));
     const r = await runAction(ctx, 'update.version', version, { read: true, once: true });
     readings += 1;
     const now = r.record.ok ? r.record.value : undefined;
@@ -295,7 +296,7 @@ export const updateProbe: Probe = {
     }
     // One more reading after the last image: a change after it was judged makes that judgement unknown.
     if (facts.steps.length > 0 && facts.steps[facts.steps.length - 1].versionAfter !== undefined) {
-      await new Promise((r) => setTimeout(r, Math.min(10_000, u.stableSeconds * 1000)));
+      await sleepUnlessAborted(ctx.signal, Math.min(10_000, u.stableSeconds * 1000));
       lateChange(facts, (await readVersion()).value);
     }
     // An image judged refused after being watched for less time than this device took to show an install it did make

@@ -8,6 +8,15 @@ import { mqttLogin } from './mqtt';
 import { sshLogin } from './ssh';
 import { telnetLogin } from './telnet';
 
+/** The adapter for a password login by its protocol (web logins go by their scheme: basic, digest, form). */
+export const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
+  ssh: { adapter: 'ssh' },
+  telnet: { adapter: 'telnet' },
+  mqtt: { adapter: 'mqtt' },
+  mqtts: { adapter: 'mqtt', tls: true },
+  ftp: { adapter: 'ftp' },
+};
+
 export const ADAPTERS: Record<string, LoginAdapter> = {
   ssh: sshLogin,
   telnet: telnetLogin,

@@ -15,7 +15,7 @@ import type { AttemptOutcome, LoginTarget } from './adapter';
 import { dictionaryFor, type DictionaryEntry } from './dictionary';
 import { findTargets } from './targets';
 import { ADAPTERS } from './adapters';
-import { clientCertificate } from '../util/client-cert';
+import { declaredCertificateOnly, labClientCert } from '../util/client-cert';
 import { proveClientCertRequired } from '../util/tls-connect';
 import { guarded, lockWaitMs, labControl, labLoginFor, noteLock, waitForAccess } from './session';
 
@@ -150,12 +150,8 @@ const countOf = (target: LoginTarget): number => (target.adapter === 'http-diges
 
 /** A TLS port declared `scheme: client-certificate` that proves it admits nobody without one: no password login offered. */
 async function certificateOnly(ctx: ProbeContext, target: LoginTarget): Promise<Observation | null> {
-  if (!target.tls || !ctx.device.auth.some((a) => a.port === target.port && a.scheme === 'client-certificate')) return null;
-  const labCert = ctx.device.auth
-    .filter((a) => a.port === target.port && a.credential)
-    .map((a) => clientCertificate(ctx.device.credentials[a.credential!]))
-    .find((c) => c !== undefined);
-  const proof = await proveClientCertRequired(ctx, target.port, labCert);
+  if (!target.tls || !declaredCertificateOnly(ctx.device, target.port)) return null;
+  const proof = await proveClientCertRequired(ctx, target.port, labClientCert(ctx.device, target.port));
   if (!proof.required) return null;
   const label = `${target.protocol} ${target.port}`;
   return {

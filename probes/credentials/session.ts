@@ -20,7 +20,8 @@ import type { AuthDecl } from '../../harness/device-file/schema';
 import type { ProbeContext } from '../../harness/types';
 import { clientCertificate } from '../util/client-cert';
 import type { AttemptOutcome, LoginTarget } from './adapter';
-import { ADAPTERS } from './adapters';
+import { ADAPTER_FOR, ADAPTERS } from './adapters';
+import { sleepUnlessAborted } from '../util/sleep';
 
 /** Failures in a group, with no limit known, after which the lab login is tried. */
 export const CONTROL_EVERY = 3;
@@ -44,14 +45,6 @@ export interface LabLogin {
   password: string;
 }
 
-const BY_PROTOCOL: Record<string, { adapter: string; tls?: boolean }> = {
-  ssh: { adapter: 'ssh' },
-  telnet: { adapter: 'telnet' },
-  mqtt: { adapter: 'mqtt' },
-  mqtts: { adapter: 'mqtt', tls: true },
-  ftp: { adapter: 'ftp' },
-};
-
 /** The login target of a declared auth mechanism that takes a password, or undefined. */
 export function targetOfAuth(ctx: Pick<ProbeContext, 'device'>, a: AuthDecl): LoginTarget | undefined {
   const cred = a.credential ? ctx.device.credentials[a.credential] : undefined;
@@ -63,7 +56,7 @@ export function targetOfAuth(ctx: Pick<ProbeContext, 'device'>, a: AuthDecl): Lo
     return { ...base, adapter: 'http-form', path: a.path ?? '/', form: { ...a.form, lab }, source: 'declared form login' };
   }
   if (a.scheme === 'password' || a.scheme === 'keyboard-interactive') {
-    const by = BY_PROTOCOL[a.protocol];
+    const by = ADAPTER_FOR[a.protocol];
     if (!by) return undefined;
     const cert = by.adapter === 'mqtt' && by.tls ? clientCertificate(cred) : undefined;
     return { ...base, ...by, ...(cert ? { clientCert: cert } : {}) };
@@ -87,18 +80,6 @@ export function labLoginFor(ctx: Pick<ProbeContext, 'device' | 'auth'>, port: nu
 }
 
 export type ControlResult = 'accepted' | 'refused' | 'locked' | 'unknown' | 'none';
-
-function sleep(ctx: ProbeContext, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const wake = (): void => {
-      clearTimeout(t);
-      ctx.signal.removeEventListener('abort', wake);
-      resolve();
-    };
-    const t = setTimeout(wake, ms);
-    ctx.signal.addEventListener('abort', wake, { once: true });
-  });
-}
 
 /** Record a lock signal the device sent on a port. */
 export function noteLock(ctx: ProbeContext, port: number, o: { detail: string; retryAfterS?: number }): void {
@@ -159,7 +140,7 @@ export async function waitForAccess(ctx: ProbeContext, port: number, purpose: st
   let pollMs = MIN_POLL_MS;
   while (!ctx.signal.aborted && Date.now() < deadline) {
     const until = group.lockedUntil ?? 0;
-    await sleep(ctx, Math.max(nextMs, Math.min(until - Date.now(), deadline - Date.now())));
+    await sleepUnlessAborted(ctx.signal, Math.max(nextMs, Math.min(until - Date.now(), deadline - Date.now())));
     nextMs = pollMs;
     pollMs = Math.min(MAX_POLL_MS, pollMs * 2);
     if (ctx.signal.aborted) break;

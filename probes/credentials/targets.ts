@@ -1,19 +1,13 @@
 /** Where to try logins: declared services and auth mechanisms, plus what the scan identified. */
 import type { Observation, ProbeContext } from '../../harness/types';
 import { openPorts } from '../ports';
-import { clientCertificate } from '../util/actions';
+import { declaredCertificateOnly, labClientCert } from '../util/client-cert';
+import { ADAPTER_FOR } from './adapters';
 import { httpRequest, type HttpResponse } from '../util/http';
 import { passwordForms } from '../discover';
 import { cookiesOf } from './http-form';
 import type { LoginTarget } from './adapter';
 
-const ADAPTER_FOR: Record<string, { adapter: string; tls?: boolean }> = {
-  ssh: { adapter: 'ssh' },
-  telnet: { adapter: 'telnet' },
-  mqtt: { adapter: 'mqtt' },
-  mqtts: { adapter: 'mqtt', tls: true },
-  ftp: { adapter: 'ftp' },
-};
 // Logins on these protocols exist on real devices but have no adapter yet;
 // they are reported so a pass is never claimed over them.
 const NOT_COVERED = new Set(['ftps', 'rtsp']);
@@ -33,12 +27,9 @@ function lockoutFor(ctx: ProbeContext, port: number): LoginTarget['lockout'] {
 export function clientCertFor(ctx: ProbeContext, t: Omit<LoginTarget, 'lockout'>): Pick<LoginTarget, 'clientCert'> {
   if (t.adapter !== 'mqtt' || !t.tls) return {};
   // Declared certificate-only: guess as someone without one would (the proof of no password login runs first).
-  if (ctx.device.auth.some((a) => a.port === t.port && a.scheme === 'client-certificate')) return {};
-  for (const a of ctx.device.auth.filter((x) => x.port === t.port && x.credential)) {
-    const cert = clientCertificate(ctx.device.credentials[a.credential!]);
-    if (cert) return { clientCert: cert };
-  }
-  return {};
+  if (declaredCertificateOnly(ctx.device, t.port)) return {};
+  const cert = labClientCert(ctx.device, t.port);
+  return cert ? { clientCert: cert } : {};
 }
 
 /** The lab credential of any login declared on a port, for proving a discovered login. */

@@ -16,6 +16,7 @@ import type { ProbeContext } from '../../harness/types';
 import { basicAuth, httpRequest, lockSignal } from './http';
 import { ensureAccess, noteLock, waitForAccess } from '../credentials/session';
 import { clientCertificate } from './client-cert';
+import { sleepUnlessAborted } from './sleep';
 import { closeSerialPort, openSerialPort } from './serial-port';
 import { printable } from './banner';
 import { WaitableText } from './waitable-text';
@@ -378,16 +379,7 @@ export type DeviceReturn = z.infer<typeof deviceReturnSchema>;
 export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number; returnMs?: number }): Promise<DeviceReturn> {
   const started = Date.now();
   const returnMs = opts.returnMs ?? ctx.device.limits.deviceReturnSeconds * 1000;
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(t);
-        ctx.signal.removeEventListener('abort', wake);
-        resolve();
-      };
-      const t = setTimeout(wake, ms);
-      ctx.signal.addEventListener('abort', wake, { once: true });
-    });
+  const sleep = (ms: number): Promise<void> => sleepUnlessAborted(ctx.signal, ms);
   await sleep(opts.settleMs);
   const version = ctx.device.update?.version;
   const port = ctx.device.services.find((s) => s.transport === 'tcp')?.port;
