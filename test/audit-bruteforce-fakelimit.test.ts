@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { listenOn } from './helpers/servers';
-import { assess } from './audit-helpers';
+import { assess, labWebDevice } from './audit-helpers';
 
 async function cosmeticLimit() {
   const stats = { wrong: 0, goodDuringLimit: 0, limited: 0 };
@@ -35,17 +35,7 @@ async function cosmeticLimit() {
 it('429 to wrong passwords while the right one still gets in right away is not a rate limit (never pass)', async () => {
   const web = await cosmeticLimit();
   try {
-    const { report } = await assess(
-      {
-        device: { name: 'cam' },
-        target: { host: '127.0.0.1' },
-        scan: { tcp: String(web.port) },
-        services: [{ port: web.port, protocol: 'http' }],
-        credentials: { admin: { username: 'admin', password: 'lab-pass-8c1e' } },
-        auth: [{ port: web.port, protocol: 'http', path: '/admin', scheme: 'basic', credential: 'admin' }],
-      },
-      ['auth.brute-force'],
-    );
+    const { report } = await assess(labWebDevice(web.port), ['auth.brute-force']);
     const bf = report.observations['brute-force'].observations.find((o: { kind: string }) => o.kind === 'brute-force')?.data as Record<string, unknown>;
     // The lab login right after the "limited" answers got straight in.
     expect(bf?.labAfter).toBe('accepted');

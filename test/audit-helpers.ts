@@ -17,3 +17,14 @@ export async function assess(input: DeviceFileInput, checks: string[], dir?: str
   });
 }
 export const verdicts = (r: { checks: Array<{ id: string; verdict: string }> }) => Object.fromEntries(r.checks.map((c) => [c.id, c.verdict]));
+
+/** An HTTP camera with the lab's Basic login (admin:lab-pass-8c1e) on `loginPath`, plus whatever else the scenario declares. */
+export const labWebDevice = (port: number, loginPath = '/admin', extra: Partial<DeviceFileInput> = {}): DeviceFileInput => ({
+  device: { name: 'cam' },
+  target: { host: '127.0.0.1' },
+  scan: { tcp: String(port) },
+  services: [{ port, protocol: 'http' }],
+  credentials: { admin: { username: 'admin', password: 'lab-pass-8c1e' } },
+  auth: [{ port, protocol: 'http', path: loginPath, scheme: 'basic', credential: 'admin' }],
+  ...extra,
+});

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { listenOn } from './helpers/servers';
-import { assess } from './audit-helpers';
+import { assess, labWebDevice } from './audit-helpers';
 
 async function lockingWeb(lockAfter: number, lockMs: number) {
   const stats = { locks: 0, openServed: 0, openHiddenByLock: 0 };
@@ -46,17 +46,7 @@ async function lockingWeb(lockAfter: number, lockMs: number) {
 it('an open admin page hidden by a silent lock that credential-less requests set off is not a pass', async () => {
   const web = await lockingWeb(1, 1000);
   try {
-    const { report } = await assess(
-      {
-        device: { name: 'cam' },
-        target: { host: '127.0.0.1' },
-        scan: { tcp: String(web.port) },
-        services: [{ port: web.port, protocol: 'http' }],
-        credentials: { admin: { username: 'admin', password: 'lab-pass-8c1e' } },
-        auth: [{ port: web.port, protocol: 'http', path: '/', scheme: 'basic', credential: 'admin' }],
-      },
-      ['auth.unauthenticated-access'],
-    );
+    const { report } = await assess(labWebDevice(web.port, '/'), ['auth.unauthenticated-access']);
     expect(web.stats.openHiddenByLock).toBeGreaterThan(0);
     expect(report.checks[0].verdict).not.toBe('pass');
   } finally {

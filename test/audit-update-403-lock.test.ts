@@ -9,7 +9,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { listenOn } from './helpers/servers';
-import { assess } from './audit-helpers';
+import { assess, labWebDevice } from './audit-helpers';
 
 const genuine = Buffer.from('FW 1.0.1 signed-by-vendor');
 
@@ -51,13 +51,7 @@ it('a tampered image answered "403" by a lock the lab credential could not pass 
   writeFileSync(path.join(dir, 'genuine.bin'), genuine);
   try {
     const { report } = await assess(
-      {
-        device: { name: 'cam' },
-        target: { host: '127.0.0.1' },
-        scan: { tcp: String(web.port) },
-        services: [{ port: web.port, protocol: 'http' }],
-        credentials: { admin: { username: 'admin', password: 'lab-pass-8c1e' } },
-        auth: [{ port: web.port, protocol: 'http', path: '/admin', scheme: 'basic', credential: 'admin' }],
+      labWebDevice(web.port, '/admin', {
         update: {
           version: { http: { url: `http://127.0.0.1:${web.port}/version`, jsonPath: 'firmware' } },
           install: { http: { url: `http://127.0.0.1:${web.port}/admin/upgrade`, method: 'POST', credential: 'admin' } },
@@ -65,7 +59,7 @@ it('a tampered image answered "403" by a lock the lab credential could not pass 
           settleSeconds: 2.5,
         },
         limits: { deviceReturnSeconds: 5 },
-      },
+      }),
       ['update.integrity'],
       dir,
     );

@@ -162,45 +162,7 @@ export async function lockoutServer(user: string, pass: string, lockAfter: numbe
  * never runs anything (must not be mistaken for a shell).
  */
 export async function telnetServer(mode: 'shell' | 'refuse' | 'echo', user = 'root', pass = 'xc3511') {
-  const server = net.createServer((s) => {
-    s.on('error', () => undefined);
-    // IAC WILL ECHO, IAC WILL SGA (RFC 857, 858)
-    s.write(Buffer.from([255, 251, 1, 255, 251, 3]));
-    s.write('\r\ncam login: ');
-    let stage: 'user' | 'pass' | 'shell' = 'user';
-    let got = '';
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      const text = d.toString('latin1').replace(/\xff[\xfb-\xfe]./g, '');
-      if (mode === 'echo') {
-        s.write(text);
-        return;
-      }
-      buf += text;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).replace(/\r$/, '');
-        buf = buf.slice(i + 1);
-        if (stage === 'user') {
-          got = line;
-          stage = 'pass';
-          s.write('Password: ');
-        } else if (stage === 'pass') {
-          if (mode === 'shell' && got === user && line === pass) {
-            stage = 'shell';
-            s.write('\r\n# ');
-          } else {
-            stage = 'user';
-            s.write('\r\nLogin incorrect\r\ncam login: ');
-          }
-        } else {
-          const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
-          s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
-        }
-      }
-    });
-  });
-  return listenOn(server);
+  return telnetDevice({ accounts: mode === 'shell' ? [[user, pass]] : [], echoOnly: mode === 'echo' });
 }
 
 /**
@@ -208,8 +170,18 @@ export async function telnetServer(mode: 'shell' | 'refuse' | 'echo', user = 'ro
  * late first prompt, and optionally hanging up right after a wrong password
  * with no "Login incorrect" at all.
  */
-export async function telnetDevice(opts: { accounts: Array<[string, string]>; hangUpAfterFailure?: boolean; promptDelayMs?: number }) {
+export async function telnetDevice(opts: {
+  accounts: Array<[string, string]>;
+  hangUpAfterFailure?: boolean;
+  promptDelayMs?: number;
+  /** What a good login prints before the prompt, given the failures since the last one (a lastlog banner). */
+  bannerAfterLogin?: (failures: number) => string;
+  /** Echo every byte back and run nothing. */
+  echoOnly?: boolean;
+}) {
   const stats = { connections: 0, failures: 0, logins: 0 };
+  /** Failed logins since the last good one, on any connection. */
+  let sinceLogin = 0;
   const server = net.createServer((s) => {
     stats.connections += 1;
     s.on('error', () => undefined);
@@ -225,7 +197,9 @@ export async function telnetDevice(opts: { accounts: Array<[string, string]>; ha
     s.on('close', () => clearTimeout(timer));
     s.on('data', (d: Buffer) => {
       if (stage === 'wait') return;
-      buf += d.toString('latin1').replace(/\xff[\xfb-\xfe]./g, '');
+      const text = d.toString('latin1').replace(/\xff[\xfb-\xfe]./g, '');
+      if (opts.echoOnly) return void s.write(text);
+      buf += text;
       let i: number;
       while ((i = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, i).replace(/\r$/, '');
@@ -238,9 +212,11 @@ export async function telnetDevice(opts: { accounts: Array<[string, string]>; ha
           if (opts.accounts.some(([u, p]) => u === got && p === line)) {
             stats.logins += 1;
             stage = 'shell';
-            s.write('\r\n# ');
+            s.write(`\r\n${opts.bannerAfterLogin?.(sinceLogin) ?? ''}# `);
+            sinceLogin = 0;
           } else {
             stats.failures += 1;
+            sinceLogin += 1;
             if (opts.hangUpAfterFailure) return void s.destroy();
             stage = 'user';
             s.write('\r\nLogin incorrect\r\ncam login: ');
