@@ -16,6 +16,7 @@ import { guarded } from './credentials/session';
 import { actionRecordSchema, runAction } from './util/actions';
 import { canariesIn } from './util/canaries';
 import { mqttListen } from './util/mqtt-listen';
+import { pageShape, pageShapeSchema } from './util/shape';
 
 /** One place personal data was looked for. */
 export const dataChannelSchema = z.object({
@@ -28,6 +29,8 @@ export const dataChannelSchema = z.object({
   categories: z.array(z.string()),
   detail: z.string(),
   action: actionRecordSchema.optional(),
+  /** The answer's shape (media type, structure, the labels that held the data): after a reset, the same page must come back empty. */
+  shape: pageShapeSchema.optional(),
 });
 /** One place the enrolled canaries were looked for with the lab credential, and which categories showed. */
 export type DataChannel = z.infer<typeof dataChannelSchema>;
@@ -35,8 +38,11 @@ export type DataChannel = z.infer<typeof dataChannelSchema>;
 export const PersonalDataChannelFact = defineFact('personal-data-channel', dataChannelSchema, (c) => (c.ok ? null : `${c.channel}: ${c.detail}`));
 export const PersonalDataSweepFact = defineFact('personal-data-sweep', z.object({ channels: z.number().int(), readBackDeclared: z.number().int() }));
 
-/** Read every declared personal-data channel once. */
-export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: boolean } = {}): Promise<DataChannel[]> {
+/**
+ * Read every declared personal-data channel once. `compareWith`: an earlier
+ * sweep of the same channels, whose labels are looked for in this one.
+ */
+export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: boolean; compareWith?: DataChannel[] } = {}): Promise<DataChannel[]> {
   const out: DataChannel[] = [];
   const pd = ctx.device.personalData;
   for (const [i, a] of (pd?.readBack ?? []).entries()) {
@@ -44,8 +50,11 @@ export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: bool
     const r = await runAction(ctx, name, a);
     const categories = canariesIn(ctx.device, r.text);
     const authenticated = Boolean(a.http?.credential ?? a.ssh?.credential ?? a.serial);
+    const channel = `${name}: ${r.record.request}`;
+    const earlier = opts.compareWith?.find((c) => c.channel === channel)?.shape;
+    const canaryValues = Object.values(pd?.canaries ?? {});
     out.push({
-      channel: `${name}: ${r.record.request}`,
+      channel,
       authenticated,
       clearText: r.record.clearText,
       ok: r.record.ok,
@@ -54,6 +63,7 @@ export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: bool
         ? `read (${r.record.status ?? 'ok'}); ${categories.length ? `personal data: ${categories.join(', ')}` : 'no canary'}`
         : `could not read: ${r.record.error ?? `status ${r.record.status}`}`,
       action: r.record,
+      shape: r.record.ok && !a.operator ? pageShape(r.text, a.http ? r.record.contentType : 'text', canaryValues, earlier?.anchors) : undefined,
     });
     // The control for "needs the lab credential": the same request with none. The data showing is an exposure;
     // a refusal is the evidence the channel is protected; no answer is a place not searched.

@@ -65,7 +65,7 @@ export const resetProbe: Probe = {
       facts.reset = (await runAction(ctx, 'reset', ctx.device.reset!)).record;
       facts.return = await waitForDevice(ctx, { settleMs: (ctx.device.update?.settleSeconds ?? 2) * 1000 });
       if (facts.return.returned) {
-        facts.after = await sweepPersonalData(ctx, { replay: false });
+        facts.after = await sweepPersonalData(ctx, { replay: false, compareWith: facts.before });
         facts.survived = [...new Set(facts.after.flatMap((c) => c.categories))].filter((c) => seenBefore.has(c));
       }
     }

@@ -41,6 +41,8 @@ export const actionRecordSchema = z.object({
   status: z.number().int().optional(),
   /** 2xx, exit 0, the expected text seen, or the operator confirmed. */
   ok: z.boolean(),
+  /** The answer's Content-Type (HTTP). */
+  contentType: z.string().optional(),
   /** The value read (a version), when the action is a read. */
   value: z.string().optional(),
   /** The start of the answer, printable. */
@@ -181,6 +183,7 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
       });
       const text = res.body.toString('utf8');
       rec.status = res.status;
+      rec.contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
       rec.ok = res.status >= 200 && res.status < 300;
       const lock = lockSignal(res);
       if (lock) {

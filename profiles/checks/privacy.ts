@@ -16,6 +16,7 @@ import type { Check, CheckJudgement, FactRef, Finding, JudgeInput } from '../../
 import { PersonalDataChannelFact } from '../../probes/personal-data';
 import { TcpPortFact } from '../../probes/ports';
 import { ResetFact } from '../../probes/reset';
+import { sameShape } from '../../probes/util/shape';
 import { SerialConsoleFact } from '../../probes/serial';
 import { UdpPortFact } from '../../probes/udp';
 import { UnauthenticatedFact, UnauthenticatedScanFact } from '../../probes/unauthenticated';
@@ -209,9 +210,25 @@ export const dataDeletionCheck: Check = {
         rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`,
         findings,
       };
+    // The control for "gone": the same page came back, empty — not a setup wizard, a login page or an error that answers 200.
+    const shapes = before.map((b) => {
+      const a = f.after.find((x) => x.channel === b.channel)!;
+      return {
+        channel: b.channel,
+        cmp: b.shape && a.shape ? sameShape(b.shape, a.shape) : b.shape ? { same: false, detail: 'the page read after the reset has no shape recorded' } : null,
+      };
+    });
+    const changed = shapes.filter((s) => s.cmp && !s.cmp.same);
+    if (changed.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `after the reset the read-back no longer looks like the data page, so the data being absent shows nothing: ${changed.map((s) => `${s.channel}: ${s.cmp!.detail}`).join('; ')}`,
+        findings,
+      };
+    for (const s of shapes) if (s.cmp) findings.push({ severity: 'info', message: `after the reset: ${s.channel}: ${s.cmp.detail}` });
     return {
       verdict: 'pass',
-      rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s)`,
+      rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s), each the same page as before`,
       findings,
       basis: basis(['reset', ResetFact]),
     };

@@ -1,0 +1,123 @@
+/**
+ * After a factory reset, "the data is gone" needs the same data page to come
+ * back, empty: a device that answers every page with a setup wizard (or a
+ * login page, or an error with 200) after the reset says nothing about
+ * whether the data was wiped.
+ */
+import http from 'node:http';
+import { assess, labWebDevice } from './audit-helpers';
+import { listenOn } from './helpers/servers';
+import { pageShape, sameShape } from '../probes/util/shape';
+
+const CANARY = 'taro.reset.canary@example.jp';
+const LAB = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
+
+type After = 'setup-wizard' | 'emptied-json' | 'emptied-fields' | 'html-login' | 'kept';
+
+const ACCOUNT = (email: string) =>
+  `<html><head><title>Account</title></head><body><form method="post"><input name="email" value="${email}"><input name="tz" value="JST"></form></body></html>`;
+
+/** /config shows the owner's e-mail; POST /reset resets; what /config looks like afterwards is the scenario. */
+async function resetDevice(after: After, json: boolean) {
+  let wasReset = false;
+  const server = http.createServer((req, res) => {
+    if (req.headers.authorization !== LAB) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
+    if (req.url === '/reset' && req.method === 'POST') {
+      wasReset = true;
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
+    }
+    if (wasReset && after === 'setup-wizard')
+      return void res
+        .writeHead(200, { 'Content-Type': 'text/html' })
+        .end('<html><head><title>Welcome</title></head><body><h1>Set up your camera</h1><a href="/step1">Start</a></body></html>');
+    if (wasReset && after === 'html-login')
+      return void res
+        .writeHead(200, { 'Content-Type': 'text/html' })
+        .end('<html><title>Sign in</title><form><input name="user"><input name="pass" type="password"></form></html>');
+    if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
+    if (req.url !== '/config') return void res.writeHead(404).end();
+    const email = wasReset && after !== 'kept' ? '' : CANARY;
+    if (json) {
+      const body = wasReset && after === 'emptied-json' ? { owner: null, settings: { tz: 'UTC' } } : { owner: { email }, settings: { tz: 'JST' } };
+      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(ACCOUNT(email));
+  });
+  return listenOn(server);
+}
+
+async function deletion(after: After, json: boolean) {
+  const web = await resetDevice(after, json);
+  try {
+    const { report } = await assess(
+      labWebDevice(web.port, '/admin', {
+        reset: { http: { url: `http://127.0.0.1:${web.port}/reset`, method: 'POST', credential: 'admin' } },
+        update: { settleSeconds: 0 },
+        personalData: {
+          declared: ['email'],
+          canaries: { email: CANARY },
+          readBack: [{ http: { url: `http://127.0.0.1:${web.port}/config`, credential: 'admin' } }],
+        },
+      }),
+      ['privacy.data-deletion'],
+    );
+    return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
+  } finally {
+    await web.close();
+  }
+}
+
+describe('a factory reset is judged on the same data page, now empty', () => {
+  it.each([
+    ['a setup wizard on every page after the reset (HTML read-back)', 'setup-wizard', false],
+    ['a setup wizard on every page after the reset (JSON read-back)', 'setup-wizard', true],
+    ['a sign-in page with 200 after the reset', 'html-login', false],
+  ] as const)(
+    '%s: inconclusive, never pass',
+    async (_name, after, json) => {
+      const c = await deletion(after, json);
+      expect(c.verdict).toBe('inconclusive');
+      expect(c.rationale).toMatch(/no longer looks like the data page/);
+    },
+    60_000,
+  );
+
+  it.each([
+    ['the account form with its fields emptied', 'emptied-fields', false],
+    ['the JSON with the owner emptied and the same keys', 'emptied-json', true],
+  ] as const)(
+    '%s: pass, and says the page was the same',
+    async (_name, after, json) => {
+      const c = await deletion(after, json);
+      expect(c.verdict).toBe('pass');
+      expect(c.findings.map((f) => f.message).join(' ')).toMatch(/same (text\/html|application\/json) page/);
+    },
+    60_000,
+  );
+
+  it('the data still there after the reset is a fail', async () => {
+    expect((await deletion('kept', false)).verdict).toBe('fail');
+  }, 60_000);
+});
+
+describe('page shapes', () => {
+  const shape = (t: string, ct: string, look: string[] = []) => pageShape(t, ct, [CANARY], look);
+  it('finds the label before the data in JSON, forms, tables and key=value lines', () => {
+    expect(shape(JSON.stringify({ owner: { email: CANARY } }), 'application/json').anchors).toEqual(['email']);
+    expect(shape(ACCOUNT(CANARY), 'text/html').anchors).toEqual(['email']);
+    expect(shape(`<table><tr><td>Owner e-mail</td><td>${CANARY}</td></tr></table>`, 'text/html').anchors).toEqual(['e-mail']);
+    expect(shape(`user.email=${CANARY}\nuser.tz=JST\n`, 'text').anchors).toEqual(['user.email']);
+  });
+  it('a different media type, a lost structure or lost labels are not the same page', () => {
+    const before = shape(`email=${CANARY}\n`, 'text');
+    expect(sameShape(before, shape('', 'text', before.anchors)).same).toBe(false);
+    expect(sameShape(before, shape('email=\n', 'text', before.anchors)).same).toBe(true);
+    const j = shape(JSON.stringify({ owner: { email: CANARY } }), 'application/json');
+    expect(sameShape(j, shape('<html></html>', 'text/html', j.anchors)).same).toBe(false);
+    expect(sameShape(j, shape('{"setup":true}', 'application/json', j.anchors)).same).toBe(false);
+    expect(sameShape(j, shape('{"owner":null}', 'application/json', j.anchors)).same).toBe(true);
+    // Nothing to compare with is not "the same".
+    const bare = shape(CANARY, 'text');
+    expect(sameShape(bare, shape('', 'text', bare.anchors)).same).toBe(false);
+  });
+});
