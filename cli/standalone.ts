@@ -9,7 +9,7 @@ import type { ProbeContext, ProbeResult } from '../harness/types';
 
 /** A probe context outside the runner, for calling one probe function directly. */
 export async function probeContext(device: DeviceFile, deps: Record<string, ProbeResult> = {}): Promise<ProbeContext> {
-  const scope = new ScopeGuard(device.target);
+  const scope = new ScopeGuard(device.target, device.power);
   await scope.resolve();
   const secrets = SecretRegistry.fromDevice(device);
   const signal = new AbortController().signal;

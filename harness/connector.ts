@@ -72,12 +72,16 @@ function closeGracefully(sock: net.Socket): void {
 export interface ConnectOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** 6: the declared target.host6; 4: the target's address. Default: 6 for a port seen only on IPv6, else the target's address. */
+  family?: 4 | 6;
 }
 
 export class DeviceConnector {
   readonly slots: Semaphore;
   opened = 0;
   private live = new Set<net.Socket>();
+  /** Ports the scan found open on target.host6 only: every probe reaches them there. */
+  private readonly ipv6Only = new Set<number>();
 
   constructor(
     readonly scope: ScopeGuard,
@@ -93,9 +97,23 @@ export class DeviceConnector {
     return this.scope.address;
   }
 
+  /** The scan saw `port` open on IPv6 only: connections to it go to target.host6. */
+  onlyOnIpv6(port: number): void {
+    this.ipv6Only.add(port);
+  }
+
+  /** The address a connection to `port` goes to. */
+  addressFor(port: number, family?: 4 | 6): string {
+    if (family === 6 || (family === undefined && this.ipv6Only.has(port))) {
+      if (!this.scope.host6) throw new ConnectError('unreachable', port, 'no target.host6 declared');
+      return this.scope.host6;
+    }
+    return this.scope.address;
+  }
+
   /** A connected TCP socket to the target; its slot is freed when it closes. */
   async tcp(port: number, opts: ConnectOptions = {}): Promise<net.Socket> {
-    const address = this.scope.address;
+    const address = this.addressFor(port, opts.family);
     this.scope.assertHost(address);
     const release = await this.slots.acquire(opts.signal);
     const timeoutMs = opts.timeoutMs ?? this.connectTimeoutMs;
@@ -147,7 +165,8 @@ export class DeviceConnector {
    * once rather than closed politely, as nmap -sT does.
    */
   async portState(port: number, opts: ConnectOptions = {}): Promise<'open' | 'closed' | 'filtered' | 'unreachable'> {
-    const address = this.scope.address;
+    const address = this.addressFor(port, opts.family);
+    this.scope.assertHost(address);
     const release = await this.slots.acquire(opts.signal);
     this.opened += 1;
     return new Promise((resolve) => {

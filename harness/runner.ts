@@ -146,7 +146,7 @@ async function plan(opts: RunOptions): Promise<RunState> {
     probes: probeIds.map((id) => ({ id, title: opts.probes.get(id)?.title ?? id })),
     checks: checkIds,
   });
-  const scope = new ScopeGuard(device.target);
+  const scope = new ScopeGuard(device.target, device.power);
   const state: RunState = {
     opts,
     journal,

@@ -15,11 +15,18 @@ function normalise(addr: string): string {
 export class ScopeGuard {
   readonly host: string;
   readonly serialPath: string | undefined;
+  /** The bench power controller's URL (device file power.cycle): reachable for that one request and nothing else. */
+  readonly powerUrl: string | undefined;
   private addresses: string[] = [];
 
-  constructor(target: { host: string; serial?: { path: string } }) {
+  /** The declared IPv6 address (target.host6), when there is one. */
+  readonly host6: string | undefined;
+
+  constructor(target: { host: string; host6?: string; serial?: { path: string } }, power?: { cycle: { url: string } }) {
     this.host = target.host;
+    this.host6 = target.host6 ? normalise(target.host6) : undefined;
     this.serialPath = target.serial?.path;
+    this.powerUrl = power?.cycle.url;
     if (net.isIP(normalise(target.host))) this.addresses = [normalise(target.host)];
   }
 
@@ -43,7 +50,7 @@ export class ScopeGuard {
 
   allows(hostOrAddress: string): boolean {
     const h = normalise(hostOrAddress);
-    return h === normalise(this.host) || this.addresses.includes(h);
+    return h === normalise(this.host) || this.addresses.includes(h) || (this.host6 !== undefined && h === this.host6);
   }
 
   assertHost(hostOrAddress: string, what = 'connection'): void {
@@ -54,6 +61,16 @@ export class ScopeGuard {
 
   assertUrl(url: string, what = 'request'): void {
     this.assertHost(new URL(url).hostname, what);
+  }
+
+  /** Only the declared power-cycle request goes to the power controller: the same URL, nothing else on that host. */
+  assertPowerUrl(url: string): void {
+    if (this.powerUrl === undefined || url !== this.powerUrl) {
+      throw new StarbenchError(
+        'TARGET_OUT_OF_SCOPE',
+        `refused power request ${url}: the device file declares ${this.powerUrl ?? 'no power controller (power.cycle)'}`,
+      );
+    }
   }
 
   assertSerial(path: string): void {

@@ -11,6 +11,8 @@ import { closeSerialPort, openSerialPort } from './util/serial-port';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
 import { WaitableText } from './util/waitable-text';
+import { actionRecordSchema, deviceReturnSchema, waitForDevice } from './util/actions';
+import { canRestart, restartDevice } from './util/power';
 
 const MAX_LOG = 256 * 1024;
 const COUNTDOWN = /(hit|press) any key|stop autoboot|autoboot in \d/i;
@@ -33,6 +35,18 @@ export const SerialConsoleFact = defineFact(
     shellWithoutLogin: z.boolean(),
     secrets: z.array(z.object({ kind: z.string(), where: z.string() })),
     canaries: z.array(z.string()),
+    /**
+     * A boot was seen on the console: caused by the declared restart or power
+     * cycle, or a bootloader countdown seen on open. Without one, what the
+     * bootloader offers and what the boot prints are unknown (a booted device's UART shows only a prompt).
+     */
+    bootObserved: z.boolean().optional(),
+    /** How the boot was caused: the restart action or power cycle, as run. */
+    restart: actionRecordSchema.optional(),
+    /** Bytes the console printed after the restart. */
+    bootBytes: z.number().int().optional(),
+    /** The device answering on the network again after the restart. */
+    return: deviceReturnSchema.optional(),
   }),
   (f) => (f.bytes === 0 ? `${f.path} printed nothing` : !f.loginPrompt && !f.shellWithoutLogin ? `${f.path}: neither a login prompt nor a shell` : null),
 );
@@ -61,6 +75,10 @@ export const serialProbe: Probe = {
   disruptive: 'serial-console',
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
+  timeoutMs: (device) =>
+    device.restart || device.power
+      ? (device.limits.actionTimeoutSeconds + 2 * device.limits.deviceReturnSeconds + 60) * 1000
+      : device.limits.probeTimeoutSeconds * 1000,
   async run(ctx: ProbeContext) {
     const serial = ctx.device.target.serial!;
     ctx.scope.assertSerial(serial.path);
@@ -89,10 +107,22 @@ export const serialProbe: Probe = {
     };
     try {
       ctx.progress(`reading ${serial.path}`);
-      // The boot output, until a countdown, a login or a prompt shows (bounded).
-      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), 4000);
-      if (COUNTDOWN.test(out.text)) {
+      // Whatever the console prints on open (a booted device's UART usually prints nothing until a key is pressed).
+      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 1500 : 4000);
+      let bootFrom = 0;
+      const bootMs = ctx.device.limits.deviceReturnSeconds * 1000;
+      if (canRestart(ctx) && !COUNTDOWN.test(out.text)) {
+        // Cause a boot, and watch it from its first byte.
+        bootFrom = out.text.length;
+        ctx.progress('restarting the device to watch it boot');
+        facts.restart = await restartDevice(ctx, { write: send });
+        await out.until(since(bootFrom, new RegExp(`${COUNTDOWN.source}|${LOGIN.source}|${SHELL.source}`, 'i')), bootMs);
+        facts.bootBytes = out.text.length - bootFrom;
+        facts.bootObserved = facts.bootBytes > 0;
+      }
+      if (COUNTDOWN.test(out.text.slice(bootFrom))) {
         facts.countdownOffered = true;
+        facts.bootObserved = true;
         const mark = out.text.length;
         send('\r');
         if (await out.until(since(mark, BOOT_PROMPT), 1500)) {
@@ -102,7 +132,7 @@ export const serialProbe: Probe = {
           await out.until(since(m2, BOOT_PROMPT), 1500);
           send('boot\r');
         }
-        await out.until(() => (LOGIN.test(out.text) || SHELL.test(out.text.slice(mark + 5)) ? true : null), 5000);
+        await out.until(() => (LOGIN.test(out.text) || SHELL.test(out.text.slice(mark + 5)) ? true : null), facts.restart ? bootMs : 5000);
       }
       let mark = out.text.length;
       send('\r');
@@ -117,6 +147,9 @@ export const serialProbe: Probe = {
       ctx.signal.removeEventListener('abort', onAbort);
       await closeSerialPort(port);
     }
+    // A restart takes the network down too: the probes after this one need the device back.
+    if (facts.restart) facts.return = await waitForDevice(ctx, { settleMs: (ctx.device.update?.settleSeconds ?? 2) * 1000 });
+    facts.bootObserved ??= false;
     facts.bytes = out.text.length;
     const { masked, secrets } = findSecrets(out.text);
     facts.secrets = secrets;
@@ -125,7 +158,7 @@ export const serialProbe: Probe = {
     const observations: Observation[] = [
       {
         kind: 'serial-console',
-        summary: `${serial.path}: ${facts.bytes} bytes; ${facts.bootloaderInterrupted ? 'bootloader interrupted' : facts.countdownOffered ? 'countdown offered' : 'no countdown'}; ${facts.shellWithoutLogin ? 'SHELL WITHOUT LOGIN' : facts.loginPrompt ? 'login prompt' : 'no prompt seen'}; ${secrets.length} secret(s), canaries: ${facts.canaries.join(', ') || 'none'}`,
+        summary: `${serial.path}: ${facts.bytes} bytes; ${facts.restart ? `restarted (${facts.restart.request}): ${facts.bootObserved ? `boot seen, ${facts.bootBytes} bytes` : 'NO BOOT SEEN'}; ` : facts.bootObserved ? '' : 'no boot observed (no restart declared); '}${facts.bootloaderInterrupted ? 'bootloader interrupted' : facts.countdownOffered ? 'countdown offered' : 'no countdown'}; ${facts.shellWithoutLogin ? 'SHELL WITHOUT LOGIN' : facts.loginPrompt ? 'login prompt' : 'no prompt seen'}; ${secrets.length} secret(s), canaries: ${facts.canaries.join(', ') || 'none'}`,
         data: { ...facts },
       },
     ];

@@ -166,6 +166,7 @@ function actionsOf(d: DeviceFileData): Array<[PropertyKey[], Action]> {
   if (d.update?.version) out.push([['update', 'version'], d.update.version]);
   if (d.update?.install) out.push([['update', 'install'], d.update.install]);
   if (d.reset) out.push([['reset'], d.reset]);
+  if (d.restart) out.push([['restart'], d.restart]);
   d.personalData?.readBack.forEach((a, i) => out.push([['personalData', 'readBack', i], a]));
   return out;
 }

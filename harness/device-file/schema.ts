@@ -4,6 +4,7 @@
  * harness trusts the `DeviceFile` type. Unknown keys are errors so that a
  * typo in a declaration (`lockoutAftr`) cannot silently weaken a test.
  */
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { reviewAnswerSchema } from '../review';
 
@@ -181,6 +182,12 @@ export const deviceFileSchema = z
     }),
     target: z.strictObject({
       host: nonEmpty.describe('the only host the harness may contact (IP address or name)'),
+      host6: z
+        .string()
+        .refine((a) => isIPv6(a.replace(/^\[|\]$/g, '')) && !/^fe80:/i.test(a.replace(/^\[/, '')), 'must be a global IPv6 address literal (not link-local)')
+        .transform((a) => a.replace(/^\[|\]$/g, '').toLowerCase())
+        .optional()
+        .describe("the device's own IPv6 address: scanned and probed too, inside the same scope (never an address only learned from the network)"),
       serial: z
         .strictObject({
           path: nonEmpty,
@@ -233,6 +240,20 @@ export const deviceFileSchema = z
       })
       .optional(),
     reset: action.optional(),
+    restart: action
+      .optional()
+      .describe('how to restart the device (an ssh or serial reboot command, an http call, the operator): the serial probe captures the boot it causes'),
+    power: z
+      .strictObject({
+        cycle: z
+          .strictObject({
+            url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+            method: z.enum(['GET', 'POST', 'PUT']).default('POST'),
+          })
+          .describe("the bench power controller's request that switches the device off and on again"),
+      })
+      .optional()
+      .describe('the bench power controller: the one host besides the target a device file may name, used only to power-cycle the device'),
     personalData: z
       .strictObject({
         declared: z.array(nonEmpty).default([]),

@@ -28,6 +28,8 @@ export const TcpPortFact = defineFact(
     banner: z.string().optional(),
     /** Personal-data canary categories the port's first words held. */
     canaries: z.array(z.string()).optional(),
+    /** With target.host6 declared: the address families the port was open on (a service on one family only says so). */
+    families: z.array(z.enum(['ipv4', 'ipv6'])).optional(),
   }),
 );
 export type PortRecord = z.infer<typeof TcpPortFact.schema>;
@@ -46,6 +48,19 @@ export const TcpScanFact = defineFact(
     filtered: z.number().int(),
     unreachable: z.number().int(),
     aborted: z.string().optional(),
+    /** The same ports asked on target.host6, when declared. */
+    ipv6: z
+      .object({
+        address: z.string(),
+        scanner: z.string(),
+        scanned: z.number().int(),
+        open: z.array(z.number().int()),
+        closed: z.number().int(),
+        filtered: z.number().int(),
+        unreachable: z.number().int(),
+        aborted: z.string().optional(),
+      })
+      .optional(),
   }),
   // A scan that stopped early, that no port answered at all (not even with a refusal), or that could not reach
   // some ports cannot vouch for what it did not see.
@@ -55,7 +70,9 @@ export const TcpScanFact = defineFact(
       ? `none of the ${s.scanned} scanned TCP ports answered, not even with a refusal: the device may be off or filtered`
       : s.unreachable > 0
         ? `${s.unreachable} of ${s.scanned} TCP ports were unreachable (no route)`
-        : null),
+        : s.ipv6 && (s.ipv6.aborted || (s.ipv6.open.length === 0 && s.ipv6.closed === 0) || s.ipv6.unreachable > 0)
+          ? `on IPv6 (${s.ipv6.address}): ${s.ipv6.aborted ?? (s.ipv6.unreachable > 0 ? `${s.ipv6.unreachable} ports unreachable (no route)` : `none of the ${s.ipv6.scanned} ports answered, not even with a refusal`)}`
+          : null),
 );
 export type TcpScan = z.infer<typeof TcpScanFact.schema>;
 
@@ -86,6 +103,42 @@ export function toSpec(ports: number[]): string {
     i = j + 1;
   }
   return parts.join(',');
+}
+
+/** The same ports on target.host6: nmap -6 when installed, else the built-in connect scan. */
+async function scanIpv6(ctx: ProbeContext, ports: number[], nmap: string | undefined, limit: number): Promise<z.infer<typeof TcpScanFact.schema>['ipv6']> {
+  const address = ctx.scope.host6!;
+  ctx.scope.assertHost(address);
+  ctx.progress(`scanning ${ports.length} TCP ports on ${address}`);
+  const out = {
+    address,
+    scanner: nmap ? 'nmap -6 -sT' : 'built-in connect scan',
+    scanned: ports.length,
+    open: [] as number[],
+    closed: 0,
+    filtered: 0,
+    unreachable: 0,
+    aborted: undefined as string | undefined,
+  };
+  try {
+    if (nmap) {
+      const r = await nmapScan(nmap, address, toSpec(ports), limit, ctx.signal);
+      ctx.evidence.write('nmap-ipv6.xml', r.xml);
+      Object.assign(out, { open: r.open, closed: r.closed, filtered: r.filtered });
+    } else {
+      const states = await mapLimit(ports, limit, (p) => ctx.connector.portState(p, { signal: ctx.signal, family: 6 }));
+      states.forEach((st, i) => {
+        if (st === 'open') out.open.push(ports[i]);
+        else if (st === 'closed') out.closed += 1;
+        else if (st === 'filtered') out.filtered += 1;
+        else out.unreachable += 1;
+      });
+    }
+  } catch (err) {
+    out.aborted = `the IPv6 scan failed: ${(err as Error).message}`;
+  }
+  out.open.sort((a, b) => a - b);
+  return out;
 }
 
 export const tcpPortsProbe: Probe = {
@@ -136,6 +189,17 @@ export const tcpPortsProbe: Probe = {
       if (states.get(p) === 'closed') closedCount += 1;
       if (states.get(p) === 'filtered') filteredCount += 1;
     }
+    const openV4 = new Set([...states].filter(([, st]) => st === 'open').map(([p]) => p));
+    const ipv6 = ctx.scope.host6 && !aborted ? await scanIpv6(ctx, ports, nmap, limit) : undefined;
+    const openV6 = new Set(ipv6?.open ?? []);
+    for (const p of openV6) {
+      if (openV4.has(p)) continue;
+      // Open on IPv6 only: every probe reaches it there.
+      states.set(p, 'open');
+      ctx.connector.onlyOnIpv6(p);
+    }
+    const families = (p: number): { families?: Array<'ipv4' | 'ipv6'> } =>
+      ipv6 ? { families: [...(openV4.has(p) ? (['ipv4'] as const) : []), ...(openV6.has(p) ? (['ipv6'] as const) : [])] } : {};
 
     const open = [...states]
       .filter(([, s]) => s === 'open')
@@ -146,7 +210,7 @@ export const tcpPortsProbe: Probe = {
       identifyPort(ctx, p, bannerWait).catch((err: Error) => ({ service: undefined, identifiedBy: `identification failed: ${err.message}` })),
     );
     const records: PortRecord[] = [
-      ...open.map((port, i) => ({ port, state: 'open' as const, declared: declaredSet.has(port), ...identities[i] })),
+      ...open.map((port, i) => ({ port, state: 'open' as const, declared: declaredSet.has(port), ...identities[i], ...families(port) })),
       ...declaredPorts.filter((p) => states.get(p) !== 'open').map((port) => ({ port, state: states.get(port)!, declared: true })),
     ].sort((a, b) => a.port - b.port);
     const unreachable = [...states.values()].filter((s) => s === 'unreachable').length;
@@ -154,14 +218,14 @@ export const tcpPortsProbe: Probe = {
       kind: 'tcp-port',
       port: r.port,
       protocol: r.service,
-      summary: `TCP ${r.port} ${r.state}${r.service ? ` (${r.service}: ${r.identifiedBy})` : ''}${r.declared ? '' : ' — not declared'}`,
+      summary: `TCP ${r.port} ${r.state}${r.families && r.families.length === 1 ? ` on ${r.families[0] === 'ipv6' ? 'IPv6' : 'IPv4'} only` : ''}${r.service ? ` (${r.service}: ${r.identifiedBy})` : ''}${r.declared ? '' : ' — not declared'}`,
       data: { ...r },
     }));
     const scanned = aborted ? declaredPorts.length : ports.length;
     observations.push({
       kind: 'tcp-scan',
-      summary: `${scanner}: ${scanned} of ${ports.length} TCP ports (${spec}): ${open.length} open, ${closedCount} closed, ${filteredCount} filtered, ${unreachable} unreachable`,
-      data: { scanner, nmapArgs, spec, planned: ports.length, scanned, open, closed: closedCount, filtered: filteredCount, unreachable, aborted },
+      summary: `${scanner}: ${scanned} of ${ports.length} TCP ports (${spec}): ${open.length} open, ${closedCount} closed, ${filteredCount} filtered, ${unreachable} unreachable${ipv6 ? `; IPv6 ${ipv6.address}: ${ipv6.open.length} open, ${ipv6.closed} closed, ${ipv6.filtered} filtered${ipv6.aborted ? ` (${ipv6.aborted})` : ''}` : ''}`,
+      data: { scanner, nmapArgs, spec, planned: ports.length, scanned, open, closed: closedCount, filtered: filteredCount, unreachable, aborted, ipv6 },
     });
     return { observations };
   },

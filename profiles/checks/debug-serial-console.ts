@@ -31,9 +31,18 @@ export const serialConsoleCheck: Check = {
         findings,
       };
     if (!f.loginPrompt) return { verdict: 'inconclusive', rationale: `${f.path} printed ${f.bytes} bytes but neither a login prompt nor a shell`, findings };
+    // "Not interruptible" and "prints no secret at boot" need a boot watched from its start: a booted device's UART shows only a prompt.
+    if (!f.bootObserved)
+      return {
+        verdict: 'inconclusive',
+        rationale: f.restart
+          ? `${f.path}: the console asks for a login, but after the restart (${f.restart.request}${f.restart.ok ? '' : `, ${f.restart.error ?? `status ${f.restart.status}`}`}) no boot was seen on it, so what the bootloader offers and what the boot prints are unknown`
+          : `${f.path}: the console asks for a login, but no boot was observed, so what the bootloader offers and what the boot prints are unknown: declare restart: (a reboot command over ssh or serial, an http call, or an operator step) or power.cycle (the bench power controller) so the boot can be watched`,
+        findings: [{ severity: 'info', protocol: 'serial', message: `${f.path}: login prompt; no shell without login; no secret in ${f.bytes} bytes printed` }],
+      };
     return {
       verdict: 'pass',
-      rationale: `${f.path}: login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`,
+      rationale: `${f.path}: ${f.restart ? `boot watched after the restart (${f.restart.request}, ${f.bootBytes ?? 0} bytes)` : 'boot seen on the console'}; login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`,
       findings: [
         {
           severity: 'info',

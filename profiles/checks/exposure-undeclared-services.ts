@@ -34,12 +34,13 @@ export const undeclaredServicesCheck: Check = {
         });
       }
       for (const p of open.filter((x) => !x.declared)) {
-        undeclared.push(`TCP ${p.port}`);
+        const only = p.families?.length === 1 ? ` on ${p.families[0] === 'ipv6' ? 'IPv6' : 'IPv4'} only` : '';
+        undeclared.push(`TCP ${p.port}${only}`);
         findings.push({
           severity: p.service === 'shell' || p.service === 'telnet' ? 'high' : 'medium',
           port: p.port,
           protocol: p.service,
-          message: `TCP ${p.port} is open and not declared${p.service && p.service !== 'unknown' ? ` — identified as ${p.service} by ${p.identifiedBy}` : ` — ${p.identifiedBy ?? 'unidentified'}`}`,
+          message: `TCP ${p.port} is open${only} and not declared${p.service && p.service !== 'unknown' ? ` — identified as ${p.service} by ${p.identifiedBy}` : ` — ${p.identifiedBy ?? 'unidentified'}`}`,
         });
       }
       for (const p of declared.filter((d) => d.state !== 'open'))

@@ -8,7 +8,7 @@ export interface Running {
   close(): Promise<void>;
 }
 
-export async function listenOn(server: net.Server): Promise<Running> {
+export async function listenOn(server: net.Server, host = '127.0.0.1'): Promise<Running> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     if (typeof s.destroy !== 'function') return;
@@ -17,7 +17,7 @@ export async function listenOn(server: net.Server): Promise<Running> {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, host, r));
   return {
     port: (server.address() as net.AddressInfo).port,
     close: () =>

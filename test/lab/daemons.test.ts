@@ -1,11 +1,13 @@
 /** The lab's devices really are Debian's daemons, reachable only through their namespaces. */
 import { execFileSync } from 'node:child_process';
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import mqtt from 'mqtt';
 import { SerialPort } from 'serialport';
 import { pidsIn } from '../../fixtures/lab/net';
+import { bootRequestFile } from '../../fixtures/lab/daemons';
 import { holdDevice, labDevice } from './lab-state';
 
 /** What a port says first: read until `until` matches (the readiness signal) or 10 s pass. */
@@ -118,11 +120,15 @@ describe('reference lab daemons', () => {
 
   it('serial consoles are ptys: weak has an interruptible bootloader and a shell, strong a login prompt', async () => {
     /** Open the console, then for each step send its input and wait for its expected text. */
-    const session = async (path: string, steps: Array<[send: string, expect: RegExp]>): Promise<string> => {
+    const session = async (path: string, steps: Array<[send: string, expect: RegExp]>, onOpen?: () => void): Promise<string> => {
       const port = new SerialPort({ path, baudRate: 115200 });
       let text = '';
       port.on('data', (c: Buffer) => (text += c.toString('latin1')));
       try {
+        // Like a real UART, nothing is printed on open (the wait also lets the device side start, as the serial probe does).
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(text).toBe('');
+        onOpen?.();
         for (const [send, expected] of steps) {
           const from = text.length;
           if (send) port.write(send);
@@ -137,20 +143,34 @@ describe('reference lab daemons', () => {
     };
     // One reader per UART: the truth runs read these consoles too (another jest worker).
     const releaseWeak = await holdDevice('weak');
-    const weak = await session(labDevice('weak').serial, [
-      ['', /Hit any key to stop autoboot/],
-      ['\n', /=> $/],
-      ['printenv\n', /wifi_psk=canary-psk-weak-1234/],
-      ['boot\n', /built-in shell \(ash\)/],
-      // only the shell can print 5555: what was typed is $((1234+4321))
-      ['echo $((1234+4321))\n', /5555/],
-    ]).finally(releaseWeak);
+    // The device boots only when restarted (the admin-reboot CGI creates this file); the boot shows from its first line.
+    const restart = (name: 'weak' | 'strong') => () => writeFileSync(bootRequestFile({ dir: path.dirname(labDevice(name).deviceFile) }), '');
+    const weak = await session(
+      labDevice('weak').serial,
+      [
+        ['', /Hit any key to stop autoboot/],
+        ['\n', /=> $/],
+        ['printenv\n', /wifi_psk=canary-psk-weak-1234/],
+        ['boot\n', /built-in shell \(ash\)/],
+        // only the shell can print 5555: what was typed is $((1234+4321))
+        ['echo $((1234+4321))\n', /5555/],
+      ],
+      restart('weak'),
+    ).finally(releaseWeak);
     expect(weak).toContain('U-Boot');
     const releaseStrong = await holdDevice('strong');
-    const strong = await session(labDevice('strong').serial, [
-      ['', /login: $/],
-      ['\n', /login: $/],
-    ]).finally(releaseStrong);
+    // Opened on a running device, a key gives the login prompt and no boot log.
+    const running = await session(labDevice('strong').serial, [['\n', /login: $/]]);
+    expect(running).not.toContain('U-Boot');
+    await new Promise((r) => setTimeout(r, 1000));
+    const strong = await session(
+      labDevice('strong').serial,
+      [
+        ['', /login: $/],
+        ['\n', /login: $/],
+      ],
+      restart('strong'),
+    ).finally(releaseStrong);
     expect(strong).toContain('interruption disabled');
     expect(strong).not.toContain('5555');
   }, 900_000);

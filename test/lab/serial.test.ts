@@ -1,5 +1,6 @@
 /** The serial probe on real ptys (socat): an echoing line, a login-only console, an open shell. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,17 +10,42 @@ import { deviceFrom } from '../helpers/device';
 import { profileOf, runWith } from '../helpers/run';
 import { probeContext } from '../../cli/standalone';
 import { runAction } from '../../probes/util/actions';
+import type { DeviceFileInput } from '../../harness/device-file/schema';
+import { listenOn } from '../helpers/servers';
+
+/**
+ * A UART that behaves like one: opening it prints nothing; a key gives the
+ * running system's login prompt; the device boots (and the boot is printed)
+ * only when `trigger` appears — which the bench power controller below creates.
+ */
+const REAL_UART = (trigger: string, boot: string) => `rm -f ${trigger}
+while :; do
+  if [ -e ${trigger} ]; then rm -f ${trigger}; sleep 0.3; printf '${boot}'; sleep 0.3; printf 'device login: '; fi
+  if IFS= read -r -s -n 1 -t 0.2 _k; then printf '\\r\\ndevice login: '; fi
+done`;
+
+/** The bench power controller: POST /outlet/1/cycle creates the trigger file. Listens on 127.0.0.2 (loopback), not the device's address. */
+async function powerController(trigger: string, works = true) {
+  const requests: string[] = [];
+  const server = http.createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    if (req.method === 'POST' && req.url === '/outlet/1/cycle' && works) writeFileSync(trigger, '');
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+  });
+  const l = await listenOn(server, '127.0.0.2');
+  return { ...l, requests, url: `http://127.0.0.2:${l.port}/outlet/1/cycle` };
+}
 
 const children: ChildProcess[] = [];
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
 /** A pty at a fresh path whose device side runs `program`; socat is a real peer (Debian package). */
-async function console_(program: string): Promise<string> {
+async function console_(program: string, shell = '/bin/sh'): Promise<string> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-tty-'));
   const link = path.join(dir, 'tty');
   // socat's EXEC address does no shell quoting: the device side is a script file.
   const script = path.join(dir, 'device.sh');
-  writeFileSync(script, `#!/bin/sh\n${program}\n`, { mode: 0o755 });
+  writeFileSync(script, `#!${shell}\n${program}\n`, { mode: 0o755 });
   const child = spawn('socat', [`PTY,link=${link},rawer,wait-slave`, `EXEC:${script},pty,stderr,setsid,ctty,sane`], { stdio: 'ignore' });
   children.push(child);
   for (let i = 0; i < 250 && !existsSync(link); i++) await new Promise((r) => setTimeout(r, 20));
@@ -27,8 +53,8 @@ async function console_(program: string): Promise<string> {
   return link;
 }
 
-async function judge(link: string) {
-  const d = deviceFrom({ device: { name: 'uart' }, target: { host: '127.0.0.1', serial: { path: link, baudRate: 115200 } } });
+async function judge(link: string, extra: Partial<DeviceFileInput> = {}) {
+  const d = deviceFrom({ device: { name: 'uart' }, target: { host: '127.0.0.1', serial: { path: link, baudRate: 115200 } }, ...extra });
   const { report } = await runWith({
     device: d,
     profile: profileOf([{ id: 'R', checks: ['debug.serial-console'] }]),
@@ -45,11 +71,75 @@ describe('serial console probe', () => {
     expect(c.findings.some((f) => /shell without login/.test(f.message))).toBe(false);
   });
 
-  it('a console that only ever asks for a login passes', async () => {
+  it('a console that only ever asks for a login, with no restart declared, is inconclusive: no boot was observed', async () => {
     const c = await judge(
       await console_(`printf 'device login: '; while read l; do printf 'Password: '; read p; printf 'Login incorrect\\r\\ndevice login: '; done`),
     );
-    expect(c.verdict).toBe('pass');
+    expect(c.verdict).toBe('inconclusive');
+    expect(c.rationale).toMatch(/no boot was observed/);
+  });
+
+  describe('a UART that does not replay a boot on open', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-power-'));
+    const trigger = path.join(dir, 'power-cycled');
+    const safeBoot =
+      'U-Boot 2023.01 (Jan 01 2025)\\r\\nautoboot: 0 (interruption disabled)\\r\\nStarting kernel ...\\r\\n[    0.000000] Linux version 6.1\\r\\n';
+
+    it('without a restart: inconclusive, and says what to declare', async () => {
+      const c = await judge(await console_(REAL_UART(trigger, safeBoot), '/bin/bash'));
+      expect(c.verdict).toBe('inconclusive');
+      expect(c.rationale).toMatch(/declare restart: .* or power\.cycle/);
+    });
+
+    it('power-cycled through the bench power controller: the boot is watched, and a safe one passes', async () => {
+      const power = await powerController(trigger);
+      try {
+        const c = await judge(await console_(REAL_UART(trigger, safeBoot), '/bin/bash'), { power: { cycle: { url: power.url, method: 'POST' } } });
+        expect(power.requests).toEqual(['POST /outlet/1/cycle']);
+        expect(c.verdict).toBe('pass');
+        expect(c.rationale).toMatch(/boot watched after the restart \(POST http:\/\/127\.0\.0\.2/);
+      } finally {
+        await power.close();
+      }
+    });
+
+    it('a power cycle after which nothing boots is inconclusive, never pass', async () => {
+      const power = await powerController(trigger, false);
+      try {
+        const c = await judge(await console_(REAL_UART(trigger, safeBoot), '/bin/bash'), {
+          power: { cycle: { url: power.url, method: 'POST' } },
+          limits: { deviceReturnSeconds: 3 },
+        });
+        expect(c.verdict).toBe('inconclusive');
+        expect(c.rationale).toMatch(/no boot was seen/);
+      } finally {
+        await power.close();
+      }
+    });
+
+    it('a boot whose countdown stops in the bootloader, and prints a key, fails', async () => {
+      const power = await powerController(trigger);
+      const leaky = 'U-Boot 2023.01\\r\\nwifi: psk=leaky-key-77\\r\\nHit any key to stop autoboot:  2 \\r\\n';
+      const program = REAL_UART(trigger, leaky).replace(
+        `printf 'device login: '; fi\n`,
+        `if IFS= read -r -s -n 1 -t 2 _k; then printf '\\r\\n=> '; read -r _l; fi; printf 'device login: '; fi\n`,
+      );
+      try {
+        const c = await judge(await console_(program, '/bin/bash'), { power: { cycle: { url: power.url, method: 'POST' } } });
+        expect(c.verdict).toBe('fail');
+        expect(c.findings.map((f) => f.message).join('\n')).toMatch(/could be interrupted into the bootloader prompt/);
+      } finally {
+        await power.close();
+      }
+    });
+
+    it('a power request to anything but the declared URL is refused by the scope guard', async () => {
+      const { ScopeGuard } = await import('../../harness/scope');
+      const g = new ScopeGuard({ host: '127.0.0.1' }, { cycle: { url: 'http://127.0.0.2:9/outlet/1/cycle' } });
+      expect(() => g.assertPowerUrl('http://127.0.0.2:9/outlet/2/cycle')).toThrow(/refused power request/);
+      expect(() => g.assertHost('127.0.0.2')).toThrow(/outside the declared target/);
+      expect(() => g.assertPowerUrl('http://127.0.0.2:9/outlet/1/cycle')).not.toThrow();
+    });
   });
 
   it('an open shell printing a key at boot fails on both counts', async () => {

@@ -100,6 +100,12 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     expect(leaks).toEqual([]);
   });
 
+  it('every service is found on the family it listens on (the weak camera has a debug shell on IPv6 only)', () => {
+    const ports = report.observations['tcp-ports'].observations.filter((o) => o.kind === 'tcp-port');
+    if (name === 'weak') expect(ports.find((o) => o.port === 2324)?.data).toMatchObject({ state: 'open', families: ['ipv6'], declared: false });
+    expect(ports.find((o) => o.port === 22)?.data).toMatchObject({ families: ['ipv4', 'ipv6'] });
+  });
+
   it('truth.json names every stable check id', () => {
     expect(Object.keys(truth.checks).sort()).toEqual([...STABLE_IDS].sort());
   });

@@ -366,13 +366,19 @@ const serial = (over: Partial<SerialFacts> = {}): ProbeResult =>
       shellWithoutLogin: false,
       secrets: [],
       canaries: [],
+      bootObserved: true,
       ...over,
     }),
   ]);
 
 describe('debug.serial-console', () => {
   const id = 'debug.serial-console';
-  it('pass: a login prompt, nothing leaked', () => expect(judge(id, [serial()]).verdict).toBe('pass'));
+  it('pass: a login prompt, nothing leaked, on a boot watched from its start', () => expect(judge(id, [serial()]).verdict).toBe('pass'));
+  it('inconclusive: a login prompt without an observed boot (the bootloader and the boot output are unknown)', () => {
+    const j = judge(id, [serial({ bootObserved: false })]);
+    expect(j.verdict).toBe('inconclusive');
+    expect(j.rationale).toMatch(/declare restart: .* or power\.cycle/);
+  });
   it('fail: a shell without login', () => expect(judge(id, [serial({ shellWithoutLogin: true, loginPrompt: false })]).verdict).toBe('fail'));
   it('fail: the Wi-Fi key at boot', () => expect(judge(id, [serial({ secrets: [{ kind: 'wifi_psk=…', where: 'wifi_psk=ca••••' }] })]).verdict).toBe('fail'));
   it('inconclusive: silence (wrong port or baud rate cannot be told from a safe console)', () =>
