@@ -50,6 +50,9 @@ export const TlsServiceFact = defineFact(
   (s) => {
     const unsure = TLS_VERSIONS.filter((v) => s.versions[v].accepted === null);
     if (unsure.length) return `TLS ${s.port}: ${unsure.join(', ')} could not be told (${s.versions[unsure[0]].error ?? 'no answer'})`;
+    // Accepted, but the suites were not all enumerated: a weak one may be among those not asked.
+    const partial = TLS_VERSIONS.filter((v) => s.versions[v].accepted === true && s.versions[v].error);
+    if (partial.length) return `TLS ${s.port}: the ${partial.join(', ')} suites were not all enumerated (${s.versions[partial[0]].error})`;
     if (!TLS_VERSIONS.some((v) => s.versions[v].accepted)) return `TLS ${s.port}: no version answered`;
     return s.certificate ? null : `TLS ${s.port}: no certificate read (${s.certificateError ?? 'unknown'})`;
   },
@@ -88,7 +91,14 @@ async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, c
     }
     if (answer.kind === 'timeout') return stopped(`no answer to a ${version} ClientHello within ${HELLO_TIMEOUT_MS} ms`);
     if (answer.kind === 'not-tls') return stopped(`not TLS (first bytes ${answer.firstBytes})`);
-    // An alert, a close, or a ServerHello for another version: this version (or suite set) is refused.
+    // A close without an alert is what a crash, a connection limit or a reset looks like too: not a refusal.
+    if (answer.kind === 'closed')
+      return stopped(
+        codes.length
+          ? `the connection was closed without a TLS alert after ${codes.length} suite(s) were found: the rest of the ${version} suites are not known`
+          : `the connection was closed without a TLS alert: a refusal of ${version} cannot be told from a failure`,
+      );
+    // An alert, or a ServerHello for another version: this version (or the suites still offered) is refused.
     break;
   }
   return { result: { accepted: codes.length > 0, suites: codes.map(suiteName) }, codes };

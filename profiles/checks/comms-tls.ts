@@ -32,6 +32,8 @@ export const tlsCheck: Check = {
       for (const w of s.weakSuites) byWhy.set(w.why, [...(byWhy.get(w.why) ?? []), `${w.suite} (${w.version})`]);
       for (const [why, list] of byWhy) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} accepts ${why} suites: ${list.join(', ')}` });
       for (const v of TLS_VERSIONS) if (s.versions[v].accepted === null) unsure.push(`${s.port} ${v}: ${s.versions[v].error}`);
+      for (const v of TLS_VERSIONS)
+        if (s.versions[v].accepted === true && s.versions[v].error) unsure.push(`${s.port} ${v} suites not all enumerated: ${s.versions[v].error}`);
       if (!TLS_VERSIONS.some((v) => s.versions[v].accepted)) unsure.push(`${s.port}: no TLS version answered`);
       const c = s.certificate;
       if (!c) {
