@@ -78,8 +78,11 @@ export interface ConnectOptions {
 
 export class DeviceConnector {
   readonly slots: Semaphore;
-  opened = 0;
+  /** Connections opened (shared with the family views). */
+  private readonly counters = { opened: 0 };
   private live = new Set<net.Socket>();
+  /** The family this view connects on by default (forFamily). */
+  private family: 4 | 6 | undefined;
   /** Ports the scan found open on target.host6 only: every probe reaches them there. */
   private readonly ipv6Only = new Set<number>();
 
@@ -97,13 +100,25 @@ export class DeviceConnector {
     return this.scope.address;
   }
 
+  get opened(): number {
+    return this.counters.opened;
+  }
+
+  /** The same connector (slots, limits, live connections), connecting on one family by default: to ask a port on IPv6 too. */
+  forFamily(family: 4 | 6): DeviceConnector {
+    const view = Object.create(this) as DeviceConnector;
+    view.family = family;
+    return view;
+  }
+
   /** The scan saw `port` open on IPv6 only: connections to it go to target.host6. */
   onlyOnIpv6(port: number): void {
     this.ipv6Only.add(port);
   }
 
   /** The address a connection to `port` goes to. */
-  addressFor(port: number, family?: 4 | 6): string {
+  addressFor(port: number, asked?: 4 | 6): string {
+    const family = asked ?? this.family;
     if (family === 6 || (family === undefined && this.ipv6Only.has(port))) {
       if (!this.scope.host6) throw new ConnectError('unreachable', port, 'no target.host6 declared');
       return this.scope.host6;
@@ -119,7 +134,7 @@ export class DeviceConnector {
     const timeoutMs = opts.timeoutMs ?? this.connectTimeoutMs;
     return new Promise<net.Socket>((resolve, reject) => {
       const sock = net.connect({ host: address, port });
-      this.opened += 1;
+      this.counters.opened += 1;
       this.live.add(sock);
       sock.once('close', () => {
         this.live.delete(sock);
@@ -168,7 +183,7 @@ export class DeviceConnector {
     const address = this.addressFor(port, opts.family);
     this.scope.assertHost(address);
     const release = await this.slots.acquire(opts.signal);
-    this.opened += 1;
+    this.counters.opened += 1;
     return new Promise((resolve) => {
       const sock = net.connect({ host: address, port });
       const done = (state: 'open' | 'closed' | 'filtered' | 'unreachable'): void => {
@@ -205,11 +220,14 @@ export class DeviceConnector {
     payload: Buffer,
     opts: ConnectOptions & { maxBytes?: number } = {},
   ): Promise<{ kind: 'answer'; data: Buffer } | { kind: 'closed' | 'silent' | 'unreachable' }> {
-    const address = this.scope.address;
+    // UDP has no scan of its own per family: the view's or the asked family, else the target's address.
+    const family = opts.family ?? this.family;
+    if (family === 6 && !this.scope.host6) throw new ConnectError('unreachable', port, 'no target.host6 declared');
+    const address = family === 6 ? this.scope.host6! : this.scope.address;
     this.scope.assertHost(address);
     const release = await this.slots.acquire(opts.signal);
     const sock = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
-    this.opened += 1;
+    this.counters.opened += 1;
     try {
       return await new Promise((resolve, reject) => {
         const timer = setTimeout(() => resolve({ kind: 'silent' }), opts.timeoutMs ?? 1500);

@@ -16,7 +16,7 @@ import { guarded } from './credentials/session';
 import { actionRecordSchema, runAction } from './util/actions';
 import { canariesIn } from './util/canaries';
 import { mqttListen } from './util/mqtt-listen';
-import { pageShape, pageShapeSchema } from './util/shape';
+import { pageShape, pageShapeSchema, topicShape } from './util/shape';
 
 /** One place personal data was looked for. */
 export const dataChannelSchema = z.object({
@@ -80,11 +80,13 @@ export async function sweepPersonalData(ctx: ProbeContext, opts: { replay?: bool
       const l = await mqttListen(ctx, auth.port, isTls, cred);
       const hits = [...l.topics].filter(([, c]) => c.length);
       const categories = [...new Set(hits.flatMap(([, c]) => c))];
+      const earlier = opts.compareWith?.find((c) => c.channel === where)?.shape;
       out.push({
         channel: where,
         authenticated: true,
         clearText: !isTls,
         ok: l.accepted,
+        shape: l.accepted ? topicShape(l.topics, earlier?.anchors) : undefined,
         categories,
         detail: l.accepted
           ? `${l.topics.size} topic(s)${hits.length ? `; personal data (${categories.join(', ')}) on ${hits.map(([t]) => t).join(', ')}` : '; no canary'}`

@@ -16,11 +16,18 @@ import { canRestart, restartDevice } from './util/power';
 
 const MAX_LOG = 256 * 1024;
 const COUNTDOWN = /(hit|press) any key|stop autoboot|autoboot in \d/i;
+/** Lines only a boot prints: a bootloader's banner, the kernel's first lines, init starting. */
+const BOOT_MARK =
+  /U-Boot(?: SPL)? \d|CFE version|RedBoot|barebox|SeaBIOS|Starting kernel|Uncompressing Linux|Booting Linux|Linux version \d|\[\s*0\.\d{3,6}\]|BusyBox v[\d.]+ .*\binit\b/i;
+/** A key the countdown names ("Hit <SPACE>", 'press "s"'). */
+const NAMED_KEY = /(?:press|type|hit|enter)\s+(?:<([A-Za-z-]+)>|"([^"]{1,8})"|'([^']{1,8})')/i;
+const KEY_NAMES: Record<string, string> = { space: ' ', enter: '\r', return: '\r', esc: '\x1b', escape: '\x1b', 'ctrl-c': '\x03' };
 const BOOT_PROMPT = /(=>|U-Boot>|CFE>|RedBoot>|\bboot>)\s*$/;
 const LOGIN = /(login|user ?name|password)\s*:\s*$/i;
 const SHELL = /[#$>%] ?$/;
 // Also wifi_psk=, admin_password= …: the key may carry a prefix.
-const SECRET = /(?<![a-z])((?:[a-z0-9]+_)?(?:pass(?:word|wd)?|psk|wpa_?passphrase|secret|api[_-]?key|token))\s*[=:]\s*["']?([^\s"']{3,})/gi;
+// On one line only: "Password:" and the next line's "Login incorrect" are not a key and its value.
+const SECRET = /(?<![a-z])((?:[a-z0-9]+_)?(?:pass(?:word|wd)?|psk|wpa_?passphrase|secret|api[_-]?key|token))[ \t]*[=:][ \t]*["']?([^\s"']{3,})/gi;
 const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/g;
 
 /** What the UART showed: the boot output's size, an autoboot countdown and whether it stopped, a login prompt, a shell without login, secrets and canaries (kinds, never values). */
@@ -111,20 +118,32 @@ export const serialProbe: Probe = {
       await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 1500 : 4000);
       let bootFrom = 0;
       const bootMs = ctx.device.limits.deviceReturnSeconds * 1000;
-      if (canRestart(ctx) && !COUNTDOWN.test(out.text)) {
-        // Cause a boot, and watch it from its first byte.
+      // A boot seen as the port opened (the device was powering on): a countdown and a boot line both.
+      const bootingOnOpen = COUNTDOWN.test(out.text) && BOOT_MARK.test(out.text);
+      if (canRestart(ctx) && !bootingOnOpen) {
+        // Cause a boot, and watch it from its first byte: until a boot line, then a countdown or a prompt after it.
         bootFrom = out.text.length;
         ctx.progress('restarting the device to watch it boot');
         facts.restart = await restartDevice(ctx, { write: send });
-        await out.until(since(bootFrom, new RegExp(`${COUNTDOWN.source}|${LOGIN.source}|${SHELL.source}`, 'i')), bootMs);
+        await out.until(() => {
+          const t = out.text.slice(bootFrom);
+          const m = BOOT_MARK.exec(t);
+          if (!m) return null;
+          const rest = t.slice(m.index);
+          return COUNTDOWN.test(rest) || LOGIN.test(rest) || SHELL.test(rest) ? true : null;
+        }, bootMs);
         facts.bootBytes = out.text.length - bootFrom;
-        facts.bootObserved = facts.bootBytes > 0;
-      }
+        // Bytes are not a boot: an echo of the restart command, or a log line, is not one.
+        facts.bootObserved = BOOT_MARK.test(out.text.slice(bootFrom));
+      } else if (bootingOnOpen) facts.bootObserved = true;
       if (COUNTDOWN.test(out.text.slice(bootFrom))) {
         facts.countdownOffered = true;
-        facts.bootObserved = true;
         const mark = out.text.length;
+        // Enter, then a space and Ctrl-C, then the key the countdown names: whichever stops it.
+        const named = NAMED_KEY.exec(out.text.slice(bootFrom));
+        const key = named ? (KEY_NAMES[(named[1] ?? '').toLowerCase()] ?? named[2] ?? named[3] ?? '') : '';
         send('\r');
+        if (!(await out.until(since(mark, BOOT_PROMPT), 300))) send(` \x03${key}`);
         if (await out.until(since(mark, BOOT_PROMPT), 1500)) {
           facts.bootloaderInterrupted = true;
           const m2 = out.text.length;

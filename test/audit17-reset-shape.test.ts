@@ -12,7 +12,7 @@ import { pageShape, sameShape } from '../probes/util/shape';
 const CANARY = 'taro.reset.canary@example.jp';
 const LAB = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
 
-type After = 'setup-wizard' | 'emptied-json' | 'emptied-fields' | 'html-login' | 'kept';
+type After = 'setup-wizard' | 'emptied-json' | 'nulled-json' | 'emptied-fields' | 'html-login' | 'kept';
 
 const ACCOUNT = (email: string) =>
   `<html><head><title>Account</title></head><body><form method="post"><input name="email" value="${email}"><input name="tz" value="JST"></form></body></html>`;
@@ -38,7 +38,7 @@ async function resetDevice(after: After, json: boolean) {
     if (req.url !== '/config') return void res.writeHead(404).end();
     const email = wasReset && after !== 'kept' ? '' : CANARY;
     if (json) {
-      const body = wasReset && after === 'emptied-json' ? { owner: null, settings: { tz: 'UTC' } } : { owner: { email }, settings: { tz: 'JST' } };
+      const body = wasReset && after === 'nulled-json' ? { owner: null, settings: { tz: 'UTC' } } : { owner: { email }, settings: { tz: 'JST' } };
       return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(ACCOUNT(email));
@@ -72,6 +72,7 @@ describe('a factory reset is judged on the same data page, now empty', () => {
     ['a setup wizard on every page after the reset (HTML read-back)', 'setup-wizard', false],
     ['a setup wizard on every page after the reset (JSON read-back)', 'setup-wizard', true],
     ['a sign-in page with 200 after the reset', 'html-login', false],
+    ['the JSON with the owner object gone (owner: null): where the data sat is not there', 'nulled-json', true],
   ] as const)(
     '%s: inconclusive, never pass',
     async (_name, after, json) => {
@@ -84,7 +85,7 @@ describe('a factory reset is judged on the same data page, now empty', () => {
 
   it.each([
     ['the account form with its fields emptied', 'emptied-fields', false],
-    ['the JSON with the owner emptied and the same keys', 'emptied-json', true],
+    ['the JSON with the owner e-mail emptied, same keys', 'emptied-json', true],
   ] as const)(
     '%s: pass, and says the page was the same',
     async (_name, after, json) => {
@@ -102,20 +103,23 @@ describe('a factory reset is judged on the same data page, now empty', () => {
 
 describe('page shapes', () => {
   const shape = (t: string, ct: string, look: string[] = []) => pageShape(t, ct, [CANARY], look);
-  it('finds the label before the data in JSON, forms, tables and key=value lines', () => {
-    expect(shape(JSON.stringify({ owner: { email: CANARY } }), 'application/json').anchors).toEqual(['email']);
-    expect(shape(ACCOUNT(CANARY), 'text/html').anchors).toEqual(['email']);
-    expect(shape(`<table><tr><td>Owner e-mail</td><td>${CANARY}</td></tr></table>`, 'text/html').anchors).toEqual(['e-mail']);
-    expect(shape(`user.email=${CANARY}\nuser.tz=JST\n`, 'text').anchors).toEqual(['user.email']);
+  it('locates the data by its JSON key path, its form field, or the word before it on its line', () => {
+    expect(shape(JSON.stringify({ owner: { email: CANARY } }), 'application/json').anchors).toEqual(['json:owner.email']);
+    expect(shape(ACCOUNT(CANARY), 'text/html').anchors).toEqual(['field:email']);
+    expect(shape(`<table><tr><td>Owner e-mail</td><td>${CANARY}</td></tr></table>`, 'text/html').anchors).toEqual(['text:e-mail</td><td>']);
+    expect(shape(`user.email=${CANARY}\nuser.tz=JST\n`, 'text').anchors).toEqual(['text:user.email=']);
+    // Nothing of an earlier value on the line is kept.
+    expect(shape(`password=hunter2 email=${CANARY}`, 'text').anchors).toEqual(['text:email=']);
   });
-  it('a different media type, a lost structure or lost labels are not the same page', () => {
+  it('a different media type, a lost structure or a lost place for the data is not the same page', () => {
     const before = shape(`email=${CANARY}\n`, 'text');
     expect(sameShape(before, shape('', 'text', before.anchors)).same).toBe(false);
     expect(sameShape(before, shape('email=\n', 'text', before.anchors)).same).toBe(true);
     const j = shape(JSON.stringify({ owner: { email: CANARY } }), 'application/json');
     expect(sameShape(j, shape('<html></html>', 'text/html', j.anchors)).same).toBe(false);
     expect(sameShape(j, shape('{"setup":true}', 'application/json', j.anchors)).same).toBe(false);
-    expect(sameShape(j, shape('{"owner":null}', 'application/json', j.anchors)).same).toBe(true);
+    expect(sameShape(j, shape('{"owner":null}', 'application/json', j.anchors)).same).toBe(false);
+    expect(sameShape(j, shape('{"owner":{"email":""}}', 'application/json', j.anchors)).same).toBe(true);
     // Nothing to compare with is not "the same".
     const bare = shape(CANARY, 'text');
     expect(sameShape(bare, shape('', 'text', bare.anchors)).same).toBe(false);

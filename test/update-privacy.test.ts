@@ -209,7 +209,7 @@ describe('personal data and reset', () => {
   it('a reset that wipes the data passes; one that keeps it fails', async () => {
     const wipes = await start({ version: '1.0.0', install: 'verify', wipeOnReset: true });
     expect(await judgeReset(deviceFileFor(wipes, { older: '0.9.0', genuine: '1.0.1' }))).toMatchObject({ verdict: 'pass' });
-    expect(wipes.state).toMatchObject({ resets: 1, userdata: null });
+    expect(wipes.state).toMatchObject({ resets: 1, userdata: { email: '' } });
     const keeps = await start({ version: '1.0.0', install: 'verify', wipeOnReset: false });
     const c = await judgeReset(deviceFileFor(keeps, { older: '0.9.0', genuine: '1.0.1' }));
     expect(c).toMatchObject({ verdict: 'fail', rationale: 'email survived the factory reset' });
@@ -242,7 +242,7 @@ describe('personal data and reset', () => {
       confirm: async (text) => {
         asked.push(text);
         // the person presses the button
-        dev.state.userdata = null;
+        dev.state.userdata = { email: '' };
         return true;
       },
       ask: async () => '',

@@ -67,14 +67,25 @@ export function tlsPorts(ctx: ProbeContext): Array<{ port: number; source: strin
   return [...out].map(([port, source]) => ({ port, source })).sort((a, b) => a.port - b.port);
 }
 
+/** Fatal alerts that mean "not this version / not these suites" (RFC 8446 §6.2, RFC 5246 §7.2.2). */
+const REFUSALS = new Set([
+  40 /* handshake_failure */, 47 /* illegal_parameter */, 50 /* decode_error */, 70 /* protocol_version */, 71 /* insufficient_security */,
+  86 /* inappropriate_fallback */, 109 /* missing_extension */, 110 /* unsupported_extension */,
+]);
+function isRefusal(a: { level: number; description: number }): boolean {
+  return a.level === 2 && REFUSALS.has(a.description);
+}
+
 /** Accepted suites of one version, by elimination; the codes come back with the result. */
 async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, count: () => void): Promise<{ result: VersionResult; codes: number[] }> {
   let offered = suitesFor(version);
   const codes: number[] = [];
   // What was learnt before something went wrong: accepted if a suite already was, unknown otherwise.
   const stopped = (error: string) => ({ result: { accepted: codes.length ? true : null, suites: codes.map(suiteName), error }, codes });
-  // Bounded: each round removes the suite the server chose.
-  for (let round = 0; round <= offered.length + 1 && offered.length > 0; round++) {
+  // Bounded: each round removes the suite the server chose (the bound is fixed at the start, not the shrinking list).
+  const rounds = offered.length + 1;
+  let refused = false;
+  for (let round = 0; round <= rounds && offered.length > 0; round++) {
     let sock;
     try {
       sock = await ctx.connector.tcp(port, { signal: ctx.signal });
@@ -89,6 +100,19 @@ async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, c
       offered = offered.filter((c) => c !== answer.suite);
       continue;
     }
+    // The version asked was negotiated, with a suite that was not offered: the server speaks it, but what it accepts is not known.
+    if (answer.kind === 'server-hello' && answer.version === version)
+      return {
+        result: {
+          accepted: true,
+          suites: codes.map(suiteName),
+          error: `a ${version} ServerHello chose suite 0x${answer.suite.toString(16).padStart(4, '0')}, which was not offered`,
+        },
+        codes,
+      };
+    // A warning, or a fatal alert that is not a refusal (internal_error, close_notify…): not a refusal either.
+    if (answer.kind === 'alert' && !isRefusal(answer))
+      return stopped(`the server answered a ${version} ClientHello with alert ${answer.level}/${answer.description}, which is not a refusal`);
     if (answer.kind === 'timeout') return stopped(`no answer to a ${version} ClientHello within ${HELLO_TIMEOUT_MS} ms`);
     if (answer.kind === 'not-tls') return stopped(`not TLS (first bytes ${answer.firstBytes})`);
     // A close without an alert is what a crash, a connection limit or a reset looks like too: not a refusal.
@@ -98,9 +122,11 @@ async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, c
           ? `the connection was closed without a TLS alert after ${codes.length} suite(s) were found: the rest of the ${version} suites are not known`
           : `the connection was closed without a TLS alert: a refusal of ${version} cannot be told from a failure`,
       );
-    // An alert, or a ServerHello for another version: this version (or the suites still offered) is refused.
+    // A refusing alert, or a ServerHello for another version: this version (or the suites still offered) is refused.
+    refused = true;
     break;
   }
+  if (!refused && offered.length > 0) return stopped(`the suite enumeration stopped after ${rounds} rounds with ${offered.length} suite(s) not asked`);
   return { result: { accepted: codes.length > 0, suites: codes.map(suiteName) }, codes };
 }
 

@@ -3,19 +3,23 @@
  * a factory reset is the same page, now empty, and not a setup wizard, an
  * error page or a login page that happens to answer 200. Values are never
  * kept: only the media type, the structure (JSON keys, the HTML title and
- * form field names, the labels of "key: value" lines) and the labels that
- * stood right before each canary.
+ * form field names, the labels of "key: value" lines) and where each canary
+ * sat (its JSON key path, its form field, the word before it, its topic).
+ * The page after a reset is the same page when all of those are still there.
  */
 import { z } from 'zod';
 
 export const pageShapeSchema = z.object({
   /** "application/json", "text/html", … ; "text" for a shell or serial answer. */
   mediaType: z.string(),
-  /** The structure: "key:owner", "title:Account", "field:email", "label:Wi-Fi SSID". */
+  /** The structure: "key:owner" (top-level JSON keys), "title:Account", "field:email", "label:Wi-Fi SSID". */
   skeleton: z.array(z.string()),
-  /** The label right before each canary value ("email", "owner_phone"): where the data sat. */
+  /**
+   * Where each canary value sat: "json:data.owner.email" (its key path), "field:email" (the form field),
+   * "text:e-mail</td><td>" (the last word before it on its line), "topic:cam/owner" (an MQTT topic).
+   */
   anchors: z.array(z.string()),
-  /** Of the labels asked about (those that held the data on the page read before), the ones this page still carries. */
+  /** Of the anchors asked about (those of the page read before), the ones this page still has in place. */
   present: z.array(z.string()).optional(),
 });
 export type PageShape = z.infer<typeof pageShapeSchema>;
@@ -27,15 +31,32 @@ function cap(items: Iterable<string>): string[] {
   return [...new Set(items)].slice(0, MAX_ITEMS).sort();
 }
 
-function jsonSkeleton(text: string): string[] | null {
+function parseJson(text: string): unknown {
   try {
-    const v: unknown = JSON.parse(text);
-    if (Array.isArray(v)) return ['[array]'];
-    if (v && typeof v === 'object') return Object.keys(v).map((k) => `key:${k}`);
-    return ['[scalar]'];
+    return JSON.parse(text);
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+function jsonSkeleton(v: unknown): string[] {
+  if (Array.isArray(v)) return ['[array]'];
+  if (v && typeof v === 'object') return Object.keys(v).map((k) => `key:${k}`);
+  return ['[scalar]'];
+}
+
+/** Every key path of a JSON value ("data.owner.email", arrays as "users[]"), and the paths whose string holds one of `values`. */
+function jsonPaths(v: unknown, values: string[], at = '', out = { all: new Set<string>(), holding: new Set<string>() }, depth = 0) {
+  if (depth > 12 || out.all.size > 2000) return out;
+  if (Array.isArray(v)) for (const x of v.slice(0, 200)) jsonPaths(x, values, `${at}[]`, out, depth + 1);
+  else if (v && typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) {
+      const p = at ? `${at}.${k}` : k;
+      out.all.add(p);
+      jsonPaths(x, values, p, out, depth + 1);
+    }
+  else if (typeof v === 'string' && values.some((c) => c && v.includes(c))) out.holding.add(at);
+  return out;
 }
 
 function htmlSkeleton(text: string): string[] {
@@ -55,38 +76,62 @@ function textSkeleton(text: string): string[] {
   return out;
 }
 
-/** The label before a value: the JSON key, the form field's name, the table cell or "key=" in front of it. */
-function anchorBefore(text: string, index: number): string | null {
+/**
+ * Where a value sat, in a form that can be looked for on another page: the
+ * form field's name (`field:email`), or the exact text before it on its line
+ * (`text:<td>Owner e-mail</td><td>`, `text:email=`).
+ */
+function anchorBefore(text: string, index: number, forms: string[]): string | null {
   const lineStart = text.lastIndexOf('\n', index - 1) + 1;
-  let before = text.slice(Math.max(lineStart, index - 160), index);
+  let before = text.slice(Math.max(lineStart, index - 40), index);
   // <input name="email" value="…  →  the field's name.
-  const field = /\bname\s*=\s*["']?([\w.[\]-]{1,60})["']?[^<>]*\bvalue\s*=\s*["']?$/i.exec(before);
-  if (field) return field[1];
-  before = before.replace(/<[^>]*>/g, ' ').replace(/&nbsp;/g, ' ');
-  const m = /([A-Za-z_][\w.-]{0,60})[\s"':=,>]*$/.exec(before);
-  return m ? m[1] : null;
+  const field = /\bname\s*=\s*["']?([\w.[\]-]{1,60})["']?[^<>]*\bvalue\s*=\s*["']?$/i.exec(text.slice(Math.max(lineStart, index - 160), index));
+  if (field) return `field:${field[1]}`;
+  // The literal text before the value on its line, not reaching back into another value.
+  for (const f of forms) {
+    const j = before.lastIndexOf(f);
+    if (j >= 0) before = before.slice(j + f.length);
+  }
+  // Only the last word and what follows it ("e-mail</td><td>", "Email: "): nothing of an earlier value (a password) on the line is kept.
+  before = before.replace(/^[\s\S]*\s(?=\S)/, '');
+  return /[A-Za-z]{2}/.test(before) ? `text:${before}` : null;
 }
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** The shape of `text`; `lookFor` are labels from an earlier reading of the same channel, to say which are still there. */
+/** The shape of `text`; `lookFor` are anchors from an earlier reading of the same channel, to say which are still in place. */
 export function pageShape(text: string, contentType: string | undefined, canaryValues: string[], lookFor: string[] = []): PageShape {
   const mediaType = (contentType ?? 'text').split(';')[0].trim().toLowerCase() || 'text';
-  const json = mediaType.includes('json') || /^\s*[[{]/.test(text) ? jsonSkeleton(text) : null;
-  const skeleton = json ?? (mediaType.includes('html') || /<html|<form|<body/i.test(text) ? htmlSkeleton(text) : textSkeleton(text));
+  const json = mediaType.includes('json') || /^\s*[[{]/.test(text) ? parseJson(text) : undefined;
+  const forms = canaryValues.flatMap((v) => [...new Set([v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)])]).filter(Boolean);
+  let skeleton: string[];
   const anchors: string[] = [];
-  for (const value of canaryValues) {
-    for (const form of new Set([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)])) {
-      if (!form) continue;
+  let has: (anchor: string) => boolean;
+  if (json !== undefined) {
+    skeleton = jsonSkeleton(json);
+    const paths = jsonPaths(json, forms);
+    for (const p of paths.holding) anchors.push(`json:${p}`);
+    has = (a) => a.startsWith('json:') && paths.all.has(a.slice(5));
+  } else {
+    const html = mediaType.includes('html') || /<html|<form|<body/i.test(text);
+    skeleton = html ? htmlSkeleton(text) : textSkeleton(text);
+    for (const form of forms) {
       let i = text.indexOf(form);
       for (let n = 0; i >= 0 && n < 8; n++, i = text.indexOf(form, i + form.length)) {
-        const a = anchorBefore(text, i);
+        const a = anchorBefore(text, i, forms);
         if (a) anchors.push(a);
       }
     }
+    const fields = new Set(htmlSkeleton(text).filter((x) => x.startsWith('field:')));
+    has = (a) => (a.startsWith('field:') ? fields.has(a) : a.startsWith('text:') ? text.includes(a.slice(5)) : false);
   }
-  const present = lookFor.filter((l) => new RegExp(`(^|[^\\w])${escape(l)}($|[^\\w])`).test(text));
+  const present = lookFor.filter(has);
   return { mediaType, skeleton: cap(skeleton), anchors: cap(anchors), ...(lookFor.length ? { present } : {}) };
+}
+
+/** An MQTT read-back's shape: the topics, and those that held the data. */
+export function topicShape(topics: Map<string, string[]>, lookFor: string[] = []): PageShape {
+  const anchors = [...topics].filter(([, c]) => c.length).map(([t]) => `topic:${t}`);
+  const present = lookFor.filter((a) => a.startsWith('topic:') && topics.has(a.slice(6)));
+  return { mediaType: 'mqtt', skeleton: [], anchors: cap(anchors), ...(lookFor.length ? { present } : {}) };
 }
 
 export interface ShapeComparison {
@@ -106,15 +151,20 @@ export function sameShape(before: PageShape, after: PageShape): ShapeComparison 
   const missingSkeleton = before.skeleton.filter((s) => !after.skeleton.includes(s));
   if (missingSkeleton.length)
     return { same: false, detail: `the page no longer has the structure it had (missing: ${missingSkeleton.slice(0, 6).join(', ')})` };
+  if (before.anchors.length === 0)
+    return { same: false, detail: 'nothing on the page locates where the data sat, so the page read after cannot be told apart from another page' };
   const still = new Set(after.present ?? []);
-  const missingAnchors = before.anchors.filter((a) => !still.has(a));
-  if (before.skeleton.length === 0) {
-    if (before.anchors.length === 0)
-      return { same: false, detail: 'the page has no structure or labels to compare, so it cannot be told apart from another page' };
-    if (missingAnchors.length) return { same: false, detail: `the labels that held the data are gone (${missingAnchors.slice(0, 6).join(', ')})` };
-  }
+  const missing = before.anchors.filter((a) => !still.has(a));
+  if (missing.length) return { same: false, detail: `the places that held the data are gone (${missing.slice(0, 6).map(show).join(', ')})` };
   return {
     same: true,
-    detail: `same ${before.mediaType} page (${before.skeleton.length} structural item(s)${before.anchors.length ? `; fields that held the data: ${before.anchors.slice(0, 6).join(', ')}${missingAnchors.length ? ` — now absent: ${missingAnchors.slice(0, 6).join(', ')}` : ''}` : ''})`,
+    detail: `same ${before.mediaType} page, the places that held the data still there and empty (${before.anchors.slice(0, 6).map(show).join(', ')})`,
   };
+}
+
+/** An anchor as the report shows it. */
+function show(anchor: string): string {
+  const [kind, ...rest] = anchor.split(':');
+  const v = rest.join(':');
+  return kind === 'text' ? JSON.stringify(v) : kind === 'json' ? `JSON ${v}` : kind === 'field' ? `form field ${v}` : `topic ${v}`;
 }

@@ -40,6 +40,13 @@ export const serialConsoleCheck: Check = {
           : `${f.path}: the console asks for a login, but no boot was observed, so what the bootloader offers and what the boot prints are unknown: declare restart: (a reboot command over ssh or serial, an http call, or an operator step) or power.cycle (the bench power controller) so the boot can be watched`,
         findings: [{ severity: 'info', protocol: 'serial', message: `${f.path}: login prompt; no shell without login; no secret in ${f.bytes} bytes printed` }],
       };
+    // A countdown that the keys tried did not stop may stop on another one (a keyed autoboot): not shown locked.
+    if (f.countdownOffered)
+      return {
+        verdict: 'inconclusive',
+        rationale: `${f.path}: the boot offers an autoboot countdown that Enter, space, Ctrl-C and the key it names did not stop; a keyed autoboot may still stop on another key, so the bootloader is not shown locked`,
+        findings: [{ severity: 'medium', protocol: 'serial', message: `${f.path}: an autoboot countdown is offered at boot` }],
+      };
     return {
       verdict: 'pass',
       rationale: `${f.path}: ${f.restart ? `boot watched after the restart (${f.restart.request}, ${f.bootBytes ?? 0} bytes)` : 'boot seen on the console'}; login prompt, bootloader not interruptible, no secrets or personal data in ${f.bytes} bytes`,
@@ -47,7 +54,7 @@ export const serialConsoleCheck: Check = {
         {
           severity: 'info',
           protocol: 'serial',
-          message: f.countdownOffered ? 'a countdown was shown but a key did not stop it' : 'no autoboot countdown offered',
+          message: 'no autoboot countdown offered',
         },
       ],
       basis: basis(['serial', SerialConsoleFact]),

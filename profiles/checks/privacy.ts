@@ -215,17 +215,20 @@ export const dataDeletionCheck: Check = {
       const a = f.after.find((x) => x.channel === b.channel)!;
       return {
         channel: b.channel,
-        cmp: b.shape && a.shape ? sameShape(b.shape, a.shape) : b.shape ? { same: false, detail: 'the page read after the reset has no shape recorded' } : null,
+        cmp:
+          b.shape && a.shape
+            ? sameShape(b.shape, a.shape)
+            : { same: false, detail: 'no shape of the answer was recorded, so it cannot be shown to be the same page' },
       };
     });
-    const changed = shapes.filter((s) => s.cmp && !s.cmp.same);
+    const changed = shapes.filter((s) => !s.cmp.same);
     if (changed.length)
       return {
         verdict: 'inconclusive',
-        rationale: `after the reset the read-back no longer looks like the data page, so the data being absent shows nothing: ${changed.map((s) => `${s.channel}: ${s.cmp!.detail}`).join('; ')}`,
+        rationale: `after the reset the read-back no longer looks like the data page, so the data being absent shows nothing: ${changed.map((s) => `${s.channel}: ${s.cmp.detail}`).join('; ')}`,
         findings,
       };
-    for (const s of shapes) if (s.cmp) findings.push({ severity: 'info', message: `after the reset: ${s.channel}: ${s.cmp.detail}` });
+    for (const s of shapes) findings.push({ severity: 'info', message: `after the reset: ${s.channel}: ${s.cmp.detail}` });
     return {
       verdict: 'pass',
       rationale: `${[...new Set(before.flatMap((c) => c.categories))].join(', ')} seen before the reset, none after on the same ${before.length} channel(s), each the same page as before`,

@@ -106,7 +106,8 @@ export async function firmwareDevice(opts: FirmwareDeviceOptions): Promise<Firmw
       }
       if (req.url === '/reset' && req.method === 'POST') {
         state.resets += 1;
-        if (opts.wipeOnReset) state.userdata = null;
+        // A wipe empties the owner's fields; the config page keeps its shape.
+        if (opts.wipeOnReset && state.userdata) state.userdata = Object.fromEntries(Object.keys(state.userdata).map((k) => [k, '']));
         if (opts.resetRestoresDefaultPassword) pass = 'factory-default';
         return json(200, { reset: true });
       }

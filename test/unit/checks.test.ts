@@ -539,10 +539,10 @@ describe('privacy.disclosure', () => {
 const reset = (over: Partial<ResetFacts>): ProbeResult =>
   res('reset', [
     fact(ResetFact, {
-      before: [channel()],
+      before: [channel({ shape: { mediaType: 'application/json', skeleton: ['key:owner'], anchors: ['json:owner.email'] } })],
       reset: { ...action(), action: 'reset' },
       return: { returned: true, afterMs: 3000, polls: 2, how: 'version answered' },
-      after: [channel({ categories: [] })],
+      after: [channel({ categories: [], shape: { mediaType: 'application/json', skeleton: ['key:owner'], anchors: [], present: ['json:owner.email'] } })],
       survived: [],
       ...over,
     }),
@@ -550,7 +550,12 @@ const reset = (over: Partial<ResetFacts>): ProbeResult =>
 
 describe('privacy.data-deletion', () => {
   const id = 'privacy.data-deletion';
-  it('pass: seen before, gone after, on the same channel', () => expect(judge(id, [reset({})]).verdict).toBe('pass'));
+  it('pass: seen before, gone after, on the same channel, the same page with the field emptied', () => expect(judge(id, [reset({})]).verdict).toBe('pass'));
+  it('inconclusive: the page after the reset no longer has the field that held the data', () =>
+    expect(
+      judge(id, [reset({ after: [channel({ categories: [], shape: { mediaType: 'application/json', skeleton: ['key:owner'], anchors: [], present: [] } })] })])
+        .verdict,
+    ).toBe('inconclusive'));
   it('fail: the e-mail survived the reset', () => expect(judge(id, [reset({ after: [channel()], survived: ['email'] })]).verdict).toBe('fail'));
   it("the check decides what survived from the channels, not from the probe's reading", () =>
     expect(judge(id, [reset({ after: [channel()], survived: [] })]).verdict).toBe('fail'));
