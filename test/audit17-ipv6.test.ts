@@ -5,29 +5,12 @@
  */
 import net from 'node:net';
 import { assess, verdicts } from './audit-helpers';
-import { listenOn } from './helpers/servers';
+import { listenOn, openShellServer } from './helpers/servers';
 import { ScopeGuard } from '../harness/scope';
 import { parseDeviceFile } from '../harness/device-file/load';
 
 /** A root shell with no login, listening on `host` only. */
-async function openShell(host: string) {
-  const server = net.createServer((s) => {
-    s.on('error', () => undefined);
-    s.write('# ');
-    let buf = '';
-    s.on('data', (d: Buffer) => {
-      buf += d.toString('latin1');
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).replace(/\r$/, '');
-        buf = buf.slice(i + 1);
-        const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
-        s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
-      }
-    });
-  });
-  return listenOn(server, host);
-}
+const openShell = (host: string) => listenOn(openShellServer(), host);
 
 /** Something declared on IPv4, so that the IPv4 side of the scan has an answer. */
 async function banner() {

@@ -156,6 +156,25 @@ export async function lockoutServer(user: string, pass: string, lockAfter: numbe
   return { ...(await listenOn(server)), stats };
 }
 
+/** A root shell with no login at all ("# " prompt, runs the arithmetic echo): bind it where the scenario needs it (listenOn(server, host)). */
+export function openShellServer(): net.Server {
+  return net.createServer((s) => {
+    s.on('error', () => undefined);
+    s.write('# ');
+    let buf = '';
+    s.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).replace(/\r$/, '');
+        buf = buf.slice(i + 1);
+        const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
+        s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
+      }
+    });
+  });
+}
+
 /**
  * A telnet-like server. `mode`: `shell` runs a fake shell after user:pass;
  * `refuse` always says "Login incorrect"; `echo` echoes everything back and
