@@ -22,7 +22,12 @@ const BOOT_MARK =
 /** A key the countdown names ("Hit <SPACE>", 'press "s"'). */
 const NAMED_KEY = /(?:press|type|hit|enter)\s+(?:<([A-Za-z-]+)>|"([^"]{1,8})"|'([^']{1,8})')/i;
 const KEY_NAMES: Record<string, string> = { space: ' ', enter: '\r', return: '\r', esc: '\x1b', escape: '\x1b', 'ctrl-c': '\x03' };
-const BOOT_PROMPT = /(=>|U-Boot>|CFE>|RedBoot>|\bboot>)\s*$/;
+/**
+ * A bootloader's prompt at the start of a line. Not anchored at the end: a
+ * prompt stays shown when the keys typed after it are echoed (a key sent late,
+ * on a loaded bench, lands on the prompt line).
+ */
+const BOOT_PROMPT = /(?:^|[\r\n])[ \t]*(=>|U-Boot>|CFE>|RedBoot>|boot>)(?:[ \t]|$)/;
 const LOGIN = /(login|user ?name|password)\s*:\s*$/i;
 const SHELL = /[#$>%] ?$/;
 // Also wifi_psk=, admin_password= …: the key may carry a prefix.

@@ -17,8 +17,10 @@ import { listenOn } from '../helpers/servers';
  * A UART that behaves like one: opening it prints nothing; a key gives the
  * running system's login prompt; the device boots (and the boot is printed)
  * only when `trigger` appears — which the bench power controller below creates.
+ * Ctrl-C does not end it (a bootloader clears its line on one).
  */
-const REAL_UART = (trigger: string, boot: string) => `rm -f ${trigger}
+const REAL_UART = (trigger: string, boot: string) => `trap '' INT
+rm -f ${trigger}
 while :; do
   if [ -e ${trigger} ]; then rm -f ${trigger}; sleep 0.3; printf '${boot}'; sleep 0.3; printf 'device login: '; fi
   if IFS= read -r -s -n 1 -t 0.2 _k; then printf '\\r\\ndevice login: '; fi
@@ -123,6 +125,23 @@ describe('serial console probe', () => {
       const program = REAL_UART(trigger, leaky).replace(
         `printf 'device login: '; fi\n`,
         `if IFS= read -r -s -n 1 -t 2 _k; then printf '\\r\\n=> '; read -r _l; fi; printf 'device login: '; fi\n`,
+      );
+      try {
+        const c = await judge(await console_(program, '/bin/bash'), { power: { cycle: { url: power.url, method: 'POST' } } });
+        expect(c.verdict).toBe('fail');
+        expect(c.findings.map((f) => f.message).join('\n')).toMatch(/could be interrupted into the bootloader prompt/);
+      } finally {
+        await power.close();
+      }
+    });
+
+    it('a bootloader that shows its prompt late and echoes what is typed on the prompt line is still seen interrupted', async () => {
+      // The extra keys (space, Ctrl-C) go out before the prompt shows and are echoed after it, on its line, as a UART does.
+      const power = await powerController(trigger);
+      const slow = 'U-Boot 2023.01\\r\\nHit any key to stop autoboot:  2 \\r\\n';
+      const program = REAL_UART(trigger, slow).replace(
+        `printf 'device login: '; fi\n`,
+        `if IFS= read -r -s -n 1 -t 2 _k; then stty -isig; sleep 0.6; printf '\\r\\n=> '; while IFS= read -r -s -n 1 -t 1.5 c; do printf '%s' "$c"; done; stty isig; fi; printf 'device login: '; fi\n`,
       );
       try {
         const c = await judge(await console_(program, '/bin/bash'), { power: { cycle: { url: power.url, method: 'POST' } } });
