@@ -4,6 +4,7 @@
  * on status pages, anonymous MQTT (topics seen in a bounded window), the
  * same over TLS.
  */
+import type net from 'node:net';
 import { Client, type AuthenticationType } from 'ssh2';
 import { mapLimit } from '../harness/limiter';
 import { z } from 'zod';
@@ -14,7 +15,7 @@ import { canariesIn } from './util/canaries';
 import { httpRequest, lockSignal } from './util/http';
 import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './credentials/session';
 import { declaredCertificateOnly, labClientCert } from './util/client-cert';
-import { proveClientCertRequired } from './util/tls-connect';
+import { proveClientCertRequired, tlsConnect } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
 import { ftpLogin } from './util/ftp';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
@@ -54,6 +55,9 @@ export function secretsIn(body: Buffer): string[] {
   return [...keys];
 }
 
+/** Kinds asked as HTTP, MQTT over TLS and a shell in turn: what identification could not name, or named only as TLS. */
+const ASKED_AS_UNKNOWN = new Set(['unknown', 'other', 'tls']);
+
 export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status'] as const;
 
 /** Something reachable without credentials (or a place that could not be checked: `detail` says so). */
@@ -72,24 +76,86 @@ function unchecked(port: number, protocol: string, why: string): Exposure {
   return { port, protocol, what: 'status', where: `${protocol} ${port}`, canaries: [], detail: `could not be checked: ${why}` };
 }
 
-async function shellWithoutLogin(ctx: ProbeContext, port: number, protocol: string): Promise<Exposure | null> {
-  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+/** "echo SB$((1234+4321))" printed 5555: commands run (an echoing line prints the expression, not the sum). */
+const SHELL_PROOF = 'echo SB$((1234+4321))';
+const PROMPT = /(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i;
+
+/**
+ * A shell without login on a stream that may print nothing until it is
+ * spoken to (a bind shell prints no prompt): wait for a prompt, then send a
+ * newline and the arithmetic whether one came or not. Only the sum proves a
+ * shell; a login prompt proves one is asked for; anything else is unknown.
+ */
+async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string): Promise<Exposure | null> {
   const t = new TelnetSession(sock);
-  try {
-    const prompt = await t.waitFor(/(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i, 3000);
-    if (!prompt) return unchecked(port, protocol, `neither a login prompt nor a shell prompt within 3 s (${t.text.length} bytes seen)`);
-    if (/:\s*$/.test(prompt[0])) return null;
-    const mark = t.text.length;
-    t.send('echo SB$((1234+4321))');
-    if (!(await t.waitFor(/SB5555/, 3000, mark))) return null;
+  const prompt = await t.waitFor(PROMPT, 3000);
+  if (prompt && /:\s*$/.test(prompt[0])) return null;
+  let mark = t.text.length;
+  if (!prompt) {
+    t.send('');
+    await t.waitFor(PROMPT, 1000, mark);
+    if (/(login|user ?name|password)\s*:\s*$/i.test(t.text.slice(mark))) return null;
+    mark = t.text.length;
+  }
+  t.send(SHELL_PROOF);
+  if (await t.waitFor(/SB5555/, 3000, mark))
     return {
       port,
       protocol: 'shell',
       what: 'shell',
-      where: `TCP ${port}`,
+      where,
       canaries: canariesIn(ctx.device, t.text),
-      detail: 'a shell that runs commands with no login (echo $((1234+4321)) printed 5555)',
+      detail: `a shell that runs commands with no login (${SHELL_PROOF} printed 5555)`,
     };
+  const seen = `${t.text.length} bytes seen${t.closed ? ', then it closed' : ''}`;
+  return unchecked(
+    port,
+    protocol,
+    prompt
+      ? `a prompt without a login (${JSON.stringify(prompt[0].trim().slice(-20))}) that does not run shell arithmetic: a vendor command line needs a reviewer (${seen})`
+      : `neither a login prompt nor a shell, also after a newline and ${JSON.stringify(SHELL_PROOF)} (${seen})`,
+  );
+}
+
+async function shellWithoutLogin(ctx: ProbeContext, port: number, protocol: string): Promise<Exposure | null> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  try {
+    return await askShell(ctx, sock, port, protocol, `TCP ${port}`);
+  } finally {
+    sock.destroy();
+  }
+}
+
+/**
+ * A port whose protocol is not known (the scan's identification found none of
+ * SSH, telnet, FTP, HTTP, MQTT in it, or only TLS): asked as HTTP (HTTPS on a
+ * TLS port), then MQTT over TLS, then as a shell, before it counts as asked.
+ * A port that answers none of them stays unknown.
+ */
+async function askUnknown(ctx: ProbeContext, port: number, kind: string, isTls: boolean): Promise<Exposure[]> {
+  const tried: string[] = [];
+  try {
+    const res = await httpRequest(ctx, { port, tls: isTls, path: '/', timeoutMs: 3000, maxBytes: 4096 });
+    if (res.status >= 100) return await webWithoutLogin(ctx, port, isTls);
+  } catch (err) {
+    tried.push(`${isTls ? 'HTTPS' : 'HTTP'}: ${(err as Error).message}`);
+  }
+  if (isTls) {
+    const l = await mqttListen(ctx, port, true);
+    if (l.accepted || /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? ''))
+      return [await anonymousMqtt(ctx, port, true, l)].filter((x): x is Exposure => x !== null);
+    tried.push(`MQTT over TLS: ${l.error ?? 'no answer'}`);
+  }
+  let sock: net.Socket;
+  if (isTls) {
+    const t = await tlsConnect(ctx, port);
+    if (t.kind !== 'connected') return [unchecked(port, kind, `${tried.join('; ')}; TLS for a shell: ${t.message}`)];
+    sock = t.socket;
+  } else sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  try {
+    const shell = await askShell(ctx, sock, port, kind, `${isTls ? 'TLS' : 'TCP'} ${port}`);
+    if (shell === null || shell.what === 'shell') return shell ? [shell] : [];
+    return [{ ...shell, detail: `${shell.detail}; ${tried.join('; ')}` }];
   } finally {
     sock.destroy();
   }
@@ -255,14 +321,15 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
   return out;
 }
 
-async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean): Promise<Exposure | null> {
+/** `heard`: what a listen already made on this port gave (an unknown TLS port asked as MQTT), instead of a second one. */
+async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean, heard?: Awaited<ReturnType<typeof mqttListen>>): Promise<Exposure | null> {
   // A broker declared certificate-only that proves it admits nobody without one has nothing open to anonymous clients.
   if (isTls && declaredCertificateOnly(ctx.device, port)) {
     const proof = await proveClientCertRequired(ctx, port, labClientCert(ctx.device, port));
     if (proof.required) return null;
     if (!proof.proven) return unchecked(port, 'mqtts', proof.detail);
   }
-  const l = await mqttListen(ctx, port, isTls);
+  const l = heard ?? (await mqttListen(ctx, port, isTls));
   // A broker that refuses anonymous clients answered; one that sent garbage or nothing did not.
   if (!l.accepted)
     return /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? '')
@@ -309,11 +376,16 @@ export const unauthenticatedProbe: Probe = {
     const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
       const kind = kindOf(r);
       try {
+        // Declared as HTTP, found speaking TLS: asked as HTTPS.
+        if (r.service === 'tls' && kind === 'http') return await webWithoutLogin(ctx, r.port, true);
         if (kind === 'ssh') return [await sshWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port, kind)].filter((x): x is Exposure => x !== null);
         if (kind === 'http' || kind === 'https') return await webWithoutLogin(ctx, r.port, kind === 'https');
         if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
+        if (kind === 'onvif') return await webWithoutLogin(ctx, r.port, r.service === 'tls');
+        if (ASKED_AS_UNKNOWN.has(kind)) return await askUnknown(ctx, r.port, kind, kind === 'tls' || r.service === 'tls');
+        return [unchecked(r.port, kind, `no probe asks ${kind} for what it gives without credentials`)];
       } catch (err) {
         return [
           { port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` },

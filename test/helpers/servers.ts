@@ -156,11 +156,14 @@ export async function lockoutServer(user: string, pass: string, lockAfter: numbe
   return { ...(await listenOn(server)), stats };
 }
 
-/** A root shell with no login at all ("# " prompt, runs the arithmetic echo): bind it where the scenario needs it (listenOn(server, host)). */
-export function openShellServer(): net.Server {
+/**
+ * A root shell with no login at all (runs the arithmetic echo): bind it where the scenario needs it (listenOn(server, host)).
+ * `prompt: ''` is a bind shell (`nc -l -e /bin/sh`): it prints nothing, not even a prompt, until spoken to.
+ */
+export function openShellServer(prompt = '# '): net.Server {
   return net.createServer((s) => {
     s.on('error', () => undefined);
-    s.write('# ');
+    s.write(prompt);
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
@@ -169,7 +172,7 @@ export function openShellServer(): net.Server {
         const line = buf.slice(0, i).replace(/\r$/, '');
         buf = buf.slice(i + 1);
         const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
-        s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
+        s.write(prompt ? `${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}${prompt}` : m ? `SB${Number(m[1]) + Number(m[2])}\n` : '');
       }
     });
   });
