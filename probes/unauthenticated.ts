@@ -4,7 +4,7 @@
  * on status pages, anonymous MQTT (topics seen in a bounded window), the
  * same over TLS.
  */
-import type net from 'node:net';
+import net from 'node:net';
 import { Client, type AuthenticationType } from 'ssh2';
 import { mapLimit } from '../harness/limiter';
 import { z } from 'zod';
@@ -17,6 +17,7 @@ import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './cre
 import { declaredCertificateOnly, labClientCert } from './util/client-cert';
 import { proveClientCertRequired, tlsConnect } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
+import { WaitableText } from './util/waitable-text';
 import { ftpLogin } from './util/ftp';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
@@ -58,7 +59,7 @@ export function secretsIn(body: Buffer): string[] {
 /** Kinds asked as HTTP, MQTT over TLS and a shell in turn: what identification could not name, or named only as TLS. */
 const ASKED_AS_UNKNOWN = new Set(['unknown', 'other', 'tls']);
 
-export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status'] as const;
+export const EXPOSURES = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'status', 'stream'] as const;
 
 /** Something reachable without credentials (or a place that could not be checked: `detail` says so). */
 export const UnauthenticatedFact = defineFact(
@@ -348,6 +349,61 @@ async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean, he
   };
 }
 
+/** Where cameras commonly serve their RTSP stream (vendor manuals); declared paths (auth[] with protocol rtsp) come first. */
+const RTSP_PATHS = ['/', '/live', '/stream1', '/h264', '/ch0', '/live.sdp', '/video', '/Streaming/Channels/101'];
+
+/** One RTSP DESCRIBE (RFC 2326 §10.2) on its own connection: the status, or why there was none. */
+async function rtspDescribe(ctx: ProbeContext, port: number, path: string, cseq: number): Promise<{ status?: number; sdp?: boolean; error?: string }> {
+  const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  const text = new WaitableText(16 * 1024);
+  sock.on('data', (c: Buffer) => text.append(c.toString('latin1')));
+  sock.on('close', () => text.close());
+  try {
+    const address = sock.remoteAddress ?? ctx.connector.host;
+    const host = net.isIPv6(address) ? `[${address}]` : address;
+    sock.write(`DESCRIBE rtsp://${host}:${port}${path} RTSP/1.0\r\nCSeq: ${cseq}\r\nAccept: application/sdp\r\nUser-Agent: starbench\r\n\r\n`);
+    const head = await text.until(() => text.text.match(/^RTSP\/1\.\d (\d{3})[^\n]*\n[\s\S]*?\r?\n\r?\n/), 3000);
+    if (!head) return { error: text.text.length ? `not an RTSP answer (${JSON.stringify(text.text.slice(0, 40))})` : 'no answer within 3 s' };
+    const status = Number(head[1]);
+    if (status === 200) await text.until(() => (/\bv=0/.test(text.text) ? true : null), 1000);
+    return { status, sdp: /\bv=0/.test(text.text) };
+  } finally {
+    sock.destroy();
+  }
+}
+
+/**
+ * A camera's RTSP stream without credentials: DESCRIBE on the declared and
+ * the common stream paths. A session description (200) is the stream open to
+ * anyone; a 401 is the evidence it asks for credentials; paths that are all
+ * unknown to the server (404) leave the question open.
+ */
+async function rtspWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposure[]> {
+  const declared = ctx.device.auth.filter((a) => a.port === port && a.protocol === 'rtsp' && a.path).map((a) => a.path as string);
+  const paths = [...new Set([...declared, ...RTSP_PATHS])];
+  const statuses: string[] = [];
+  let refused = 0;
+  const open: Exposure[] = [];
+  for (const [i, path] of paths.entries()) {
+    const r = await rtspDescribe(ctx, port, path, i + 1);
+    statuses.push(`${path} ${r.status ?? r.error}`);
+    if (r.status === undefined) continue;
+    if (r.status === 401 || r.status === 403) refused += 1;
+    if (r.status >= 200 && r.status < 300)
+      open.push({
+        port,
+        protocol: 'rtsp',
+        what: 'stream',
+        where: `rtsp ${port} ${path}`,
+        canaries: [],
+        detail: `RTSP DESCRIBE answered ${r.status}${r.sdp ? ' with a session description' : ''} without credentials: the stream opens for anyone`,
+      });
+  }
+  if (open.length) return open;
+  if (refused) return [];
+  return [unchecked(port, 'rtsp', `no stream path answered 200 or 401 (${statuses.join(', ')}): declare the stream's path under auth[] (protocol rtsp, path)`)];
+}
+
 async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure | null> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   try {
@@ -384,6 +440,7 @@ export const unauthenticatedProbe: Probe = {
         if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
         if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
         if (kind === 'onvif') return await webWithoutLogin(ctx, r.port, r.service === 'tls');
+        if (kind === 'rtsp') return await rtspWithoutLogin(ctx, r.port);
         if (ASKED_AS_UNKNOWN.has(kind)) return await askUnknown(ctx, r.port, kind, kind === 'tls' || r.service === 'tls');
         return [unchecked(r.port, kind, `no probe asks ${kind} for what it gives without credentials`)];
       } catch (err) {

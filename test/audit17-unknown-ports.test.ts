@@ -92,4 +92,44 @@ describe('audit17: ports the scan could not name are asked before they count', (
     );
     expect(r.verdict).toBe('pass');
   }, 90_000);
+
+  describe('RTSP (a camera stream)', () => {
+    /** An RTSP server: `open` serves a session description on /live, `auth` answers 401 to everything, `lost` 404. */
+    const rtsp = (mode: 'open' | 'auth' | 'lost') =>
+      net.createServer((s) => {
+        s.on('error', () => undefined);
+        let buf = '';
+        s.on('data', (d: Buffer) => {
+          buf += d.toString('latin1');
+          const end = buf.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const [method, url] = buf.split(' ');
+          const cseq = buf.match(/CSeq: (\d+)/)?.[1] ?? '0';
+          buf = '';
+          if (method !== 'DESCRIBE') return void s.end(`RTSP/1.0 400 Bad Request\r\nCSeq: ${cseq}\r\n\r\n`);
+          if (mode === 'auth') return void s.end(`RTSP/1.0 401 Unauthorized\r\nCSeq: ${cseq}\r\nWWW-Authenticate: Digest realm="cam", nonce="1"\r\n\r\n`);
+          if (mode === 'open' && /\/live$/.test(url)) {
+            const sdp = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nm=video 0 RTP/AVP 96\r\n';
+            return void s.end(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp.length}\r\n\r\n${sdp}`);
+          }
+          s.end(`RTSP/1.0 404 Not Found\r\nCSeq: ${cseq}\r\n\r\n`);
+        });
+      });
+
+    it('an undeclared stream that opens without credentials fails', async () => {
+      const r = await withExtra(rtsp('open'));
+      expect(r.verdict).toBe('fail');
+      expect(r.text).toMatch(/rtsp \d+ \/live: RTSP DESCRIBE answered 200 with a session description/);
+    }, 90_000);
+
+    it('a stream that asks for credentials counts as asked', async () => {
+      expect((await withExtra(rtsp('auth'))).verdict).toBe('pass');
+    }, 90_000);
+
+    it('a server whose stream path was not found is unknown, and says to declare it', async () => {
+      const r = await withExtra(rtsp('lost'));
+      expect(r.verdict).toBe('inconclusive');
+      expect(r.text).toMatch(/declare the stream's path under auth\[\]/);
+    }, 90_000);
+  });
 });

@@ -54,6 +54,9 @@ export async function identifyPort(ctx: ProbeContext, port: number, bannerWaitMs
   const http = await exchange(ctx, port, `HEAD / HTTP/1.0\r\nHost: ${ctx.scope.host}\r\n\r\n`, ACTIVE_WAIT_MS);
   const status = http.toString('latin1').match(/^HTTP\/1\.[01] (\d{3})/);
   const httpSaid = canariesIn(ctx.device, http.toString('latin1'));
+  // An RTSP server (a camera's stream) answers an HTTP request in its own protocol.
+  const rtsp = http.toString('latin1').match(/^RTSP\/1\.0 (\d{3})/);
+  if (rtsp) return { service: 'rtsp', identifiedBy: `RTSP ${rtsp[1]} to HEAD /` };
   if (status)
     return { service: 'http', identifiedBy: `HTTP ${status[1]} to HEAD /`, banner: printable(http, 80), ...(httpSaid.length ? { canaries: httpSaid } : {}) };
 

@@ -6,7 +6,7 @@ import { discoveryFailure } from './discovery';
 import { factOf, factsOf, basis, type FactKind } from '../../harness/facts';
 import { UnauthenticatedFact, UnauthenticatedScanFact, type Exposure } from '../../probes/unauthenticated';
 
-const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous'];
+const BAD: ReadonlyArray<Exposure['what']> = ['shell', 'admin', 'config', 'personal-data', 'mqtt-anonymous', 'ftp-anonymous', 'stream'];
 
 export const unauthenticatedAccessCheck: Check = {
   id: 'auth.unauthenticated-access',
