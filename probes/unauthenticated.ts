@@ -19,6 +19,7 @@ import { proveClientCertRequired, tlsConnect } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
 import { WaitableText } from './util/waitable-text';
 import { ftpLogin } from './util/ftp';
+import { walkAnonymousFtp } from './util/ftp-walk';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
 // Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
@@ -404,17 +405,43 @@ async function rtspWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposu
   return [unchecked(port, 'rtsp', `no stream path answered 200 or 401 (${statuses.join(', ')}): declare the stream's path under auth[] (protocol rtsp, path)`)];
 }
 
+/**
+ * Anonymous FTP: the login, then a bounded walk of what it shows (names and
+ * file contents searched for the canaries and for secrets with their values).
+ */
 async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure | null> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
+  let login;
   try {
     // RFC 1635: anonymous FTP takes user "anonymous" and an e-mail-like password.
-    const r = await ftpLogin(sock, 'anonymous', 'starbench@example.invalid');
-    return r.result === 'accepted'
-      ? { port, protocol: 'ftp', what: 'ftp-anonymous', where: `ftp ${port}`, canaries: [], detail: `anonymous FTP login accepted (${r.codes.join(' ')})` }
-      : null;
+    login = await ftpLogin(sock, 'anonymous', 'starbench@example.invalid');
   } finally {
     sock.destroy();
   }
+  if (login.result === 'rejected') return null;
+  if (login.result !== 'accepted')
+    return unchecked(port, 'ftp', `no usable answer to an anonymous login (${login.result}${login.codes.length ? `: ${login.codes.join(' ')}` : ''})`);
+  const walk = await walkAnonymousFtp(ctx, port);
+  const canaries = new Set<string>(canariesIn(ctx.device, walk.entries.join('\n')));
+  const found: string[] = [];
+  for (const f of walk.files) {
+    const c = canariesIn(ctx.device, f.content.toString('latin1'));
+    const secrets = secretsIn(f.content);
+    c.forEach((x) => canaries.add(x));
+    if (c.length) found.push(`personal data (${c.join(', ')}) in ${f.path}`);
+    if (secrets.length) found.push(`secrets (${secrets.join(', ')}) in ${f.path}`);
+  }
+  const walked = walk.loggedIn
+    ? `; walked ${walk.directories} folder(s), ${walk.entries.length} entries, read ${walk.files.length} file(s)${found.length ? `: ${found.join('; ')}` : ''}${walk.incomplete.length ? ` (not all seen: ${walk.incomplete.slice(0, 3).join('; ')}${walk.incomplete.length > 3 ? ` and ${walk.incomplete.length - 3} more` : ''})` : ''}`
+    : `; the walk could not log in again (${walk.error})`;
+  return {
+    port,
+    protocol: 'ftp',
+    what: 'ftp-anonymous',
+    where: `ftp ${port}`,
+    canaries: [...canaries],
+    detail: `anonymous FTP login accepted (${login.codes.join(' ')})${walked}`,
+  };
 }
 
 export const unauthenticatedProbe: Probe = {

@@ -253,13 +253,57 @@ export async function telnetDevice(opts: {
   return { ...(await listenOn(server)), stats };
 }
 
-/** A minimal FTP control server (RFC 959 replies) with one account, optionally allowing anonymous. */
-export async function ftpServer(user: string, pass: string, opts: { anonymous?: boolean } = {}) {
-  const stats = { logins: 0 };
+/**
+ * A minimal FTP server (RFC 959 replies) with one account, optionally allowing anonymous, and optionally a tree of
+ * files served in passive mode (LIST in Unix form, RETR). `pasvHost` is the address its PASV answer names (a device
+ * behind NAT names another one); `noEpsv` answers EPSV with 502 so the client must fall back to PASV.
+ */
+export async function ftpServer(
+  user: string,
+  pass: string,
+  opts: { anonymous?: boolean; files?: Record<string, string | Buffer>; pasvHost?: string; noEpsv?: boolean } = {},
+) {
+  const stats = { logins: 0, retrieved: [] as string[] };
+  const files = opts.files ?? {};
+  const dataServers = new Set<net.Server>();
   const server = net.createServer((s) => {
+    s.on('error', () => undefined);
     s.write('220 lab FTP ready\r\n');
     let name = '';
     let buf = '';
+    let cwd = '/';
+    let data: Promise<net.Socket> | undefined;
+    const passive = (): Promise<number> =>
+      new Promise((resolve) => {
+        const d = net.createServer();
+        dataServers.add(d);
+        data = new Promise((got) =>
+          d.once('connection', (c) => {
+            c.on('error', () => undefined);
+            d.close();
+            dataServers.delete(d);
+            got(c);
+          }),
+        );
+        d.listen(0, '127.0.0.1', () => resolve((d.address() as net.AddressInfo).port));
+      });
+    const children = (dir: string): string[] => {
+      const prefix = dir === '/' ? '/' : `${dir}/`;
+      return [
+        ...new Set(
+          Object.keys(files)
+            .filter((f) => f.startsWith(prefix))
+            .map((f) => f.slice(prefix.length).split('/')[0]),
+        ),
+      ];
+    };
+    const send = async (payload: string | Buffer): Promise<void> => {
+      if (!data) return void s.write('425 Use PASV first\r\n');
+      s.write('150 Here it comes\r\n');
+      const c = await data;
+      data = undefined;
+      c.end(payload, () => s.write('226 Done\r\n'));
+    };
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
       let i: number;
@@ -275,9 +319,46 @@ export async function ftpServer(user: string, pass: string, opts: { anonymous?: 
           const ok = (name === user && arg === pass) || (opts.anonymous && name === 'anonymous');
           if (ok) stats.logins += 1;
           s.write(ok ? '230 Logged in\r\n' : '530 Login incorrect\r\n');
-        } else s.write('502 Not implemented\r\n');
+        } else if (cmd === 'PWD') s.write(`257 "${cwd}"\r\n`);
+        else if (cmd === 'CWD') {
+          cwd = arg;
+          s.write('250 OK\r\n');
+        } else if (cmd === 'TYPE') s.write('200 OK\r\n');
+        else if (cmd === 'EPSV') {
+          if (opts.noEpsv) s.write('502 Not implemented\r\n');
+          else void passive().then((port) => s.write(`229 Entering Extended Passive Mode (|||${port}|)\r\n`));
+        } else if (cmd === 'PASV')
+          void passive().then((port) =>
+            s.write(`227 Entering Passive Mode (${(opts.pasvHost ?? '127.0.0.1').replace(/\./g, ',')},${port >> 8},${port & 255})\r\n`),
+          );
+        else if (cmd === 'LIST') {
+          const dir = rest.filter((r) => !r.startsWith('-')).join(' ') || cwd;
+          const lines = children(dir).map((n) => {
+            const full = `${dir === '/' ? '' : dir}/${n}`;
+            const isFile = full in files;
+            const size = isFile ? Buffer.byteLength(files[full]) : 4096;
+            return `${isFile ? '-rw-r--r--' : 'drwxr-xr-x'} 1 ftp ftp ${size} Jan 01 2025 ${n}`;
+          });
+          void send(lines.map((l) => `${l}\r\n`).join(''));
+        } else if (cmd === 'RETR') {
+          const path = arg.startsWith('/') ? arg : `${cwd === '/' ? '' : cwd}/${arg}`;
+          if (!(path in files)) s.write('550 No such file\r\n');
+          else {
+            stats.retrieved.push(path);
+            void send(files[path]);
+          }
+        } else if (cmd === 'QUIT') s.end('221 Bye\r\n');
+        else s.write('502 Not implemented\r\n');
       }
     });
   });
-  return { ...(await listenOn(server)), stats };
+  const running = await listenOn(server);
+  return {
+    ...running,
+    stats,
+    close: async () => {
+      dataServers.forEach((d) => d.close());
+      await running.close();
+    },
+  };
 }
