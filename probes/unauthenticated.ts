@@ -20,6 +20,9 @@ import { TelnetSession } from './util/telnet';
 import { WaitableText } from './util/waitable-text';
 import { ftpLogin } from './util/ftp';
 import { walkAnonymousFtp } from './util/ftp-walk';
+import snmp from 'net-snmp';
+import { DEFAULT_COMMUNITIES, SNMP_LIMITS, askSnmp } from './util/snmp-walk';
+import { parsePortSpec } from '../harness/device-file/schema';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
 // Paths where IoT devices commonly expose administration or configuration (OWASP IoT Top 10 I3/I9, vendor advisories).
@@ -444,6 +447,62 @@ async function anonymousFtp(ctx: ProbeContext, port: number): Promise<Exposure |
   };
 }
 
+/** "oid = value" lines worth showing: the system group's text objects (sysDescr, sysContact, sysName, sysLocation). */
+const SYSTEM_TEXT = /^1\.3\.6\.1\.2\.1\.1\.(1|4|5|6)\.0 = /;
+const SYSTEM_NAMES: Record<string, string> = { '1': 'sysDescr', '4': 'sysContact', '5': 'sysName', '6': 'sysLocation' };
+
+/**
+ * SNMP with the default communities, on the declared SNMP ports and on UDP
+ * 161 when the scan covers it. An answer is the agent handing out what it
+ * holds to anyone (walked and searched, bounded). Silence is no evidence:
+ * an agent drops a community it does not know without a word, so a declared
+ * agent is shown protected only when the lab's own community (auth[] with
+ * protocol snmp) gets an answer; an undeclared 161 that is silent to one
+ * quick "public" request is not listed as asked.
+ */
+async function snmpWithoutCredentials(ctx: ProbeContext, port: number, declared: boolean): Promise<{ asked: boolean; exposure: Exposure | null }> {
+  if (!declared) {
+    const quick = await askSnmp(ctx, port, ['public'], { versions: [snmp.Version2c], limits: { ...SNMP_LIMITS, retries: 0 } });
+    if (!quick.answered) return { asked: false, exposure: null };
+  }
+  const r = await askSnmp(ctx, port, DEFAULT_COMMUNITIES);
+  if (r.answered) {
+    const text = r.walk.objects.join('\n');
+    const secrets = secretsIn(Buffer.from(text, 'latin1'));
+    // Names only: sysContact or sysLocation may be the owner's own data, which a report must not repeat.
+    const shown = r.walk.objects.filter((o) => SYSTEM_TEXT.test(o)).map((o) => SYSTEM_NAMES[o.split('.')[7]]);
+    return {
+      asked: true,
+      exposure: {
+        port,
+        protocol: 'snmp',
+        what: 'config',
+        where: `snmp udp/${port} community "${r.walk.community}"`,
+        canaries: canariesIn(ctx.device, text),
+        detail: `SNMP ${r.walk.version} answers the default community "${r.walk.community}": ${r.walk.objects.length} objects of the system group and interfaces read without credentials${shown.length ? ` (${shown.join(', ')} among them)` : ''}${secrets.length ? `; secrets (${secrets.join(', ')})` : ''}${r.walk.incomplete.length ? `; not all read: ${r.walk.incomplete.join('; ')}` : ''}`,
+      },
+    };
+  }
+  const lab = ctx.device.auth.find((a) => a.port === port && a.protocol === 'snmp' && a.credential);
+  const community = lab ? ctx.device.credentials[lab.credential!]?.password : undefined;
+  if (community === undefined)
+    return {
+      asked: true,
+      exposure: unchecked(
+        port,
+        'snmp',
+        `silent to the communities ${DEFAULT_COMMUNITIES.map((c) => `"${c}"`).join(', ')}, and with no lab community declared (auth[] with protocol snmp) that silence cannot be told from an agent that is down`,
+      ),
+    };
+  const control = await askSnmp(ctx, port, [community], { versions: [snmp.Version2c, snmp.Version1], limits: { ...SNMP_LIMITS, objects: 1 } });
+  return {
+    asked: true,
+    exposure: control.answered
+      ? null
+      : unchecked(port, 'snmp', `silent to the default communities, and to the lab's community too (${control.why}): the agent may be down`),
+  };
+}
+
 export const unauthenticatedProbe: Probe = {
   id: 'unauthenticated',
   title: 'What each service gives without credentials (shells, admin pages, personal data, anonymous MQTT)',
@@ -456,6 +515,20 @@ export const unauthenticatedProbe: Probe = {
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
     const kindOf = (r: PortRecord): string =>
       r.service && r.service !== 'unknown' && r.service !== 'tls' ? r.service : (declared.get(r.port) ?? r.service ?? 'unknown');
+    // SNMP: the declared agents, and UDP 161 when the scan covers it (the UDP default list, or a scan.udp naming it).
+    const udpDeclared = ctx.device.services.filter((s) => s.transport === 'udp');
+    const snmpPorts = new Map(udpDeclared.filter((s) => s.protocol === 'snmp').map((s) => [s.port, true]));
+    const udpSpec = ctx.device.scan?.udp ? (parsePortSpec(ctx.device.scan.udp) ?? []) : [161];
+    if (udpSpec.includes(161) && !udpDeclared.some((s) => s.port === 161)) snmpPorts.set(161, false);
+    const snmpAsked = Promise.all(
+      [...snmpPorts].map(async ([port, isDeclared]) => {
+        try {
+          return { port, ...(await snmpWithoutCredentials(ctx, port, isDeclared)) };
+        } catch (err) {
+          return { port, asked: true, exposure: unchecked(port, 'snmp', (err as Error).message) };
+        }
+      }),
+    );
     const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
       const kind = kindOf(r);
       try {
@@ -475,15 +548,19 @@ export const unauthenticatedProbe: Probe = {
           { port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` },
         ];
       }
-      return [];
     });
-    const observations: Observation[] = results
-      .flat()
-      .map((e) => ({ kind: 'unauthenticated', port: e.port, protocol: e.protocol, summary: `${e.where}: ${e.detail}`, data: { ...e } }));
+    const snmpResults = await snmpAsked;
+    const observations: Observation[] = [...results.flat(), ...snmpResults.flatMap((x) => (x.exposure ? [x.exposure] : []))].map((e) => ({
+      kind: 'unauthenticated',
+      port: e.port,
+      protocol: e.protocol,
+      summary: `${e.where}: ${e.detail}`,
+      data: { ...e },
+    }));
     observations.push({
       kind: 'unauthenticated-scan',
-      summary: `asked ${open.length} open TCP ports without credentials`,
-      data: { ports: open.map((r) => `${kindOf(r)} ${r.port}`) },
+      summary: `asked ${open.length} open TCP ports${snmpResults.some((x) => x.asked) ? ' and SNMP' : ''} without credentials`,
+      data: { ports: [...open.map((r) => `${kindOf(r)} ${r.port}`), ...snmpResults.filter((x) => x.asked).map((x) => `snmp udp/${x.port}`)] },
     });
     return { observations };
   },

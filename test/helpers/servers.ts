@@ -1,5 +1,7 @@
 import http from 'node:http';
+import dgram from 'node:dgram';
 import net from 'node:net';
+import snmp from 'net-snmp';
 import { Server as SshServer } from 'ssh2';
 import { sshKeyPair } from '../../fixtures/util/ssh-key';
 
@@ -361,4 +363,37 @@ export async function ftpServer(
       await running.close();
     },
   };
+}
+
+/** A free UDP port on loopback (bound, read, released: net-snmp's agent takes no port 0). */
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/**
+ * An SNMP agent (net-snmp's own, v1/v2c) on a loopback UDP port that answers the given communities and drops any
+ * other without a word, as agents do; its system group holds `system` (sysDescr, sysContact, sysName, sysLocation).
+ */
+export async function snmpAgent(communities: string[], system: Partial<Record<'sysDescr' | 'sysContact' | 'sysName' | 'sysLocation', string>>) {
+  const port = await freeUdpPort();
+  const agent = snmp.createAgent({ port, address: '127.0.0.1', transport: 'udp4' }, () => undefined);
+  const auth = agent.getAuthorizer();
+  communities.forEach((c) => auth.addCommunity(c));
+  const mib = agent.getMib();
+  const oids = { sysDescr: 1, sysContact: 4, sysName: 5, sysLocation: 6 } as const;
+  for (const [name, value] of Object.entries(system)) {
+    mib.registerProvider({
+      name,
+      type: snmp.MibProviderType.Scalar,
+      oid: `1.3.6.1.2.1.1.${oids[name as keyof typeof oids]}`,
+      scalarType: snmp.ObjectType.OctetString,
+      maxAccess: snmp.MaxAccess['read-only'],
+    });
+    mib.setScalarValue(name, value);
+  }
+  return { port, close: () => new Promise<void>((resolve) => agent.close(() => resolve())) };
 }

@@ -1,0 +1,163 @@
+/**
+ * SNMP without credentials: the community strings every agent ships with,
+ * tried on the target, and a bounded walk of the system group and the
+ * interfaces with net-snmp (BER, PDUs, GetBulk/GetNext walks). The scope guard
+ * checks the address before the session is made, and the session holds a
+ * connector slot while its socket is open.
+ */
+import snmp from 'net-snmp';
+import type { ProbeContext } from '../../harness/types';
+
+/** The universal defaults (SNMPv1/v2c, RFC 1157 §3.2.5 practice): read-only "public", read-write "private". */
+export const DEFAULT_COMMUNITIES = ['public', 'private'] as const;
+/** system (1.3.6.1.2.1.1) and interfaces (1.3.6.1.2.1.2), MIB-II (RFC 1213). */
+export const WALKED = ['1.3.6.1.2.1.1', '1.3.6.1.2.1.2'] as const;
+export const SNMP_LIMITS = { objects: 300, seconds: 10, timeoutMs: 1500, retries: 1 };
+
+export interface SnmpWalk {
+  community: string;
+  version: 'v1' | 'v2c';
+  /** "oid = value", values as text (octet strings as Latin-1). */
+  objects: string[];
+  /** Why the walk stopped before the end of a subtree. */
+  incomplete: string[];
+}
+
+export type SnmpAsk = { answered: true; walk: SnmpWalk } | { answered: false; why: string };
+
+function valueText(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('latin1');
+  if (v === null || v === undefined) return '';
+  return String(v);
+}
+
+/** One request with one community: the first answer (a value or an SNMP error), or why there was none. */
+function getOne(session: snmp.Session, oid: string): Promise<{ ok: true; value: string } | { ok: false; why: string }> {
+  return new Promise((resolve) => {
+    session.get([oid], (err, varbinds) => {
+      if (err) return resolve({ ok: false, why: (err as Error).message });
+      const vb = varbinds?.[0];
+      if (!vb || snmp.isVarbindError(vb)) return resolve({ ok: true, value: vb ? snmp.varbindError(vb) : '' });
+      resolve({ ok: true, value: valueText(vb.value) });
+    });
+  });
+}
+
+/** Numeric OID order (RFC 3416 §4.2.2: GetNext/GetBulk must move strictly forward). */
+function oidAfter(a: string, b: string): boolean {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] > y[i];
+  return x.length > y.length;
+}
+
+/**
+ * Walk one subtree, bounded in objects and in requests. An agent that answers
+ * an exception (noSuchObject, endOfMibView) or an OID that does not move
+ * forward ends the walk: walkers that trust the agent loop forever on that.
+ */
+function walkTree(session: snmp.Session, oid: string, room: number, out: string[]): Promise<string | null> {
+  return new Promise((resolve) => {
+    let taken = 0;
+    let requests = 0;
+    let last = oid;
+    let stopped: string | null = null;
+    session.subtree(
+      oid,
+      20,
+      (varbinds) => {
+        requests += 1;
+        for (const vb of varbinds) {
+          if (snmp.isVarbindError(vb)) return true;
+          if (!oidAfter(vb.oid, last)) {
+            stopped = `the agent answered ${vb.oid} after ${last}, not moving forward: walk stopped`;
+            return true;
+          }
+          last = vb.oid;
+          if (taken >= room) {
+            stopped = `more than ${room} objects under ${oid}: the rest not read`;
+            return true;
+          }
+          out.push(`${vb.oid} = ${valueText(vb.value).slice(0, 512)}`);
+          taken += 1;
+        }
+        if (requests >= 50) stopped = `50 requests under ${oid}: the rest not read`;
+        return stopped !== null;
+      },
+      (err) => resolve(err ? (err as Error).message : stopped),
+    );
+  });
+}
+
+/**
+ * Ask `port` with each community (SNMPv2c, then v1); with the first one
+ * answered, walk WALKED within SNMP_LIMITS. A community an agent does not
+ * know is dropped silently by the protocol, so silence says only that none
+ * of these was answered.
+ */
+export async function askSnmp(
+  ctx: ProbeContext,
+  port: number,
+  communities: readonly string[],
+  opts: { versions?: ReadonlyArray<0 | 1>; limits?: typeof SNMP_LIMITS } = {},
+): Promise<SnmpAsk> {
+  const limits = opts.limits ?? SNMP_LIMITS;
+  const address = ctx.connector.host;
+  ctx.scope.assertHost(address);
+  const release = await ctx.connector.slots.acquire(ctx.signal);
+  const whys: string[] = [];
+  try {
+    for (const community of communities) {
+      for (const version of opts.versions ?? [snmp.Version2c, snmp.Version1]) {
+        if (ctx.signal.aborted) return { answered: false, why: 'aborted' };
+        const session = snmp.createSession(address, community, {
+          port,
+          version,
+          timeout: limits.timeoutMs,
+          retries: limits.retries,
+          transport: address.includes(':') ? 'udp6' : 'udp4',
+        });
+        session.on('error', () => undefined);
+        // Closing twice throws ("Not running"): a stop after the end, or the end after a stop, is quiet.
+        let closed = false;
+        const stop = (): void => {
+          if (closed) return;
+          closed = true;
+          try {
+            session.close();
+          } catch {
+            // already closed by the library
+          }
+        };
+        ctx.signal.addEventListener('abort', stop, { once: true });
+        try {
+          const first = await getOne(session, '1.3.6.1.2.1.1.1.0');
+          if (!first.ok) {
+            whys.push(`${version === snmp.Version2c ? 'v2c' : 'v1'} "${community}": ${first.why}`);
+            continue;
+          }
+          const walk: SnmpWalk = { community, version: version === snmp.Version2c ? 'v2c' : 'v1', objects: [], incomplete: [] };
+          const deadline = Date.now() + limits.seconds * 1000;
+          for (const oid of WALKED) {
+            const left = deadline - Date.now();
+            if (left <= 0) {
+              walk.incomplete.push(`${oid}: not walked (${limits.seconds} s passed)`);
+              continue;
+            }
+            const timer = setTimeout(stop, left);
+            const why = await walkTree(session, oid, limits.objects - walk.objects.length, walk.objects);
+            clearTimeout(timer);
+            if (why) walk.incomplete.push(`${oid}: ${why}`);
+          }
+          return { answered: true, walk };
+        } finally {
+          ctx.signal.removeEventListener('abort', stop);
+          stop();
+        }
+      }
+    }
+    return { answered: false, why: whys.join('; ') };
+  } finally {
+    release();
+  }
+}
