@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts, type PortRecord } from './ports';
+import { identifyPort } from './ports/identify';
 import { canariesIn } from './util/canaries';
 import { httpRequest, lockSignal } from './util/http';
 import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './credentials/session';
@@ -84,6 +85,8 @@ function unchecked(port: number, protocol: string, why: string): Exposure {
 /** "echo SB$((1234+4321))" printed 5555: commands run (an echoing line prints the expression, not the sum). */
 const SHELL_PROOF = 'echo SB$((1234+4321))';
 const PROMPT = /(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i;
+/** How long the text must stay still before its end is read as a prompt. */
+const QUIET_MS = 400;
 
 /**
  * A shell without login on a stream that may print nothing until it is
@@ -91,14 +94,29 @@ const PROMPT = /(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i;
  * newline and the arithmetic whether one came or not. Only the sum proves a
  * shell; a login prompt proves one is asked for; anything else is unknown.
  */
+/**
+ * A prompt at the end of the text that stays there: text still coming ("Last
+ * login:" and then the rest of the motd line, then "# ") is not a prompt yet.
+ */
+async function settledPrompt(t: TelnetSession, ms: number, from = 0): Promise<RegExpMatchArray | null> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const m = await t.waitFor(PROMPT, Math.max(0, deadline - Date.now()), from);
+    if (!m) return null;
+    const length = t.text.length;
+    if (!(await t.waitFor(/[\s\S]/, QUIET_MS, length))) return t.text.slice(from).match(PROMPT);
+    if (Date.now() >= deadline) return t.text.slice(from).match(PROMPT);
+  }
+}
+
 async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string): Promise<Exposure | null> {
   const t = new TelnetSession(sock);
-  const prompt = await t.waitFor(PROMPT, 3000);
+  const prompt = await settledPrompt(t, 3000);
   if (prompt && /:\s*$/.test(prompt[0])) return null;
   let mark = t.text.length;
   if (!prompt) {
     t.send('');
-    await t.waitFor(PROMPT, 1000, mark);
+    await settledPrompt(t, 1000, mark);
     if (/(login|user ?name|password)\s*:\s*$/i.test(t.text.slice(mark))) return null;
     mark = t.text.length;
   }
@@ -146,9 +164,8 @@ async function askUnknown(ctx: ProbeContext, port: number, kind: string, isTls: 
     tried.push(`${isTls ? 'HTTPS' : 'HTTP'}: ${(err as Error).message}`);
   }
   if (isTls) {
-    const l = await mqttListen(ctx, port, true);
-    if (l.accepted || /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? ''))
-      return [await anonymousMqtt(ctx, port, true, l)].filter((x): x is Exposure => x !== null);
+    const l = await listenAnonymously(ctx, port, true);
+    if (l.accepted || l.code !== undefined) return [await anonymousMqtt(ctx, port, true, l)].filter((x): x is Exposure => x !== null);
     tried.push(`MQTT over TLS: ${l.error ?? 'no answer'}`);
   }
   let sock: net.Socket;
@@ -326,6 +343,15 @@ async function webWithoutLogin(ctx: ProbeContext, port: number, isTls: boolean):
   return out;
 }
 
+/** CONNACK refusals that mean "log in first": 3.1.1 return codes 4 and 5 (§3.2.2.3), MQTT 5 reason codes 0x86 and 0x87 (§3.2.2.2). */
+const MQTT_AUTH_REFUSALS = new Set([4, 5, 0x86, 0x87]);
+
+/** An anonymous CONNECT in MQTT 3.1.1, and in MQTT 5 when the broker says 3.1.1 is not its version (return code 1). */
+async function listenAnonymously(ctx: ProbeContext, port: number, isTls: boolean): Promise<Awaited<ReturnType<typeof mqttListen>>> {
+  const l = await mqttListen(ctx, port, isTls);
+  return l.code === 1 ? mqttListen(ctx, port, isTls, undefined, MQTT_WINDOW_MS, 5) : l;
+}
+
 /** `heard`: what a listen already made on this port gave (an unknown TLS port asked as MQTT), instead of a second one. */
 async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean, heard?: Awaited<ReturnType<typeof mqttListen>>): Promise<Exposure | null> {
   // A broker declared certificate-only that proves it admits nobody without one has nothing open to anonymous clients.
@@ -334,12 +360,17 @@ async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean, he
     if (proof.required) return null;
     if (!proof.proven) return unchecked(port, 'mqtts', proof.detail);
   }
-  const l = heard ?? (await mqttListen(ctx, port, isTls));
-  // A broker that refuses anonymous clients answered; one that sent garbage or nothing did not.
+  const l = heard ?? (await listenAnonymously(ctx, port, isTls));
+  // Only "bad user name or password" and "not authorised" say a login is required; another refusal (protocol
+  // version, identifier, server unavailable) or garbage or nothing says nothing about anonymous clients.
   if (!l.accepted)
-    return /refused|not authori[sz]ed|bad user ?name or password|identifier rejected/i.test(l.error ?? '')
+    return l.code !== undefined && MQTT_AUTH_REFUSALS.has(l.code)
       ? null
-      : unchecked(port, isTls ? 'mqtts' : 'mqtt', `no usable CONNACK (${l.error})`);
+      : unchecked(
+          port,
+          isTls ? 'mqtts' : 'mqtt',
+          `no CONNACK that accepts or refuses for want of credentials (${l.error}${l.code !== undefined ? `, code ${l.code}` : ''})`,
+        );
   const withCanaries = [...l.topics].filter(([, c]) => c.length);
   const categories = [...new Set(withCanaries.flatMap(([, c]) => c))];
   const protocol = isTls ? 'mqtts' : 'mqtt';
@@ -529,25 +560,43 @@ export const unauthenticatedProbe: Probe = {
         }
       }),
     );
-    const results = await mapLimit(open, ctx.connector.slots.limit, async (r): Promise<Exposure[]> => {
+    const ask = async (c: ProbeContext, r: PortRecord): Promise<Exposure[]> => {
       const kind = kindOf(r);
       try {
         // Declared as HTTP, found speaking TLS: asked as HTTPS.
-        if (r.service === 'tls' && kind === 'http') return await webWithoutLogin(ctx, r.port, true);
-        if (kind === 'ssh') return [await sshWithoutLogin(ctx, r.port)].filter((x): x is Exposure => x !== null);
-        if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(ctx, r.port, kind)].filter((x): x is Exposure => x !== null);
-        if (kind === 'http' || kind === 'https') return await webWithoutLogin(ctx, r.port, kind === 'https');
-        if (kind === 'ftp') return [await anonymousFtp(ctx, r.port)].filter((x): x is Exposure => x !== null);
-        if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(ctx, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
-        if (kind === 'onvif') return await webWithoutLogin(ctx, r.port, r.service === 'tls');
-        if (kind === 'rtsp') return await rtspWithoutLogin(ctx, r.port);
-        if (ASKED_AS_UNKNOWN.has(kind)) return await askUnknown(ctx, r.port, kind, kind === 'tls' || r.service === 'tls');
+        if (r.service === 'tls' && kind === 'http') return await webWithoutLogin(c, r.port, true);
+        if (kind === 'ssh') return [await sshWithoutLogin(c, r.port)].filter((x): x is Exposure => x !== null);
+        if (kind === 'shell' || kind === 'telnet') return [await shellWithoutLogin(c, r.port, kind)].filter((x): x is Exposure => x !== null);
+        if (kind === 'http' || kind === 'https') return await webWithoutLogin(c, r.port, kind === 'https');
+        if (kind === 'ftp') return [await anonymousFtp(c, r.port)].filter((x): x is Exposure => x !== null);
+        if (kind === 'mqtt' || kind === 'mqtts') return [await anonymousMqtt(c, r.port, kind === 'mqtts')].filter((x): x is Exposure => x !== null);
+        if (kind === 'onvif') return await webWithoutLogin(c, r.port, r.service === 'tls');
+        if (kind === 'rtsp') return await rtspWithoutLogin(c, r.port);
+        if (ASKED_AS_UNKNOWN.has(kind)) return await askUnknown(c, r.port, kind, kind === 'tls' || r.service === 'tls');
         return [unchecked(r.port, kind, `no probe asks ${kind} for what it gives without credentials`)];
       } catch (err) {
         return [
           { port: r.port, protocol: kind, what: 'status', where: `${kind} ${r.port}`, canaries: [], detail: `could not be checked: ${(err as Error).message}` },
         ];
       }
+    };
+    // A port open on both families may be another service on each (a login on IPv4, a shell on IPv6): the IPv6
+    // side is identified and asked on its own, and what it gives is said as found on IPv6.
+    const v6: ProbeContext | undefined = ctx.scope.host6 ? { ...ctx, connector: ctx.connector.forFamily(6) } : undefined;
+    const dual = v6 ? open.filter((r) => r.families?.includes('ipv4') && r.families.includes('ipv6')) : [];
+    const jobs: Array<{ r: PortRecord; c: ProbeContext; ipv6: boolean }> = [
+      ...open.map((r) => ({ r, c: ctx, ipv6: false })),
+      ...dual.map((r) => ({ r, c: v6!, ipv6: true })),
+    ];
+    const bannerWait = ctx.device.scan?.bannerWaitMs ?? 500;
+    const results = await mapLimit(jobs, ctx.connector.slots.limit, async ({ r, c, ipv6 }): Promise<Exposure[]> => {
+      if (!ipv6) return ask(c, r);
+      const id = await identifyPort(c, r.port, bannerWait).catch((err: Error) => ({
+        service: undefined,
+        identifiedBy: `identification failed: ${err.message}`,
+      }));
+      const found = await ask(c, { ...r, service: id.service, identifiedBy: id.identifiedBy, banner: undefined });
+      return found.map((e) => ({ ...e, where: `${e.where} on IPv6` }));
     });
     const snmpResults = await snmpAsked;
     const observations: Observation[] = [...results.flat(), ...snmpResults.flatMap((x) => (x.exposure ? [x.exposure] : []))].map((e) => ({
@@ -559,8 +608,14 @@ export const unauthenticatedProbe: Probe = {
     }));
     observations.push({
       kind: 'unauthenticated-scan',
-      summary: `asked ${open.length} open TCP ports${snmpResults.some((x) => x.asked) ? ' and SNMP' : ''} without credentials`,
-      data: { ports: [...open.map((r) => `${kindOf(r)} ${r.port}`), ...snmpResults.filter((x) => x.asked).map((x) => `snmp udp/${x.port}`)] },
+      summary: `asked ${open.length} open TCP ports${dual.length ? ` (${dual.length} on IPv6 too)` : ''}${snmpResults.some((x) => x.asked) ? ' and SNMP' : ''} without credentials`,
+      data: {
+        ports: [
+          ...open.map((r) => `${kindOf(r)} ${r.port}`),
+          ...dual.map((r) => `${kindOf(r)} ${r.port} on IPv6`),
+          ...snmpResults.filter((x) => x.asked).map((x) => `snmp udp/${x.port}`),
+        ],
+      },
     });
     return { observations };
   },

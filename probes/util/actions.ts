@@ -43,6 +43,8 @@ export const actionRecordSchema = z.object({
   ok: z.boolean(),
   /** The answer's Content-Type (HTTP). */
   contentType: z.string().optional(),
+  /** The answer was longer than what is kept (256 KiB): only its start was searched. */
+  truncated: z.boolean().optional(),
   /** The value read (a version), when the action is a read. */
   value: z.string().optional(),
   /** The start of the answer, printable. */
@@ -184,6 +186,8 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
       const text = res.body.toString('utf8');
       rec.status = res.status;
       rec.contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
+      if (res.truncated) rec.truncated = true;
+      else delete rec.truncated;
       rec.ok = res.status >= 200 && res.status < 300;
       const lock = lockSignal(res);
       if (lock) {

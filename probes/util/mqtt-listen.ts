@@ -17,6 +17,8 @@ export interface MqttListen {
   accepted: boolean;
   /** Why it did not (CONNACK refusal, closed, timeout). */
   error?: string;
+  /** The CONNACK's refusal code, when the broker gave one (3.1.1 return code, or MQTT 5 reason code). */
+  code?: number;
   /** Topic → canary categories seen in its payloads. */
   topics: Map<string, string[]>;
 }
@@ -27,13 +29,14 @@ export async function mqttListen(
   isTls: boolean,
   user?: { username: string; password?: string },
   windowMs = MQTT_WINDOW_MS,
+  protocolVersion: 4 | 5 = 4,
 ): Promise<MqttListen> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const stream = isTls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
   const topics = new Map<string, string[]>();
   return new Promise((resolve) => {
     const client = new MqttClient(() => stream, {
-      protocolVersion: 4,
+      protocolVersion,
       clientId: `starbench-${Date.now() % 100000}`,
       clean: true,
       reconnectPeriod: 0,
@@ -44,6 +47,7 @@ export async function mqttListen(
     });
     let accepted = false;
     let error: string | undefined;
+    let code: number | undefined;
     let settled = false;
     const finish = (): void => {
       if (settled) return;
@@ -53,7 +57,7 @@ export async function mqttListen(
       client.end(true);
       stream.destroy();
       sock.destroy();
-      resolve({ accepted, error: accepted ? undefined : (error ?? 'no CONNACK'), topics });
+      resolve({ accepted, error: accepted ? undefined : (error ?? 'no CONNACK'), ...(code !== undefined && !accepted ? { code } : {}), topics });
     };
     let timer = setTimeout(finish, windowMs + 4000);
     ctx.signal.addEventListener('abort', finish, { once: true });
@@ -70,6 +74,8 @@ export async function mqttListen(
     });
     client.on('error', (err) => {
       error = err.message;
+      const c = (err as Error & { code?: unknown }).code;
+      if (typeof c === 'number') code = c;
       finish();
     });
     client.on('close', () => {

@@ -21,6 +21,8 @@ export const pageShapeSchema = z.object({
   anchors: z.array(z.string()),
   /** Of the anchors asked about (those of the page read before), the ones this page still has in place. */
   present: z.array(z.string()).optional(),
+  /** Of those in place, the ones that still hold a value (any value: the data may be there in another form). */
+  filled: z.array(z.string()).optional(),
 });
 export type PageShape = z.infer<typeof pageShapeSchema>;
 
@@ -45,8 +47,8 @@ function jsonSkeleton(v: unknown): string[] {
   return ['[scalar]'];
 }
 
-/** Every key path of a JSON value ("data.owner.email", arrays as "users[]"), and the paths whose string holds one of `values`. */
-function jsonPaths(v: unknown, values: string[], at = '', out = { all: new Set<string>(), holding: new Set<string>() }, depth = 0) {
+/** Every key path of a JSON value ("data.owner.email", arrays as "users[]"), the paths whose string holds one of `values`, and those holding any value. */
+function jsonPaths(v: unknown, values: string[], at = '', out = { all: new Set<string>(), holding: new Set<string>(), filled: new Set<string>() }, depth = 0) {
   if (depth > 12 || out.all.size > 2000) return out;
   if (Array.isArray(v)) for (const x of v.slice(0, 200)) jsonPaths(x, values, `${at}[]`, out, depth + 1);
   else if (v && typeof v === 'object')
@@ -55,7 +57,10 @@ function jsonPaths(v: unknown, values: string[], at = '', out = { all: new Set<s
       out.all.add(p);
       jsonPaths(x, values, p, out, depth + 1);
     }
-  else if (typeof v === 'string' && values.some((c) => c && v.includes(c))) out.holding.add(at);
+  else {
+    if (typeof v === 'string' && values.some((c) => c && v.includes(c))) out.holding.add(at);
+    if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number') out.filled.add(at);
+  }
   return out;
 }
 
@@ -94,7 +99,31 @@ function anchorBefore(text: string, index: number, forms: string[]): string | nu
   }
   // Only the last word and what follows it ("e-mail</td><td>", "Email: "): nothing of an earlier value (a password) on the line is kept.
   before = before.replace(/^[\s\S]*\s(?=\S)/, '');
-  return /[A-Za-z]{2}/.test(before) ? `text:${before}` : null;
+  // Inside a tag with no field name (an unnamed <input value="…">): an attribute locates nothing.
+  const line = text.slice(lineStart, index);
+  if (line.lastIndexOf('<') > line.lastIndexOf('>')) return null;
+  // Markup alone (<td>) is on every table row: a label word must be part of it.
+  return /[A-Za-z]{2}/.test(before.replace(/<[^>]*>/g, '')) ? `text:${before}` : null;
+}
+
+/** The values of the form fields named `name` (an input's value attribute, a textarea's text). */
+function fieldValues(text: string, name: string): string[] {
+  const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const out: string[] = [];
+  for (const m of text.matchAll(new RegExp(`<input\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>`, 'gi'))) {
+    const v = /\bvalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
+    out.push(v ? (v[1] ?? v[2] ?? v[3] ?? '') : '');
+  }
+  for (const m of text.matchAll(new RegExp(`<textarea\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>([^<]*)`, 'gi'))) out.push(m[1]);
+  return out;
+}
+
+/** What follows each place `anchor` stands, up to the next tag or the end of its line, trimmed. */
+function textAfter(text: string, anchor: string): string[] {
+  const out: string[] = [];
+  for (let i = text.indexOf(anchor), n = 0; i >= 0 && n < 16; i = text.indexOf(anchor, i + anchor.length), n++)
+    out.push(/^[^<\r\n]*/.exec(text.slice(i + anchor.length))![0].trim());
+  return out;
 }
 
 /** The shape of `text`; `lookFor` are anchors from an earlier reading of the same channel, to say which are still in place. */
@@ -105,11 +134,13 @@ export function pageShape(text: string, contentType: string | undefined, canaryV
   let skeleton: string[];
   const anchors: string[] = [];
   let has: (anchor: string) => boolean;
+  let filled: (anchor: string) => boolean;
   if (json !== undefined) {
     skeleton = jsonSkeleton(json);
     const paths = jsonPaths(json, forms);
     for (const p of paths.holding) anchors.push(`json:${p}`);
     has = (a) => a.startsWith('json:') && paths.all.has(a.slice(5));
+    filled = (a) => paths.filled.has(a.slice(5));
   } else {
     const html = mediaType.includes('html') || /<html|<form|<body/i.test(text);
     skeleton = html ? htmlSkeleton(text) : textSkeleton(text);
@@ -122,9 +153,15 @@ export function pageShape(text: string, contentType: string | undefined, canaryV
     }
     const fields = new Set(htmlSkeleton(text).filter((x) => x.startsWith('field:')));
     has = (a) => (a.startsWith('field:') ? fields.has(a) : a.startsWith('text:') ? text.includes(a.slice(5)) : false);
+    filled = (a) => (a.startsWith('field:') ? fieldValues(text, a.slice(6)).some((v) => v.trim() !== '') : textAfter(text, a.slice(5)).some((v) => v !== ''));
   }
   const present = lookFor.filter(has);
-  return { mediaType, skeleton: cap(skeleton), anchors: cap(anchors), ...(lookFor.length ? { present } : {}) };
+  return {
+    mediaType,
+    skeleton: cap(skeleton),
+    anchors: cap(anchors),
+    ...(lookFor.length ? { present, filled: present.filter(filled) } : {}),
+  };
 }
 
 /** An MQTT read-back's shape: the topics, and those that held the data. */
@@ -156,6 +193,13 @@ export function sameShape(before: PageShape, after: PageShape): ShapeComparison 
   const still = new Set(after.present ?? []);
   const missing = before.anchors.filter((a) => !still.has(a));
   if (missing.length) return { same: false, detail: `the places that held the data are gone (${missing.slice(0, 6).map(show).join(', ')})` };
+  // "Empty" is part of the claim: a place that still holds something may hold the data in another form.
+  const held = after.filled ?? [];
+  if (held.length)
+    return {
+      same: false,
+      detail: `the places that held the data still hold a value (${held.slice(0, 6).map(show).join(', ')}): it may be the data in another form`,
+    };
   return {
     same: true,
     detail: `same ${before.mediaType} page, the places that held the data still there and empty (${before.anchors.slice(0, 6).map(show).join(', ')})`,

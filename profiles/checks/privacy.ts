@@ -210,6 +210,14 @@ export const dataDeletionCheck: Check = {
         rationale: `after the reset these channels could not be read, so deletion is not shown: ${unread.map((c) => c.channel).join('; ')}`,
         findings,
       };
+    // A read-back cut at the size kept was searched only in part: the data may sit past the cut.
+    const cut = f.after.filter((a) => a.action?.truncated && before.some((b) => b.channel === a.channel));
+    if (cut.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `after the reset these read-backs were longer than what is kept and were searched only in part: ${cut.map((c) => c.channel).join('; ')}`,
+        findings,
+      };
     // The control for "gone": the same page came back, empty — not a setup wizard, a login page or an error that answers 200.
     const shapes = before.map((b) => {
       const a = f.after.find((x) => x.channel === b.channel)!;
