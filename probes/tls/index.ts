@@ -43,6 +43,10 @@ export const TlsServiceFact = defineFact(
     weakSuites: z.array(z.object({ version: z.enum(TLS_VERSIONS), suite: z.string(), why: z.string() })),
     certificate: certificateSchema.optional(),
     certificateError: z.string().optional(),
+    /** Certificates of another kind the same port presents to clients that ask for it (a server with an RSA and an ECDSA certificate). */
+    otherCertificates: z.array(certificateSchema).optional(),
+    /** A certificate the accepted suites say exists but no handshake could read. */
+    certificateGaps: z.array(z.string()).optional(),
     handshakes: z.number().int(),
     /** Why the port was asked: declared, or what the scan identified. */
     source: z.string().optional(),
@@ -54,11 +58,15 @@ export const TlsServiceFact = defineFact(
     const partial = TLS_VERSIONS.filter((v) => s.versions[v].accepted === true && s.versions[v].error);
     if (partial.length) return `TLS ${s.port}: the ${partial.join(', ')} suites were not all enumerated (${s.versions[partial[0]].error})`;
     if (!TLS_VERSIONS.some((v) => s.versions[v].accepted)) return `TLS ${s.port}: no version answered`;
+    if (s.certificateGaps?.length) return `TLS ${s.port}: ${s.certificateGaps.join('; ')}`;
     return s.certificate ? null : `TLS ${s.port}: no certificate read (${s.certificateError ?? 'unknown'})`;
   },
 );
 
-export type TlsServiceFacts = Omit<z.infer<typeof TlsServiceFact.schema>, 'certificate' | 'source'> & { certificate?: CertificateFacts };
+export type TlsServiceFacts = Omit<z.infer<typeof TlsServiceFact.schema>, 'certificate' | 'otherCertificates' | 'source'> & {
+  certificate?: CertificateFacts;
+  otherCertificates?: CertificateFacts[];
+};
 
 export function tlsPorts(ctx: ProbeContext): Array<{ port: number; source: string }> {
   const out = new Map<number, string>();
@@ -130,7 +138,18 @@ async function enumerate(ctx: ProbeContext, port: number, version: TlsVersion, c
   return { result: { accepted: codes.length > 0, suites: codes.map(suiteName) }, codes };
 }
 
-function fetchCertificate(ctx: ProbeContext, port: number): Promise<Buffer> {
+/** Handshakes that make a server with a certificate of each kind show each (OpenSSL picks one by the client's suites and signature algorithms). */
+const CERT_FAMILIES = [
+  {
+    name: 'RSA',
+    ciphers: 'aRSA:@SECLEVEL=0',
+    sigalgs: 'RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:RSA+SHA256:RSA+SHA384:RSA+SHA512:RSA+SHA1',
+    marker: /_RSA_/,
+  },
+  { name: 'ECDSA', ciphers: 'aECDSA:@SECLEVEL=0', sigalgs: 'ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ECDSA+SHA1', marker: /_ECDSA_/ },
+] as const;
+
+function fetchCertificate(ctx: ProbeContext, port: number, family?: (typeof CERT_FAMILIES)[number]): Promise<Buffer> {
   return ctx.connector.tcp(port, { signal: ctx.signal }).then(
     (raw) =>
       new Promise<Buffer>((resolve, reject) => {
@@ -139,7 +158,8 @@ function fetchCertificate(ctx: ProbeContext, port: number): Promise<Buffer> {
           rejectUnauthorized: false,
           // Accept whatever the device offers: we are here to read its certificate, not to trust it.
           minVersion: 'TLSv1',
-          ciphers: 'ALL:@SECLEVEL=0',
+          ciphers: family?.ciphers ?? 'ALL:@SECLEVEL=0',
+          ...(family ? { sigalgs: family.sigalgs } : {}),
           servername: ctx.scope.host.match(/[a-z]/i) && !ctx.scope.host.includes(':') ? ctx.scope.host : undefined,
         });
         const timer = setTimeout(() => {
@@ -181,6 +201,24 @@ export async function probeTlsService(ctx: ProbeContext, port: number): Promise<
     facts.handshakes += 1;
   } catch (err) {
     facts.certificateError = (err as Error).message;
+  }
+  // A server may hold a certificate of each kind and hand the weaker to the clients that ask for it.
+  const seen = new Set(facts.certificate ? [facts.certificate.sha256] : []);
+  const suites = TLS_VERSIONS.flatMap((v) => versions[v].suites);
+  for (const family of CERT_FAMILIES) {
+    try {
+      const other = certificateFacts(await fetchCertificate(ctx, port, family), ctx.scope.host);
+      facts.handshakes += 1;
+      if (!seen.has(other.sha256)) {
+        seen.add(other.sha256);
+        (facts.otherCertificates ??= []).push(other);
+      }
+    } catch (err) {
+      // Refused: no certificate of this kind. Any other failure, where the accepted suites say there is one, is a gap.
+      const refused = /handshake failure|no shared cipher|no suitable signature|alert number 40|sslv3 alert|wrong version/i.test((err as Error).message);
+      if (!refused && suites.some((x) => family.marker.test(x)))
+        facts.certificateGaps = [...(facts.certificateGaps ?? []), `the ${family.name} certificate could not be read (${(err as Error).message})`];
+    }
   }
   return facts;
 }

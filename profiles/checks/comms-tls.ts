@@ -35,23 +35,13 @@ export const tlsCheck: Check = {
       for (const v of TLS_VERSIONS)
         if (s.versions[v].accepted === true && s.versions[v].error) unsure.push(`${s.port} ${v} suites not all enumerated: ${s.versions[v].error}`);
       if (!TLS_VERSIONS.some((v) => s.versions[v].accepted)) unsure.push(`${s.port}: no TLS version answered`);
-      const c = s.certificate;
-      if (!c) {
+      for (const gap of s.certificateGaps ?? []) unsure.push(`${s.port}: ${gap}`);
+      if (!s.certificate) {
         unsure.push(`${s.port} certificate: ${s.certificateError}`);
         continue;
       }
-      const min = MIN_BITS[c.keyType];
-      if (c.keyType === 'dsa') findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate key is DSA` });
-      else if (min && c.keyBits !== undefined && c.keyBits < min)
-        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate key is ${c.keyType.toUpperCase()} ${c.keyBits} bit (minimum ${min})` });
-      if (/sha1|md5|md2/i.test(c.signatureAlgorithm))
-        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is signed with ${c.signatureAlgorithm}` });
-      if (Date.parse(c.notAfter) < when) findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate expired on ${c.notAfter.slice(0, 10)}` });
-      if (Date.parse(c.notBefore) > when)
-        findings.push({ ...at, severity: 'high', message: `TLS ${s.port} certificate is not valid before ${c.notBefore.slice(0, 10)}` });
-      // A device on a LAN usually cannot get a publicly trusted certificate: informational.
-      if (c.selfSigned) findings.push({ ...at, severity: 'info', message: `TLS ${s.port} certificate is self-signed (${c.subject})` });
-      if (!c.matchesTarget) findings.push({ ...at, severity: 'info', message: `TLS ${s.port} certificate does not name ${input.device.target.host}` });
+      for (const c of [s.certificate, ...(s.otherCertificates ?? [])])
+        findings.push(...certificateFindings(s.port, c, s.otherCertificates?.length ? ` (${c.keyType.toUpperCase()})` : '', when, input.device.target.host));
     }
     const failures = findings.filter((f) => f.severity === 'high');
     if (failures.length > 0)
@@ -67,3 +57,23 @@ export const tlsCheck: Check = {
     };
   },
 };
+
+type Certificate = NonNullable<ReturnType<typeof TlsServiceFact.schema.parse>['certificate']>;
+
+/** What is wrong with one certificate a port presents; `kind` names it where the port presents more than one. */
+function certificateFindings(port: number, c: Certificate, kind: string, when: number, host: string): Finding[] {
+  const at = { port, protocol: 'tls' };
+  const name = `TLS ${port} certificate${kind}`;
+  const out: Finding[] = [];
+  const min = MIN_BITS[c.keyType];
+  if (c.keyType === 'dsa') out.push({ ...at, severity: 'high', message: `${name} key is DSA` });
+  else if (min && c.keyBits !== undefined && c.keyBits < min)
+    out.push({ ...at, severity: 'high', message: `${name} key is ${c.keyType.toUpperCase()} ${c.keyBits} bit (minimum ${min})` });
+  if (/sha1|md5|md2/i.test(c.signatureAlgorithm)) out.push({ ...at, severity: 'high', message: `${name} is signed with ${c.signatureAlgorithm}` });
+  if (Date.parse(c.notAfter) < when) out.push({ ...at, severity: 'high', message: `${name} expired on ${c.notAfter.slice(0, 10)}` });
+  if (Date.parse(c.notBefore) > when) out.push({ ...at, severity: 'high', message: `${name} is not valid before ${c.notBefore.slice(0, 10)}` });
+  // A device on a LAN usually cannot get a publicly trusted certificate: informational.
+  if (c.selfSigned) out.push({ ...at, severity: 'info', message: `${name} is self-signed (${c.subject})` });
+  if (!c.matchesTarget) out.push({ ...at, severity: 'info', message: `${name} does not name ${host}` });
+  return out;
+}
