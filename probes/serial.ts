@@ -15,10 +15,14 @@ import { actionRecordSchema, deviceReturnSchema, waitForDevice } from './util/ac
 import { canRestart, restartDevice } from './util/power';
 
 const MAX_LOG = 256 * 1024;
-const COUNTDOWN = /(hit|press) any key|stop autoboot|autoboot in \d/i;
+/** A bootloader offering to stop: U-Boot, RedBoot ("enter ^C to abort"), CFE, barebox, keyed autoboots ("press <Esc><Esc> to stop"). */
+const COUNTDOWN =
+  /(hit|press|type|enter) any key|stop autoboot|autoboot(?:ing)? in \d|seconds?.{0,40}\b(to stop|to abort|to interrupt)|(?:press|enter|hit|type)\s+\S{1,20}\s+to (?:stop|abort|interrupt)|\^C to abort/i;
 /** Lines only a boot prints: a bootloader's banner, the kernel's first lines, init starting. */
 const BOOT_MARK =
   /U-Boot(?: SPL)? \d|CFE version|RedBoot|barebox|SeaBIOS|Starting kernel|Uncompressing Linux|Booting Linux|Linux version \d|\[\s*0\.\d{3,6}\]|BusyBox v[\d.]+ .*\binit\b/i;
+/** Lines the kernel prints: the bootloader has handed over. */
+const KERNEL_MARK = /Starting kernel|Uncompressing Linux|Booting Linux|Linux version \d|\[\s*0\.\d{3,6}\]/i;
 /** A key the countdown names ("Hit <SPACE>", 'press "s"'). */
 const NAMED_KEY = /(?:press|type|hit|enter)\s+(?:<([A-Za-z-]+)>|"([^"]{1,8})"|'([^']{1,8})')/i;
 const KEY_NAMES: Record<string, string> = { space: ' ', enter: '\r', return: '\r', esc: '\x1b', escape: '\x1b', 'ctrl-c': '\x03' };
@@ -57,6 +61,8 @@ export const SerialConsoleFact = defineFact(
     restart: actionRecordSchema.optional(),
     /** Bytes the console printed after the restart. */
     bootBytes: z.number().int().optional(),
+    /** Interrupt keys pressed during the watched boot (Enter, space, Ctrl-C, a named key), before a prompt came. */
+    interruptKeys: z.number().int().optional(),
     /** The device answering on the network again after the restart. */
     return: deviceReturnSchema.optional(),
   }),
@@ -130,19 +136,49 @@ export const serialProbe: Probe = {
         bootFrom = out.text.length;
         ctx.progress('restarting the device to watch it boot');
         facts.restart = await restartDevice(ctx, { write: send });
-        await out.until(() => {
-          const t = out.text.slice(bootFrom);
-          const m = BOOT_MARK.exec(t);
-          if (!m) return null;
-          const rest = t.slice(m.index);
-          return COUNTDOWN.test(rest) || LOGIN.test(rest) || SHELL.test(rest) ? true : null;
-        }, bootMs);
+        // Bytes are not a boot: an echo of the restart command, or a log line, is not one. A boot line is.
+        const first = await out.until(() => BOOT_MARK.exec(out.text.slice(bootFrom)), bootMs);
+        if (first) {
+          // From the first boot line on, keys every 200 ms (Enter; space, Ctrl-C and the key a countdown names) until
+          // a bootloader prompt, a login or shell prompt, or the time is up: a countdown stops on a key, whatever
+          // its wording, so "not interruptible" rests on keys tried, not on a sentence recognised.
+          const deadline = Date.now() + bootMs;
+          let keys = 0;
+          while (!ctx.signal.aborted && port.isOpen && Date.now() < deadline) {
+            const t = out.text.slice(bootFrom);
+            if (BOOT_PROMPT.test(t)) break;
+            const rest = t.slice(first.index);
+            // The kernel has started: the bootloader's chance is over, and keys (Ctrl-C) must not reach init scripts.
+            if (KERNEL_MARK.test(rest) || LOGIN.test(rest) || SHELL.test(rest)) break;
+            const named = NAMED_KEY.exec(t);
+            const key = named ? (KEY_NAMES[(named[1] ?? '').toLowerCase()] ?? named[2] ?? named[3] ?? '') : '';
+            send(keys % 2 === 0 ? '\r' : ` \x03${key}`);
+            keys += 1;
+            await out.until(() => null, 200);
+          }
+          facts.interruptKeys = keys;
+          // Then the rest of the boot, up to a prompt.
+          await out.until(
+            () => {
+              const rest = out.text.slice(bootFrom + first.index);
+              return BOOT_PROMPT.test(rest) || LOGIN.test(rest) || SHELL.test(rest) ? true : null;
+            },
+            Math.max(0, deadline - Date.now()),
+          );
+        }
         facts.bootBytes = out.text.length - bootFrom;
-        // Bytes are not a boot: an echo of the restart command, or a log line, is not one.
-        facts.bootObserved = BOOT_MARK.test(out.text.slice(bootFrom));
+        facts.bootObserved = first !== null;
       } else if (bootingOnOpen) facts.bootObserved = true;
-      if (COUNTDOWN.test(out.text.slice(bootFrom))) {
-        facts.countdownOffered = true;
+      if (COUNTDOWN.test(out.text.slice(bootFrom))) facts.countdownOffered = true;
+      if (BOOT_PROMPT.test(out.text.slice(bootFrom)) && facts.restart) {
+        // The keys pressed during the boot stopped it at the bootloader's prompt: look, then boot on.
+        facts.bootloaderInterrupted = true;
+        const m2 = out.text.length;
+        send('printenv\r');
+        await out.until(since(m2, BOOT_PROMPT), 1500);
+        send('boot\r');
+        await out.until(() => (LOGIN.test(out.text.slice(m2)) || SHELL.test(out.text.slice(m2 + 12)) ? true : null), bootMs);
+      } else if (facts.countdownOffered && !facts.restart) {
         const mark = out.text.length;
         // Enter, then a space and Ctrl-C, then the key the countdown names: whichever stops it.
         const named = NAMED_KEY.exec(out.text.slice(bootFrom));

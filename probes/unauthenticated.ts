@@ -58,6 +58,14 @@ export function secretsIn(body: Buffer): string[] {
     if (/^(\*+|x+|null|none|true|false|undefined|password)$/i.test(m[2]) || NOT_A_SECRET_KEY.test(m[1])) continue;
     keys.add(m[1].toLowerCase());
   }
+  // A form that carries the secret as a field's value (<input name="wifi_psk" value="…">), on any page, / included.
+  for (const m of text.matchAll(/<input\b[^>]*>/gi)) {
+    const name = /\bname\s*=\s*["']?([\w.[\]-]{1,60})/i.exec(m[0])?.[1];
+    const value = /\bvalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
+    const v = value ? (value[1] ?? value[2] ?? value[3] ?? '') : '';
+    if (!name || v.length < 4 || NOT_A_SECRET_KEY.test(name) || /^(\*+|•+|x+|null|none|true|false|undefined|password)$/i.test(v)) continue;
+    if (/password|passwd|pass$|psk|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key/i.test(name)) keys.add(name.toLowerCase());
+  }
   return [...keys];
 }
 
@@ -109,9 +117,9 @@ async function settledPrompt(t: TelnetSession, ms: number, from = 0): Promise<Re
   }
 }
 
-async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string): Promise<Exposure | null> {
+async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string, promptWaitMs = 3000): Promise<Exposure | null> {
   const t = new TelnetSession(sock);
-  const prompt = await settledPrompt(t, 3000);
+  const prompt = await settledPrompt(t, promptWaitMs);
   if (prompt && /:\s*$/.test(prompt[0])) return null;
   let mark = t.text.length;
   if (!prompt) {
@@ -175,7 +183,8 @@ async function askUnknown(ctx: ProbeContext, port: number, kind: string, isTls: 
     sock = t.socket;
   } else sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   try {
-    const shell = await askShell(ctx, sock, port, kind, `${isTls ? 'TLS' : 'TCP'} ${port}`);
+    // Identification already waited for a banner and sent three requests: a shorter wait for a prompt here.
+    const shell = await askShell(ctx, sock, port, kind, `${isTls ? 'TLS' : 'TCP'} ${port}`, 1500);
     if (shell === null || shell.what === 'shell') return shell ? [shell] : [];
     return [{ ...shell, detail: `${shell.detail}; ${tried.join('; ')}` }];
   } finally {

@@ -104,60 +104,82 @@ export async function askSnmp(
   const limits = opts.limits ?? SNMP_LIMITS;
   const address = ctx.connector.host;
   ctx.scope.assertHost(address);
-  const release = await ctx.connector.slots.acquire(ctx.signal);
-  const whys: string[] = [];
-  try {
-    for (const community of communities) {
-      for (const version of opts.versions ?? [snmp.Version2c, snmp.Version1]) {
-        if (ctx.signal.aborted) return { answered: false, why: 'aborted' };
-        const session = snmp.createSession(address, community, {
-          port,
-          version,
-          timeout: limits.timeoutMs,
-          retries: limits.retries,
-          transport: address.includes(':') ? 'udp6' : 'udp4',
-        });
-        session.on('error', () => undefined);
-        // Closing twice throws ("Not running"): a stop after the end, or the end after a stop, is quiet.
-        let closed = false;
-        const stop = (): void => {
-          if (closed) return;
-          closed = true;
-          try {
-            session.close();
-          } catch {
-            // already closed by the library
-          }
-        };
-        ctx.signal.addEventListener('abort', stop, { once: true });
-        try {
-          const first = await getOne(session, '1.3.6.1.2.1.1.1.0');
-          if (!first.ok) {
-            whys.push(`${version === snmp.Version2c ? 'v2c' : 'v1'} "${community}": ${first.why}`);
-            continue;
-          }
-          const walk: SnmpWalk = { community, version: version === snmp.Version2c ? 'v2c' : 'v1', objects: [], incomplete: [] };
-          const deadline = Date.now() + limits.seconds * 1000;
-          for (const oid of WALKED) {
-            const left = deadline - Date.now();
-            if (left <= 0) {
-              walk.incomplete.push(`${oid}: not walked (${limits.seconds} s passed)`);
-              continue;
-            }
-            const timer = setTimeout(stop, left);
-            const why = await walkTree(session, oid, limits.objects - walk.objects.length, walk.objects);
-            clearTimeout(timer);
-            if (why) walk.incomplete.push(`${oid}: ${why}`);
-          }
-          return { answered: true, walk };
-        } finally {
-          ctx.signal.removeEventListener('abort', stop);
-          stop();
-        }
+  const pairs = communities.flatMap((community) => (opts.versions ?? [snmp.Version2c, snmp.Version1]).map((version) => ({ community, version })));
+  // Every (community, version) asked side by side, each session holding a connector slot while its socket is open:
+  // silence costs one timeout, not one per pair. The first answered in the order given is the one walked.
+  const answers = await Promise.all(
+    pairs.map(async ({ community, version }) => {
+      const release = await ctx.connector.slots.acquire(ctx.signal);
+      const session = open(address, port, community, version, limits);
+      const stop = (): void => session.stop();
+      ctx.signal.addEventListener('abort', stop, { once: true });
+      try {
+        return await getOne(session.s, '1.3.6.1.2.1.1.1.0');
+      } finally {
+        ctx.signal.removeEventListener('abort', stop);
+        session.stop();
+        release();
       }
+    }),
+  );
+  const i = answers.findIndex((a) => a.ok);
+  if (i < 0 || ctx.signal.aborted)
+    return {
+      answered: false,
+      why: ctx.signal.aborted
+        ? 'aborted'
+        : pairs.map((p, n) => `${versionName(p.version)} "${p.community}": ${(answers[n] as { why: string }).why}`).join('; '),
+    };
+  const { community, version } = pairs[i];
+  const walk: SnmpWalk = { community, version: versionName(version), objects: [], incomplete: [] };
+  const release = await ctx.connector.slots.acquire(ctx.signal);
+  const session = open(address, port, community, version, limits);
+  const stop = (): void => session.stop();
+  ctx.signal.addEventListener('abort', stop, { once: true });
+  try {
+    const deadline = Date.now() + limits.seconds * 1000;
+    for (const oid of WALKED) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        walk.incomplete.push(`${oid}: not walked (${limits.seconds} s passed)`);
+        continue;
+      }
+      const timer = setTimeout(stop, left);
+      const why = await walkTree(session.s, oid, limits.objects - walk.objects.length, walk.objects);
+      clearTimeout(timer);
+      if (why) walk.incomplete.push(`${oid}: ${why}`);
     }
-    return { answered: false, why: whys.join('; ') };
+    return { answered: true, walk };
   } finally {
+    ctx.signal.removeEventListener('abort', stop);
+    session.stop();
     release();
   }
+}
+
+const versionName = (v: 0 | 1): 'v1' | 'v2c' => (v === snmp.Version2c ? 'v2c' : 'v1');
+
+/** A session to the target; `stop` closes it once (closing twice throws "Not running"). */
+function open(address: string, port: number, community: string, version: 0 | 1, limits: typeof SNMP_LIMITS): { s: snmp.Session; stop(): void } {
+  const s = snmp.createSession(address, community, {
+    port,
+    version,
+    timeout: limits.timeoutMs,
+    retries: limits.retries,
+    transport: address.includes(':') ? 'udp6' : 'udp4',
+  });
+  s.on('error', () => undefined);
+  let closed = false;
+  return {
+    s,
+    stop() {
+      if (closed) return;
+      closed = true;
+      try {
+        s.close();
+      } catch {
+        // already closed by the library
+      }
+    },
+  };
 }

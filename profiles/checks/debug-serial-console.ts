@@ -40,6 +40,13 @@ export const serialConsoleCheck: Check = {
           : `${f.path}: the console asks for a login, but no boot was observed, so what the bootloader offers and what the boot prints are unknown: declare restart: (a reboot command over ssh or serial, an http call, or an operator step) or power.cycle (the bench power controller) so the boot can be watched`,
         findings: [{ severity: 'info', protocol: 'serial', message: `${f.path}: login prompt; no shell without login; no secret in ${f.bytes} bytes printed` }],
       };
+    // "Not interruptible" needs keys pressed while it booted: a boot that reached its prompt before one was sent shows nothing.
+    if (f.restart && !f.interruptKeys)
+      return {
+        verdict: 'inconclusive',
+        rationale: `${f.path}: the boot was watched, but the kernel or a prompt came before an interrupt key could be pressed in the bootloader, so whether it stops on a key is not shown`,
+        findings: [{ severity: 'info', protocol: 'serial', message: `${f.path}: login prompt; no shell without login; no secret in ${f.bytes} bytes printed` }],
+      };
     // A countdown that the keys tried did not stop may stop on another one (a keyed autoboot): not shown locked.
     if (f.countdownOffered)
       return {
@@ -54,7 +61,9 @@ export const serialConsoleCheck: Check = {
         {
           severity: 'info',
           protocol: 'serial',
-          message: 'no autoboot countdown offered',
+          message: f.interruptKeys
+            ? `no stop at the bootloader for the ${f.interruptKeys} interrupt key(s) pressed during the boot`
+            : 'no autoboot countdown offered',
         },
       ],
       basis: basis(['serial', SerialConsoleFact]),

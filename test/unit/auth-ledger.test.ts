@@ -95,5 +95,11 @@ describe('secrets in what a device serves', () => {
     ['a binary dump', '\u0000\u0001hostapd\nwpa_passphrase=CorrectHorse9\n\u0000', ['wpa_passphrase']],
     ['a login form is no secret', '<form><input type="password" name="password"><input name="user"></form>', []],
     ['masked values are no secret', '{"password":"********","token":null}', []],
+    [
+      'a settings form on / that fills in the Wi-Fi key',
+      '<form action="/save"><input name="ssid" value="home"><input type="password" name="wifi_psk" value="CorrectHorse9"></form>',
+      ['wifi_psk'],
+    ],
+    ['a login form with its fields empty', '<form><input name="username" value=""><input type="password" name="password" value=""></form>', []],
   ])('%s', (_name, body, keys) => expect(secretsIn(Buffer.from(body, 'latin1')).sort()).toEqual(keys.sort()));
 });

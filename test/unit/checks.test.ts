@@ -385,6 +385,23 @@ describe('debug.serial-console', () => {
     expect(judge(id, [serial({ bytes: 0, loginPrompt: false })]).verdict).toBe('inconclusive'));
   it('inconclusive: output, but neither a login nor a shell', () => expect(judge(id, [serial({ loginPrompt: false })]).verdict).toBe('inconclusive'));
   it('not-tested: no UART declared', () => expect(judge(id, [skipped('serial')]).verdict).toBe('not-tested'));
+  const restart = {
+    action: 'power.cycle',
+    via: 'http' as const,
+    request: 'POST',
+    startedAt: '2026-12-01T00:00:00Z',
+    durationMs: 5,
+    attempts: 1,
+    ok: true,
+    clearText: true,
+  };
+  it('pass: a restart watched with interrupt keys pressed through the boot', () =>
+    expect(judge(id, [serial({ restart, interruptKeys: 6 })]).verdict).toBe('pass'));
+  it('inconclusive: a restart whose boot reached its prompt before any key was pressed', () => {
+    const j = judge(id, [serial({ restart, interruptKeys: 0 })]);
+    expect(j.verdict).toBe('inconclusive');
+    expect(j.rationale).toMatch(/before an interrupt key could be pressed/);
+  });
 });
 
 // ---- update ----------------------------------------------------------------------
