@@ -119,6 +119,30 @@ describe('udp-services', () => {
     expect(verdictOf(declared.report, 'exposure.undeclared-services')).toBe('pass');
   });
 
+  it('a CoAP service that answers only a CoAP request (never an empty datagram) is found on its well-known port', async () => {
+    const sock = dgram.createSocket('udp4');
+    const asked: number[] = [];
+    sock.on('message', (msg, rinfo) => {
+      asked.push(msg.length);
+      // Version 1, confirmable GET (RFC 7252 §3): anything else is dropped, as a CoAP server does.
+      if (msg.length < 4 || msg[0] >> 6 !== 1 || msg[1] !== 0x01) return;
+      const ack = Buffer.concat([
+        Buffer.from([0x60 | (msg[0] & 0x0f), 0x45, msg[2], msg[3]]),
+        msg.subarray(4, 4 + (msg[0] & 0x0f)),
+        Buffer.from([0xff]),
+        Buffer.from('</sensors/temp>;rt="temperature"'),
+      ]);
+      sock.send(ack, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => sock.bind(5683, '127.0.0.1', r));
+    const tcp = await listenOn(net.createServer((s) => s.end()));
+    servers.push(tcp, { port: 5683, close: () => new Promise<void>((r) => sock.close(() => r())) });
+    const { report } = await assess({ services: [{ port: tcp.port, protocol: 'other' }] }, ['exposure.undeclared-services'], [tcp.port], [5683]);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(verdictOf(report, 'exposure.undeclared-services')).toBe('fail');
+    expect(report.checks[0].findings.map((f) => f.message).join('\n')).toMatch(/UDP 5683 answered/);
+  });
+
   it('a closed UDP port is closed (ICMP), a silent one is only open|filtered', async () => {
     const silent = dgram.createSocket('udp4');
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
