@@ -9,48 +9,12 @@
 import http from 'node:http';
 import net from 'node:net';
 import { createBroker } from 'aedes';
-import { assess, labWebDevice } from './audit-helpers';
+import { assess, deletionVerdict } from './audit-helpers';
 import { listenOn } from './helpers/servers';
 
 const CANARY = 'hanako.reset.canary@example.jp';
-const LAB = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
 
-/** /config answers `before` until POST /reset, then `after` (both 200, same Content-Type). */
-async function device(contentType: string, before: string, after: string) {
-  let wasReset = false;
-  const server = http.createServer((req, res) => {
-    if (req.headers.authorization !== LAB) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
-    if (req.url === '/reset' && req.method === 'POST') {
-      wasReset = true;
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
-    }
-    if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
-    if (req.url !== '/config') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': contentType }).end(wasReset ? after : before);
-  });
-  return listenOn(server);
-}
-
-async function deletion(contentType: string, before: string, after: string) {
-  const web = await device(contentType, before, after);
-  try {
-    const { report } = await assess(
-      labWebDevice(web.port, '/admin', {
-        reset: { http: { url: `http://127.0.0.1:${web.port}/reset`, method: 'POST', credential: 'admin' } },
-        update: { settleSeconds: 0 },
-        personalData: {
-          declared: ['email'],
-          canaries: { email: CANARY },
-          readBack: [{ http: { url: `http://127.0.0.1:${web.port}/config`, credential: 'admin' } }],
-        },
-      }),
-      ['privacy.data-deletion'],
-    );
-    return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
-  } finally {
-    await web.close();
-  }
-}
+const deletion = (contentType: string, before: string, after: string) => deletionVerdict(CANARY, contentType, before, after);
 
 describe('a different page after the reset, that the shape comparison takes for the same page emptied', () => {
   it('JSON API envelope {code,msg,data}: after the reset a "not provisioned" error in the same envelope, HTTP 200', async () => {

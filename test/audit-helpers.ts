@@ -1,11 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
 import { deviceFrom } from './helpers/device';
 import { profileOf, runWith } from './helpers/run';
+import { listenOn } from './helpers/servers';
 
 export async function assess(input: DeviceFileInput, checks: string[], dir?: string) {
   const d = dir ?? mkdtempSync(path.join(tmpdir(), 'sb-audit-'));
@@ -28,3 +30,42 @@ export const labWebDevice = (port: number, loginPath = '/admin', extra: Partial<
   auth: [{ port, protocol: 'http', path: loginPath, scheme: 'basic', credential: 'admin' }],
   ...extra,
 });
+
+const LAB_BASIC = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
+
+/**
+ * A camera behind the lab's Basic login whose read-back /config answers `before` until POST /reset, then `after`
+ * (both 200, same Content-Type): privacy.data-deletion's verdict on it, with `canary` enrolled as the owner's e-mail.
+ */
+export async function deletionVerdict(canary: string, contentType: string, before: string, after: string) {
+  let wasReset = false;
+  const web = await listenOn(
+    http.createServer((req, res) => {
+      if (req.headers.authorization !== LAB_BASIC) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
+      if (req.url === '/reset' && req.method === 'POST') {
+        wasReset = true;
+        return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
+      }
+      if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
+      if (req.url !== '/config') return void res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Type': contentType }).end(wasReset ? after : before);
+    }),
+  );
+  try {
+    const { report } = await assess(
+      labWebDevice(web.port, '/admin', {
+        reset: { http: { url: `http://127.0.0.1:${web.port}/reset`, method: 'POST', credential: 'admin' } },
+        update: { settleSeconds: 0 },
+        personalData: {
+          declared: ['email'],
+          canaries: { email: canary },
+          readBack: [{ http: { url: `http://127.0.0.1:${web.port}/config`, credential: 'admin' } }],
+        },
+      }),
+      ['privacy.data-deletion'],
+    );
+    return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
+  } finally {
+    await web.close();
+  }
+}

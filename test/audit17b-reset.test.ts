@@ -4,48 +4,11 @@
  * a table whose only anchor was markup (<td>), or in the same place but
  * base64- or HTML-entity-encoded.
  */
-import http from 'node:http';
-import { assess, labWebDevice } from './audit-helpers';
-import { listenOn } from './helpers/servers';
+import { deletionVerdict } from './audit-helpers';
 
-const CANARY = 'hanako.zz.canary@example.jp';
-const LAB = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
+const CANARY = 'hanako.audit.canary@example.jp';
 
-async function device(contentType: string, before: string, after: string) {
-  let wasReset = false;
-  const server = http.createServer((req, res) => {
-    if (req.headers.authorization !== LAB) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
-    if (req.url === '/reset' && req.method === 'POST') {
-      wasReset = true;
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
-    }
-    if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
-    if (req.url !== '/config') return void res.writeHead(404).end();
-    res.writeHead(200, { 'Content-Type': contentType }).end(wasReset ? after : before);
-  });
-  return listenOn(server);
-}
-
-async function deletion(contentType: string, before: string, after: string) {
-  const web = await device(contentType, before, after);
-  try {
-    const { report } = await assess(
-      labWebDevice(web.port, '/admin', {
-        reset: { http: { url: `http://127.0.0.1:${web.port}/reset`, method: 'POST', credential: 'admin' } },
-        update: { settleSeconds: 0 },
-        personalData: {
-          declared: ['email'],
-          canaries: { email: CANARY },
-          readBack: [{ http: { url: `http://127.0.0.1:${web.port}/config`, credential: 'admin' } }],
-        },
-      }),
-      ['privacy.data-deletion'],
-    );
-    return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
-  } finally {
-    await web.close();
-  }
-}
+const deletion = (contentType: string, before: string, after: string) => deletionVerdict(CANARY, contentType, before, after);
 
 describe('audit17b: reset — data still there, verdict was pass', () => {
   it('an account page past 256 KiB after the reset: the canary beyond the cut is never searched', async () => {

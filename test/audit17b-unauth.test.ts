@@ -84,28 +84,7 @@ describe('audit17b: unauthenticated access (a third audit)', () => {
   }, 90_000);
 
   it('a root shell whose motd "Last login:" arrives before the rest of its line is taken for a login prompt', async () => {
-    const r = await withExtra(
-      net.createServer((s) => {
-        s.on('error', () => undefined);
-        s.write('\r\nLast login:');
-        const t = setTimeout(() => {
-          if (s.destroyed) return;
-          s.write(' Thu Dec  3 10:00:00 2026 from 10.0.0.2\r\n# ');
-          let buf = '';
-          s.on('data', (d: Buffer) => {
-            buf += d.toString('latin1');
-            let i: number;
-            while ((i = buf.indexOf('\n')) >= 0) {
-              const line = buf.slice(0, i).replace(/\r$/, '');
-              buf = buf.slice(i + 1);
-              const m = line.match(/^echo SB\$\(\((\d+)\+(\d+)\)\)$/);
-              s.write(`${line}\r\n${m ? `SB${Number(m[1]) + Number(m[2])}\r\n` : ''}# `);
-            }
-          });
-        }, 150);
-        s.on('close', () => clearTimeout(t));
-      }),
-    );
+    const r = await withExtra(openShellServer('# ', { first: '\r\nLast login:', rest: ' Thu Dec  3 10:00:00 2026 from 10.0.0.2\r\n', afterMs: 150 }));
     expect(r.verdict).not.toBe('pass');
   }, 90_000);
 

@@ -161,11 +161,17 @@ export async function lockoutServer(user: string, pass: string, lockAfter: numbe
 /**
  * A root shell with no login at all (runs the arithmetic echo): bind it where the scenario needs it (listenOn(server, host)).
  * `prompt: ''` is a bind shell (`nc -l -e /bin/sh`): it prints nothing, not even a prompt, until spoken to.
+ * `motd`: what it prints before its first prompt, in two writes `afterMs` apart.
  */
-export function openShellServer(prompt = '# '): net.Server {
+export function openShellServer(prompt = '# ', motd?: { first: string; rest: string; afterMs: number }): net.Server {
   return net.createServer((s) => {
     s.on('error', () => undefined);
-    s.write(prompt);
+    // A motd in two writes (a "Last login:" line whose end comes later), then the prompt.
+    if (motd) {
+      s.write(motd.first);
+      const t = setTimeout(() => !s.destroyed && s.write(`${motd.rest}${prompt}`), motd.afterMs);
+      s.on('close', () => clearTimeout(t));
+    } else s.write(prompt);
     let buf = '';
     s.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
