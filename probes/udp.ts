@@ -11,6 +11,8 @@ import { defineFact } from '../harness/facts';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
 import { printable } from './util/banner';
+import dnsPacket from 'dns-packet';
+import coapPacket from 'coap-packet';
 
 /** SNMPv2c GetRequest for sysDescr.0 (1.3.6.1.2.1.1.1.0) with community "public" (RFC 3416, BER per X.690). */
 function snmpGet(): Buffer {
@@ -24,17 +26,60 @@ function snmpGet(): Buffer {
 /** SSDP M-SEARCH (UPnP Device Architecture 2.0 §1.3.2), sent unicast. */
 const SSDP = (): Buffer => Buffer.from('M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: "ssdp:discover"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n');
 
-/** DNS-SD service enumeration query, _services._dns-sd._udp.local PTR (RFC 6763 §9), unicast-response bit set (RFC 6762 §5.4). */
+/**
+ * DNS-SD service enumeration, _services._dns-sd._udp.local PTR (RFC 6763 §9), with dns-packet. Sent from an
+ * ephemeral port it is a legacy unicast query (RFC 6762 §6.7): the responder answers to that port, echoing the id.
+ */
 function mdnsQuery(): Buffer {
-  const labels = ['_services', '_dns-sd', '_udp', 'local'];
-  const name = Buffer.concat([...labels.map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
-  return Buffer.concat([Buffer.from([0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00]), name, Buffer.from([0x00, 0x0c, 0x80, 0x01])]);
+  return dnsPacket.encode({
+    type: 'query',
+    id: randomBytes(2).readUInt16BE(0),
+    flags: 0,
+    questions: [{ type: 'PTR', name: '_services._dns-sd._udp.local', class: 'IN' }],
+  });
 }
 
-/** CoAP confirmable GET /.well-known/core (RFC 7252 §3, RFC 6690 §4). */
+/** CoAP confirmable GET /.well-known/core (RFC 7252 §3, RFC 6690 §4), with coap-packet. */
 function coapDiscovery(): Buffer {
-  const id = randomBytes(2);
-  return Buffer.concat([Buffer.from([0x40, 0x01]), id, Buffer.from([0xbb]), Buffer.from('.well-known'), Buffer.from([0x04]), Buffer.from('core')]);
+  return coapPacket.generate({
+    confirmable: true,
+    code: 'GET',
+    messageId: randomBytes(2).readUInt16BE(0),
+    token: randomBytes(4),
+    options: [
+      { name: 'Uri-Path', value: Buffer.from('.well-known') },
+      { name: 'Uri-Path', value: Buffer.from('core') },
+    ],
+  });
+}
+
+/** What an answer says, decoded by the protocol's own library: the services an mDNS responder lists, the resources a CoAP server links. */
+export function decodeAnswer(service: string | undefined, answer: Buffer): string | undefined {
+  try {
+    if (service === 'mdns') {
+      const p = dnsPacket.decode(answer);
+      const records = [...(p.answers ?? []), ...(p.additionals ?? [])].slice(0, 50);
+      const said = records.map((r) => {
+        const data = 'data' in r ? r.data : undefined;
+        const text = Array.isArray(data)
+          ? data.map((d) => (Buffer.isBuffer(d) ? d.toString('latin1') : String(d))).join(' ')
+          : typeof data === 'string'
+            ? data
+            : data && typeof data === 'object' && 'target' in data
+              ? `${String(data.target)}:${String(data.port)}`
+              : '';
+        return `${r.type} ${r.name}${text ? ` ${text}` : ''}`;
+      });
+      return said.length ? said.join('; ').slice(0, 2000) : 'an mDNS answer with no records';
+    }
+    if (service === 'coap') {
+      const p = coapPacket.parse(answer);
+      return `CoAP ${p.code}${p.payload.length ? `: ${p.payload.toString('utf8').slice(0, 2000)}` : ''}`;
+    }
+  } catch (err) {
+    return `not a well-formed ${service} answer (${(err as Error).message})`;
+  }
+  return undefined;
 }
 
 interface UdpKnown {
@@ -67,6 +112,8 @@ export const UdpPortFact = defineFact(
     declared: z.boolean(),
     service: z.string().optional(),
     answer: z.string().optional(),
+    /** The answer decoded (mDNS records, CoAP resources), when the protocol is one starbench decodes. */
+    decoded: z.string().optional(),
     /** Personal-data canary categories in the answer (a discovery reply tells the whole network). */
     canaries: z.array(z.string()).optional(),
   }),
@@ -104,13 +151,16 @@ export const udpServicesProbe: Probe = {
     const results = await mapLimit(ports, ctx.connector.slots.limit, async (port): Promise<UdpRecord> => {
       const known = BY_PROTOCOL[declared.get(port) ?? ''] ?? UDP_DEFAULTS[port];
       const r = await ask(ctx, port, known);
+      const service = r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined;
+      const decoded = r.answer ? decodeAnswer(service, r.answer) : undefined;
       return {
         port,
         state: r.state,
         declared: declared.has(port),
-        service: r.state === 'open' ? (known?.service ?? declared.get(port) ?? 'unknown') : undefined,
+        service,
         answer: r.answer ? printable(r.answer, 120) : undefined,
-        canaries: r.answer ? canariesIn(ctx.device, r.answer.toString('latin1')) : undefined,
+        ...(decoded ? { decoded } : {}),
+        canaries: r.answer ? [...new Set([...canariesIn(ctx.device, r.answer.toString('latin1')), ...canariesIn(ctx.device, decoded ?? '')])] : undefined,
       };
     });
     const observations: Observation[] = results
@@ -119,7 +169,7 @@ export const udpServicesProbe: Probe = {
         kind: 'udp-port',
         port: r.port,
         protocol: r.service,
-        summary: `UDP ${r.port} ${r.state}${r.service ? ` (${r.service} answered)` : ''}${r.declared ? '' : ' — not declared'}`,
+        summary: `UDP ${r.port} ${r.state}${r.service ? ` (${r.service} answered${r.decoded ? `: ${r.decoded.slice(0, 120)}` : ''})` : ''}${r.declared ? '' : ' — not declared'}`,
         data: { ...r },
       }));
     observations.push({

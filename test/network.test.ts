@@ -1,5 +1,6 @@
 /** Network probes against in-process peers on loopback: scanners, identification, UDP, TLS, SSH, plaintext, connection limit. */
 import dgram from 'node:dgram';
+import dnsPacket from 'dns-packet';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -141,6 +142,47 @@ describe('udp-services', () => {
     expect(asked.length).toBeGreaterThan(0);
     expect(verdictOf(report, 'exposure.undeclared-services')).toBe('fail');
     expect(report.checks[0].findings.map((f) => f.message).join('\n')).toMatch(/UDP 5683 answered/);
+    const coap = report.observations['udp-services'].observations.find((o) => o.port === 5683);
+    expect(coap?.data.decoded).toMatch(/CoAP 2\.05: <\/sensors\/temp>;rt="temperature"/);
+  });
+
+  it("an mDNS responder that answers only a DNS query is found, its records decoded, and the owner's name in a TXT record is personal data on the network", async () => {
+    const owner = 'Hanako-mdns-canary';
+    const sock = dgram.createSocket('udp4');
+    sock.on('message', (msg, rinfo) => {
+      let q;
+      try {
+        q = dnsPacket.decode(msg);
+      } catch {
+        return; // not DNS: dropped
+      }
+      if (q.type !== 'query' || !q.questions?.length) return;
+      const answer = dnsPacket.encode({
+        type: 'response',
+        id: q.id,
+        flags: dnsPacket.AUTHORITATIVE_ANSWER,
+        questions: q.questions,
+        answers: [
+          { type: 'PTR', name: '_services._dns-sd._udp.local', data: '_http._tcp.local' },
+          { type: 'TXT', name: 'cam._http._tcp.local', data: [`owner=${owner}`, 'model=CAM1'] },
+        ],
+      });
+      sock.send(answer, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((r) => sock.bind(5353, '127.0.0.1', r));
+    const tcp = await listenOn(net.createServer((s) => s.end()));
+    servers.push(tcp, { port: 5353, close: () => new Promise<void>((r) => sock.close(() => r())) });
+    const { report } = await assess(
+      { services: [{ port: tcp.port, protocol: 'other' }], personalData: { declared: ['name'], canaries: { name: owner } } },
+      ['exposure.undeclared-services', 'privacy.personal-data-exposure'],
+      [tcp.port],
+      [5353],
+    );
+    const mdns = report.observations['udp-services'].observations.find((o) => o.port === 5353);
+    expect(mdns?.data.decoded).toMatch(/PTR _services\._dns-sd\._udp\.local _http\._tcp\.local/);
+    expect(verdictOf(report, 'exposure.undeclared-services')).toBe('fail');
+    expect(verdictOf(report, 'privacy.personal-data-exposure')).toBe('fail');
+    expect(JSON.stringify(report.checks)).not.toContain(owner);
   });
 
   it('a closed UDP port is closed (ICMP), a silent one is only open|filtered', async () => {
