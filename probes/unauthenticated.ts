@@ -58,14 +58,19 @@ export function secretsIn(body: Buffer): string[] {
     if (/^(\*+|x+|null|none|true|false|undefined|password)$/i.test(m[2]) || NOT_A_SECRET_KEY.test(m[1])) continue;
     keys.add(m[1].toLowerCase());
   }
-  // A form that carries the secret as a field's value (<input name="wifi_psk" value="…">), on any page, / included.
-  for (const m of text.matchAll(/<input\b[^>]*>/gi)) {
-    const name = /\bname\s*=\s*["']?([\w.[\]-]{1,60})/i.exec(m[0])?.[1];
-    const value = /\bvalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
-    const v = value ? (value[1] ?? value[2] ?? value[3] ?? '') : '';
+  // A form that carries the secret as a field's value (<input name|id="wifi_psk" value="…">, a <textarea>), on any page, / included.
+  const fields = [
+    ...[...text.matchAll(/<input\b[^>]*>/gi)].map((m) => ({ tag: m[0], value: /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]) })),
+    ...[...text.matchAll(/(<textarea\b[^>]*>)([^<]*)/gi)].map((m) => ({ tag: m[1], value: [m[2], m[2]] as unknown as RegExpExecArray })),
+  ];
+  for (const { tag, value } of fields) {
+    const name = /\s(?:name|id)\s*=\s*["']?([\w.[\]-]{1,60})/i.exec(tag)?.[1];
+    const v = (value ? (value[1] ?? value[2] ?? value[3] ?? '') : '').trim();
     if (!name || v.length < 4 || NOT_A_SECRET_KEY.test(name) || /^(\*+|•+|x+|null|none|true|false|undefined|password)$/i.test(v)) continue;
     if (/password|passwd|pass$|psk|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key/i.test(name)) keys.add(name.toLowerCase());
   }
+  // A private key handed out in any form (PEM).
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) keys.add('private key (PEM)');
   return [...keys];
 }
 
@@ -119,10 +124,23 @@ async function settledPrompt(t: TelnetSession, ms: number, from = 0): Promise<Re
 
 async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string, promptWaitMs = 3000): Promise<Exposure | null> {
   const t = new TelnetSession(sock);
-  const prompt = await settledPrompt(t, promptWaitMs);
-  if (prompt && /:\s*$/.test(prompt[0])) return null;
+  let prompt = await settledPrompt(t, promptWaitMs);
   let mark = t.text.length;
-  if (!prompt) {
+  if (prompt && /:\s*$/.test(prompt[0])) {
+    // A login prompt is believed when the device asks again after an empty answer, says no, or hangs up, as a login
+    // program does; a shell whose motd line merely ended in "login:" shows its own prompt instead.
+    t.send('');
+    const again = await settledPrompt(t, 3000, mark);
+    if (t.closed || (again && /:\s*$/.test(again[0])) || /incorrect|invalid|denied|fail/i.test(t.text.slice(mark))) return null;
+    if (!again)
+      return unchecked(
+        port,
+        protocol,
+        `a login-like prompt (${JSON.stringify(prompt[0].trim().slice(-20))}) that neither asked again nor answered after an empty line`,
+      );
+    prompt = again;
+    mark = t.text.length;
+  } else if (!prompt) {
     t.send('');
     await settledPrompt(t, 1000, mark);
     if (/(login|user ?name|password)\s*:\s*$/i.test(t.text.slice(mark))) return null;
@@ -397,7 +415,13 @@ async function anonymousMqtt(ctx: ProbeContext, port: number, isTls: boolean, he
 const RTSP_PATHS = ['/', '/live', '/stream1', '/h264', '/ch0', '/live.sdp', '/video', '/Streaming/Channels/101'];
 
 /** One RTSP DESCRIBE (RFC 2326 §10.2) on its own connection: the status, or why there was none. */
-async function rtspDescribe(ctx: ProbeContext, port: number, path: string, cseq: number): Promise<{ status?: number; sdp?: boolean; error?: string }> {
+async function rtspDescribe(
+  ctx: ProbeContext,
+  port: number,
+  path: string,
+  cseq: number,
+  waitMs = 3000,
+): Promise<{ status?: number; sdp?: boolean; error?: string }> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const text = new WaitableText(16 * 1024);
   sock.on('data', (c: Buffer) => text.append(c.toString('latin1')));
@@ -406,8 +430,8 @@ async function rtspDescribe(ctx: ProbeContext, port: number, path: string, cseq:
     const address = sock.remoteAddress ?? ctx.connector.host;
     const host = net.isIPv6(address) ? `[${address}]` : address;
     sock.write(`DESCRIBE rtsp://${host}:${port}${path} RTSP/1.0\r\nCSeq: ${cseq}\r\nAccept: application/sdp\r\nUser-Agent: starbench\r\n\r\n`);
-    const head = await text.until(() => text.text.match(/^RTSP\/1\.\d (\d{3})[^\n]*\n[\s\S]*?\r?\n\r?\n/), 3000);
-    if (!head) return { error: text.text.length ? `not an RTSP answer (${JSON.stringify(text.text.slice(0, 40))})` : 'no answer within 3 s' };
+    const head = await text.until(() => text.text.match(/^RTSP\/1\.\d (\d{3})[^\n]*\n[\s\S]*?\r?\n\r?\n/), waitMs);
+    if (!head) return { error: text.text.length ? `not an RTSP answer (${JSON.stringify(text.text.slice(0, 40))})` : `no answer within ${waitMs / 1000} s` };
     const status = Number(head[1]);
     if (status === 200) await text.until(() => (/\bv=0/.test(text.text) ? true : null), 1000);
     return { status, sdp: /\bv=0/.test(text.text) };
@@ -427,12 +451,17 @@ async function rtspWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposu
   const paths = [...new Set([...declared, ...RTSP_PATHS])];
   const statuses: string[] = [];
   let refused = 0;
+  const declaredRefused = new Set<string>();
   const open: Exposure[] = [];
   for (const [i, path] of paths.entries()) {
-    const r = await rtspDescribe(ctx, port, path, i + 1);
+    // A declared stream may take a while to start (the encoder wakes up): it gets a longer wait.
+    const r = await rtspDescribe(ctx, port, path, i + 1, declared.includes(path) ? 8000 : 3000);
     statuses.push(`${path} ${r.status ?? r.error}`);
     if (r.status === undefined) continue;
-    if (r.status === 401 || r.status === 403) refused += 1;
+    if (r.status === 401 || r.status === 403) {
+      refused += 1;
+      if (declared.includes(path)) declaredRefused.add(path);
+    }
     if (r.status >= 200 && r.status < 300)
       open.push({
         port,
@@ -444,6 +473,16 @@ async function rtspWithoutLogin(ctx: ProbeContext, port: number): Promise<Exposu
       });
   }
   if (open.length) return open;
+  // A declared stream path is where the stream is: it must itself be refused. A 401 elsewhere says nothing about it.
+  const declaredOpen = declared.filter((p) => !declaredRefused.has(p));
+  if (declaredOpen.length)
+    return [
+      unchecked(
+        port,
+        'rtsp',
+        `the declared stream path${declaredOpen.length > 1 ? 's' : ''} ${declaredOpen.join(', ')} answered neither 200 nor 401 (${statuses.join(', ')})`,
+      ),
+    ];
   if (refused) return [];
   return [unchecked(port, 'rtsp', `no stream path answered 200 or 401 (${statuses.join(', ')}): declare the stream's path under auth[] (protocol rtsp, path)`)];
 }

@@ -159,6 +159,8 @@ function fetchCertificate(ctx: ProbeContext, port: number, family?: (typeof CERT
           // Accept whatever the device offers: we are here to read its certificate, not to trust it.
           minVersion: 'TLSv1',
           ciphers: family?.ciphers ?? 'ALL:@SECLEVEL=0',
+          // The curves the hand-built hellos offer (P-224 included): a certificate on a weak curve must not hide behind a refused handshake.
+          ecdhCurve: 'X25519:P-256:P-384:P-521:P-224',
           ...(family ? { sigalgs: family.sigalgs } : {}),
           servername: ctx.scope.host.match(/[a-z]/i) && !ctx.scope.host.includes(':') ? ctx.scope.host : undefined,
         });
@@ -214,9 +216,9 @@ export async function probeTlsService(ctx: ProbeContext, port: number): Promise<
         (facts.otherCertificates ??= []).push(other);
       }
     } catch (err) {
-      // Refused: no certificate of this kind. Any other failure, where the accepted suites say there is one, is a gap.
-      const refused = /handshake failure|no shared cipher|no suitable signature|alert number 40|sslv3 alert|wrong version/i.test((err as Error).message);
-      if (!refused && suites.some((x) => family.marker.test(x)))
+      // Where the accepted suites say a certificate of this kind exists, a handshake that could not read it is a gap,
+      // whatever the reason (a curve or signature this client lacks); where none says so, a refusal means there is none.
+      if (suites.some((x) => family.marker.test(x)))
         facts.certificateGaps = [...(facts.certificateGaps ?? []), `the ${family.name} certificate could not be read (${(err as Error).message})`];
     }
   }

@@ -22,10 +22,30 @@ function decodeEntities(text: string): string {
   });
 }
 
-/** The forms a value is looked for in: as is, URL- and JSON-escaped, hex, and base64 at any alignment. */
+/**
+ * The forms a value is looked for in: as is, URL- and JSON-escaped (\uXXXX too), hex (either case), base64 and
+ * base64url at any alignment, and a non-ASCII value's UTF-8 bytes read as Latin-1 (how a channel decoded byte by
+ * byte shows 山田花子).
+ */
 export function canaryForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
-  return [...new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), bytes.toString('hex'), ...base64Cores(value)])].filter(Boolean);
+  const hex = bytes.toString('hex');
+  const b64 = base64Cores(value);
+  const asLatin1 = bytes.toString('latin1');
+  const jsonAscii = value.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return [
+    ...new Set([
+      value,
+      encodeURIComponent(value),
+      JSON.stringify(value).slice(1, -1),
+      jsonAscii,
+      hex,
+      hex.toUpperCase(),
+      ...b64,
+      ...b64.map((c) => c.replace(/\+/g, '-').replace(/\//g, '_')),
+      asLatin1,
+    ]),
+  ].filter(Boolean);
 }
 
 /** Categories whose canary appears in `text`: as is, escaped, encoded (hex, base64) or written with HTML character references. */

@@ -59,7 +59,12 @@ function jsonPaths(v: unknown, values: string[], at = '', out = { all: new Set<s
     }
   else {
     if (typeof v === 'string' && values.some((c) => c && v.includes(c))) out.holding.add(at);
-    if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number') out.filled.add(at);
+    // Filled: this path and every path above it (an object or list put where the string was still holds something).
+    if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number')
+      for (let p = at; p; p = p.replace(/(\.[^.]*|\[\])$/, '')) {
+        out.filled.add(p);
+        if (!/(\.[^.]*|\[\])$/.test(p)) break;
+      }
   }
   return out;
 }
@@ -111,18 +116,21 @@ function fieldValues(text: string, name: string): string[] {
   const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const out: string[] = [];
   for (const m of text.matchAll(new RegExp(`<input\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>`, 'gi'))) {
-    const v = /\bvalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
+    const v = /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
     out.push(v ? (v[1] ?? v[2] ?? v[3] ?? '') : '');
   }
   for (const m of text.matchAll(new RegExp(`<textarea\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>([^<]*)`, 'gi'))) out.push(m[1]);
   return out;
 }
 
-/** What follows each place `anchor` stands, up to the next tag or the end of its line, trimmed. */
+/** What follows each place `anchor` stands, up to the end of its line or table row, with tags taken out, trimmed. */
 function textAfter(text: string, anchor: string): string[] {
   const out: string[] = [];
-  for (let i = text.indexOf(anchor), n = 0; i >= 0 && n < 16; i = text.indexOf(anchor, i + anchor.length), n++)
-    out.push(/^[^<\r\n]*/.exec(text.slice(i + anchor.length))![0].trim());
+  for (let i = text.indexOf(anchor), n = 0; i >= 0 && n < 16; i = text.indexOf(anchor, i + anchor.length), n++) {
+    // Up to the end of the cell, paragraph, item or row the value stood in (a minified page is one line).
+    const rest = /^[^\r\n]*/.exec(text.slice(i + anchor.length))![0].split(/<\/(?:td|th|tr|p|div|li|dd|span|label|pre)>|<(?:tr|br|td|th|p|div|li)\b/i)[0];
+    out.push(rest.replace(/<[^>]*>/g, ' ').trim());
+  }
   return out;
 }
 

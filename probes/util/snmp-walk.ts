@@ -35,7 +35,10 @@ function valueText(v: unknown): string {
 function getOne(session: snmp.Session, oid: string): Promise<{ ok: true; value: string } | { ok: false; why: string }> {
   return new Promise((resolve) => {
     session.get([oid], (err, varbinds) => {
-      if (err) return resolve({ ok: false, why: (err as Error).message });
+      // A reply with an error status (noSuchName from an agent whose view leaves this object out) is still an
+      // answer: the community was accepted. Only no reply at all is silence.
+      if (err)
+        return resolve((err as Error).name === 'RequestFailedError' ? { ok: true, value: (err as Error).message } : { ok: false, why: (err as Error).message });
       const vb = varbinds?.[0];
       if (!vb || snmp.isVarbindError(vb)) return resolve({ ok: true, value: vb ? snmp.varbindError(vb) : '' });
       resolve({ ok: true, value: valueText(vb.value) });

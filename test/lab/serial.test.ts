@@ -13,6 +13,10 @@ import { runAction } from '../../probes/util/actions';
 import type { DeviceFileInput } from '../../harness/device-file/schema';
 import { listenOn } from '../helpers/servers';
 
+/** Where a boot log pauses while the bootloader loads the kernel (keys typed meanwhile are read and ignored). */
+const LOAD = '|LOAD|';
+const LOADING = 'for _i in 1 2 3 4; do IFS= read -r -s -n 1 -t 0.2 _k; done';
+
 /**
  * A UART that behaves like one: opening it prints nothing; a key gives the
  * running system's login prompt; the device boots (and the boot is printed)
@@ -22,7 +26,7 @@ import { listenOn } from '../helpers/servers';
 const REAL_UART = (trigger: string, boot: string) => `trap '' INT
 rm -f ${trigger}
 while :; do
-  if [ -e ${trigger} ]; then rm -f ${trigger}; sleep 0.3; printf '${boot}'; sleep 0.3; printf 'device login: '; fi
+  if [ -e ${trigger} ]; then rm -f ${trigger}; sleep 0.3; printf '${boot.replace(LOAD, `'; ${LOADING}; printf '`)}'; sleep 0.3; printf 'device login: '; fi
   if IFS= read -r -s -n 1 -t 0.2 _k; then printf '\\r\\ndevice login: '; fi
 done`;
 
@@ -84,8 +88,7 @@ describe('serial console probe', () => {
   describe('a UART that does not replay a boot on open', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-power-'));
     const trigger = path.join(dir, 'power-cycled');
-    const safeBoot =
-      'U-Boot 2023.01 (Jan 01 2025)\\r\\nautoboot: 0 (interruption disabled)\\r\\nStarting kernel ...\\r\\n[    0.000000] Linux version 6.1\\r\\n';
+    const safeBoot = `U-Boot 2023.01 (Jan 01 2025)\\r\\nautoboot: 0 (interruption disabled)\\r\\n${LOAD}Starting kernel ...\\r\\n[    0.000000] Linux version 6.1\\r\\n`;
 
     it('without a restart: inconclusive, and says what to declare', async () => {
       const c = await judge(await console_(REAL_UART(trigger, safeBoot), '/bin/bash'));
