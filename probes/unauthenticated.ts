@@ -154,7 +154,8 @@ async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, proto
       what: 'shell',
       where,
       canaries: canariesIn(ctx.device, t.text),
-      detail: `a shell that runs commands with no login (${SHELL_PROOF} printed 5555)`,
+      // The sum, not the command: its numbers could be someone's PIN, and a report never repeats a credential.
+      detail: 'a shell that runs commands with no login (a sum sent with echo came back computed)',
     };
   const seen = `${t.text.length} bytes seen${t.closed ? ', then it closed' : ''}`;
   return unchecked(
