@@ -59,13 +59,17 @@ export function secretsIn(body: Buffer): string[] {
     keys.add(m[1].toLowerCase());
   }
   // A form that carries the secret as a field's value (<input name|id="wifi_psk" value="…">, a <textarea>), on any page, / included.
+  const attrValue = (tag: string): string => {
+    const v = /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(tag);
+    return v ? (v[1] ?? v[2] ?? v[3] ?? '') : '';
+  };
   const fields = [
-    ...[...text.matchAll(/<input\b[^>]*>/gi)].map((m) => ({ tag: m[0], value: /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]) })),
-    ...[...text.matchAll(/(<textarea\b[^>]*>)([^<]*)/gi)].map((m) => ({ tag: m[1], value: [m[2], m[2]] as unknown as RegExpExecArray })),
+    ...[...text.matchAll(/<input\b[^>]*>/gi)].map((m) => ({ tag: m[0], value: attrValue(m[0]) })),
+    ...[...text.matchAll(/(<textarea\b[^>]*>)([^<]*)/gi)].map((m) => ({ tag: m[1], value: m[2] })),
   ];
   for (const { tag, value } of fields) {
     const name = /\s(?:name|id)\s*=\s*["']?([\w.[\]-]{1,60})/i.exec(tag)?.[1];
-    const v = (value ? (value[1] ?? value[2] ?? value[3] ?? '') : '').trim();
+    const v = value.trim();
     if (!name || v.length < 4 || NOT_A_SECRET_KEY.test(name) || /^(\*+|•+|x+|null|none|true|false|undefined|password)$/i.test(v)) continue;
     if (/password|passwd|pass$|psk|passphrase|wifi_?key|secret|api[_-]?key|token|private_?key/i.test(name)) keys.add(name.toLowerCase());
   }
