@@ -33,11 +33,15 @@ export const labWebDevice = (port: number, loginPath = '/admin', extra: Partial<
 
 const LAB_BASIC = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
 
+/** What a scenario device answers on `url` (after the reset or not): [Content-Type, body], or undefined for the default. */
+export type ResetAnswer = (url: string, wasReset: boolean) => [string, string] | undefined;
+
 /**
- * A camera behind the lab's Basic login whose read-back /config answers `before` until POST /reset, then `after`
- * (both 200, same Content-Type): privacy.data-deletion's verdict on it, with `canary` enrolled as the owner's e-mail.
+ * A camera behind the lab's Basic login with a read-back on /config and a factory reset on POST /reset: what it
+ * answers is `answer`'s (by default /admin is a page and anything else 404). privacy.data-deletion's verdict on it,
+ * with `canary` enrolled as the owner's e-mail.
  */
-export async function deletionVerdict(canary: string, contentType: string, before: string, after: string) {
+export async function resetScenario(canary: string, answer: ResetAnswer) {
   let wasReset = false;
   const web = await listenOn(
     http.createServer((req, res) => {
@@ -46,9 +50,10 @@ export async function deletionVerdict(canary: string, contentType: string, befor
         wasReset = true;
         return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
       }
+      const a = answer(req.url ?? '/', wasReset);
+      if (a) return void res.writeHead(200, { 'Content-Type': a[0] }).end(a[1]);
       if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
-      if (req.url !== '/config') return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Type': contentType }).end(wasReset ? after : before);
+      res.writeHead(404).end();
     }),
   );
   try {
@@ -69,3 +74,7 @@ export async function deletionVerdict(canary: string, contentType: string, befor
     await web.close();
   }
 }
+
+/** The common case: /config answers `before` until the reset, then `after` (both 200, same Content-Type). */
+export const deletionVerdict = (canary: string, contentType: string, before: string, after: string) =>
+  resetScenario(canary, (url, wasReset) => (url === '/config' ? [contentType, wasReset ? after : before] : undefined));

@@ -4,68 +4,31 @@
  * login page, or an error with 200) after the reset says nothing about
  * whether the data was wiped.
  */
-import http from 'node:http';
-import { assess, labWebDevice } from './audit-helpers';
-import { listenOn } from './helpers/servers';
+import { resetScenario } from './audit-helpers';
 import { pageShape, sameShape } from '../probes/util/shape';
 
 const CANARY = 'taro.reset.canary@example.jp';
-const LAB = 'Basic ' + Buffer.from('admin:lab-pass-8c1e').toString('base64');
 
 type After = 'setup-wizard' | 'emptied-json' | 'nulled-json' | 'emptied-fields' | 'html-login' | 'kept';
 
 const ACCOUNT = (email: string) =>
   `<html><head><title>Account</title></head><body><form method="post"><input name="email" value="${email}"><input name="tz" value="JST"></form></body></html>`;
 
-/** /config shows the owner's e-mail; POST /reset resets; what /config looks like afterwards is the scenario. */
-async function resetDevice(after: After, json: boolean) {
-  let wasReset = false;
-  const server = http.createServer((req, res) => {
-    if (req.headers.authorization !== LAB) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
-    if (req.url === '/reset' && req.method === 'POST') {
-      wasReset = true;
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"reset":true}');
-    }
+/** /config shows the owner's e-mail; POST /reset resets; what the device answers afterwards is the scenario. */
+const deletion = (after: After, json: boolean) =>
+  resetScenario(CANARY, (url, wasReset): [string, string] | undefined => {
     if (wasReset && after === 'setup-wizard')
-      return void res
-        .writeHead(200, { 'Content-Type': 'text/html' })
-        .end('<html><head><title>Welcome</title></head><body><h1>Set up your camera</h1><a href="/step1">Start</a></body></html>');
+      return ['text/html', '<html><head><title>Welcome</title></head><body><h1>Set up your camera</h1><a href="/step1">Start</a></body></html>'];
     if (wasReset && after === 'html-login')
-      return void res
-        .writeHead(200, { 'Content-Type': 'text/html' })
-        .end('<html><title>Sign in</title><form><input name="user"><input name="pass" type="password"></form></html>');
-    if (req.url === '/admin') return void res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>admin</h1>');
-    if (req.url !== '/config') return void res.writeHead(404).end();
+      return ['text/html', '<html><title>Sign in</title><form><input name="user"><input name="pass" type="password"></form></html>'];
+    if (url !== '/config') return undefined;
     const email = wasReset && after !== 'kept' ? '' : CANARY;
     if (json) {
       const body = wasReset && after === 'nulled-json' ? { owner: null, settings: { tz: 'UTC' } } : { owner: { email }, settings: { tz: 'JST' } };
-      return void res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      return ['application/json', JSON.stringify(body)];
     }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(ACCOUNT(email));
+    return ['text/html; charset=utf-8', ACCOUNT(email)];
   });
-  return listenOn(server);
-}
-
-async function deletion(after: After, json: boolean) {
-  const web = await resetDevice(after, json);
-  try {
-    const { report } = await assess(
-      labWebDevice(web.port, '/admin', {
-        reset: { http: { url: `http://127.0.0.1:${web.port}/reset`, method: 'POST', credential: 'admin' } },
-        update: { settleSeconds: 0 },
-        personalData: {
-          declared: ['email'],
-          canaries: { email: CANARY },
-          readBack: [{ http: { url: `http://127.0.0.1:${web.port}/config`, credential: 'admin' } }],
-        },
-      }),
-      ['privacy.data-deletion'],
-    );
-    return report.checks.find((c) => c.id === 'privacy.data-deletion')!;
-  } finally {
-    await web.close();
-  }
-}
 
 describe('a factory reset is judged on the same data page, now empty', () => {
   it.each([
