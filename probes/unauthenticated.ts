@@ -18,6 +18,7 @@ import { guarded, labControl, labLoginFor, noteLock, waitForAccess } from './cre
 import { declaredCertificateOnly, labClientCert } from './util/client-cert';
 import { proveClientCertRequired, tlsConnect } from './util/tls-connect';
 import { TelnetSession } from './util/telnet';
+import { inputValue } from './util/shape';
 import { WaitableText } from './util/waitable-text';
 import { ftpLogin } from './util/ftp';
 import { walkAnonymousFtp } from './util/ftp-walk';
@@ -59,12 +60,8 @@ export function secretsIn(body: Buffer): string[] {
     keys.add(m[1].toLowerCase());
   }
   // A form that carries the secret as a field's value (<input name|id="wifi_psk" value="…">, a <textarea>), on any page, / included.
-  const attrValue = (tag: string): string => {
-    const v = /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(tag);
-    return v ? (v[1] ?? v[2] ?? v[3] ?? '') : '';
-  };
   const fields = [
-    ...[...text.matchAll(/<input\b[^>]*>/gi)].map((m) => ({ tag: m[0], value: attrValue(m[0]) })),
+    ...[...text.matchAll(/<input\b[^>]*>/gi)].map((m) => ({ tag: m[0], value: inputValue(m[0]) })),
     ...[...text.matchAll(/(<textarea\b[^>]*>)([^<]*)/gi)].map((m) => ({ tag: m[1], value: m[2] })),
   ];
   for (const { tag, value } of fields) {
@@ -101,16 +98,11 @@ function unchecked(port: number, protocol: string, why: string): Exposure {
 
 /** "echo SB$((1234+4321))" printed 5555: commands run (an echoing line prints the expression, not the sum). */
 const SHELL_PROOF = 'echo SB$((1234+4321))';
-const PROMPT = /(login|user ?name|password)\s*:\s*$|[#$>%] ?$/i;
+const LOGIN_PROMPT = /(login|user ?name|password)\s*:\s*$/i;
+const PROMPT = new RegExp(`${LOGIN_PROMPT.source}|[#$>%] ?$`, 'i');
 /** How long the text must stay still before its end is read as a prompt. */
 const QUIET_MS = 400;
 
-/**
- * A shell without login on a stream that may print nothing until it is
- * spoken to (a bind shell prints no prompt): wait for a prompt, then send a
- * newline and the arithmetic whether one came or not. Only the sum proves a
- * shell; a login prompt proves one is asked for; anything else is unknown.
- */
 /**
  * A prompt at the end of the text that stays there: text still coming ("Last
  * login:" and then the rest of the motd line, then "# ") is not a prompt yet.
@@ -126,6 +118,12 @@ async function settledPrompt(t: TelnetSession, ms: number, from = 0): Promise<Re
   }
 }
 
+/**
+ * A shell without login on a stream that may print nothing until it is
+ * spoken to (a bind shell prints no prompt): wait for a prompt, then send a
+ * newline and the arithmetic whether one came or not. Only the sum proves a
+ * shell; a login prompt proves one is asked for; anything else is unknown.
+ */
 async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, protocol: string, where: string, promptWaitMs = 3000): Promise<Exposure | null> {
   const t = new TelnetSession(sock);
   let prompt = await settledPrompt(t, promptWaitMs);
@@ -147,7 +145,7 @@ async function askShell(ctx: ProbeContext, sock: net.Socket, port: number, proto
   } else if (!prompt) {
     t.send('');
     await settledPrompt(t, 1000, mark);
-    if (/(login|user ?name|password)\s*:\s*$/i.test(t.text.slice(mark))) return null;
+    if (LOGIN_PROMPT.test(t.text.slice(mark))) return null;
     mark = t.text.length;
   }
   t.send(SHELL_PROOF);

@@ -112,13 +112,16 @@ function anchorBefore(text: string, index: number, forms: string[]): string | nu
 }
 
 /** The values of the form fields named `name` (an input's value attribute, a textarea's text). */
+/** An <input> tag's value attribute ('' when it has none); `data-value` and the like are not it. */
+export function inputValue(tag: string): string {
+  const v = /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(tag);
+  return v ? (v[1] ?? v[2] ?? v[3] ?? '') : '';
+}
+
 function fieldValues(text: string, name: string): string[] {
   const esc = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const out: string[] = [];
-  for (const m of text.matchAll(new RegExp(`<input\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>`, 'gi'))) {
-    const v = /\svalue\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[0]);
-    out.push(v ? (v[1] ?? v[2] ?? v[3] ?? '') : '');
-  }
+  for (const m of text.matchAll(new RegExp(`<input\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>`, 'gi'))) out.push(inputValue(m[0]));
   for (const m of text.matchAll(new RegExp(`<textarea\\b[^>]*\\bname\\s*=\\s*["']?${esc}["']?[^>]*>([^<]*)`, 'gi'))) out.push(m[1]);
   return out;
 }
