@@ -54,6 +54,8 @@ const updateStep = z.object({
   /** From the upload's answer: how long the version was watched, and when it first changed. */
   watchedMs: z.number().optional(),
   changedAfterMs: z.number().optional(),
+  /** From the upload's answer to the first version reading the device did not answer (it had gone away: a restart). */
+  awayAfterMs: z.number().optional(),
   /** A version read later (before the next image, or at the end) that differs from versionAfter: the judgement came too early. */
   versionLater: z.string().optional(),
 });
@@ -148,16 +150,17 @@ async function holdsStill(
   before: string,
   first: string,
   windowMs: number,
-): Promise<{ version: string; stable: boolean; readings: number; flipped?: string; changedAtMs?: number; watchedMs: number }> {
+): Promise<{ version: string; stable: boolean; readings: number; flipped?: string; changedAtMs?: number; awayAtMs?: number; watchedMs: number }> {
   const version = ctx.device.update!.version!;
   const end = Date.now() + ctx.device.limits.deviceReturnSeconds * 1000;
   const seen = new Set<string>([first]);
   const started = Date.now();
   let changedAtMs: number | undefined = first !== before ? 0 : undefined;
+  let awayAtMs: number | undefined;
   const result = (v: string, stable: boolean, readings: number) => {
     // A version seen for a while and then gone again (an A/B fallback) is an install that did happen: never "refused".
     const flipped = v === before ? [...seen].find((x) => x !== before) : undefined;
-    return { version: v, stable: stable && flipped === undefined, readings, flipped, changedAtMs, watchedMs: Date.now() - started };
+    return { version: v, stable: stable && flipped === undefined, readings, flipped, changedAtMs, awayAtMs, watchedMs: Date.now() - started };
   };
   let v = first;
   let since = Date.now();
@@ -168,6 +171,7 @@ async function holdsStill(
     readings += 1;
     const now = r.record.ok ? r.record.value : undefined;
     if (now === undefined) {
+      awayAtMs ??= Date.now() - started;
       const back = await waitForDevice(ctx, { settleMs: 0, returnMs: Math.max(0, end - Date.now()) });
       if (!back.returned || !back.version) return result(v, false, readings);
       seen.add(back.version);
@@ -266,7 +270,9 @@ export const updateProbe: Probe = {
         const heldFrom = Date.now();
         const held = first ? await holdsStill(ctx, current, first, windowMs) : undefined;
         const after = held?.version ?? first;
+        if (back.awayAfterMs !== undefined) step.awayAfterMs = back.awayAfterMs;
         if (held) {
+          if (held.awayAtMs !== undefined) step.awayAfterMs ??= heldFrom - answeredAt + held.awayAtMs;
           step.stable = held.stable;
           step.readings = held.readings;
           step.watchedMs = heldFrom - answeredAt + held.watchedMs;
@@ -302,10 +308,22 @@ export const updateProbe: Probe = {
     // An image judged refused after being watched for less time than this device took to show an install it did make
     // (learned later, from the genuine image) may have gone in after the look: unknown, not refused.
     const slowest = Math.max(0, ...facts.steps.map((x) => x.changedAfterMs ?? 0));
+    // A device that showed every install by going away first (a restart into the new image) and came back on the new
+    // version: an image after which it stayed up, answering every reading, for half as long again as it took to go
+    // away after an install, started no restart, so no install. Any install shown without going away first voids this.
+    const shown = facts.steps.filter((x) => x.changedAfterMs !== undefined);
+    const restartsToInstall =
+      shown.length > 0 && shown.every((x) => x.awayAfterMs !== undefined && x.awayAfterMs <= x.changedAfterMs!)
+        ? Math.max(...shown.map((x) => x.awayAfterMs!))
+        : undefined;
     for (const x of facts.steps) {
       if (x.versionAfter === x.versionBefore && x.stable !== false && x.watchedMs !== undefined && x.watchedMs < 1.5 * slowest) {
+        if (restartsToInstall !== undefined && x.awayAfterMs === undefined && x.watchedMs >= 1.5 * restartsToInstall) {
+          x.note = `this device shows an install by restarting (gone ${Math.round(restartsToInstall / 1000)} s after answering, back on the new version); after this image it stayed up for the ${Math.round(x.watchedMs / 1000)} s watched`;
+          continue;
+        }
         x.stable = false;
-        x.note = `watched for ${Math.round(x.watchedMs / 1000)} s, but this device took ${Math.round(slowest / 1000)} s to show an install: a later install cannot be ruled out`;
+        x.note = `watched for ${Math.round(x.watchedMs / 1000)} s, but this device took ${Math.round(slowest / 1000)} s to show an install: a later install cannot be ruled out (a maker can declare update.stableSeconds to have each image watched longer)`;
       }
     }
     // The version the device reported before anything was installed: the report's observed firmware.

@@ -374,6 +374,8 @@ export const deviceReturnSchema = z.object({
   /** The version read, when the version action was polled. */
   version: z.string().optional(),
   how: z.string(),
+  /** Milliseconds from the start of the wait to the first poll the device did not answer: it had gone away (a restart). */
+  awayAfterMs: z.number().optional(),
 });
 export type DeviceReturn = z.infer<typeof deviceReturnSchema>;
 
@@ -392,20 +394,23 @@ export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number;
   const port = ctx.device.services.find((s) => s.transport === 'tcp')?.port;
   const how = version ? 'polled the version action' : port ? `polled TCP ${port}` : 'nothing to poll';
   let polls = 0;
+  let awayAfterMs: number | undefined;
   const deadline = started + opts.settleMs + returnMs;
   while (!ctx.signal.aborted) {
     polls++;
+    const polledAt = Date.now() - started;
     if (version && !version.operator) {
       const r = await runAction(ctx, 'update.version', version, { read: true, once: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
-      if (r.record.ok && r.record.value) return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how };
+      if (r.record.ok && r.record.value) return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how, awayAfterMs };
     } else if (port !== undefined) {
-      if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how };
+      if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how, awayAfterMs };
     } else return { returned: true, afterMs: Date.now() - started, polls, how };
+    awayAfterMs ??= polledAt;
     // Poll once a second up to the bound, and once more at it.
     const left = deadline - Date.now();
     if (left <= 0) break;
     ctx.progress(`waiting for the device to come back (${Math.round((Date.now() - started) / 1000)} s of ${Math.round((opts.settleMs + returnMs) / 1000)} s)`);
     await sleep(Math.min(1000, left));
   }
-  return { returned: false, afterMs: Date.now() - started, polls, how };
+  return { returned: false, afterMs: Date.now() - started, polls, how, awayAfterMs };
 }

@@ -5,13 +5,13 @@
  * with STARBENCH_REQUIRE_LAB=1 (CI) the whole run stops here.
  */
 import { writeFileSync } from 'node:fs';
-import { installPackages, labBlocker, labUp, missingPackages } from '../../fixtures/lab';
+import { installNeeded, installPackages, labBlocker, labUp } from '../../fixtures/lab';
 import { LAB_STATE_FILE } from './lab-state';
 
 export default async function globalSetup(): Promise<void> {
   let blocker = labBlocker();
-  if (blocker && missingPackages().length > 0 && process.getuid?.() === 0) {
-    process.stderr.write(`\nlab: installing Debian packages: ${missingPackages().join(' ')}\n`);
+  if (blocker && installNeeded().length > 0 && process.getuid?.() === 0) {
+    process.stderr.write(`\nlab: installing: ${installNeeded().join(' ')}\n`);
     try {
       installPackages();
     } catch (err) {

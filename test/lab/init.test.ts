@@ -35,9 +35,15 @@ const EXPECTED: Record<LabDeviceName, Array<[number, string, string[]]>> = {
     [2323, 'telnet', ['password']],
     [8883, 'mqtts', ['password']],
   ],
+  'qemu-cam': [
+    [22, 'ssh', ['publickey']],
+    [80, 'http', []],
+    [443, 'https', ['basic']],
+    [8883, 'mqtts', ['password']],
+  ],
 };
 
-describe.each(['weak', 'strong', 'mixed'] as const)('starbench init on the lab %s device', (name) => {
+describe.each(['weak', 'strong', 'mixed', 'qemu-cam'] as const)('starbench init on the lab %s device', (name) => {
   let draft: string;
   let file: string;
   let stderr: string;

@@ -61,7 +61,7 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
   }, 650_000);
 
   afterAll(async () => {
-    labRestore([name]);
+    await labRestore([name]);
     await release?.();
   });
 
