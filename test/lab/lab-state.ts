@@ -2,7 +2,7 @@ import { closeSync, lstatSync, openSync, readFileSync, rmSync, writeSync } from 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { labStatus, type LabDeviceStatus } from '../../fixtures/lab';
-import type { LabDeviceName } from '../../fixtures/lab/config';
+import { VM_DEVICES, type LabDeviceName } from '../../fixtures/lab/config';
 
 export const LAB_STATE_FILE = path.join(tmpdir(), 'starbench-jest-lab.json');
 
@@ -69,6 +69,8 @@ export async function holdDevice(name: LabDeviceName, waitMs = 400_000): Promise
   }
   const ready = await consoleReady(d.serial, null);
   const before = ready;
+  // A VM's UART is QEMU's own pty, the same for the VM's life: no session to wait for.
+  if (VM_DEVICES.includes(name)) return async () => rmSync(lock, { force: true });
   return async () => {
     // The holder may have used the console: wait for socat's next session before the next holder opens it.
     await consoleReady(d.serial, before, 3000);

@@ -12,7 +12,7 @@ import type { Report } from '../../harness/report';
 import type { Verdict } from '../../harness/verdict';
 import { CHECKS } from '../../profiles/checks';
 import { labRestore, TRUTH_DIR } from '../../fixtures/lab';
-import { DEVICE_NAMES, type LabDeviceName } from '../../fixtures/lab/config';
+import { DEVICE_NAMES, VM_DEVICES, type LabDeviceName } from '../../fixtures/lab/config';
 import { runAction } from '../../probes/util/actions';
 import { starbench, type CliResult } from '../helpers/cli';
 import { holdDevice, labDevice } from './lab-state';
@@ -26,7 +26,7 @@ interface Truth {
 
 const STABLE_IDS = [...CHECKS.keys()];
 /** What fixtures/lab/devices.ts builds as each device's genuine (newest) image. */
-const GENUINE_VERSION: Record<string, string> = { weak: '1.2.4', strong: '2.0.2', mixed: '1.4.1' };
+const GENUINE_VERSION: Record<string, string> = { weak: '1.2.4', strong: '2.0.2', mixed: '1.4.1', 'qemu-cam': '3.1.2' };
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
@@ -52,7 +52,7 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     release = await holdDevice(name);
     const d = labDevice(name);
     const out = mkdtempSync(path.join(tmpdir(), `sb-lab-${name}-`));
-    result = await starbench(['run', d.deviceFile, '--out', out, '--quiet', '--non-interactive'], { timeoutMs: 240_000 });
+    result = await starbench(['run', d.deviceFile, '--out', out, '--quiet', '--non-interactive'], { timeoutMs: VM_DEVICES.includes(name) ? 480_000 : 240_000 });
     const dir = readdirSync(out).find((f) => !f.endsWith('.yaml'));
     if (!dir) throw new Error(`starbench run wrote no run folder (exit ${result.code}):\n${result.stderr}`);
     runDir = path.join(out, dir);
@@ -115,7 +115,18 @@ describe.each(DEVICE_NAMES)('lab device %s against its truth.json', (name) => {
     expect(result.code).toBe(report.summary.exitCode);
   });
 
-  if (name === 'strong') {
+  if (VM_DEVICES.includes(name)) {
+    it('its restarts were real: the serial probe watched a boot it caused, and the camera went away after the install and the factory reset', () => {
+      const data = (probe: string, kind: string) => report.observations[probe].observations.find((o) => o.kind === kind)?.data as Record<string, unknown>;
+      expect(data('serial', 'serial-console')).toMatchObject({ bootObserved: true, bootloaderInterrupted: true, restart: { action: 'restart', via: 'ssh' } });
+      expect((data('reset', 'reset').return as { awayAfterMs?: number }).awayAfterMs).toBeDefined();
+      const steps = data('update', 'update-sequence').steps as Array<{ step: string; awayAfterMs?: number }>;
+      expect(steps.find((x) => x.step === 'genuine')?.awayAfterMs).toBeDefined();
+      expect(steps.find((x) => x.step === 'tampered')?.awayAfterMs).toBeUndefined();
+    });
+  }
+
+  if (name === 'strong' || name === 'qemu-cam') {
     it('leaves the device usable: the lab credentials still work after the run (lockout waited out)', async () => {
       const device = loadDeviceFile(labDevice(name).deviceFile);
       const admin = device.credentials.admin;
