@@ -45,7 +45,7 @@ function starbench(args: string[]): { ms: number; code: number | null; out: stri
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, code: r.status, out };
 }
 
-function assess(d: LabDeviceStatus): StarbenchRun {
+async function assess(d: LabDeviceStatus): Promise<StarbenchRun> {
   const r = starbench(['run', d.deviceFile]);
   const runDir = path.join(
     r.out,
@@ -57,7 +57,7 @@ function assess(d: LabDeviceStatus): StarbenchRun {
     .map((e) => e.result as ProbeResult);
   const brute = ends.find((p) => p.probe === 'brute-force');
   const waited = (brute?.observations ?? []).reduce((s, o) => s + (typeof o.data.recoveredAfterS === 'number' ? o.data.recoveredAfterS * 1000 : 0), 0);
-  labRestore([d.name]);
+  await labRestore([d.name]);
   return {
     ms: r.ms,
     code: r.code,
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   for (const tool of ['nmap', 'testssl', 'ssh-audit', 'hydra'])
     if (!hasTool(tool)) throw new Error(`${tool} is not installed (Debian: apt-get install ${tool === 'testssl' ? 'testssl.sh' : tool})`);
   const lab = await ensureLab();
-  labRestore();
+  await labRestore();
   const mirai = hydraCredentialList();
 
   const summary = [
@@ -150,11 +150,11 @@ async function main(): Promise<void> {
   const singles: Record<string, number> = {};
   for (const d of lab.devices) {
     process.stderr.write(`bench: ${d.name}: starbench…\n`);
-    const sb = assess(d);
+    const sb = await assess(d);
     singles[d.name] = sb.ms;
     process.stderr.write(`bench: ${d.name}: toolchain…\n`);
     const tc = toolchain(d, mirai);
-    labRestore([d.name]);
+    await labRestore([d.name]);
     const tcMs = tc.steps.reduce((s, x) => s + x.ms, 0);
     console.log(`\n== ${d.name} (${d.address})`);
     console.log(table([['tool step', 'time', 'note'], ...tc.steps.map((s) => [s.what, fmt(s.ms), s.note.slice(0, 70)])]));
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
     peakRssKb: number;
     devices: Array<{ device?: string; verdict: string }>;
   };
-  labRestore();
+  await labRestore();
   const slowest = Math.max(...Object.values(singles));
 
   console.log('\n== summary');
