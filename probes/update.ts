@@ -54,7 +54,11 @@ const updateStep = z.object({
   /** From the upload's answer: how long the version was watched, and when it first changed. */
   watchedMs: z.number().optional(),
   changedAfterMs: z.number().optional(),
-  /** From the upload's answer to the first version reading the device did not answer (it had gone away: a restart). */
+  /**
+   * From the upload's answer to the first version reading the device did not answer (gone away, as a restart
+   * does — or a reading that failed). Evidence only: it never turns an unknown into a refusal (the restart seen
+   * after one image may have been started by the image before it).
+   */
   awayAfterMs: z.number().optional(),
   /** A version read later (before the next image, or at the end) that differs from versionAfter: the judgement came too early. */
   versionLater: z.string().optional(),
@@ -308,20 +312,8 @@ export const updateProbe: Probe = {
     // An image judged refused after being watched for less time than this device took to show an install it did make
     // (learned later, from the genuine image) may have gone in after the look: unknown, not refused.
     const slowest = Math.max(0, ...facts.steps.map((x) => x.changedAfterMs ?? 0));
-    // A device that showed every install by going away first (a restart into the new image) and came back on the new
-    // version: an image after which it stayed up, answering every reading, for half as long again as it took to go
-    // away after an install, started no restart, so no install. Any install shown without going away first voids this.
-    const shown = facts.steps.filter((x) => x.changedAfterMs !== undefined);
-    const restartsToInstall =
-      shown.length > 0 && shown.every((x) => x.awayAfterMs !== undefined && x.awayAfterMs <= x.changedAfterMs!)
-        ? Math.max(...shown.map((x) => x.awayAfterMs!))
-        : undefined;
     for (const x of facts.steps) {
       if (x.versionAfter === x.versionBefore && x.stable !== false && x.watchedMs !== undefined && x.watchedMs < 1.5 * slowest) {
-        if (restartsToInstall !== undefined && x.awayAfterMs === undefined && x.watchedMs >= 1.5 * restartsToInstall) {
-          x.note = `this device shows an install by restarting (gone ${Math.round(restartsToInstall / 1000)} s after answering, back on the new version); after this image it stayed up for the ${Math.round(x.watchedMs / 1000)} s watched`;
-          continue;
-        }
         x.stable = false;
         x.note = `watched for ${Math.round(x.watchedMs / 1000)} s, but this device took ${Math.round(slowest / 1000)} s to show an install: a later install cannot be ruled out (a maker can declare update.stableSeconds to have each image watched longer)`;
       }

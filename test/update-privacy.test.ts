@@ -146,25 +146,16 @@ describe('update probe and checks', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 90_000);
 
-  it('the same device watched for less time than it takes to show an install: it restarts to install, and stayed up after each refusal, so they count', async () => {
+  it('the same device watched for less time than it takes to show an install: the refusals before the genuine image are unknown, not refused', async () => {
     const dev = await start({ version: '1.0.0', install: 'verify', rebootMs: 1500 });
     const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
-    expect(r.integrity.verdict).toBe('pass');
-    const messages = r.integrity.findings.map((f) => f.message).join('\n');
-    expect(messages).toMatch(/tampered image .*refused.*this device shows an install by restarting/);
+    expect(r.integrity.verdict).toBe('inconclusive');
+    expect(r.integrity.findings.map((f) => f.message).join('\n')).toMatch(/a later install cannot be ruled out \(a maker can declare update\.stableSeconds/);
+    // The restart is recorded as evidence (the device went away after the genuine image, not after the refused ones)...
     const steps = r.result.observations.find((o) => o.kind === 'update-sequence')!.data.steps as Array<{ step: string; awayAfterMs?: number }>;
     expect(steps.find((s) => s.step === 'genuine')?.awayAfterMs).toBeDefined();
     expect(steps.find((s) => s.step === 'tampered')?.awayAfterMs).toBeUndefined();
-  }, 60_000);
-
-  it('a device that shows an install 1 s late without going away, watched for less: the refusals before the genuine image are unknown, not refused', async () => {
-    const dev = await start({ version: '1.0.0', install: 'verify', installDelayMs: 1000, antiRollback: true });
-    const file = deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' });
-    const r = await judgeUpdate({ ...file, update: { ...file.update!, stableSeconds: 1.2 } });
-    expect(r.integrity.verdict).toBe('inconclusive');
-    expect(r.integrity.findings.map((f) => f.message).join('\n')).toMatch(
-      /tampered image .*a later install cannot be ruled out \(a maker can declare update\.stableSeconds/,
-    );
+    // ...and never credited as a refusal: that restart may have been the tampered image's, started late.
   }, 60_000);
 
   it('a device that never comes back: bounded wait, inconclusive, no further image offered', async () => {

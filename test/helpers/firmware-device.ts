@@ -120,7 +120,10 @@ export async function firmwareDevice(opts: FirmwareDeviceOptions): Promise<Firmw
     if (down) return;
     down = true;
     await new Promise((r) => setTimeout(r, 50));
-    await running.close();
+    // A reboot drops every connection, kept-alive ones included.
+    const closed = running.close();
+    server.closeAllConnections();
+    await closed;
     if (opts.neverReturns) return;
     await new Promise((r) => setTimeout(r, opts.rebootMs));
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));

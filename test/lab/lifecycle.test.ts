@@ -34,7 +34,7 @@ describe('lab up / down', () => {
     }
     expect(leftovers(cfg)).toEqual([]);
     // the main lab is untouched
-    expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed']));
+    expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed', 'sb-qemu-cam']));
   }, 60_000);
 
   it('a lab that fails half-way takes down what it had started: no namespace, daemon, console loop or state left', async () => {
@@ -48,7 +48,7 @@ describe('lab up / down', () => {
     await expect(labUp(['weak', 'strong'], cfg, failing)).rejects.toThrow('strong: a daemon refused to start');
     expect(leftovers(cfg)).toEqual([]);
     expect(namespaces()).not.toContain('sbl-weak');
-    expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed']));
+    expect(namespaces()).toEqual(expect.arrayContaining(['sb-weak', 'sb-strong', 'sb-mixed', 'sb-qemu-cam']));
   }, 60_000);
 });
 

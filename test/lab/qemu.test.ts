@@ -5,8 +5,7 @@
  * U-Boot built without autoboot interruption is seen not to stop, on a boot
  * the probe caused and watched.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +27,15 @@ import { listenOn } from '../helpers/servers';
 import { holdDevice, labDevice } from './lab-state';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** One command over SSH with the lab key (the camera's admin is its root account). */
 function ssh(device: DeviceFile, command: string, timeoutMs = 20_000): Promise<string> {
@@ -157,6 +165,7 @@ describe('the booting camera (qemu-cam)', () => {
 
   it('an installed firmware and the owner data survive a power cut (monitor reset) and an in-guest reboot', async () => {
     const ctx = await probeContext(device);
+    const bootBefore = await bootId(device);
     const install = await runAction(ctx, 'update.install', device.update!.install!, {
       body: readFileSync(device.update!.images!.genuine!),
       bodyLabel: 'genuine',
@@ -165,6 +174,7 @@ describe('the booting camera (qemu-cam)', () => {
     // The install reboots the camera into the new image.
     await goneAway(device);
     expect(await versionWhenBack(device)).toBe('3.1.2');
+    expect(await bootId(device)).not.toBe(bootBefore);
     for (const restart of ['power', 'ssh'] as const) {
       const before = await bootId(device);
       if (restart === 'power') expect(await post(device.power!.cycle.url)).toBe(200);
@@ -181,6 +191,7 @@ describe('the booting camera (qemu-cam)', () => {
   }, 300_000);
 
   it('`lab restore` writes the state disk back and powers the camera on again: the version it was enrolled with', async () => {
+    expect(await versionWhenBack(device)).toBe('3.1.2');
     await labRestore(['qemu-cam']);
     expect(await versionWhenBack(device)).toBe('3.1.0');
   }, 120_000);
@@ -196,7 +207,7 @@ describe('a U-Boot built with no autoboot interruption (bootdelay -2), on a boot
     stateDisk(path.join(dir, 'state.img'), path.join(cam, 'state-src'));
     // No NIC at all: this VM only boots and prints.
     const vm = { name: 'uboot-strong', dir };
-    startQemu(vm, { rom, bootDisk: path.join(cam, 'firmware', 'boot.img'), stateDisk: path.join(dir, 'state.img') });
+    const pid = startQemu(vm, { rom, bootDisk: path.join(cam, 'firmware', 'boot.img'), stateDisk: path.join(dir, 'state.img') });
     // The bench power controller of this VM: a power cycle is a reset on its monitor.
     const power = http.createServer((req, res) => {
       void monitor(monitorSocket(vm), 'system_reset').then(
@@ -227,8 +238,11 @@ describe('a U-Boot built with no autoboot interruption (bootdelay -2), on a boot
       expect(report.checks[0].verdict).toBe('pass');
     } finally {
       await l.close();
-      await monitor(monitorSocket(vm), 'quit').catch(() => '');
-      spawn('pkill', ['-f', dir]);
+      // This VM is the test's own: stopped by its pid, waited for, and its folder (keys, canaries) removed.
+      process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 180_000);
 });

@@ -55,6 +55,8 @@ export function truthSuite(name: LabDeviceName): void {
     beforeAll(async () => {
       // The run locks out, updates and resets the device and reads its UART: no other test may use it meanwhile.
       release = await holdDevice(name);
+      // A VM keeps what an earlier test left on its state disk: start from its enrolment.
+      if (VM_DEVICES.includes(name)) await labRestore([name]);
       const d = labDevice(name);
       const out = mkdtempSync(path.join(tmpdir(), `sb-lab-${name}-`));
       result = await starbench(['run', d.deviceFile, '--out', out, '--quiet', '--non-interactive'], {
@@ -68,9 +70,12 @@ export function truthSuite(name: LabDeviceName): void {
     }, 650_000);
 
     afterAll(async () => {
-      await labRestore([name]);
-      await release?.();
-    });
+      try {
+        await labRestore([name]);
+      } finally {
+        await release?.();
+      }
+    }, 150_000);
 
     it("leaves the device at the genuine image's version (the positive control was the last install)", () => {
       expect(versionAfterRun).toBe(GENUINE_VERSION[name]);
