@@ -67,7 +67,7 @@ export function truthSuite(name: LabDeviceName): void {
       runDir = path.join(out, dir);
       report = JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report;
       versionAfterRun = await readVersion(name);
-    }, 650_000);
+    }, 900_000);
 
     afterAll(async () => {
       try {
