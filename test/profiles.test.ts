@@ -37,14 +37,22 @@ describe('catalogs', () => {
       'S1.1-05': 'confirmed',
       'S1.1-16': 'confirmed',
     });
+    // Recovered from secondary sources: S1.1-06 only tentatively (its row is cut off), S1.1-09 not at all.
     for (let i = 6; i <= 15; i++) {
-      const r = reqs.find((x) => x.id === `S1.1-${String(i).padStart(2, '0')}`)!;
-      expect(r.confidence).toBe('tentative');
-      expect(r.title.en).toMatch(/not recovered/);
+      const id = `S1.1-${String(i).padStart(2, '0')}`;
+      const r = reqs.find((x) => x.id === id)!;
+      expect({ id, confidence: r.confidence }).toEqual({ id, confidence: id === 'S1.1-06' || id === 'S1.1-09' ? 'tentative' : 'secondary' });
+      if (id === 'S1.1-09') expect(r.title.en).toMatch(/not recovered/i);
+      else expect(r.title.en).not.toMatch(/not recovered/i);
     }
-    // the one ★1 requirement IPA assesses on the device
+    expect(reqs.filter((r) => /not recovered/i.test(r.title.en)).map((r) => r.id)).toEqual(['S1.1-09']);
+    expect(reqs.find((r) => r.id === 'S1.1-06')!.title.en).toMatch(/tentative/);
+    // the one ★1 requirement IPA assesses on the device alone; those judged on documents and the device both
     expect(reqs.filter((r) => r.assessedBy === 'device').map((r) => r.id)).toEqual(['S1.1-04']);
+    expect(reqs.filter((r) => r.assessedBy === 'both').map((r) => r.id)).toEqual(['S1.1-08', 'S1.1-11', 'S1.1-12', 'S1.1-13', 'S1.1-14', 'S1.1-15']);
     expect(reqs.every((r) => r.title.ja)).toBe(true);
+    // Every row without a check tells the reviewer what to look at.
+    for (const r of reqs.filter((x) => x.checks.length === 0)) expect({ id: r.id, prompt: Boolean(r.reviewerPrompt) }).toEqual({ id: r.id, prompt: true });
   });
 
   it('etsi-en-303-645: 68 provisions, 33 mandatory and 35 recommended, flags for conditional and TS 103 701 tests', () => {
@@ -149,6 +157,28 @@ describe('re-judging a saved lab run under other schemes (no device)', () => {
       for (const [id, v] of Object.entries(jc)) expect({ id, v }).toEqual({ id, v: etsi[id] });
     },
   );
+
+  it('jc-star-1 maps the existing checks to S1.1 rows: 08 integrity, 11 serial console, 12 TLS/SSH/plaintext, 13 undeclared services, 15 data deletion', () => {
+    const report = read(path.join(out, 'lab-weak-jc-star-1'));
+    const rows = Object.fromEntries(report.requirements.map((r) => [r.id, r]));
+    expect(Object.fromEntries(Object.entries(rows).map(([id, r]) => [id, r.checks]))).toMatchObject({
+      'S1.1-01': ['auth.unauthenticated-access'],
+      'S1.1-02': ['auth.default-credentials'],
+      'S1.1-04': ['auth.brute-force'],
+      'S1.1-08': ['update.integrity'],
+      'S1.1-11': ['debug.serial-console'],
+      'S1.1-12': ['comms.tls', 'comms.ssh', 'comms.plaintext'],
+      'S1.1-13': ['exposure.undeclared-services'],
+      'S1.1-15': ['privacy.data-deletion'],
+    });
+    // The weak camera fails every one of them, from the saved run's check verdicts.
+    for (const id of ['S1.1-01', 'S1.1-02', 'S1.1-04', 'S1.1-08', 'S1.1-11', 'S1.1-12', 'S1.1-13', 'S1.1-15'])
+      expect({ id, verdict: rows[id].verdict }).toEqual({ id, verdict: 'fail' });
+    // Rows with no check stay with the reviewer: never conformant by default.
+    for (const id of ['S1.1-03', 'S1.1-05', 'S1.1-06', 'S1.1-07', 'S1.1-09', 'S1.1-10', 'S1.1-14', 'S1.1-16'])
+      expect({ id, verdict: rows[id].verdict }).toEqual({ id, verdict: 'not-tested' });
+    expect(rows['S1.1-10'].reviewerPrompt).toContain('SB-CAM-W');
+  });
 
   it('the weak camera fails PSTI on passwords and leaves the two document items to the reviewer, with the declared URL', async () => {
     const report = read(path.join(out, 'lab-weak-uk-psti'));
