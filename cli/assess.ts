@@ -22,9 +22,15 @@ import { publicPasswords } from '../probes/credentials/dictionary';
 import { list, seconds, type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
-export function checkFormats(formats: string[]): string[] {
+export function checkFormats(formats: string[], profileId?: string): string[] {
   for (const f of formats) {
     if (!(f in FILE_REPORTERS)) throw new StarbenchError('USAGE', `unknown format "${f}"; known formats: ${Object.keys(FILE_REPORTERS).join(', ')}`);
+    // The ★1 checklist has the ★1 requirements' rows: under another scheme it would be the wrong form.
+    if (f === 'jcstar-checklist' && profileId !== undefined && profileId !== 'jc-star-1')
+      throw new StarbenchError(
+        'USAGE',
+        `--format jcstar-checklist is the JC-STAR ★1 checklist: it needs --profile jc-star-1 (this run's profile is ${profileId})`,
+      );
   }
   return formats;
 }
@@ -104,7 +110,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const profile = loadProfile(profileRef);
   checkAnswers(profile, device.review ?? [], device.sourcePath);
   const only = resume ? resume.only : checkOnly(list(v.only), registry);
-  const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS);
+  const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS, profile.id);
   const probeTimeoutMs = seconds(v['probe-timeout'], 'probe-timeout');
   const deadlineMs = seconds(v.deadline, 'deadline');
   const id = resume?.runId ?? runId(device);
@@ -116,7 +122,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const reporter = new ReporterMultiplexer(
     [
       terminalReporter({ write, progress: io.isTTY && !v.quiet, summary: (opts.summary ?? true) && !v.quiet, colour: io.colour }),
-      ...fileReporters(formats, { lang: parseLang(v.lang) }),
+      ...fileReporters(formats, { lang: parseLang(v.lang), langGiven: v.lang !== undefined }),
     ],
     (e) => io.err(`${prefix}starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );

@@ -20,7 +20,7 @@ Options for run and demo:
   --plugin FILE         load a lab's own probes and checks (a module exporting register(api)); repeatable
   --out DIR             where the run folder goes (default ./runs)
   --only IDS            run only these checks (comma separated)
-  --format LIST         report files to write: html, json, junit, checklist-csv, md (default html,junit,json)
+  --format LIST         report files to write: html, json, junit, checklist-csv, jcstar-checklist (the JC-STAR ★1 checklist, .xlsx and .csv, Japanese unless --lang en), md (default html,junit,json)
   --lang en|ja          language of report.html (default en)
   --probe-timeout S     seconds one probe may take (default from the device file, 120)
   --deadline S          seconds the whole run may take (default from the device file, 900)
@@ -40,7 +40,7 @@ export const COMMAND_HELP: Record<string, string> = {
   run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
   report:
-    'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device. --answers FILE (repeatable): document-review answers (answers: [{profile, requirement, result: met|not-met|not-applicable, reference}]) shown as declarations beside the device evidence.\n',
+    'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,jcstar-checklist,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device. --answers FILE (repeatable): document-review answers (answers: [{profile, requirement, result: met|not-met|not-applicable, reference}]) shown as declarations beside the device evidence.\n',
   list: 'starbench list profiles|checks|probes\n  Show what this version of starbench knows.\n',
   schema: 'starbench schema device|report\n  Print the JSON Schema of the device file or of report.json.\n',
   diff: 'starbench diff CERTIFIED_RUN SHOP_RUN [--profile ID] [--out DIR]\n  Compare two runs judged under the same catalog: firmware drift, services added or removed, checks that changed verdict, new findings. Exit 1 when anything got worse; --out writes diff.json, diff.html, diff.txt.\n',

@@ -48,7 +48,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const registry = loadRegistry(args.values.plugin);
   const saved = loadSavedRun(path.resolve(dir), registry.probes);
   const profile = loadProfile(args.values.profile ?? saved.profileId);
-  const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS);
+  const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS, profile.id);
   // Reviewer answers recorded after the run (document review): checked against the profile before anything is written.
   const answers = (args.values.answers ?? []).flatMap((f) => {
     const a = loadReviewFile(path.resolve(f));
@@ -62,7 +62,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const reporter = new ReporterMultiplexer(
     [
       terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }),
-      ...fileReporters(formats, { lang: parseLang(args.values.lang) }),
+      ...fileReporters(formats, { lang: parseLang(args.values.lang), langGiven: args.values.lang !== undefined }),
     ],
     (e) => io.err(`starbench: reporter ${e.reporter} failed in ${e.hook}: ${e.message}\n`),
   );
