@@ -24,18 +24,9 @@ import { PROBES } from '../../probes';
 import { deviceFrom } from '../helpers/device';
 import { profileOf, runWith } from '../helpers/run';
 import { listenOn } from '../helpers/servers';
-import { holdDevice, labDevice } from './lab-state';
+import { alive, holdDevice, labDevice } from './lab-state';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** One command over SSH with the lab key (the camera's admin is its root account). */
 function ssh(device: DeviceFile, command: string, timeoutMs = 20_000): Promise<string> {
