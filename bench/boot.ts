@@ -70,7 +70,8 @@ async function measure(device: DeviceFile, restart: () => Promise<void>): Promis
     const at = Date.now() - t0;
     if (stages.uboot === undefined && /U-Boot 20\d\d/.test(text)) stages.uboot = at;
     if (stages.kernel === undefined && /Starting kernel/.test(text)) stages.kernel = at;
-    if (stages.login === undefined && /login: $/.test(text)) stages.login = at;
+    // A login prompt counts once the kernel of this boot has started (a prompt left from the boot before does not).
+    if (stages.login === undefined && stages.kernel !== undefined && /login: $/.test(text)) stages.login = at;
   });
   try {
     // QEMU notices a new reader of its pty within a second: until then what the guest prints is dropped.
