@@ -158,6 +158,23 @@ describe('update probe and checks', () => {
     // ...and never credited as a refusal: that restart may have been the tampered image's, started late.
   }, 60_000);
 
+  it('a tampered image answered 200 whose version did not move is unknown, not refused: the device said it took it', async () => {
+    const dev = await start({ version: '1.0.0', install: 'verify', antiRollback: true, refusalStatus: 200 });
+    const r = await judgeUpdate(deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }));
+    expect(r.integrity.verdict).toBe('inconclusive');
+    expect(r.integrity.rationale).toMatch(/tampered image's fate is unknown: the install request answered 200 \(the device took the image\)/);
+  });
+
+  it('a device that takes the tampered image with 200 and installs it 5 s later, as the genuine one is uploaded, never passes', async () => {
+    // The late install lands in the genuine image's settle window, and both carry the genuine version: without the
+    // 200 rule the genuine image was credited with it and the tampered one judged refused (an audit's scenario).
+    const dev = await start({ version: '1.0.0', install: 'anything', installDelayMs: 5050 });
+    const file = deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' });
+    const { signature: _sig, ...images } = file.update!.images!;
+    const r = await judgeUpdate({ ...file, update: { ...file.update!, images, settleSeconds: 2, stableSeconds: 3 } });
+    expect(r.integrity.verdict).not.toBe('pass');
+  }, 90_000);
+
   it('a device that never comes back: bounded wait, inconclusive, no further image offered', async () => {
     const dev = await start({ version: '1.0.0', install: 'anything', neverReturns: true });
     const device = deviceFileFor(dev, { older: '0.9.0', genuine: '1.0.1' }, { limits: { deviceReturnSeconds: 2, actionTimeoutSeconds: 3 } });

@@ -52,6 +52,16 @@ export function judgeInstalls(f: UpdateFacts): UpdateFacts {
       x.note = `the device already ran ${carried}, the version the genuine image carries: a refusal cannot be told from an install`;
     }
   }
+  // A tampered or unsigned image the device answered with success ("taken") and whose version did not move within
+  // the watch: a refusal cannot be told from an install that lands later — and an image made from the genuine one
+  // carries the genuine version, so a late install would be credited to the genuine image. Only a refusal the device
+  // says (a 4xx or 5xx answer, a failed action) counts with an unchanged version.
+  for (const x of steps) {
+    if ((x.step === 'tampered' || x.step === 'unsigned') && x.installed === false && x.install.ok) {
+      x.installed = null;
+      x.note = `the install request answered ${x.install.status ?? 'ok'} (the device took the image) and the version stayed ${x.versionBefore}: a refusal cannot be told from an install that lands later`;
+    }
+  }
   return { ...f, steps };
 }
 
@@ -108,9 +118,14 @@ export const updateIntegrityCheck: Check = {
       return { verdict: 'fail', rationale: `the device installed ${bad.map((s) => `the ${s.step}`).join(' and ')} image`, findings };
     }
     const tampered = stepOf(f, 'tampered');
-    if (!tampered || tampered.installed === null)
-      return { verdict: 'inconclusive', rationale: `the tampered image's fate is unknown: ${tampered?.note ?? f.stopped ?? 'not offered'}`, findings };
+    // An update mechanism that installs nothing, not even the genuine image, is the first thing to say.
     const broken = mechanismWorks(f);
+    if (!tampered || tampered.installed === null)
+      return {
+        verdict: 'inconclusive',
+        rationale: broken ?? `the tampered image's fate is unknown: ${tampered?.note ?? f.stopped ?? 'not offered'}`,
+        findings,
+      };
     if (broken) return { verdict: 'inconclusive', rationale: broken, findings };
     const unsigned = stepOf(f, 'unsigned');
     const also = unsigned

@@ -54,6 +54,8 @@ export interface FirmwareDeviceOptions {
   pass?: string;
   /** Answer the upload at once, and put the new version in place this much later. */
   installDelayMs?: number;
+  /** The status a refused image is answered with (default 400); many devices answer 200 with an error in the body. */
+  refusalStatus?: number;
 }
 
 export interface FirmwareDevice {
@@ -84,7 +86,7 @@ export async function firmwareDevice(opts: FirmwareDeviceOptions): Promise<Firmw
         let installed = false;
         if (opts.install === 'ignore') json(200, { ok: true });
         else if (!img) json(400, { error: 'not an image' });
-        else if (opts.install === 'verify' && !img.valid) json(400, { error: 'bad signature' });
+        else if (opts.install === 'verify' && !img.valid) json(opts.refusalStatus ?? 400, { ok: false, error: 'bad signature' });
         else if (opts.antiRollback && !newer(img.version, state.version)) json(409, { error: 'not newer' });
         else {
           if (opts.installDelayMs) setTimeout(() => (state.version = img.version), opts.installDelayMs);
