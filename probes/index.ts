@@ -12,6 +12,7 @@ import { serialProbe } from './serial';
 import { updateProbe } from './update';
 import { personalDataProbe } from './personal-data';
 import { resetProbe } from './reset';
+import { identificationProbe } from './identification';
 
 export const ALL_PROBES: Probe[] = [
   tcpPortsProbe,
@@ -20,6 +21,7 @@ export const ALL_PROBES: Probe[] = [
   sshProbe,
   udpServicesProbe,
   plaintextProbe,
+  identificationProbe,
   unauthenticatedProbe,
   bruteForceProbe,
   serialProbe,

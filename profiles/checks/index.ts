@@ -10,6 +10,7 @@ import { sshCheck } from './comms-ssh';
 import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
+import { modelIdentificationCheck } from './device-model-identification';
 
 export const ALL_CHECKS: Check[] = [
   undeclaredServicesCheck,
@@ -25,6 +26,7 @@ export const ALL_CHECKS: Check[] = [
   personalDataExposureCheck,
   disclosureCheck,
   dataDeletionCheck,
+  modelIdentificationCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -23,6 +23,7 @@ import { TlsServiceFact } from '../../probes/tls';
 import { UdpPortFact, UdpScanFact } from '../../probes/udp';
 import { UnauthenticatedFact, UnauthenticatedScanFact } from '../../probes/unauthenticated';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep } from '../../probes/update';
+import { IdentityScanFact, IdentitySeenFact, IdentitySourceFact, firmwarePattern, modelPattern, visibleText } from '../../probes/identification';
 import type { ActionRecord } from '../../probes/util/actions';
 import { deviceFrom } from '../helpers/device';
 
@@ -807,8 +808,66 @@ describe('findings of an audit that tried to make checks pass devices that shoul
   });
 });
 
+describe('device.model-identification', () => {
+  const id = 'device.model-identification';
+  const cam: DeviceFileInput = { ...BASE, device: { name: 'cam', model: 'SB-CAM-Q', firmware: '3.1.0' } };
+  const source = (where: string, read = true): Fact =>
+    fact(IdentitySourceFact, { channel: 'web', where, read, ...(read ? { excerpt: 'page' } : { error: 'timed out after 5000 ms' }) });
+  const seen = (what: 'model' | 'firmware', where: string): Fact => fact(IdentitySeenFact, { what, channel: 'web', where, context: `… ${what} …` });
+  const ident = (...facts: Fact[]): ProbeResult =>
+    res('identification', [...facts, fact(IdentityScanFact, { model: 'SB-CAM-Q', looked: facts.length, read: facts.length })]);
+  it('pass: the model is shown on the web UI, with where (and the firmware beside it)', () => {
+    const r = judge(id, [ident(source('https 443 /'), seen('model', 'https 443 / (HTTP 200)'), seen('firmware', 'https 443 /'))], cam);
+    expect(r).toMatchObject({ verdict: 'pass', rationale: expect.stringMatching(/shown in https 443 \/ \(HTTP 200\); firmware 3\.1\.0 shown too/) });
+    expect(r.basis).toEqual([{ probe: 'identification', kind: 'identity-seen' }]);
+  });
+  it('pass even when another place could not be read: the model was seen', () =>
+    expect(judge(id, [ident(source('telnet 23 banner', false), seen('model', 'ssh 22 banner'))], cam).verdict).toBe('pass'));
+  it('not seen anywhere that was read: not-tested with the label prompt, never fail', () =>
+    expect(judge(id, [ident(source('http 80 /'), source('ssh 22 banner'))], cam)).toMatchObject({
+      verdict: 'not-tested',
+      rationale: expect.stringMatching(/not seen in the 2 place\(s\).*label of the device or its packaging/),
+    }));
+  it('only the firmware seen: still not the model', () =>
+    expect(judge(id, [ident(source('http 80 /'), seen('firmware', 'http 80 /'))], cam).verdict).toBe('not-tested'));
+  it('not seen, and a place could not be read: inconclusive', () =>
+    expect(judge(id, [ident(source('http 80 /'), source('https 443 /', false))], cam)).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('https 443 /'),
+    }));
+  it('nowhere to look (no web UI, banner or discovery answer): not-tested', () =>
+    expect(judge(id, [ident()], cam)).toMatchObject({ verdict: 'not-tested', rationale: expect.stringContaining('no web UI') }));
+  it('no model declared, or one too short to search for: not-tested', () => {
+    expect(judge(id, [ident(source('http 80 /'))]).rationale).toMatch(/declares no device.model/);
+    expect(judge(id, [ident(source('http 80 /'))], { ...cam, device: { name: 'x', model: 'C1' } })).toMatchObject({
+      verdict: 'not-tested',
+      rationale: expect.stringContaining('too short'),
+    });
+  });
+});
+
+describe('identification: how the model and firmware are matched', () => {
+  it('the model as a person would write it, but not inside a longer name', () => {
+    const re = modelPattern('SB-CAM-Q')!;
+    for (const t of ['Welcome to SB-CAM-Q', 'sb cam q', 'SBCAMQ setup', '(sb_cam_q)', 'SB-CAM-Q'.toLowerCase()])
+      expect({ t, m: re.test(t) }).toEqual({ t, m: true });
+    for (const t of ['SB-CAM-QX', 'XSB-CAM-Q', 'SB-CAM', 'SB-CAM-R']) expect({ t, m: re.test(t) }).toEqual({ t, m: false });
+    expect(modelPattern('C1')).toBeNull();
+    expect(modelPattern('カメラ-100')!.test('ネットワークカメラ 100')).toBe(false);
+    expect(modelPattern('カメラ-100')!.test('型番: カメラ100')).toBe(true);
+  });
+  it('the firmware version, not as part of a longer version', () => {
+    const re = firmwarePattern('1.2.3')!;
+    for (const t of ['firmware 1.2.3', 'v1.2.3', 'ver=1.2.3;']) expect({ t, m: re.test(t) }).toEqual({ t, m: true });
+    for (const t of ['1.2.30', '11.2.3', '1.2.3.4', '1x2x3']) expect({ t, m: re.test(t) }).toEqual({ t, m: false });
+  });
+  it('the visible text of a page: no scripts, styles or tags; entities decoded', () => {
+    expect(visibleText('<title>SB&#45;CAM</title><script>var m="HIDDEN"</script><style>.x{}</style><p>Model&nbsp;<b>X&amp;Y</b></p>')).toBe('SB-CAM Model X&Y');
+  });
+});
+
 describe('every check is covered here', () => {
-  it('names all 13 stable checks', () => {
+  it('names all 14 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -823,6 +882,7 @@ describe('every check is covered here', () => {
       'privacy.personal-data-exposure',
       'privacy.disclosure',
       'privacy.data-deletion',
+      'device.model-identification',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });
