@@ -241,6 +241,7 @@ function probeContext(run: RunState, id: string, signal: AbortSignal, evidence: 
     },
     operator,
     auth: run.auth,
+    runDir,
   };
 }
 

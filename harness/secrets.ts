@@ -6,6 +6,12 @@ import type { DeviceFile } from './device-file/schema';
 
 export const MASK = '••••';
 
+/**
+ * In a run folder: a credential the device may still hold after a credential change that was not undone
+ * (probes/credential-change.ts), kept mode 600 for `resume`. Never evidence, never bundled or signed.
+ */
+export const SECRETS_FILE = 'secrets.json';
+
 export class SecretRegistry {
   private values = new Set<string>();
   constructor(readonly reveal = false) {}

@@ -110,6 +110,11 @@ export interface ProbeContext {
   operator?: Operator;
   /** The device's lockout ledger, shared by every probe of the run (harness/auth-ledger.ts). */
   auth: AuthLedger;
+  /**
+   * The run folder, for state that is not evidence and must survive a crash (a credential change's
+   * secrets.json, read again by `resume`); absent outside a run.
+   */
+  runDir?: string;
 }
 
 /** What a probe may consider when deciding to skip. */

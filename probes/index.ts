@@ -13,6 +13,7 @@ import { updateProbe } from './update';
 import { personalDataProbe } from './personal-data';
 import { resetProbe } from './reset';
 import { identificationProbe } from './identification';
+import { credentialChangeProbe } from './credential-change';
 
 export const ALL_PROBES: Probe[] = [
   tcpPortsProbe,
@@ -27,6 +28,7 @@ export const ALL_PROBES: Probe[] = [
   serialProbe,
   updateProbe,
   personalDataProbe,
+  credentialChangeProbe,
   resetProbe,
 ];
 

@@ -19,7 +19,7 @@ const MAX_LOG = 256 * 1024;
 const COUNTDOWN =
   /(hit|press|type|enter) any key|stop autoboot|autoboot(?:ing)? in \d|seconds?.{0,40}\b(to stop|to abort|to interrupt)|(?:press|enter|hit|type)\s+\S{1,20}\s+to (?:stop|abort|interrupt)|\^C to abort/i;
 /** Lines only a boot prints: a bootloader's banner, the kernel's first lines, init starting. */
-const BOOT_MARK =
+export const BOOT_MARK =
   /U-Boot(?: SPL)? \d|CFE version|RedBoot|barebox|SeaBIOS|Starting kernel|Uncompressing Linux|Booting Linux|Linux version \d|\[\s*0\.\d{3,6}\]|BusyBox v[\d.]+ .*\binit\b/i;
 /** Lines the kernel prints: the bootloader has handed over. */
 const KERNEL_MARK = /Starting kernel|Uncompressing Linux|Booting Linux|Linux version \d|\[\s*0\.\d{3,6}\]/i;

@@ -4,6 +4,7 @@
  * node-forge, or ECDSA P-256/P-384 with Node's crypto, which forge lacks),
  * one .tar.gz archive, and a verifier that names every file that changed.
  */
+import { SECRETS_FILE } from '../harness/secrets';
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,14 +46,14 @@ export interface SignatureFile {
   signature: string;
 }
 
-/** Every regular file under `dir`, relative, sorted; the manifest and signature themselves excluded. */
+/** Every regular file under `dir`, relative, sorted; the manifest, the signature and secrets.json excluded. */
 export function runFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(r);
-      else if (e.isFile() && r !== MANIFEST && r !== SIGNATURE) out.push(r);
+      else if (e.isFile() && r !== MANIFEST && r !== SIGNATURE && r !== SECRETS_FILE) out.push(r);
     }
   };
   walk('');
@@ -222,7 +223,10 @@ export async function bundleRun(dir: string, out?: string): Promise<{ file: stri
   } else writeManifest(dir);
   const manifest = JSON.parse(readFileSync(path.join(dir, MANIFEST), 'utf8')) as Manifest;
   const file = path.resolve(out ?? `${dir.replace(/\/+$/, '')}.tar.gz`);
-  await tar.c({ gzip: true, file, cwd: path.dirname(path.resolve(dir)), portable: true }, [path.basename(path.resolve(dir))]);
+  const base = path.basename(path.resolve(dir));
+  // A credential the device may still hold stays with the lab (mode 600 in the run folder), never in a bundle.
+  const secret = `${base}/${SECRETS_FILE}`;
+  await tar.c({ gzip: true, file, cwd: path.dirname(path.resolve(dir)), portable: true, filter: (p) => p.replace(/^\.\//, '') !== secret }, [base]);
   return { file, manifest, signed };
 }
 

@@ -88,8 +88,14 @@ describe('report.md', () => {
 describe('signing, bundles and verification', () => {
   it('an untouched signed bundle verifies; one changed byte in any file fails and names that file', async () => {
     const dir = await runFolder('lab-strong');
+    // A credential change that could not be undone leaves secrets.json: never signed, never bundled.
+    writeFileSync(path.join(dir, 'secrets.json'), '{"new":"SbNeverBundled123-45"}', { mode: 0o600 });
     signRun(dir, pem(keys.rsa.privateKey, 'pkcs8'));
     const { file } = await bundleRun(dir);
+    const listed: string[] = [];
+    await tar.t({ file, onReadEntry: (e) => listed.push(e.path) });
+    expect(listed.some((p) => p.endsWith('/report.json'))).toBe(true);
+    expect(listed.some((p) => p.endsWith('secrets.json'))).toBe(false);
     const clean = await verifyBundle(file, pem(keys.rsa.publicKey, 'spki'));
     expect(clean).toMatchObject({ ok: true, signed: true, pinned: true, algorithm: 'RSASSA-PSS-SHA256' });
     const cli = await starbench(['verify', file]);

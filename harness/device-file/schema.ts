@@ -138,6 +138,16 @@ const httpAction = z.strictObject({
     .enum(['basic', 'digest'])
     .optional()
     .describe('how the credential is sent: HTTP Basic or Digest (RFC 7616); default: digest when auth: declares digest on this port, else basic'),
+  body: z
+    .string()
+    .max(64 * 1024)
+    .optional()
+    .describe('the request body (a credential change: "old={{old}}&new={{new}}"); placeholders are encoded for the content type'),
+  contentType: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Content-Type of body (default: application/json when it starts with { or [, else application/x-www-form-urlencoded)'),
 });
 const regex = z
   .string()
@@ -171,6 +181,40 @@ export const action = z
     operator: operatorAction.optional(),
   })
   .refine((a) => [a.http, a.ssh, a.serial, a.operator].filter((x) => x !== undefined).length === 1, 'must have exactly one of http, ssh, serial, operator');
+
+/** Placeholders a credential change may name: the value being replaced, the new one, and the account's user name. */
+export const PLACEHOLDERS = ['old', 'new', 'username'] as const;
+const PLACEHOLDER = /\{\{\s*([A-Za-z]+)\s*\}\}/g;
+
+/** Where a credential change names its values: the http URL and body, the ssh command, the serial line, the operator's instructions. */
+export function placeholderFields(a: Pick<Action, 'http' | 'ssh' | 'serial' | 'operator'>): string[] {
+  return [a.http?.url, a.http?.body, a.ssh?.command, a.serial?.send, a.operator?.instructions].filter((x): x is string => x !== undefined);
+}
+
+/**
+ * How the lab credential `account` is changed (JC-STAR S1.1-03, EN 303 645 5.1-4): an action whose
+ * {{old}} and {{new}} placeholders starbench fills with the current and a fresh random value; it
+ * runs again with the two swapped to change it back.
+ */
+const credentialChange = z
+  .strictObject({
+    account: nonEmpty.describe('the name, under credentials:, of the lab credential the action changes'),
+    settleSeconds: z.number().min(0).max(600).default(3).describe('wait after the change before the old and new values are tried'),
+    http: httpAction.optional(),
+    ssh: sshAction.optional(),
+    serial: serialAction.optional(),
+    operator: operatorAction.optional(),
+  })
+  .refine((a) => [a.http, a.ssh, a.serial, a.operator].filter((x) => x !== undefined).length === 1, 'must have exactly one of http, ssh, serial, operator')
+  .superRefine((a, ctx) => {
+    const fields = placeholderFields(a);
+    const named = fields.flatMap((f) => [...f.matchAll(PLACEHOLDER)].map((m) => m[1]));
+    for (const n of named)
+      if (!(PLACEHOLDERS as readonly string[]).includes(n))
+        ctx.addIssue({ code: 'custom', message: `unknown placeholder {{${n}}}: use ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}` });
+    if (!a.operator && !named.includes('new'))
+      ctx.addIssue({ code: 'custom', message: 'names no {{new}}: the action must say where the new value goes (URL, body, command or serial line)' });
+  });
 
 export const deviceFileSchema = z
   .strictObject({
@@ -240,6 +284,7 @@ export const deviceFileSchema = z
       })
       .optional(),
     reset: action.optional(),
+    credentialChange: credentialChange.optional(),
     restart: action
       .optional()
       .describe('how to restart the device (an ssh or serial reboot command, an http call, the operator): the serial probe captures the boot it causes'),
@@ -335,6 +380,18 @@ export const deviceFileSchema = z
         ctx.addIssue({ code: 'custom', path: ['services', i, 'port'], message: `duplicates services[${first}] (${key}); declare each port once` });
       } else seen.set(key, i);
     });
+    const cc = d.credentialChange;
+    if (cc && !isTodo(cc.account)) {
+      const cred = d.credentials[cc.account];
+      if (!cred)
+        ctx.addIssue({ code: 'custom', path: ['credentialChange', 'account'], message: `names credential "${cc.account}", which is not under credentials:` });
+      else if (cred.password === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['credentialChange', 'account'],
+          message: `credential "${cc.account}" has no password: only a password can be changed and tried`,
+        });
+    }
     d.auth.forEach((a, i) => {
       if (a.credential !== undefined && !isTodo(a.credential) && !(a.credential in d.credentials)) {
         ctx.addIssue({ code: 'custom', path: ['auth', i, 'credential'], message: `names credential "${a.credential}", which is not under credentials:` });
@@ -345,6 +402,7 @@ export const deviceFileSchema = z
 export type DeviceFileInput = z.input<typeof deviceFileSchema>;
 export type DeviceFileData = z.output<typeof deviceFileSchema>;
 export type Action = z.output<typeof action>;
+export type CredentialChange = z.output<typeof credentialChange>;
 export type ServiceDecl = DeviceFileData['services'][number];
 export type AuthDecl = DeviceFileData['auth'][number];
 

@@ -109,6 +109,12 @@ function multipart(field: string, body: Buffer): { type: string; data: Buffer } 
   return { type: `multipart/form-data; boundary=${boundary}`, data: Buffer.concat([head, body, Buffer.from(`\r\n--${boundary}--\r\n`)]) };
 }
 
+/** The Content-Type of a declared body: as declared, else JSON when it looks like JSON, else a form. */
+export function bodyType(a: Pick<NonNullable<Action['http']>, 'body' | 'contentType'>): string {
+  if (a.contentType) return a.contentType;
+  return /^\s*[[{]/.test(a.body ?? '') ? 'application/json' : 'application/x-www-form-urlencoded';
+}
+
 /** Basic or Digest: as the action says, else as auth: declares for this port (digest), else Basic. */
 function httpAuthScheme(ctx: ProbeContext, a: NonNullable<Action['http']>, port: number): 'basic' | 'digest' {
   if (a.auth) return a.auth;
@@ -146,10 +152,14 @@ async function httpAction(ctx: ProbeContext, name: string, a: NonNullable<Action
     headers['Content-Type'] = mp.type;
     body = mp.data;
   } else if (body) headers['Content-Type'] = 'application/octet-stream';
+  else if (a.body !== undefined) {
+    body = Buffer.from(a.body, 'utf8');
+    headers['Content-Type'] = bodyType(a);
+  }
   // lighttpd and others want a Content-Length on every POST, even an empty one.
   if (!body && a.method !== 'GET') body = Buffer.alloc(0);
   const how = [scheme === 'digest' ? 'Digest' : undefined, clientCert ? 'client certificate' : undefined].filter(Boolean).join(', ');
-  rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : ''}${a.credential ? ` as credential "${a.credential}"${how ? ` (${how})` : ''}` : ''}`;
+  rec.request = `${a.method} ${a.url}${opts.body ? ` (${opts.bodyLabel ?? 'body'}, ${kib(opts.body.length)})` : a.body !== undefined ? ` (${opts.bodyLabel ?? 'body'}, ${kib(Buffer.byteLength(a.body))})` : ''}${a.credential ? ` as credential "${a.credential}"${how ? ` (${how})` : ''}` : ''}`;
   const path = `${url.pathname}${url.search}`;
   const retryable = a.method === 'GET' && !opts.body && !opts.once;
   let lastErr: unknown;

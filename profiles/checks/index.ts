@@ -11,6 +11,7 @@ import { plaintextCheck } from './comms-plaintext';
 import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
 import { modelIdentificationCheck } from './device-model-identification';
+import { credentialChangeCheck, restartPersistenceCheck } from './credential-change';
 
 export const ALL_CHECKS: Check[] = [
   undeclaredServicesCheck,
@@ -27,6 +28,8 @@ export const ALL_CHECKS: Check[] = [
   disclosureCheck,
   dataDeletionCheck,
   modelIdentificationCheck,
+  credentialChangeCheck,
+  restartPersistenceCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

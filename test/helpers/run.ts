@@ -28,7 +28,7 @@ export async function runWith(opts: {
   reporters?: Reporter[];
   extra?: Partial<RunOptions>;
 }) {
-  const runDir = mkdtempSync(path.join(tmpdir(), 'sb-run-'));
+  const runDir = opts.extra?.runDir ?? mkdtempSync(path.join(tmpdir(), 'sb-run-'));
   const secrets = SecretRegistry.fromDevice(opts.device);
   const reporter = new ReporterMultiplexer(opts.reporters ?? []);
   const outcome = await executeRun({

@@ -23,6 +23,14 @@ import { TlsServiceFact } from '../../probes/tls';
 import { UdpPortFact, UdpScanFact } from '../../probes/udp';
 import { UnauthenticatedFact, UnauthenticatedScanFact } from '../../probes/unauthenticated';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep } from '../../probes/update';
+import {
+  CredentialChangeFact,
+  RestartPersistenceFact,
+  type CredentialChangeFacts,
+  type InterfaceLogins,
+  type LoginResult,
+  type RestartFacts,
+} from '../../probes/credential-change';
 import { IdentityScanFact, IdentitySeenFact, IdentitySourceFact, firmwarePattern, modelPattern, visibleText } from '../../probes/identification';
 import type { ActionRecord } from '../../probes/util/actions';
 import { deviceFrom } from '../helpers/device';
@@ -846,6 +854,166 @@ describe('device.model-identification', () => {
   });
 });
 
+describe('auth.credential-change and resilience.restart-persistence', () => {
+  const ok = { result: 'accepted' as const, detail: 'HTTP 200' };
+  const no = { result: 'refused' as const, detail: 'HTTP 401' };
+  const unk = { result: 'unknown' as const, detail: 'locked: HTTP 429' };
+  const cam: DeviceFileInput = {
+    ...BASE,
+    credentials: { admin: { username: 'admin', password: 'lab-pass-8c1e' } },
+    auth: [{ port: 443, protocol: 'https', path: '/admin', scheme: 'basic', credential: 'admin' }],
+    credentialChange: {
+      account: 'admin',
+      http: { url: 'https://198.18.9.2/cgi-bin/passwd', method: 'POST', credential: 'admin', body: 'old={{old}}&new={{new}}' },
+    },
+    restart: { http: { url: 'https://198.18.9.2/cgi-bin/reboot', method: 'POST', credential: 'admin' } },
+  };
+  const action = (ok = true): ActionRecord => ({
+    action: 'credentialChange',
+    via: 'http',
+    request: 'POST https://198.18.9.2/cgi-bin/passwd (body, 36 B) as credential "admin"',
+    startedAt: new Date().toISOString(),
+    durationMs: 40,
+    attempts: 1,
+    ok,
+    status: ok ? 200 : 400,
+    clearText: false,
+  });
+  const iface = (over: Partial<InterfaceLogins> = {}): InterfaceLogins => ({
+    where: 'https 443 /admin',
+    port: 443,
+    protocol: 'https',
+    before: ok,
+    changed: { new: ok, old: no },
+    restored: ok,
+    ...over,
+  });
+  const cc = (over: Partial<CredentialChangeFacts> = {}): Fact =>
+    fact(CredentialChangeFact, {
+      account: 'admin',
+      username: 'admin',
+      interfaces: [iface()],
+      change: action(),
+      restored: true,
+      restoreDetail: 'back',
+      ...over,
+    });
+  const restart = (over: Partial<RestartFacts> = {}): Fact =>
+    fact(RestartPersistenceFact, {
+      restart: { ...action(), action: 'restart', request: 'POST https://198.18.9.2/cgi-bin/reboot' },
+      returned: { returned: true, afterMs: 21000, polls: 12, how: 'polled the version action', awayAfterMs: 3000, version: '3.1.2' },
+      versionBefore: '3.1.2',
+      versionAfter: '3.1.2',
+      versionHow: 'the update.version action',
+      ...over,
+    });
+  const probe = (...facts: Fact[]): ProbeResult => res('credential-change', facts);
+  const C = 'auth.credential-change';
+  const R = 'resilience.restart-persistence';
+
+  it('pass: new accepted, old refused on every interface; the basis is the control and the change', () => {
+    const r = judge(C, [probe(cc())], cam);
+    expect(r).toMatchObject({ verdict: 'pass', rationale: expect.stringContaining('changed back to the lab value') });
+    expect(r.basis).toEqual([
+      { probe: 'credential-change', kind: 'credential-change', part: 'control' },
+      { probe: 'credential-change', kind: 'credential-change', part: 'change' },
+    ]);
+  });
+  it('fail: the old value still logs in on another interface (the web password changed, SSH kept the old one)', () => {
+    const ssh = iface({ where: 'ssh 22', port: 22, protocol: 'ssh', changed: { new: no, old: ok } });
+    expect(judge(C, [probe(cc({ interfaces: [iface(), ssh] }))], cam)).toMatchObject({
+      verdict: 'fail',
+      rationale: expect.stringMatching(/ssh 22 still accepts the old value; ssh 22 refuses the new value/),
+    });
+  });
+  it('fail: the device said yes and nothing changed', () =>
+    expect(judge(C, [probe(cc({ interfaces: [iface({ changed: { new: no, old: ok } })] }))], cam).verdict).toBe('fail'));
+  it('inconclusive: the device refused the change itself and nothing changed (the declared action may be wrong)', () =>
+    expect(judge(C, [probe(cc({ change: action(false), interfaces: [iface({ changed: { new: no, old: ok } })] }))], cam)).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('check credentialChange'),
+    }));
+  it('inconclusive: a lock instead of a refusal of the old value is not a refusal', () => {
+    const r = judge(C, [probe(cc({ interfaces: [iface({ changed: { new: ok, old: unk } })] }))], cam);
+    expect(r.verdict).toBe('inconclusive');
+    // And a pass resting on it would be refused by the harness: the part is unknown.
+    expect(CredentialChangeFact.parts!(CredentialChangeFact.schema.parse(cc({ interfaces: [iface({ changed: { new: ok, old: unk } })] })[1])).change).toMatch(
+      /locked/,
+    );
+  });
+  it('inconclusive: without the control (the lab value did not log in before), a refusal proves nothing', () =>
+    expect(judge(C, [probe(cc({ interfaces: [iface({ before: unk, changed: { new: no, old: no } })] }))], cam).verdict).toBe('inconclusive'));
+  it('not changed back: a high finding names the value the device may hold (masked in reports by the secret registry)', () => {
+    const r = judgeCheck(C, {
+      device: deviceFrom(cam),
+      checks: CHECKS,
+      probes: PROBES,
+      results: new Map([
+        [
+          'credential-change',
+          probe(cc({ restored: false, restoreDetail: 'the lab value does not log in again on https 443 /admin', currentValue: 'SbAbc123-42' })),
+        ],
+      ]),
+      reveal: false,
+    });
+    expect(r.verdict).toBe('pass');
+    expect(r.findings.find((f) => f.severity === 'high')?.message).toMatch(/could not be changed back .* may now be SbAbc123-42/);
+  });
+  it('not-tested: no credentialChange declared (the probe skips)', () => expect(judge(C, [skipped('credential-change')], cam).verdict).toBe('not-tested'));
+
+  const afterRestart = (nu: LoginResult, old: LoginResult) => iface({ restarted: { new: nu, old } });
+  it('restart pass: went away and came back, changed value kept, old refused, same firmware', () => {
+    const r = judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart())], cam);
+    expect(r).toMatchObject({ verdict: 'pass', rationale: expect.stringMatching(/stopped answering after 3 s.*firmware 3\.1\.2 as before/) });
+  });
+  it('restart pass on a boot seen on the UART when the device never stopped answering', () =>
+    expect(
+      judge(
+        R,
+        [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart({ returned: { returned: true, afterMs: 2000, polls: 1, how: 'polled' }, bootSeen: true }))],
+        cam,
+      ).verdict,
+    ).toBe('pass'));
+  it('restart fail: the credential went back to the previous value', () =>
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(no, ok)] }), restart())], cam)).toMatchObject({
+      verdict: 'fail',
+      rationale: expect.stringContaining('went back to the previous value'),
+    }));
+  it('restart fail: the firmware version changed (a fallback to the other slot)', () =>
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart({ versionAfter: '3.1.0' }))], cam).verdict).toBe('fail'));
+  it('restart inconclusive: no sign the device restarted at all (it never went away, no UART boot)', () =>
+    expect(
+      judge(
+        R,
+        [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart({ returned: { returned: true, afterMs: 2000, polls: 1, how: 'polled' }, bootSeen: false }))],
+        cam,
+      ),
+    ).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringContaining('no sign the device restarted') }));
+  it('restart inconclusive: never came back, or a login after it could not be judged, or the version not read', () => {
+    expect(
+      judge(
+        R,
+        [
+          probe(
+            cc({ interfaces: [afterRestart(ok, no)] }),
+            restart({ returned: { returned: false, afterMs: 180000, polls: 180, how: 'polled', awayAfterMs: 1000 } }),
+          ),
+        ],
+        cam,
+      ).verdict,
+    ).toBe('inconclusive');
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(unk, no)] }), restart())], cam).verdict).toBe('inconclusive');
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart({ versionAfter: undefined }))], cam).verdict).toBe('inconclusive');
+  });
+  it('restart: nothing to restart with is not-tested; a change that never took is inconclusive', () => {
+    expect(judge(R, [probe(cc())], { ...cam, restart: undefined }).verdict).toBe('not-tested');
+    expect(judge(R, [probe(cc({ interfaces: [iface({ changed: { new: no, old: ok } })] }))], cam)).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('did not take effect'),
+    });
+  });
+});
+
 describe('identification: how the model and firmware are matched', () => {
   it('the model as a person would write it, but not inside a longer name', () => {
     const re = modelPattern('SB-CAM-Q')!;
@@ -867,7 +1035,7 @@ describe('identification: how the model and firmware are matched', () => {
 });
 
 describe('every check is covered here', () => {
-  it('names all 14 stable checks', () => {
+  it('names all 16 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -883,6 +1051,8 @@ describe('every check is covered here', () => {
       'privacy.disclosure',
       'privacy.data-deletion',
       'device.model-identification',
+      'auth.credential-change',
+      'resilience.restart-persistence',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });
