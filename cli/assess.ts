@@ -1,4 +1,5 @@
 /** Assessing one device: shared by `run`, `resume`, `demo` and fleet runs. */
+import { checkVulnerabilitySources } from '../probes/vulnerabilities';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ProbeResult } from '../harness/types';
@@ -104,7 +105,13 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const v = args.values;
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner))
     throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
-  const device: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
+  const scanned: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
+  // --vuln-feed adds feeds (relative to the working folder) to the device file's own.
+  const extraFeeds = (v['vuln-feed'] ?? []).map((f) => path.resolve(f));
+  const device: DeviceFile = extraFeeds.length
+    ? { ...scanned, vulnerabilities: { feeds: [...(scanned.vulnerabilities?.feeds ?? []), ...extraFeeds], reports: scanned.vulnerabilities?.reports ?? [] } }
+    : scanned;
+  await checkVulnerabilitySources(device);
   const registry = loadRegistry(v.plugin);
   const profileRef = resume?.profileId ?? v.profile ?? DEFAULT_PROFILE;
   const profile = loadProfile(profileRef);

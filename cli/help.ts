@@ -25,6 +25,7 @@ Options for run and demo:
   --probe-timeout S     seconds one probe may take (default from the device file, 120)
   --deadline S          seconds the whole run may take (default from the device file, 900)
   --scanner NAME        TCP scanner: auto (nmap when installed), nmap or builtin
+  --vuln-feed PATH      a vulnerability feed to match service versions against (NVD CVE JSON 2.0, .json/.json.gz, or OSV records: a file or folder); repeatable; read locally, never downloaded
   --reveal-secrets      show credentials and canaries in reports (private runs only)
   --non-interactive     never ask the operator; operator steps become not-tested
   -q, --quiet           print only where the report is
@@ -37,7 +38,7 @@ Exit codes: 0 every assessed requirement passed · 1 at least one failed ·
 `;
 
 export const COMMAND_HELP: Record<string, string> = {
-  run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
+  run: 'starbench run DEVICE.yaml [--profile ID] [--out DIR] [--only CHECK,...] [--format LIST] [--probe-timeout S] [--deadline S] [--vuln-feed PATH] [--non-interactive] [--reveal-secrets] [-q] [-v]\n  Assess the device described by DEVICE.yaml and write a run folder under --out (default ./runs).\n',
   demo: 'starbench demo [--out DIR] [--profile ID] [-q] [-v]\n  Start the built-in simulated camera on loopback, write its device file, assess it, stop it.\n',
   report:
     'starbench report RUN_DIR [--profile ID] [--format html,json,junit,checklist-csv,jcstar-checklist,md] [--lang en|ja] [--out DIR]\n  Judge the saved observations of a run again (optionally under another profile) without touching the device. --answers FILE (repeatable): document-review answers (answers: [{profile, requirement, result: met|not-met|not-applicable, reference}]) shown as declarations beside the device evidence.\n',

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'PLUGIN_INVALID'
   | 'REVIEW_INVALID'
   | 'RUN_DIR_INVALID'
+  | 'VULN_SOURCE_INVALID'
   | 'PROBE_TIMEOUT'
   | 'CANCELLED'
   | 'INTERNAL';
@@ -42,6 +43,7 @@ export function isInputError(err: unknown): err is StarbenchError {
       'PLUGIN_INVALID',
       'REVIEW_INVALID',
       'RUN_DIR_INVALID',
+      'VULN_SOURCE_INVALID',
     ].includes(err.code)
   );
 }

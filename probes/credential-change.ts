@@ -36,9 +36,11 @@ import { WaitableText } from './util/waitable-text';
 
 /** How long a login that could not connect is tried again after the device is back (services start one by one). */
 const LOGIN_RETRY_MS = 30_000;
-const SERIAL_KEPT = 64 * 1024;
+const SERIAL_KEPT = 512 * 1024;
 /** How long the UART is still read for a boot line after the device answers again. */
 const BOOT_GRACE_MS = 15_000;
+/** Quiet time after opening the UART, before the restart. */
+const OPEN_QUIET_MS = 1000;
 
 export const LOGIN_RESULTS = ['accepted', 'refused', 'unknown'] as const;
 const login = z.object({ result: z.enum(LOGIN_RESULTS), detail: z.string() });
@@ -342,10 +344,13 @@ async function watchingSerial<T>(
   const out = new WaitableText(SERIAL_KEPT);
   port.on('data', (c: Buffer) => out.append(c.toString('latin1')));
   try {
+    // What the console prints as it is opened is not this restart's: let it pass first.
+    await sleepUnlessAborted(ctx.signal, OPEN_QUIET_MS);
+    const from = out.text.length;
     const value = await during({ write: (t) => port.write(t) });
     // A console prints at its own pace: give the boot lines a little longer than the network took to answer again.
-    await out.until(() => BOOT_MARK.exec(out.text), BOOT_GRACE_MS);
-    return { value, bootSeen: BOOT_MARK.test(out.text) };
+    await out.until(() => BOOT_MARK.exec(out.text.slice(from)), BOOT_GRACE_MS);
+    return { value, bootSeen: BOOT_MARK.test(out.text.slice(from)) };
   } finally {
     await closeSerialPort(port);
   }

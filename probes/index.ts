@@ -14,6 +14,7 @@ import { personalDataProbe } from './personal-data';
 import { resetProbe } from './reset';
 import { identificationProbe } from './identification';
 import { credentialChangeProbe } from './credential-change';
+import { knownVulnerabilitiesProbe } from './vulnerabilities';
 
 export const ALL_PROBES: Probe[] = [
   tcpPortsProbe,
@@ -23,6 +24,7 @@ export const ALL_PROBES: Probe[] = [
   udpServicesProbe,
   plaintextProbe,
   identificationProbe,
+  knownVulnerabilitiesProbe,
   unauthenticatedProbe,
   bruteForceProbe,
   serialProbe,

@@ -299,6 +299,19 @@ export const deviceFileSchema = z
       })
       .optional()
       .describe('the bench power controller: the one host besides the target a device file may name, used only to power-cycle the device'),
+    vulnerabilities: z
+      .strictObject({
+        feeds: z
+          .array(nonEmpty)
+          .max(64)
+          .default([])
+          .describe(
+            'vulnerability feeds the lab keeps (NVD CVE JSON 2.0, .json or .json.gz; OSV records, a file or a folder), relative to the device file; never downloaded',
+          ),
+        reports: z.array(nonEmpty).max(64).default([]).describe('scan reports to import as evidence: a Greenbone/OpenVAS XML report, nuclei JSONL output'),
+      })
+      .optional()
+      .describe('what exposure.known-vulnerabilities matches the services against (also --vuln-feed)'),
     personalData: z
       .strictObject({
         declared: z.array(nonEmpty).default([]),

@@ -21,6 +21,8 @@ export interface MqttListen {
   code?: number;
   /** Topic → canary categories seen in its payloads. */
   topics: Map<string, string[]>;
+  /** The payloads of the topics asked for in `keep` (the first 200 characters), e.g. $SYS/broker/version. */
+  kept: Map<string, string>;
 }
 
 export async function mqttListen(
@@ -30,10 +32,12 @@ export async function mqttListen(
   user?: { username: string; password?: string },
   windowMs = MQTT_WINDOW_MS,
   protocolVersion: 4 | 5 = 4,
+  keep: readonly string[] = [],
 ): Promise<MqttListen> {
   const sock = await ctx.connector.tcp(port, { signal: ctx.signal });
   const stream = isTls ? tls.connect({ socket: sock, rejectUnauthorized: false }) : sock;
   const topics = new Map<string, string[]>();
+  const kept = new Map<string, string>();
   return new Promise((resolve) => {
     const client = new MqttClient(() => stream, {
       protocolVersion,
@@ -57,7 +61,7 @@ export async function mqttListen(
       client.end(true);
       stream.destroy();
       sock.destroy();
-      resolve({ accepted, error: accepted ? undefined : (error ?? 'no CONNACK'), ...(code !== undefined && !accepted ? { code } : {}), topics });
+      resolve({ accepted, error: accepted ? undefined : (error ?? 'no CONNACK'), ...(code !== undefined && !accepted ? { code } : {}), topics, kept });
     };
     let timer = setTimeout(finish, windowMs + 4000);
     ctx.signal.addEventListener('abort', finish, { once: true });
@@ -68,6 +72,7 @@ export async function mqttListen(
       timer = setTimeout(finish, windowMs);
     });
     client.on('message', (topic, payload) => {
+      if (keep.includes(topic)) kept.set(topic, payload.subarray(0, 200).toString('utf8'));
       if (topics.size < MAX_TOPICS || topics.has(topic)) {
         topics.set(topic, [...new Set([...(topics.get(topic) ?? []), ...canariesIn(ctx.device, payload.subarray(0, PAYLOAD_SEARCHED).toString('latin1'))])]);
       }

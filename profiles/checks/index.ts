@@ -12,6 +12,7 @@ import { unauthenticatedAccessCheck } from './auth-unauthenticated-access';
 import { bruteForceCheck } from './auth-brute-force';
 import { modelIdentificationCheck } from './device-model-identification';
 import { credentialChangeCheck, restartPersistenceCheck } from './credential-change';
+import { knownVulnerabilitiesCheck } from './exposure-known-vulnerabilities';
 
 export const ALL_CHECKS: Check[] = [
   undeclaredServicesCheck,
@@ -30,6 +31,7 @@ export const ALL_CHECKS: Check[] = [
   modelIdentificationCheck,
   credentialChangeCheck,
   restartPersistenceCheck,
+  knownVulnerabilitiesCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

@@ -31,6 +31,7 @@ import {
   type LoginResult,
   type RestartFacts,
 } from '../../probes/credential-change';
+import { ServiceVersionFact, VulnerabilityMatchFact, VulnerabilitySourceFact, type ServiceVersion } from '../../probes/vulnerabilities';
 import { IdentityScanFact, IdentitySeenFact, IdentitySourceFact, firmwarePattern, modelPattern, visibleText } from '../../probes/identification';
 import type { ActionRecord } from '../../probes/util/actions';
 import { deviceFrom } from '../helpers/device';
@@ -1014,6 +1015,60 @@ describe('auth.credential-change and resilience.restart-persistence', () => {
   });
 });
 
+describe('exposure.known-vulnerabilities', () => {
+  const id = 'exposure.known-vulnerabilities';
+  const svc = (over: Partial<ServiceVersion> = {}): Fact =>
+    fact(ServiceVersionFact, { port: 22, protocol: 'ssh', product: 'Dropbear SSH', version: '2022.83', how: 'banner: "SSH-2.0-dropbear_2022.83"', ...over });
+  const feed = (records = 250000): Fact => fact(VulnerabilitySourceFact, { file: '/feeds/nvdcve-2.0.json.gz', kind: 'feed', format: 'nvd-json-2.0', records });
+  const vulns = (...facts: Fact[]): ProbeResult => res('known-vulnerabilities', facts);
+  it('pass: identified versions match nothing in a non-empty feed; a service with no version is named, not hidden', () => {
+    const r = judge(id, [tcp(), vulns(svc(), svc({ port: 80, protocol: 'http', product: undefined, version: undefined, how: 'no Server header' }), feed())]);
+    expect(r).toMatchObject({
+      verdict: 'pass',
+      rationale: expect.stringMatching(
+        /Dropbear SSH 2022\.83 \(ssh 22\) match nothing in 1 feed\(s\) of 250000 records; not matched, announcing no version: http 80/,
+      ),
+    });
+  });
+  it('fail: a match, with the CVE id', () =>
+    expect(
+      judge(id, [
+        tcp(),
+        vulns(
+          svc(),
+          feed(),
+          fact(VulnerabilityMatchFact, {
+            port: 22,
+            protocol: 'ssh',
+            product: 'Dropbear SSH',
+            version: '2016.72',
+            id: 'CVE-2016-7406',
+            aliases: [],
+            cvss: { version: '3.0', score: 9.8 },
+            summary: 'format string',
+            affected: 'dropbear_ssh_project:dropbear_ssh < 2016.74',
+            feed: 'nvd.json',
+          }),
+        ),
+      ]),
+    ).toMatchObject({ verdict: 'fail', rationale: expect.stringContaining('CVE-2016-7406 on ssh 22') }));
+  it('inconclusive: an empty feed could match nothing; a service that could not be asked; no version anywhere', () => {
+    expect(judge(id, [tcp(), vulns(svc(), feed(0))]).verdict).toBe('inconclusive');
+    expect(
+      judge(id, [
+        tcp(),
+        vulns(svc(), svc({ port: 443, protocol: 'https', version: undefined, product: undefined, how: 'no HTTP answer', unreadable: true }), feed()),
+      ]).verdict,
+    ).toBe('inconclusive');
+    expect(judge(id, [tcp(), vulns(svc({ version: undefined, product: undefined, how: 'no version' }), feed())]).verdict).toBe('inconclusive');
+  });
+  it('a pass resting on an empty feed is refused by the harness itself', () => {
+    expect(VulnerabilitySourceFact.unknown!({ file: 'f', kind: 'feed', format: 'osv', records: 0 })).toMatch(/no vulnerability record/);
+  });
+  it('not-tested when no feed or report was given (the probe skips)', () =>
+    expect(judge(id, [tcp(), skipped('known-vulnerabilities')]).verdict).toBe('not-tested'));
+});
+
 describe('identification: how the model and firmware are matched', () => {
   it('the model as a person would write it, but not inside a longer name', () => {
     const re = modelPattern('SB-CAM-Q')!;
@@ -1035,7 +1090,7 @@ describe('identification: how the model and firmware are matched', () => {
 });
 
 describe('every check is covered here', () => {
-  it('names all 16 stable checks', () => {
+  it('names all 17 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -1053,6 +1108,7 @@ describe('every check is covered here', () => {
       'device.model-identification',
       'auth.credential-change',
       'resilience.restart-persistence',
+      'exposure.known-vulnerabilities',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });

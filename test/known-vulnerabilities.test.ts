@@ -1,0 +1,289 @@
+/**
+ * exposure.known-vulnerabilities: version order, what services announce,
+ * the feeds (NVD CVE JSON 2.0 plain and gzipped, OSV files, arrays and
+ * folders) and the imported reports (Greenbone XML, nuclei JSONL) — every
+ * malformed or cut-off one an error naming the file, never an empty feed —
+ * then the check on loopback web servers and the CLI's exit 2.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { stringify } from 'yaml';
+import type { DeviceFileInput } from '../harness/device-file/schema';
+import { readFeed, type FeedEntry } from '../probes/vulnerabilities/feeds';
+import { readReport } from '../probes/vulnerabilities/imports';
+import { identifyProduct } from '../probes/vulnerabilities/products';
+import { compareVersions, inRange, upstream } from '../probes/vulnerabilities/versions';
+import { assess, verdicts } from './audit-helpers';
+import { starbench } from './helpers/cli';
+import { listenOn } from './helpers/servers';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'vulnerabilities');
+const NVD = path.join(FIXTURES, 'sample-nvd.json');
+const OSV = path.join(FIXTURES, 'osv');
+const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'sb-vuln-'));
+
+async function entries(file: string): Promise<FeedEntry[]> {
+  const out: FeedEntry[] = [];
+  await readFeed(file, (e) => out.push(e));
+  return out;
+}
+
+describe('versions', () => {
+  it('orders versions as releases do', () => {
+    const ordered = ['1.4.9', '1.4.35', '1.4.69', '1.10.0', '2016.74', '2022.83', '7.7', '7.7p1', '8.0rc1', '8.0', '8.4p1'];
+    const byFamily = (v: string): number => (v.startsWith('20') ? 2 : v.startsWith('1.') ? 0 : 1);
+    for (let i = 0; i < ordered.length - 1; i++) {
+      const [a, b] = [ordered[i], ordered[i + 1]];
+      if (byFamily(a) === byFamily(b)) expect({ a, b, older: compareVersions(a, b) < 0 }).toEqual({ a, b, older: true });
+    }
+    expect(compareVersions('1.4.35', '1.4.35')).toBe(0);
+    expect(upstream('1:2022.83-1+deb12u1')).toBe('2022.83');
+    expect(upstream('1.4.15-1')).toBe('1.4.15');
+  });
+  it('ranges: bounds included or excluded, an exact version, never "every version"', () => {
+    expect(inRange('1.4.35', { endExcluding: '1.4.36' })).toBe(true);
+    expect(inRange('1.4.36', { endExcluding: '1.4.36' })).toBe(false);
+    expect(inRange('7.7', { endIncluding: '7.7' })).toBe(true);
+    expect(inRange('7.7p1', { endIncluding: '7.7' })).toBe(false);
+    expect(inRange('2.0.11', { startIncluding: '2.0.0', endExcluding: '2.0.16' })).toBe(true);
+    expect(inRange('1.9.9', { startIncluding: '2.0.0', endExcluding: '2.0.16' })).toBe(false);
+    expect(inRange('8.4p1', { exact: '8.4p1' })).toBe(true);
+    expect(inRange('1.0', {})).toBe(false);
+  });
+});
+
+describe('what services announce', () => {
+  it.each([
+    ['SSH-2.0-dropbear_2022.83', 'Dropbear SSH', '2022.83'],
+    ['SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3', 'OpenSSH', '8.4p1'],
+    ['lighttpd/1.4.35', 'lighttpd', '1.4.35'],
+    ['nginx/1.18.0 (Ubuntu)', 'nginx', '1.18.0'],
+    ['GoAhead-Webs/2.5.0', 'GoAhead', '2.5.0'],
+    ['mosquitto version 2.0.11', 'Mosquitto', '2.0.11'],
+    ['220 (vsFTPd 2.3.4)', 'vsftpd', '2.3.4'],
+  ])('%s → %s %s', (said, product, version) => expect(identifyProduct(said)).toMatchObject({ product: { name: product }, version }));
+  it('no version, or a product it does not know: nothing', () => {
+    expect(identifyProduct('lighttpd')).toBeUndefined();
+    expect(identifyProduct('SSH-2.0-ROSSSH')).toBeUndefined();
+    expect(identifyProduct('Server: httpd')).toBeUndefined();
+  });
+});
+
+describe('feeds', () => {
+  it('NVD CVE JSON 2.0: every record, with its CPE ranges and the best CVSS', async () => {
+    const all = await entries(NVD);
+    expect(all.map((e) => e.id)).toEqual(['CVE-2015-3200', 'CVE-2016-7406', 'CVE-2017-7651', 'CVE-2018-15473']);
+    expect(all[0]).toMatchObject({ cvss: { version: '2.0', score: 5 }, affects: [{ cpe: 'lighttpd:lighttpd', range: { endExcluding: '1.4.36' } }] });
+    expect(all[3].cvss).toMatchObject({ version: '3.1', score: 5.3 });
+  });
+  it('a gzipped NVD feed reads the same', async () => {
+    const gz = path.join(tmp(), 'nvdcve-2.0-2015.json.gz');
+    writeFileSync(gz, gzipSync(readFileSync(NVD)));
+    expect((await entries(gz)).length).toBe(4);
+  });
+  it('a feed cut off half-way, a JSON file that is no feed, a record with no id: errors naming the file, never an empty feed', async () => {
+    const dir = tmp();
+    const cut = path.join(dir, 'cut.json');
+    const text = readFileSync(NVD, 'utf8');
+    writeFileSync(cut, text.slice(0, Math.floor(text.length * 0.6)));
+    await expect(entries(cut)).rejects.toThrow(new RegExp(`${cut}: is truncated or not valid JSON`));
+    const other = path.join(dir, 'other.json');
+    writeFileSync(other, '{"hello": "world"}');
+    await expect(entries(other)).rejects.toThrow(/is neither an NVD CVE JSON 2.0 feed .* nor OSV records/);
+    const noId = path.join(dir, 'noid.json');
+    writeFileSync(noId, JSON.stringify({ format: 'NVD_CVE', vulnerabilities: [{ cve: { descriptions: [] } }] }));
+    await expect(entries(noId)).rejects.toThrow(/vulnerabilities\[0\] has no cve.id/);
+    const gone = path.join(dir, 'missing.json');
+    await expect(entries(gone)).rejects.toThrow(/missing.json: no such file or folder/);
+    const binary = path.join(dir, 'feed.json');
+    writeFileSync(binary, Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0]));
+    await expect(entries(binary)).rejects.toThrow(/is not JSON/);
+  });
+  it('OSV: a folder of records, an array, ranges from events (introduced/fixed, last_affected), Debian revisions as upstream versions', async () => {
+    const folder = await entries(OSV);
+    expect(folder).toMatchObject([
+      { id: 'DEBIAN-CVE-2017-7651', aliases: ['CVE-2017-7651'], affects: [{ package: 'mosquitto', range: { endExcluding: '1.4.15-1' } }] },
+    ]);
+    const arr = path.join(tmp(), 'osv.json');
+    writeFileSync(
+      arr,
+      JSON.stringify([
+        {
+          id: 'OSV-A',
+          affected: [
+            {
+              package: { name: 'lighttpd', ecosystem: 'Alpine:v3.2' },
+              ranges: [{ type: 'ECOSYSTEM', events: [{ introduced: '1.4.0' }, { last_affected: '1.4.35' }] }],
+            },
+          ],
+        },
+        {
+          id: 'OSV-B',
+          affected: [{ package: { name: 'x' }, ranges: [{ type: 'GIT', events: [{ introduced: 'abc' }, { fixed: 'def' }] }], versions: ['1.0'] }],
+        },
+      ]),
+    );
+    const two = await entries(arr);
+    expect(two[0].affects).toEqual([{ package: 'lighttpd', range: { startIncluding: '1.4.0', endIncluding: '1.4.35' } }]);
+    expect(two[1].affects).toEqual([{ package: 'x', range: { exact: '1.0' } }]);
+    const bad = path.join(tmp(), 'bad.json');
+    writeFileSync(bad, JSON.stringify({ schema_version: '1.6.0', affected: [] }));
+    await expect(entries(bad)).rejects.toThrow(/an OSV record has no "id"/);
+  });
+});
+
+const GREENBONE = (host: string, extra = '') => `<?xml version="1.0"?>
+<get_reports_response status="200"><report id="r1"><report id="r1"><results>
+<result id="a"><host>${host}</host><port>443/tcp</port><threat>Medium</threat><severity>5.0</severity>
+<nvt oid="1.3.6.1.4.1.25623.1.0.1"><name>lighttpd mod_auth log injection</name><cvss_base>5.0</cvss_base><refs><ref type="cve" id="CVE-2015-3200"/><ref type="url" id="https://example.com"/></refs></nvt></result>
+<result id="b"><host>${host}</host><port>general/tcp</port><threat>Log</threat><severity>0.0</severity><nvt oid="x"><name>OS detection</name></nvt></result>
+</results>${extra}<host><ip>${host}</ip></host></report></report></get_reports_response>`;
+
+describe('imported scan reports', () => {
+  it('Greenbone: results on the target with their CVEs and CVSS; log results are not findings; other hosts are ignored', () => {
+    const f = path.join(tmp(), 'gvm.xml');
+    writeFileSync(f, GREENBONE('198.18.1.2'));
+    expect(readReport(f, ['198.18.1.2'])).toMatchObject({
+      format: 'greenbone-xml',
+      results: 2,
+      coversTarget: true,
+      findings: [{ port: 443, severity: 'medium', cves: ['CVE-2015-3200'], cvss: 5 }],
+    });
+    expect(readReport(f, ['198.18.9.9'])).toMatchObject({ coversTarget: false, findings: [] });
+  });
+  it('Greenbone: cut-off XML names the line; XML that is no report says so', () => {
+    const f = path.join(tmp(), 'gvm.xml');
+    writeFileSync(f, GREENBONE('198.18.1.2').slice(0, 400));
+    expect(() => readReport(f, ['198.18.1.2'])).toThrow(/gvm.xml: is not well-formed XML at line \d+/);
+    writeFileSync(f, '<html><body>login</body></html>');
+    expect(() => readReport(f, ['198.18.1.2'])).toThrow(/not a Greenbone\/OpenVAS report/);
+  });
+  it('nuclei JSONL: matches on the target; a cut-off last line or a line that is no result is named with its line number', () => {
+    const f = path.join(tmp(), 'nuclei.jsonl');
+    const line = (host: string, sev: string) =>
+      JSON.stringify({
+        'template-id': 'CVE-2021-36260',
+        info: { name: 'Hikvision RCE', severity: sev, classification: { 'cve-id': ['cve-2021-36260'], 'cvss-score': 9.8 } },
+        host: `http://${host}`,
+        'matched-at': `http://${host}:80/SDK/webLanguage`,
+        ip: host,
+        port: '80',
+      });
+    writeFileSync(f, [line('198.18.1.2', 'critical'), line('198.18.7.7', 'critical'), line('198.18.1.2', 'info')].join('\n') + '\n');
+    expect(readReport(f, ['198.18.1.2'])).toMatchObject({
+      format: 'nuclei-jsonl',
+      results: 3,
+      coversTarget: false,
+      findings: [{ severity: 'critical', port: 80, cves: ['CVE-2021-36260'], cvss: 9.8 }],
+    });
+    writeFileSync(f, `${line('198.18.1.2', 'high')}\n${line('198.18.1.2', 'high').slice(0, 40)}`);
+    expect(() => readReport(f, ['198.18.1.2'])).toThrow(/nuclei.jsonl:2: the last line is cut off/);
+    writeFileSync(f, '{"hello":1}\n');
+    expect(() => readReport(f, ['198.18.1.2'])).toThrow(/nuclei.jsonl:1: is not a nuclei result/);
+  });
+});
+
+/** A web server on loopback that answers with this Server header (none when undefined). */
+async function webServer(server?: string) {
+  return listenOn(
+    http.createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html', ...(server ? { Server: server } : {}) }).end('<h1>cam</h1>')),
+  );
+}
+const ID = 'exposure.known-vulnerabilities';
+const device = (port: number, vulnerabilities?: DeviceFileInput['vulnerabilities']): DeviceFileInput => ({
+  device: { name: 'cam' },
+  target: { host: '127.0.0.1' },
+  scan: { tcp: String(port) },
+  services: [{ port, protocol: 'http' }],
+  ...(vulnerabilities ? { vulnerabilities } : {}),
+});
+async function judged(input: DeviceFileInput) {
+  const { report } = await assess(input, [ID]);
+  const c = report.checks.find((x) => x.id === ID)!;
+  return { verdict: verdicts(report)[ID], rationale: c.rationale, text: `${c.rationale}\n${c.findings.map((f) => `${f.severity}: ${f.message}`).join('\n')}` };
+}
+
+describe('exposure.known-vulnerabilities on loopback web servers', () => {
+  it('fail: a web server announcing lighttpd/1.4.35, with the CVE, its CVSS and the service', async () => {
+    const web = await webServer('lighttpd/1.4.35');
+    try {
+      const r = await judged(device(web.port, { feeds: [NVD, OSV] }));
+      expect(r.verdict).toBe('fail');
+      expect(r.text).toMatch(
+        new RegExp(`medium: CVE-2015-3200, CVSS 2\\.0 5: lighttpd 1\\.4\\.35 on http ${web.port} \\(feed sample-nvd\\.json: lighttpd:lighttpd < 1\\.4\\.36\\)`),
+      );
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('pass: a version the feeds do not list, naming what was matched against how many records', async () => {
+    const web = await webServer('lighttpd/1.4.69');
+    try {
+      const r = await judged(device(web.port, { feeds: [NVD, OSV] }));
+      expect(r).toMatchObject({
+        verdict: 'pass',
+        rationale: expect.stringMatching(/lighttpd 1\.4\.69 \(http \d+\) match nothing in 2 feed\(s\) of 5 records/),
+      });
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('inconclusive: no service announces a version (nothing the feed could match)', async () => {
+    const web = await webServer();
+    try {
+      const r = await judged(device(web.port, { feeds: [NVD] }));
+      expect(r).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringContaining('no service announced a version') });
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('pass on an imported Greenbone report that scanned the target and found nothing; fail on one that found something', async () => {
+    const web = await webServer();
+    try {
+      const dir = tmp();
+      const clean = path.join(dir, 'clean.xml');
+      writeFileSync(clean, GREENBONE('127.0.0.1').replace(/<result id="a">[\s\S]*?<\/result>/, ''));
+      expect((await judged(device(web.port, { reports: [clean] }))).verdict).toBe('pass');
+      const found = path.join(dir, 'found.xml');
+      writeFileSync(found, GREENBONE('127.0.0.1'));
+      const r = await judged(device(web.port, { reports: [found] }));
+      expect(r.verdict).toBe('fail');
+      expect(r.text).toMatch(/greenbone-xml \(found\.xml\) medium: lighttpd mod_auth log injection — CVE-2015-3200, CVSS 5/);
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+
+  it('not-tested with the reason when no feed or report is given', async () => {
+    const web = await webServer('lighttpd/1.4.35');
+    try {
+      expect(await judged(device(web.port))).toMatchObject({
+        verdict: 'not-tested',
+        rationale: expect.stringContaining('no vulnerability feed or scan report given'),
+      });
+    } finally {
+      await web.close();
+    }
+  }, 60_000);
+});
+
+describe('the CLI and a broken feed', () => {
+  it('a cut-off feed stops the run before it starts: exit 2, the file named, no stack trace', async () => {
+    const dir = tmp();
+    const cut = path.join(dir, 'nvdcve-2.0-2024.json');
+    const text = readFileSync(NVD, 'utf8');
+    writeFileSync(cut, text.slice(0, text.length - 200));
+    const file = path.join(dir, 'device.yaml');
+    writeFileSync(file, stringify({ device: { name: 'cam' }, target: { host: '127.0.0.1' }, services: [{ port: 1, protocol: 'http' }] }));
+    const r = await starbench(['run', file, '--vuln-feed', cut, '--out', dir, '--quiet']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${cut}: is truncated or not valid JSON`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
