@@ -8,6 +8,8 @@ import { htmlReporter, renderHtml } from '../../reports/html';
 import { jsonReporter } from '../../reports/json';
 import { junitReporter, renderJunit } from '../../reports/junit';
 import { nullReporter } from '../../reports/null';
+import { CHECK_TEXT_JA } from '../../reports/i18n';
+import { ALL_CHECKS } from '../../profiles/checks';
 import type { Reporter } from '../../reports/reporter';
 import { terminalReporter } from '../../reports/terminal';
 import { deviceFrom, minimalDevice } from '../helpers/device';
@@ -149,5 +151,19 @@ describe('reporters', () => {
     });
     expect(() => new XMLParser().parse(xml)).not.toThrow();
     expect(xml.includes('\u0000') || xml.includes('\u0001')).toBe(false);
+  });
+});
+
+describe('labels in both languages', () => {
+  it('every check has a Japanese title and fix (English comes from the check)', () => {
+    for (const c of ALL_CHECKS) {
+      const ja = CHECK_TEXT_JA[c.id];
+      expect({ id: c.id, title: Boolean(ja?.title), fix: Boolean(ja?.fix), en: Boolean(c.title && c.fix) }).toEqual({
+        id: c.id,
+        title: true,
+        fix: true,
+        en: true,
+      });
+    }
   });
 });
