@@ -185,12 +185,15 @@ describe('re-judging a saved lab run under other schemes (no device)', () => {
       'S1.1-03': ['auth.credential-change'],
       'S1.1-10': ['device.model-identification'],
       'S1.1-14': ['resilience.restart-persistence'],
+      'S1.1-06': ['update.capability'],
     });
     // The weak camera fails every one of them, from the saved run's check verdicts.
     for (const id of ['S1.1-01', 'S1.1-02', 'S1.1-04', 'S1.1-08', 'S1.1-11', 'S1.1-12', 'S1.1-13', 'S1.1-15'])
       expect({ id, verdict: rows[id].verdict }).toEqual({ id, verdict: 'fail' });
     // Rows with no check stay with the reviewer, and rows whose checks did not run in the saved run are not tested: never conformant by default.
-    for (const id of ['S1.1-03', 'S1.1-05', 'S1.1-06', 'S1.1-07', 'S1.1-09', 'S1.1-10', 'S1.1-14', 'S1.1-16'])
+    // S1.1-06 (tentative) rests on the update probe's genuine image, which the saved run has: the weak camera installs it.
+    expect(rows['S1.1-06'].verdict).toBe('pass');
+    for (const id of ['S1.1-03', 'S1.1-05', 'S1.1-07', 'S1.1-09', 'S1.1-10', 'S1.1-14', 'S1.1-16'])
       expect({ id, verdict: rows[id].verdict }).toEqual({ id, verdict: 'not-tested' });
     expect(rows['S1.1-10'].reviewerPrompt).toContain('SB-CAM-W');
   });

@@ -2,7 +2,7 @@
 import type { Check } from '../../harness/types';
 import { defaultCredentialsCheck } from './auth-default-credentials';
 import { undeclaredServicesCheck } from './exposure-undeclared-services';
-import { updateIntegrityCheck, updateRollbackCheck } from './update';
+import { updateCapabilityCheck, updateIntegrityCheck, updateRollbackCheck } from './update';
 import { dataDeletionCheck, disclosureCheck, personalDataExposureCheck } from './privacy';
 import { serialConsoleCheck } from './debug-serial-console';
 import { tlsCheck } from './comms-tls';
@@ -32,6 +32,7 @@ export const ALL_CHECKS: Check[] = [
   credentialChangeCheck,
   restartPersistenceCheck,
   knownVulnerabilitiesCheck,
+  updateCapabilityCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

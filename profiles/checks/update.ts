@@ -177,3 +177,51 @@ export const updateRollbackCheck: Check = {
     };
   },
 };
+
+/**
+ * update.capability — JC-STAR S1.1-06 (tentative: an update mechanism exists and works), EN 303 645 5.3-1/5.3-2:
+ * the mechanism the maker declares installs the maker's own genuine, newer image. The positive control of the two
+ * checks above, judged on its own.
+ */
+export const updateCapabilityCheck: Check = {
+  id: 'update.capability',
+  title: 'The declared update mechanism installs a genuine, newer image',
+  failsWhen: 'the declared update mechanism does not install the genuine image (the version does not move to it)',
+  probes: ['update'],
+  implemented: true,
+  fix: 'Make the declared update path (web UI, app, OTA) install a signed image of a newer version, and report the new version afterwards.',
+  judge(input) {
+    const r = facts(input);
+    if (!r.ok) return r.judgement;
+    const f = r.f;
+    const findings = trail(f);
+    const g = stepOf(f, 'genuine');
+    const restore = stepOf(f, 'restore');
+    if (g?.installed === true || restore?.installed === true) {
+      const s = g?.installed === true ? g : restore!;
+      return {
+        verdict: 'pass',
+        rationale: `the declared update mechanism installed the genuine image: version ${moved(s)} (${s.image})`,
+        findings,
+        basis: basisParts('update', UpdateSequenceFact, [control(f)]),
+      };
+    }
+    if (!g) {
+      const why = f.notAttempted.find((n) => n.step === 'genuine')?.why;
+      return why
+        ? { verdict: 'not-tested', rationale: `no genuine image offered: ${why}`, findings }
+        : { verdict: 'inconclusive', rationale: `the sequence stopped before the genuine image: ${f.stopped ?? 'unknown'}`, findings };
+    }
+    if (g.installed === null)
+      return { verdict: 'inconclusive', rationale: `whether the genuine image went in cannot be seen: ${g.note ?? 'no version after it'}`, findings };
+    findings.unshift({
+      severity: 'high',
+      message: `the genuine image was not installed: version stayed ${g.versionBefore}; install ${g.install.status ?? g.install.error ?? 'no answer'}`,
+    });
+    return {
+      verdict: 'fail',
+      rationale: `the declared update mechanism did not install the genuine image (${g.image}): the version stayed ${g.versionBefore}${g.install.ok ? ' although the install request was answered with success' : ''} — if the image is not newer than what the device runs, give a newer one`,
+      findings,
+    };
+  },
+};

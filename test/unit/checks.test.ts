@@ -524,6 +524,23 @@ const pd = (...channels: DataChannel[]): ProbeResult =>
   ]);
 const unauth = (...facts: Fact[]): ProbeResult => res('unauthenticated', [...facts, fact(UnauthenticatedScanFact, { ports: ['https 443'] })]);
 
+describe('update.capability', () => {
+  const id = 'update.capability';
+  it('pass: the genuine image went in (the version moved to it)', () => {
+    const r = judge(id, [update({ steps: good })]);
+    expect(r).toMatchObject({ verdict: 'pass', rationale: expect.stringContaining('1.0.0 → 1.0.1') });
+    expect(r.basis).toEqual([{ probe: 'update', kind: 'update-sequence', part: 'genuine' }]);
+  });
+  it('fail: the genuine image refused, or answered with success and never installed', () => {
+    expect(judge(id, [update({ steps: [step('genuine', false)] })]).verdict).toBe('fail');
+    expect(judge(id, [update({ steps: [step('genuine', false)] })]).rationale).toMatch(/did not install the genuine image/);
+  });
+  it('inconclusive: no version after the genuine image; not-tested: no genuine image declared', () => {
+    expect(judge(id, [update({ steps: [step('genuine', null)] })]).verdict).toBe('inconclusive');
+    expect(judge(id, [update({ steps: [], notAttempted: [{ step: 'genuine', why: 'no update.images.genuine declared' }] })]).verdict).toBe('not-tested');
+  });
+});
+
 describe('privacy.personal-data-exposure', () => {
   const id = 'privacy.personal-data-exposure';
   it('pass: the canary shows only behind authentication and TLS', () => expect(judge(id, [pd(channel()), unauth(), tcp(), udp()]).verdict).toBe('pass'));
@@ -1090,7 +1107,7 @@ describe('identification: how the model and firmware are matched', () => {
 });
 
 describe('every check is covered here', () => {
-  it('names all 17 stable checks', () => {
+  it('names all 18 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -1109,6 +1126,7 @@ describe('every check is covered here', () => {
       'auth.credential-change',
       'resilience.restart-persistence',
       'exposure.known-vulnerabilities',
+      'update.capability',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });
