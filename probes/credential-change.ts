@@ -41,6 +41,8 @@ const SERIAL_KEPT = 512 * 1024;
 const BOOT_GRACE_MS = 15_000;
 /** Quiet time after opening the UART, before the restart. */
 const OPEN_QUIET_MS = 1000;
+/** How long an interface still on the old value is given before it is asked again. */
+const LATE_CHANGE_MS = 5000;
 
 export const LOGIN_RESULTS = ['accepted', 'refused', 'unknown'] as const;
 const login = z.object({ result: z.enum(LOGIN_RESULTS), detail: z.string() });
@@ -275,7 +277,7 @@ function actionPort(a: Action): number | undefined {
 
 /**
  * Change `from` back to `to`: logging in with whichever value the action's own interface accepted last, then
- * proving `to` works on every interface (twice, `settleSeconds` apart, for a device that applies it late).
+ * proving `to` works on every interface (asked again a few seconds later, for a device that applies it late).
  */
 async function changeBack(
   ctx: ProbeContext,
@@ -287,15 +289,27 @@ async function changeBack(
   loginWith: string,
 ): Promise<{ record?: ActionRecord; logins: LoginResult[]; ok: boolean; detail: string }> {
   let record: ActionRecord | undefined;
+  const action = fillAction(cc, { old: from, new: to, username });
+  // The value the action's own login takes now, tried first: a device that applied the change late holds the other one.
+  const port = actionPort(action);
+  const own = port === undefined ? undefined : ifaces.find((i) => i.target.port === port);
+  if (own) {
+    for (const v of loginWith === from ? [from, to] : [to, from]) {
+      if ((await tryLogin(holding(ctx, cc.account, v), own, username, v, true)).result === 'accepted') {
+        loginWith = v;
+        break;
+      }
+    }
+  }
   try {
-    record = (await runAction(holding(ctx, cc.account, loginWith), 'credentialChange (back)', fillAction(cc, { old: from, new: to, username }))).record;
+    record = (await runAction(holding(ctx, cc.account, loginWith), 'credentialChange (back)', action)).record;
   } catch (err) {
     if (err instanceof OperatorUnavailable) return { logins: [], ok: false, detail: err.message };
     throw err;
   }
   let logins: LoginResult[] = [];
   for (let round = 0; round < 2; round++) {
-    await sleepUnlessAborted(ctx.signal, cc.settleSeconds * 1000);
+    await sleepUnlessAborted(ctx.signal, round === 0 ? cc.settleSeconds * 1000 : Math.max(LATE_CHANGE_MS, cc.settleSeconds * 1000));
     logins = [];
     for (const i of ifaces) logins.push(await tryLogin(holding(ctx, cc.account, to), i, username, to, true, Date.now() + LOGIN_RETRY_MS));
     if (logins.every((l) => l.result === 'accepted')) return { record, logins, ok: true, detail: 'the lab value logs in again on every interface' };
@@ -434,11 +448,19 @@ export const credentialChangeProbe: Probe = {
       await sleepUnlessAborted(ctx.signal, cc.settleSeconds * 1000);
 
       // 3. New accepted, old refused, on every interface (the new value first: it resets the failure counter).
-      for (const [n, i] of ifaces.entries()) {
-        const proven = records[n].before.result === 'accepted';
-        const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, proven);
-        const old = await tryLogin(holding(ctx, cc.account, nu.result === 'accepted' ? fresh : original), i, username, original, proven);
-        records[n].changed = { new: nu, old };
+      // An interface still on the old value is asked once more a little later: a device may apply a change late.
+      for (let round = 0; round < 2; round++) {
+        const pending = ifaces
+          .map((i, n) => ({ i, n }))
+          .filter(({ n }) => round === 0 || (records[n].changed?.new.result === 'refused' && records[n].changed?.old.result === 'accepted'));
+        if (pending.length === 0) break;
+        if (round > 0) await sleepUnlessAborted(ctx.signal, Math.max(LATE_CHANGE_MS, cc.settleSeconds * 1000));
+        for (const { i, n } of pending) {
+          const proven = records[n].before.result === 'accepted';
+          const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, proven);
+          const old = await tryLogin(holding(ctx, cc.account, nu.result === 'accepted' ? fresh : original), i, username, original, proven);
+          records[n].changed = { new: nu, old };
+        }
       }
       const took = records.some((r) => r.changed?.new.result === 'accepted');
 

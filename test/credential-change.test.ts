@@ -32,6 +32,8 @@ interface Behaviour {
   lockOnWrong?: boolean;
   /** Refuses every change after the first. */
   refuseBack?: boolean;
+  /** Applies a change this long after answering it. */
+  lateMs?: number;
 }
 
 /** A camera with a Basic-auth admin page, a password change (POST /passwd old=&new=), a version page and a restart. */
@@ -61,8 +63,12 @@ async function camera(b: Behaviour = {}) {
         const next = form.get('new') ?? '';
         state.seen.push(next);
         state.changes++;
-        if (b.applies !== 'never') state.pass = next;
-        if (b.applies === 'kept' || b.applies === undefined) state.saved = next;
+        const apply = (): void => {
+          if (b.applies !== 'never') state.pass = next;
+          if (b.applies === 'kept' || b.applies === undefined) state.saved = next;
+        };
+        if (b.lateMs) setTimeout(apply, b.lateMs);
+        else apply();
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"changed":true}');
       });
       return;
@@ -192,6 +198,18 @@ describe('credential change and restart persistence on loopback cameras', () => 
       const r = await judged(device(cam.port));
       expect(r.v).toEqual({ 'auth.credential-change': 'fail', 'resilience.restart-persistence': 'inconclusive' });
       expect(r.text('auth.credential-change')).toMatch(/still accepts the old value/);
+    } finally {
+      await cam.close();
+    }
+  }, 120_000);
+
+  it('a device that applies each change 3 s after answering: asked again, it passes, and it is changed back', async () => {
+    const cam = await camera({ lateMs: 3000 });
+    try {
+      const r = await judged(device(cam.port, { restart: undefined }));
+      expect(r.v['auth.credential-change']).toBe('pass');
+      expect(r.text('auth.credential-change')).not.toMatch(/could not be changed back/);
+      expect(cam.state.pass).toBe(LAB);
     } finally {
       await cam.close();
     }
