@@ -58,3 +58,82 @@ export function parseNmapXml(xml: string): Omit<NmapResult, 'xml' | 'args'> {
     filtered: count('filtered') + count('open|filtered'),
   };
 }
+
+/** One port as nmap's service detection (-sV) named it. */
+export interface NmapService {
+  port: number;
+  name?: string;
+  product?: string;
+  version?: string;
+  cpe: string[];
+}
+
+/**
+ * Service detection (-sV --version-light) on open ports, over full connections at the device's connection limit,
+ * bounded in time: product, version and CPEs per port. Rejects when nmap fails; the caller keeps what it read itself.
+ */
+export function nmapServices(
+  bin: string,
+  address: string,
+  ports: number[],
+  parallelism: number,
+  signal: AbortSignal,
+  seconds = 120,
+): Promise<{ services: NmapService[]; xml: string; args: string[] }> {
+  const args = [
+    '-sV',
+    '--version-light',
+    '-sT',
+    '-Pn',
+    '-n',
+    '--max-parallelism',
+    String(parallelism),
+    '--max-retries',
+    '1',
+    '--host-timeout',
+    `${seconds}s`,
+    '-p',
+    ports.join(','),
+    '-oX',
+    '-',
+    address,
+  ];
+  if (address.includes(':')) args.unshift('-6');
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { signal, stdio: ['ignore', 'pipe', 'pipe'] });
+    let xml = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => {
+      if (xml.length < MAX_XML) xml += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
+    child.on('error', (e) => reject(e));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`nmap exited ${code}: ${err.trim()}`));
+      try {
+        resolve({ services: parseNmapServices(xml), xml, args });
+      } catch (e) {
+        reject(new Error(`cannot read nmap XML: ${(e as Error).message}`));
+      }
+    });
+  });
+}
+
+export function parseNmapServices(xml: string): NmapService[] {
+  const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => ['host', 'port', 'cpe'].includes(name) }).parse(xml);
+  if (!doc.nmaprun) throw new Error('no <nmaprun> element');
+  const ports = (doc.nmaprun.host?.[0]?.ports?.port ?? []) as Array<{
+    portid: string;
+    state: { state: string };
+    service?: { name?: string; product?: string; version?: string; cpe?: Array<string | { '#text': string }> };
+  }>;
+  return ports
+    .filter((p) => p.state.state === 'open' && p.service)
+    .map((p) => ({
+      port: Number(p.portid),
+      name: p.service!.name,
+      product: p.service!.product,
+      version: p.service!.version === undefined ? undefined : String(p.service!.version),
+      cpe: (p.service!.cpe ?? []).map((c) => (typeof c === 'string' ? c : c['#text'])),
+    }));
+}

@@ -18,7 +18,8 @@ import { httpRequest } from '../util/http';
 import { mqttListen } from '../util/mqtt-listen';
 import { readFeed, type FeedEntry } from './feeds';
 import { readReport } from './imports';
-import { identifyProduct, type Identified } from './products';
+import { identifyProduct, productFromCpe, type Identified } from './products';
+import { nmapPath, nmapServices } from '../ports/nmap';
 import { describeRange, inRange } from './versions';
 
 /** What one open service announces about its software. */
@@ -155,6 +156,56 @@ async function askService(ctx: ProbeContext, r: PortRecord, declared: string | u
   return { fact: { ...base, how: 'says nothing first and is not HTTP or MQTT: no version to read' } };
 }
 
+/** A version nmap names as one release ("1.4.35"), not a guess ("1.14.0 or later", "2.0 - 3.1"). */
+const CONCRETE = /^\d[\w.]*$/;
+
+/**
+ * nmap's service detection for the services that announced no version themselves, when nmap is installed (and the
+ * device file does not ask for the built-in scanner). nmap opens its own connections: it holds every connector slot
+ * while it runs, so the device's connection limit holds. What nmap cannot name stays as it was.
+ */
+async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void> {
+  const todo = asked.filter((a) => !a.id && !a.fact.unreadable);
+  const bin = ctx.device.scan?.scanner === 'builtin' ? undefined : nmapPath();
+  if (todo.length === 0 || !bin) return;
+  ctx.scope.assertHost(ctx.connector.host);
+  const limit = ctx.connector.slots.limit;
+  const releases: Array<() => void> = [];
+  try {
+    for (let i = 0; i < limit; i++) releases.push(await ctx.connector.slots.acquire(ctx.signal));
+    ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')}`);
+    const r = await nmapServices(
+      bin,
+      ctx.connector.host,
+      todo.map((a) => a.fact.port),
+      limit,
+      ctx.signal,
+    );
+    ctx.evidence.write('nmap-sv.xml', r.xml);
+    for (const a of todo) {
+      const s = r.services.find((x) => x.port === a.fact.port);
+      if (!s?.version || !CONCRETE.test(s.version)) continue;
+      const cpe = s.cpe.find((c) => c.startsWith('cpe:/a:'));
+      if (!cpe) continue;
+      const withVersion = cpe.split(':').length >= 5 ? cpe : `${cpe}:${s.version}`;
+      const id = productFromCpe(withVersion, s.product ?? '');
+      if (!id || !CONCRETE.test(id.version)) continue;
+      a.id = id;
+      a.fact = {
+        ...a.fact,
+        product: id.product.name,
+        version: id.version,
+        how: `nmap -sV: ${[s.product, s.version].filter(Boolean).join(' ')} (${withVersion})`,
+      };
+    }
+  } catch (err) {
+    if (ctx.signal.aborted) throw err;
+    ctx.log.warn({ err: (err as Error).message }, 'nmap -sV failed: the versions services announced themselves stand');
+  } finally {
+    for (const release of releases) release();
+  }
+}
+
 /** Every feed entry that affects an identified service. */
 function matchesOf(entry: FeedEntry, asked: Asked[], feed: string): VulnerabilityMatch[] {
   const out: VulnerabilityMatch[] = [];
@@ -199,6 +250,7 @@ export const knownVulnerabilitiesProbe: Probe = {
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
     const open = openPorts(ctx);
     const asked = await mapLimit(open, ctx.connector.slots.limit, (r) => askService(ctx, r, declared.get(r.port)));
+    await withNmapVersions(ctx, asked);
     const services = asked.map((a) => a.fact);
     const identified = asked.filter((a) => a.id).length;
     const { feeds, reports } = vulnerabilitySources(ctx.device);
