@@ -16,19 +16,17 @@
  * A login that could not be judged (a lock, a timeout, a dropped connection)
  * is recorded as unknown, never as refused.
  */
-import { randomBytes, randomInt } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import type { Action, CredentialChange } from '../harness/device-file/schema';
 import { defineFact } from '../harness/facts';
 import { SECRETS_FILE } from '../harness/secrets';
+import { dropSecrets, fillAction, freshValue, readSecrets, writeSecrets, type Secrets } from './util/credential-values';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import type { LoginTarget } from './credentials/adapter';
 import { ADAPTERS } from './credentials/adapters';
 import { guarded, lockWaitMs, targetOfAuth } from './credentials/session';
 import { BOOT_MARK } from './serial';
-import { actionRecordSchema, bodyType, deviceReturnSchema, OperatorUnavailable, runAction, waitForDevice, type ActionRecord } from './util/actions';
+import { actionRecordSchema, deviceReturnSchema, OperatorUnavailable, runAction, waitForDevice, type ActionRecord } from './util/actions';
 import { canRestart, restartDevice } from './util/power';
 import { closeSerialPort, openSerialPort } from './util/serial-port';
 import { sleepUnlessAborted } from './util/sleep';
@@ -126,65 +124,6 @@ function unknownLogins(list: InterfaceLogins[], pick: (i: InterfaceLogins) => Lo
   return bad.length ? bad.join('; ') : null;
 }
 
-/** A fresh value most password rules accept: upper and lower case, digits and a hyphen, 17 characters, safe in a URL and a shell. */
-export function freshValue(): string {
-  const letters = randomBytes(12)
-    .toString('base64')
-    .replace(/[^A-Za-z0-9]/g, '')
-    .padEnd(12, 'q')
-    .slice(0, 12);
-  return `Sb${letters}-${randomInt(10, 100)}`;
-}
-
-const SHELL_SAFE = /^[A-Za-z0-9._~+=:@%,/-]*$/;
-
-/**
- * The declared action with {{old}}, {{new}} and {{username}} filled in, each
- * encoded where it lands: a URL component, a form or JSON body, a shell
- * command (only values that need no quoting), a serial line (no line breaks).
- */
-export function fillAction(cc: CredentialChange, values: { old: string; new: string; username: string }): Action {
-  const fill = (text: string, encode: (v: string, name: string) => string): string =>
-    text.replace(/\{\{\s*(old|new|username)\s*\}\}/g, (_m, name: 'old' | 'new' | 'username') => encode(values[name], name));
-  if (cc.http) {
-    const type = bodyType(cc.http);
-    const inBody =
-      type === 'application/json'
-        ? (v: string) => JSON.stringify(v).slice(1, -1)
-        : type === 'application/x-www-form-urlencoded'
-          ? encodeURIComponent
-          : (v: string) => v;
-    return {
-      http: { ...cc.http, url: fill(cc.http.url, encodeURIComponent), ...(cc.http.body !== undefined ? { body: fill(cc.http.body, inBody) } : {}) },
-    };
-  }
-  if (cc.ssh)
-    return {
-      ssh: {
-        ...cc.ssh,
-        command: fill(cc.ssh.command, (v, name) => {
-          if (!SHELL_SAFE.test(v))
-            throw new Error(`the ${name} value has characters a shell would interpret: it cannot be put in credentialChange.ssh.command`);
-          return v;
-        }),
-      },
-    };
-  if (cc.serial)
-    return {
-      serial: {
-        ...cc.serial,
-        send: fill(cc.serial.send, (v, name) => {
-          if (/[\r\n]/.test(v)) throw new Error(`the ${name} value has a line break: it cannot be typed on the serial line`);
-          return v;
-        }),
-      },
-    };
-  const instructions = fill(cc.operator!.instructions, (v) => v);
-  return {
-    operator: { instructions: /\{\{\s*new\s*\}\}/.test(cc.operator!.instructions) ? instructions : `${instructions}\nSet the new value to: ${values.new}` },
-  };
-}
-
 /** The probe's view of the device with `account` holding `value`: the ledger's controls and the actions log in with it. */
 function holding(ctx: ProbeContext, account: string, value: string): ProbeContext {
   const cred = ctx.device.credentials[account];
@@ -231,39 +170,6 @@ async function tryLogin(ctx: ProbeContext, i: Iface, username: string, value: st
     }
     return { result: 'unknown', detail: `${o.kind}${'detail' in o && o.detail ? `: ${o.detail}` : ''}` };
   }
-}
-
-interface Secrets {
-  account: string;
-  username: string;
-  original: string;
-  new: string;
-  at: string;
-}
-
-function secretsPath(ctx: ProbeContext): string | undefined {
-  return ctx.runDir ? path.join(ctx.runDir, SECRETS_FILE) : undefined;
-}
-
-function writeSecrets(ctx: ProbeContext, s: Secrets): void {
-  const p = secretsPath(ctx);
-  if (p) writeFileSync(p, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-}
-
-function readSecrets(ctx: ProbeContext): Secrets | undefined {
-  const p = secretsPath(ctx);
-  if (!p || !existsSync(p)) return undefined;
-  try {
-    const s = JSON.parse(readFileSync(p, 'utf8')) as Secrets;
-    return typeof s.new === 'string' && typeof s.original === 'string' ? s : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function dropSecrets(ctx: ProbeContext): void {
-  const p = secretsPath(ctx);
-  if (p) rmSync(p, { force: true });
 }
 
 /** The port an action logs in on, when it uses the account's own credential (it must then log in with the value the device holds). */
