@@ -8,7 +8,7 @@
  * teardown always runs.
  */
 import { setMaxListeners } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from './assemble';
 import { AuthLedger } from './auth-ledger';
@@ -22,7 +22,7 @@ import type { Logger } from './logger';
 import type { Profile } from './profile';
 import type { Report } from './report';
 import { ScopeGuard } from './scope';
-import type { SecretRegistry } from './secrets';
+import { SECRETS_FILE, type SecretRegistry } from './secrets';
 import { validateProbeResult } from './facts';
 import { DISRUPTIVE_ORDER, type Check, type Operator, type Probe, type ProbeContext, type ProbeResult, type RunReporter } from './types';
 
@@ -341,6 +341,23 @@ function closeRun(run: RunState): void {
   if (left > 0) run.opts.log.debug({ sockets: left }, 'teardown closed connections left open');
 }
 
+/**
+ * A credential change that was not undone leaves the run folder's secrets.json (probes/credential-change.ts): the
+ * report must say so whatever became of the probe (a timeout loses its facts). Names the account, never the value.
+ */
+function credentialLeftChanged(runDir: string): string | undefined {
+  const p = path.join(runDir, SECRETS_FILE);
+  if (!existsSync(p)) return undefined;
+  let account = 'the changed account';
+  try {
+    const s = JSON.parse(readFileSync(p, 'utf8')) as { account?: unknown };
+    if (typeof s.account === 'string') account = `credential "${s.account}"`;
+  } catch {
+    // an unreadable file still says the same thing
+  }
+  return `${SECRETS_FILE} is in the run folder: a credential change was not undone, and the device may now hold, for ${account}, the value written there (mode 600); change it back by hand, or run the credential change again in this run folder`;
+}
+
 /** Phases "judge" and "report": verdicts from the results, the report written, the journal closed. */
 async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   const { opts } = run;
@@ -359,6 +376,8 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
     // Peak resident memory of this process so far (KiB on Linux): benchmarks and hostile-device tests read it.
     peakRssKb: process.resourceUsage().maxRSS,
   };
+  const leftSecret = credentialLeftChanged(opts.runDir);
+  if (leftSecret) run.errors.push({ where: 'credential change', message: leftSecret });
   const report = assembleReport({
     meta,
     device: opts.device,

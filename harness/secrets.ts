@@ -21,6 +21,8 @@ export class SecretRegistry {
     // masked where they appear as a whole field (see maskDeep's key rules).
     if (value !== undefined && value.length >= 3) {
       this.values.add(value);
+      // As it appears once encoded: in a URL or a form body (a credential change's filled action), or JSON-escaped.
+      for (const v of [encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) if (v !== value) this.values.add(v);
       this.pattern = undefined;
     }
   }

@@ -26,7 +26,7 @@ import type { LoginTarget } from './credentials/adapter';
 import { ADAPTERS } from './credentials/adapters';
 import { guarded, lockWaitMs, targetOfAuth } from './credentials/session';
 import { BOOT_MARK } from './serial';
-import { actionRecordSchema, deviceReturnSchema, OperatorUnavailable, runAction, waitForDevice, type ActionRecord } from './util/actions';
+import { actionRecordSchema, deviceReturnSchema, type DeviceReturn, OperatorUnavailable, runAction, waitForDevice, type ActionRecord } from './util/actions';
 import { canRestart, restartDevice } from './util/power';
 import { closeSerialPort, openSerialPort } from './util/serial-port';
 import { sleepUnlessAborted } from './util/sleep';
@@ -41,6 +41,10 @@ const BOOT_GRACE_MS = 15_000;
 const OPEN_QUIET_MS = 1000;
 /** How long an interface still on the old value is given before it is asked again. */
 const LATE_CHANGE_MS = 5000;
+/** The longest the change back may take when the probe itself was stopped. */
+const CHANGE_BACK_MS = 90_000;
+/** Polls the device must miss in a row-ish after a restart request to count as gone. */
+const MIN_MISSED = 2;
 
 export const LOGIN_RESULTS = ['accepted', 'refused', 'unknown'] as const;
 const login = z.object({ result: z.enum(LOGIN_RESULTS), detail: z.string() });
@@ -52,6 +56,8 @@ const iface = z.object({
   protocol: z.string(),
   /** The lab value, before anything changed: the control that the login can be judged at all. */
   before: login,
+  /** A random wrong value, before anything changed: refused, or no refusal later means anything (a login that takes every value). */
+  anyValue: login.optional(),
   /** After the change: the new value, then the old one. */
   changed: z.object({ new: login, old: login }).optional(),
   /** After the restart, the same two. */
@@ -106,13 +112,24 @@ export const RestartPersistenceFact = defineFact(
     versionAfter: z.string().optional(),
     versionHow: z.string(),
   }),
-  (r) =>
-    !r.returned.returned
-      ? `the device did not answer again within ${Math.round(r.returned.afterMs / 1000)} s of the restart`
-      : r.returned.awayAfterMs === undefined && r.bootSeen !== true
-        ? 'no sign the device restarted: it never stopped answering and no boot was seen on the UART'
-        : null,
+  (r) => (!r.returned.returned ? `the device did not answer again within ${Math.round(r.returned.afterMs / 1000)} s of the restart` : restartUnproven(r)),
 );
+
+/**
+ * Why a restart is not shown to have happened, or null: a boot seen on the UART shows it; so does the device going
+ * away for at least MIN_MISSED polls after a restart request it did not refuse. One missed poll is a slow answer, and
+ * a request answered 4xx restarted nothing.
+ */
+export function restartUnproven(r: { restart: ActionRecord; returned: DeviceReturn; bootSeen?: boolean }): string | null {
+  if (r.bootSeen === true) return null;
+  const refused = !r.restart.ok && r.restart.status !== undefined && r.restart.status >= 300;
+  if (refused) return `the restart request was refused (status ${r.restart.status}) and no boot was seen on the UART`;
+  const missed = r.returned.missedPolls ?? (r.returned.awayAfterMs !== undefined ? 1 : 0);
+  if (missed >= MIN_MISSED) return null;
+  return missed === 0
+    ? 'no sign the device restarted: it never stopped answering and no boot was seen on the UART'
+    : `no sign the device restarted: it missed only ${missed} poll (a slow answer, not an absence) and no boot was seen on the UART`;
+}
 export type RestartFacts = z.infer<typeof RestartPersistenceFact.schema>;
 
 function unknownLogins(list: InterfaceLogins[], pick: (i: InterfaceLogins) => LoginResult[], when: string): string | null {
@@ -135,13 +152,49 @@ interface Iface {
   where: string;
 }
 
-function interfacesOf(ctx: ProbeContext, account: string): Iface[] {
-  const out: Iface[] = [];
-  for (const a of ctx.device.auth.filter((x) => x.credential === account)) {
+/** Schemes that take the account's password: its other logins (a key, a client certificate) are not changed by it. */
+const PASSWORD_SCHEMES = new Set(['password', 'basic', 'digest', 'form', 'keyboard-interactive']);
+
+/** The account's password logins starbench can try, and those it cannot (no adapter: named, never dropped). */
+function interfacesOf(ctx: ProbeContext, account: string): { ifaces: Iface[]; untried: string[] } {
+  const ifaces: Iface[] = [];
+  const untried: string[] = [];
+  for (const a of ctx.device.auth.filter((x) => x.credential === account && PASSWORD_SCHEMES.has(x.scheme))) {
+    const where = `${a.protocol} ${a.port}${a.path ? ` ${a.path}` : ''}`;
     const target = targetOfAuth(ctx, a);
-    if (target) out.push({ target, where: `${a.protocol} ${a.port}${a.path ? ` ${a.path}` : ''}` });
+    if (target) ifaces.push({ target, where });
+    else untried.push(where);
   }
-  return out;
+  return { ifaces, untried };
+}
+
+/**
+ * The new value, then the old one; a refusal of the old one counts only if the new one logs in again right after —
+ * else it may have been a session or burst limit, not the old value, that refused it.
+ */
+async function oldRefused(
+  ctx: ProbeContext,
+  account: string,
+  i: Iface,
+  values: { username: string; fresh: string; original: string },
+  proven: boolean,
+  retryUntil = 0,
+): Promise<{ new: LoginResult; old: LoginResult }> {
+  const { username, fresh, original } = values;
+  const nu = await tryLogin(holding(ctx, account, fresh), i, username, fresh, proven, retryUntil);
+  const old = await tryLogin(holding(ctx, account, nu.result === 'accepted' ? fresh : original), i, username, original, proven);
+  if (nu.result === 'accepted' && old.result === 'refused') {
+    const again = await tryLogin(holding(ctx, account, fresh), i, username, fresh, proven);
+    if (again.result !== 'accepted')
+      return {
+        new: nu,
+        old: {
+          result: 'unknown',
+          detail: `refused (${old.detail}), but the new value did not log in again right after (${again.detail}): a session or burst limit may have refused it`,
+        },
+      };
+  }
+  return { new: nu, old };
 }
 
 /**
@@ -301,7 +354,7 @@ export const credentialChangeProbe: Probe = {
     const cred = ctx.device.credentials[cc.account];
     const username = cred.username;
     const original = cred.password!;
-    const ifaces = interfacesOf(ctx, cc.account);
+    const { ifaces, untried } = interfacesOf(ctx, cc.account);
     const facts: CredentialChangeFacts = { account: cc.account, username, interfaces: [], restored: true, restoreDetail: 'nothing was changed' };
     const left = readSecrets(ctx);
     if (left) {
@@ -327,15 +380,33 @@ export const credentialChangeProbe: Probe = {
         });
       return out;
     };
+    // Logins of the account starbench has no adapter for: part of the result, as not tried.
+    const notTried: InterfaceLogins[] = untried.map((where) => ({
+      where,
+      port: Number(/ (\d+)/.exec(where)?.[1] ?? 0),
+      protocol: where.split(' ')[0],
+      before: { result: 'unknown', detail: 'no login adapter for this protocol: the values cannot be tried here' },
+    }));
     if (ifaces.length === 0) {
-      facts.restoreDetail = `no declared login (auth[] with a password scheme) uses credential "${cc.account}": nothing to try the values on`;
+      facts.interfaces = notTried;
+      facts.restoreDetail = `no declared login starbench can try (auth[] with a password scheme) uses credential "${cc.account}": nothing was changed`;
       return { observations: observations() };
     }
 
-    // 1. The control: the lab value logs in everywhere, or a refusal later proves nothing there.
+    // 1. The controls: the lab value logs in, and a random wrong value is refused, everywhere; else a refusal later proves nothing there.
     const records = ifaces.map((i) => ({ where: i.where, port: i.target.port, protocol: i.target.protocol }) as InterfaceLogins);
-    for (const [n, i] of ifaces.entries()) records[n].before = await tryLogin(ctx, i, username, original, false);
-    facts.interfaces = records;
+    for (const [n, i] of ifaces.entries()) {
+      records[n].before = await tryLogin(ctx, i, username, original, false);
+      if (records[n].before.result !== 'accepted') continue;
+      const any = await tryLogin(ctx, i, username, freshValue(), true);
+      records[n].anyValue = any;
+      if (any.result !== 'refused')
+        records[n].before = {
+          result: 'unknown',
+          detail: `the lab value logs in, but a random value was ${any.result} too (${any.detail}): this login refuses nothing`,
+        };
+    }
+    facts.interfaces = [...records, ...notTried];
     if (!records.some((r) => r.before.result === 'accepted')) {
       facts.restoreDetail = 'the lab value logs in nowhere: nothing was changed';
       return { observations: observations() };
@@ -356,17 +427,11 @@ export const credentialChangeProbe: Probe = {
       // 3. New accepted, old refused, on every interface (the new value first: it resets the failure counter).
       // An interface still on the old value is asked once more a little later: a device may apply a change late.
       for (let round = 0; round < 2; round++) {
-        const pending = ifaces
-          .map((i, n) => ({ i, n }))
-          .filter(({ n }) => round === 0 || (records[n].changed?.new.result === 'refused' && records[n].changed?.old.result === 'accepted'));
+        const pending = ifaces.map((i, n) => ({ i, n })).filter(({ n }) => round === 0 || records[n].changed?.new.result === 'refused');
         if (pending.length === 0) break;
         if (round > 0) await sleepUnlessAborted(ctx.signal, Math.max(LATE_CHANGE_MS, cc.settleSeconds * 1000));
-        for (const { i, n } of pending) {
-          const proven = records[n].before.result === 'accepted';
-          const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, proven);
-          const old = await tryLogin(holding(ctx, cc.account, nu.result === 'accepted' ? fresh : original), i, username, original, proven);
-          records[n].changed = { new: nu, old };
-        }
+        for (const { i, n } of pending)
+          records[n].changed = await oldRefused(ctx, cc.account, i, { username, fresh, original }, records[n].before.result === 'accepted');
       }
       const took = records.some((r) => r.changed?.new.result === 'accepted');
 
@@ -389,41 +454,50 @@ export const credentialChangeProbe: Probe = {
           versionHow: ctx.device.update?.version && !ctx.device.update.version.operator ? 'the update.version action' : 'no update.version action declared',
         };
         if (watched.value.returned.returned)
-          for (const [n, i] of ifaces.entries()) {
-            const proven = records[n].changed?.new.result === 'accepted';
-            const nu = await tryLogin(now, i, username, fresh, proven, Date.now() + LOGIN_RETRY_MS);
-            const old = await tryLogin(holding(ctx, cc.account, nu.result === 'accepted' ? fresh : original), i, username, original, proven);
-            records[n].restarted = { new: nu, old };
-          }
+          for (const [n, i] of ifaces.entries())
+            records[n].restarted = await oldRefused(
+              ctx,
+              cc.account,
+              i,
+              { username, fresh, original },
+              records[n].changed?.new.result === 'accepted',
+              Date.now() + LOGIN_RETRY_MS,
+            );
       }
     } finally {
-      // 5. Back to the lab value, logging in with what the action's own interface accepted last.
-      if (!ctx.signal.aborted) {
+      // 5. Back to the lab value, logging in with what the action's own interface accepted last. Also when the probe
+      // was stopped (its timeout, the phase budget, Ctrl-C): under a bounded signal of its own, so that a device is
+      // never left on a value only secrets.json knows when it could be put back.
+      const back: ProbeContext = ctx.signal.aborted ? { ...ctx, signal: AbortSignal.timeout(CHANGE_BACK_MS) } : ctx;
+      if (back !== ctx) ctx.log.warn({ account: cc.account }, 'the probe was stopped after changing the credential: changing it back');
+      {
         const port = actionPort(changeAction);
         const mine = port === undefined ? undefined : records.find((r) => r.port === port);
         const last = mine?.restarted ?? mine?.changed;
         const loginWith = last?.new.result === 'accepted' ? fresh : last?.old.result === 'accepted' ? original : fresh;
+        // The lab value is proven back where it logged in before the change (elsewhere it proves nothing either way).
+        const worked = ifaces.filter((_, n) => records[n].before.result === 'accepted' || records[n].anyValue !== undefined);
         const anyNew = records.some((r) => r.changed?.new.result === 'accepted' || r.restarted?.new.result === 'accepted');
         if (!anyNew && facts.change && !facts.change.ok) {
           // The device refused the change and no interface took the new value: nothing to change back.
-          const back: LoginResult[] = [];
-          for (const i of ifaces) back.push(await tryLogin(ctx, i, username, original, true, Date.now() + LOGIN_RETRY_MS));
-          ifaces.forEach((_, n) => (records[n].restored = back[n]));
-          facts.restored = back.every((l) => l.result === 'accepted');
+          const still: LoginResult[] = [];
+          for (const i of worked) still.push(await tryLogin(back, i, username, original, true, Date.now() + LOGIN_RETRY_MS));
+          worked.forEach((i, n) => (records[ifaces.indexOf(i)].restored = still[n]));
+          facts.restored = still.every((l) => l.result === 'accepted');
           facts.restoreDetail = facts.restored
             ? 'the change was refused; the lab value still logs in everywhere'
             : 'the change was refused, and the lab value no longer logs in everywhere';
         } else {
-          const r = await changeBack(ctx, cc, ifaces, username, fresh, original, loginWith);
+          const r = await changeBack(back, cc, worked, username, fresh, original, loginWith);
           facts.changeBack = r.record;
-          ifaces.forEach((_, n) => (records[n].restored = r.logins[n]));
+          worked.forEach((i, n) => (records[ifaces.indexOf(i)].restored = r.logins[n]));
           facts.restored = r.ok;
           facts.restoreDetail = r.detail;
         }
         if (facts.restored) {
-          dropSecrets(ctx);
+          dropSecrets(back);
           delete facts.currentValue;
-        } else if (ctx.runDir) facts.restoreDetail += `; the value the device may hold is kept in ${SECRETS_FILE} of the run folder`;
+        } else if (back.runDir) facts.restoreDetail += `; the value the device may hold is kept in ${SECRETS_FILE} of the run folder`;
       }
     }
     return { observations: observations() };

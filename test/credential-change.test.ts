@@ -34,6 +34,10 @@ interface Behaviour {
   refuseBack?: boolean;
   /** Applies a change this long after answering it. */
   lateMs?: number;
+  /** Takes any password on the admin page (a login that refuses nothing). */
+  anyPassword?: boolean;
+  /** After a good login, refuses every login (the right one too) for this long: one admin session at a time. */
+  busyMs?: number;
 }
 
 /** A camera with a Basic-auth admin page, a password change (POST /passwd old=&new=), a version page and a restart. */
@@ -41,8 +45,12 @@ async function camera(b: Behaviour = {}) {
   const state = { pass: LAB, saved: LAB, changes: 0, seen: [] as string[], secretsSeen: [] as Array<{ mode: number; text: string }>, runDir: '' };
   const sockets = new Set<net.Socket>();
   const authOk = (req: http.IncomingMessage): boolean => req.headers.authorization === 'Basic ' + Buffer.from(`admin:${state.pass}`).toString('base64');
+  let busyUntil = 0;
   const server = http.createServer((req, res) => {
     if (req.url === '/version') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"firmware":"1.4.2"}');
+    if (b.anyPassword && req.url === '/admin' && req.headers.authorization) return void res.writeHead(200).end('<h1>admin</h1>');
+    if (b.busyMs && req.url === '/admin' && Date.now() < busyUntil) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
+    if (b.busyMs && req.url === '/admin' && authOk(req)) busyUntil = Date.now() + b.busyMs;
     if (!authOk(req)) {
       if (b.lockOnWrong && state.changes > 0 && req.headers.authorization) return void res.writeHead(429, { 'Retry-After': '1' }).end('too many attempts');
       return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
@@ -209,6 +217,42 @@ describe('credential change and restart persistence on loopback cameras', () => 
       const r = await judged(device(cam.port, { restart: undefined }));
       expect(r.v['auth.credential-change']).toBe('pass');
       expect(r.text('auth.credential-change')).not.toMatch(/could not be changed back/);
+      expect(cam.state.pass).toBe(LAB);
+    } finally {
+      await cam.close();
+    }
+  }, 120_000);
+
+  it('a login that takes any password is no control: inconclusive, never "still accepts the old value"', async () => {
+    const cam = await camera({ anyPassword: true });
+    try {
+      const r = await judged(device(cam.port, { restart: undefined }));
+      expect(r.v['auth.credential-change']).toBe('inconclusive');
+      expect(r.text('auth.credential-change')).toMatch(/this login refuses nothing/);
+    } finally {
+      await cam.close();
+    }
+  }, 120_000);
+
+  it('one admin session at a time (every login refused for 2 s after a good one): the refusal of the old value is not trusted', async () => {
+    const cam = await camera({ busyMs: 2000 });
+    try {
+      const r = await judged(device(cam.port, { restart: undefined }));
+      expect(r.v['auth.credential-change']).toBe('inconclusive');
+      expect(r.text('auth.credential-change')).toMatch(/the old value could not be judged \(refused .*a session or burst limit may have refused it\)/);
+    } finally {
+      await cam.close();
+    }
+  }, 120_000);
+
+  it('a login of the account starbench cannot try (RTSP) is named and keeps the check from passing', async () => {
+    const cam = await camera();
+    try {
+      const input = device(cam.port, { restart: undefined });
+      input.auth!.push({ port: 554, protocol: 'rtsp', scheme: 'digest', path: '/stream1', credential: 'admin' });
+      const r = await judged(input);
+      expect(r.v['auth.credential-change']).toBe('inconclusive');
+      expect(r.text('auth.credential-change')).toMatch(/rtsp 554 \/stream1: the lab value did not log in before the change/);
       expect(cam.state.pass).toBe(LAB);
     } finally {
       await cam.close();

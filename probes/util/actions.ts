@@ -386,6 +386,8 @@ export const deviceReturnSchema = z.object({
   how: z.string(),
   /** Milliseconds from the start of the wait to the first poll the device did not answer: it had gone away (a restart). */
   awayAfterMs: z.number().optional(),
+  /** Polls the device did not answer before it came back (one can be a slow answer; several are an absence). */
+  missedPolls: z.number().int().optional(),
 });
 export type DeviceReturn = z.infer<typeof deviceReturnSchema>;
 
@@ -405,22 +407,25 @@ export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number;
   const how = version ? 'polled the version action' : port ? `polled TCP ${port}` : 'nothing to poll';
   let polls = 0;
   let awayAfterMs: number | undefined;
+  let missedPolls = 0;
   const deadline = started + opts.settleMs + returnMs;
   while (!ctx.signal.aborted) {
     polls++;
     const polledAt = Date.now() - started;
     if (version && !version.operator) {
       const r = await runAction(ctx, 'update.version', version, { read: true, once: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
-      if (r.record.ok && r.record.value) return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how, awayAfterMs };
+      if (r.record.ok && r.record.value)
+        return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how, awayAfterMs, missedPolls };
     } else if (port !== undefined) {
-      if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how, awayAfterMs };
+      if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how, awayAfterMs, missedPolls };
     } else return { returned: true, afterMs: Date.now() - started, polls, how };
     awayAfterMs ??= polledAt;
+    missedPolls += 1;
     // Poll once a second up to the bound, and once more at it.
     const left = deadline - Date.now();
     if (left <= 0) break;
     ctx.progress(`waiting for the device to come back (${Math.round((Date.now() - started) / 1000)} s of ${Math.round((opts.settleMs + returnMs) / 1000)} s)`);
     await sleep(Math.min(1000, left));
   }
-  return { returned: false, afterMs: Date.now() - started, polls, how, awayAfterMs };
+  return { returned: false, afterMs: Date.now() - started, polls, how, awayAfterMs, missedPolls };
 }

@@ -60,7 +60,10 @@ export const credentialChangeCheck: Check = {
       }
       const { new: nu, old } = i.changed;
       if (old.result === 'accepted') fails.push(`${i.where} still accepts the old value`);
-      if (nu.result === 'refused') fails.push(`${i.where} refuses the new value (${nu.detail})`);
+      // Neither value logging in is a login that refuses everything for now (a lock, a session limit), not a verdict on the change.
+      if (nu.result === 'refused' && old.result === 'refused')
+        unsure.push(`${i.where}: neither the new nor the old value logs in (${nu.detail}): the login may be refusing everything for now`);
+      else if (nu.result === 'refused') fails.push(`${i.where} refuses the new value (${nu.detail})`);
       if (old.result === 'unknown') unsure.push(`${i.where}: the old value could not be judged (${old.detail})`);
       if (nu.result === 'unknown') unsure.push(`${i.where}: the new value could not be judged (${nu.detail})`);
     }
@@ -123,7 +126,9 @@ export const restartPersistenceCheck: Check = {
         findings,
       };
     const how =
-      r.returned.awayAfterMs !== undefined ? `it stopped answering after ${Math.round(r.returned.awayAfterMs / 1000)} s` : 'a boot was seen on the UART';
+      r.bootSeen === true
+        ? 'a boot was seen on the UART'
+        : `it stopped answering after ${Math.round((r.returned.awayAfterMs ?? 0) / 1000)} s (${r.returned.missedPolls ?? 1} polls missed)`;
     const fails: string[] = [];
     const unsure: string[] = [];
     if (r.versionBefore !== undefined && r.versionAfter !== undefined && r.versionBefore !== r.versionAfter)

@@ -919,7 +919,7 @@ describe('auth.credential-change and resilience.restart-persistence', () => {
   const restart = (over: Partial<RestartFacts> = {}): Fact =>
     fact(RestartPersistenceFact, {
       restart: { ...action(), action: 'restart', request: 'POST https://198.18.9.2/cgi-bin/reboot' },
-      returned: { returned: true, afterMs: 21000, polls: 12, how: 'polled the version action', awayAfterMs: 3000, version: '3.1.2' },
+      returned: { returned: true, afterMs: 21000, polls: 12, how: 'polled the version action', awayAfterMs: 3000, missedPolls: 9, version: '3.1.2' },
       versionBefore: '3.1.2',
       versionAfter: '3.1.2',
       versionHow: 'the update.version action',
@@ -999,6 +999,18 @@ describe('auth.credential-change and resilience.restart-persistence', () => {
     }));
   it('restart fail: the firmware version changed (a fallback to the other slot)', () =>
     expect(judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), restart({ versionAfter: '3.1.0' }))], cam).verdict).toBe('fail'));
+  it('restart inconclusive: one missed poll is a slow answer, and a refused restart request restarted nothing', () => {
+    const slow = restart({ returned: { returned: true, afterMs: 6000, polls: 2, how: 'polled', awayAfterMs: 1000, missedPolls: 1 } });
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), slow)], cam)).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('missed only 1 poll'),
+    });
+    const refused = restart({ restart: { ...action(false), action: 'restart', request: 'POST /reboot', status: 404 } });
+    expect(judge(R, [probe(cc({ interfaces: [afterRestart(ok, no)] }), refused)], cam)).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('restart request was refused'),
+    });
+  });
   it('restart inconclusive: no sign the device restarted at all (it never went away, no UART boot)', () =>
     expect(
       judge(

@@ -13,6 +13,13 @@ describe('secret registry', () => {
     expect(reg.mask('pw=p4ss(word)+[x];')).toBe(`pw=${MASK};`);
   });
 
+  it('masks a secret URL-encoded (a filled-in action URL or form body) and JSON-escaped too', () => {
+    const r = new SecretRegistry();
+    r.add('p@ss w0rd"x');
+    expect(r.mask('POST /passwd?old=p%40ss%20w0rd%22x&new=abc')).toBe(`POST /passwd?old=${MASK}&new=abc`);
+    expect(r.mask('{"old":"p@ss w0rd\\"x"}')).toBe(`{"old":"${MASK}"}`);
+  });
+
   it('leaves numbers that merely contain a numeric secret alone', () => {
     expect(reg.mask('port 21234 open, 12345 too')).toBe('port 21234 open, 12345 too');
   });
