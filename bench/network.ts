@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const rows = [['device', 'what', 'starbench', 'by hand', 'ratio', 'same findings']];
   for (const d of lab.devices) {
     const device = loadDeviceFile(d.deviceFile);
-    const builtin = { ...device, scan: { bannerWaitMs: 500, ...device.scan, scanner: 'builtin' as const } };
+    const builtin = { ...device, scan: { bannerWaitMs: 500, versionDetection: true, ...device.scan, scanner: 'builtin' as const } };
     const ctx: ProbeContext = await probeContext(builtin);
     const scan = await time(() => tcpPortsProbe.run(ctx));
     const ours = (scan.value.observations.find((o) => o.kind === 'tcp-scan')?.data.open as number[]).join(',');

@@ -105,7 +105,9 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const v = args.values;
   if (v.scanner !== undefined && !['auto', 'nmap', 'builtin'].includes(v.scanner))
     throw new StarbenchError('USAGE', `--scanner takes auto, nmap or builtin, got "${v.scanner}"`);
-  const scanned: DeviceFile = v.scanner ? { ...input, scan: { bannerWaitMs: 500, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } } : input;
+  const scanned: DeviceFile = v.scanner
+    ? { ...input, scan: { bannerWaitMs: 500, versionDetection: true, ...input.scan, scanner: v.scanner as 'auto' | 'nmap' | 'builtin' } }
+    : input;
   // --vuln-feed adds feeds (relative to the working folder) to the device file's own.
   const extraFeeds = (v['vuln-feed'] ?? []).map((f) => path.resolve(f));
   const device: DeviceFile = extraFeeds.length

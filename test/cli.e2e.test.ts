@@ -86,6 +86,8 @@ describe('starbench demo (end to end)', () => {
     expect(ids).toEqual(ALL_CHECKS.map((c) => c.id).sort());
     const undeclared: Record<string, string> = {
       'debug.serial-console': 'probe serial skipped: no serial port declared (target.serial)',
+      'auth.credential-change': 'probe credential-change skipped: no credentialChange action declared',
+      'resilience.restart-persistence': 'probe credential-change skipped: no credentialChange action declared',
     };
     // the demo installs any image and keeps the owner's data on reset, on purpose
     expect(report.checks.filter((c) => ['update.integrity', 'update.rollback', 'privacy.data-deletion'].includes(c.id)).map((c) => c.verdict)).toEqual([
@@ -102,6 +104,12 @@ describe('starbench demo (end to end)', () => {
       expect(c.evidence.length).toBeGreaterThan(0);
     }
     expect(report.checks.find((c) => c.id === 'comms.plaintext')?.verdict).toBe('fail');
+    // its web server announces GoAhead-Webs/2.5.0, in the sample feed; its page shows the model
+    expect(report.checks.find((c) => c.id === 'exposure.known-vulnerabilities')).toMatchObject({
+      verdict: 'fail',
+      rationale: expect.stringContaining('CVE-2017-17562'),
+    });
+    expect(report.checks.find((c) => c.id === 'device.model-identification')?.verdict).toBe('pass');
   });
 
   it('re-judges the saved observations without the device', async () => {

@@ -76,14 +76,14 @@ describe('what services announce', () => {
 describe('feeds', () => {
   it('NVD CVE JSON 2.0: every record, with its CPE ranges and the best CVSS', async () => {
     const all = await entries(NVD);
-    expect(all.map((e) => e.id)).toEqual(['CVE-2015-3200', 'CVE-2016-7406', 'CVE-2017-7651', 'CVE-2018-15473']);
+    expect(all.map((e) => e.id)).toEqual(['CVE-2015-3200', 'CVE-2016-7406', 'CVE-2017-7651', 'CVE-2018-15473', 'CVE-2017-17562']);
     expect(all[0]).toMatchObject({ cvss: { version: '2.0', score: 5 }, affects: [{ cpe: 'lighttpd:lighttpd', range: { endExcluding: '1.4.36' } }] });
     expect(all[3].cvss).toMatchObject({ version: '3.1', score: 5.3 });
   });
   it('a gzipped NVD feed reads the same', async () => {
     const gz = path.join(tmp(), 'nvdcve-2.0-2015.json.gz');
     writeFileSync(gz, gzipSync(readFileSync(NVD)));
-    expect((await entries(gz)).length).toBe(4);
+    expect((await entries(gz)).length).toBe(5);
   });
   it('a feed cut off half-way, a JSON file that is no feed, a record with no id: errors naming the file, never an empty feed', async () => {
     const dir = tmp();
@@ -227,7 +227,7 @@ describe('exposure.known-vulnerabilities on loopback web servers', () => {
       const r = await judged(device(web.port, { feeds: [NVD, OSV] }));
       expect(r).toMatchObject({
         verdict: 'pass',
-        rationale: expect.stringMatching(/lighttpd 1\.4\.69 \(http \d+\) match nothing in 2 feed\(s\) of 5 records/),
+        rationale: expect.stringMatching(/lighttpd 1\.4\.69 \(http \d+\) match nothing in 2 feed\(s\) of 6 records/),
       });
     } finally {
       await web.close();

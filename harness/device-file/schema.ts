@@ -350,6 +350,10 @@ export const deviceFileSchema = z
         udp: portRangeSpec.optional().describe('UDP ports to probe beyond the declared ones (default: SNMP 161, SSDP 1900, mDNS 5353, CoAP 5683)'),
         scanner: z.enum(['auto', 'nmap', 'builtin']).default('auto').describe('auto: nmap when installed, else the built-in connect scanner'),
         bannerWaitMs: z.number().int().min(50).max(10000).default(500).describe('how long to wait for a service to speak first'),
+        versionDetection: z
+          .boolean()
+          .default(true)
+          .describe('nmap -sV for services that announce no version themselves (exposure.known-vulnerabilities), when nmap is installed'),
       })
       .optional(),
     limits: z

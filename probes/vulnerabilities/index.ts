@@ -166,7 +166,7 @@ const CONCRETE = /^\d[\w.]*$/;
  */
 async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void> {
   const todo = asked.filter((a) => !a.id && !a.fact.unreadable);
-  const bin = ctx.device.scan?.scanner === 'builtin' ? undefined : nmapPath();
+  const bin = ctx.device.scan?.scanner === 'builtin' || ctx.device.scan?.versionDetection === false ? undefined : nmapPath();
   if (todo.length === 0 || !bin) return;
   ctx.scope.assertHost(ctx.connector.host);
   const limit = ctx.connector.slots.limit;
