@@ -15,7 +15,7 @@ import type { DeviceFileInput } from '../harness/device-file/schema';
 import { readFeed, type FeedEntry } from '../probes/vulnerabilities/feeds';
 import { readReport } from '../probes/vulnerabilities/imports';
 import { identifyProduct } from '../probes/vulnerabilities/products';
-import { compareVersions, inRange, upstream } from '../probes/vulnerabilities/versions';
+import { compareVersions, inRange, tooCoarse, upstream } from '../probes/vulnerabilities/versions';
 import { assess, verdicts } from './audit-helpers';
 import { starbench } from './helpers/cli';
 import { listenOn } from './helpers/servers';
@@ -53,6 +53,12 @@ describe('versions', () => {
     expect(inRange('1.9.9', { startIncluding: '2.0.0', endExcluding: '2.0.16' })).toBe(false);
     expect(inRange('8.4p1', { exact: '8.4p1' })).toBe(true);
     expect(inRange('1.0', {})).toBe(false);
+    // fixed in a distribution revision: the upstream version a banner shows is that version, patched or not
+    expect(inRange('2019.78', { endExcluding: '2019.78-2+deb10u1' })).toBe(true);
+    expect(inRange('1.36.1', { endExcluding: '1.36.1-r5' })).toBe(true);
+    expect(inRange('2019.79', { endExcluding: '2019.78-2+deb10u1' })).toBe(false);
+    expect(tooCoarse('2')).toBe(true);
+    expect(tooCoarse('2.4')).toBe(false);
   });
 });
 
@@ -133,6 +139,18 @@ describe('feeds', () => {
     const bad = path.join(tmp(), 'bad.json');
     writeFileSync(bad, JSON.stringify({ schema_version: '1.6.0', affected: [] }));
     await expect(entries(bad)).rejects.toThrow(/an OSV record has no "id"/);
+    // hostile records: a null in a list, numbers where text goes — the feed's error, never a crash
+    writeFileSync(bad, JSON.stringify({ id: 'X-1', affected: [null] }));
+    await expect(entries(bad)).rejects.toThrow(/holds a record that is not what its format says/);
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        id: 'X-2',
+        summary: 7,
+        affected: [{ package: { name: 'p' }, ranges: [{ type: 'SEMVER', events: [{ introduced: 0 }, { fixed: 2 }] }] }],
+      }),
+    );
+    expect((await entries(bad))[0]).toMatchObject({ summary: '7', affects: [{ package: 'p', range: { endExcluding: '2' } }] });
   });
 });
 
@@ -154,6 +172,9 @@ describe('imported scan reports', () => {
       findings: [{ port: 443, severity: 'medium', cves: ['CVE-2015-3200'], cvss: 5 }],
     });
     expect(readReport(f, ['198.18.9.9'])).toMatchObject({ coversTarget: false, findings: [] });
+    // a scan that was stopped does not show the target clean
+    writeFileSync(f, GREENBONE('198.18.1.2', '<scan_run_status>Stopped</scan_run_status>'));
+    expect(readReport(f, ['198.18.1.2']).coversTarget).toBe(false);
   });
   it('Greenbone: cut-off XML names the line; XML that is no report says so', () => {
     const f = path.join(tmp(), 'gvm.xml');
@@ -184,6 +205,8 @@ describe('imported scan reports', () => {
     expect(() => readReport(f, ['198.18.1.2'])).toThrow(/nuclei.jsonl:2: the last line is cut off/);
     writeFileSync(f, '{"hello":1}\n');
     expect(() => readReport(f, ['198.18.1.2'])).toThrow(/nuclei.jsonl:1: is not a nuclei result/);
+    writeFileSync(f, `${line('198.18.1.2', 'high')}\nnull\n`);
+    expect(() => readReport(f, ['198.18.1.2'])).toThrow(/nuclei.jsonl:2: is not a nuclei result/);
   });
 });
 
@@ -233,6 +256,26 @@ describe('exposure.known-vulnerabilities on loopback web servers', () => {
       await web.close();
     }
   }, 60_000);
+
+  it('inconclusive: a feed that lists nothing at all for the product cannot clear it; a major version alone is too coarse', async () => {
+    const web = await webServer('nginx/1.18.0');
+    try {
+      expect(await judged(device(web.port, { feeds: [NVD] }))).toMatchObject({
+        verdict: 'inconclusive',
+        rationale: expect.stringContaining('list nothing at all for nginx'),
+      });
+    } finally {
+      await web.close();
+    }
+    const coarse = await webServer('lighttpd/1');
+    try {
+      const r = await judged(device(coarse.port, { feeds: [NVD] }));
+      expect(r.verdict).toBe('inconclusive');
+      expect(r.text).toMatch(/names only a major version \(1\): too coarse to match/);
+    } finally {
+      await coarse.close();
+    }
+  }, 120_000);
 
   it('inconclusive: no service announces a version (nothing the feed could match)', async () => {
     const web = await webServer();

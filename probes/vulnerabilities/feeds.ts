@@ -132,11 +132,12 @@ function nvdAffect(m: NvdCpeMatch): FeedEntry['affects'][number] | undefined {
   const update = parts[6] && parts[6] !== '*' && parts[6] !== '-' ? parts[6] : '';
   if (version === '-') return undefined;
   if (version !== '*') return { cpe, range: { exact: `${version}${update}` } };
+  const str = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : String(v));
   const range: VersionRange = {
-    startIncluding: m.versionStartIncluding,
-    startExcluding: m.versionStartExcluding,
-    endIncluding: m.versionEndIncluding,
-    endExcluding: m.versionEndExcluding,
+    startIncluding: str(m.versionStartIncluding),
+    startExcluding: str(m.versionStartExcluding),
+    endIncluding: str(m.versionEndIncluding),
+    endExcluding: str(m.versionEndExcluding),
   };
   // "every version" with no bound is too broad to match a product on (NVD uses it for disputed or unversioned records).
   if (Object.values(range).every((v) => v === undefined)) return undefined;
@@ -144,6 +145,10 @@ function nvdAffect(m: NvdCpeMatch): FeedEntry['affects'][number] | undefined {
 }
 
 export function nvdEntry(cve: NvdCve, file: string, index: number): FeedEntry {
+  return guarded(`${file} (vulnerabilities[${index}])`, () => nvdEntryOf(cve, file, index));
+}
+
+function nvdEntryOf(cve: NvdCve, file: string, index: number): FeedEntry {
   if (typeof cve.id !== 'string' || !/^CVE-\d{4}-\d+$/.test(cve.id))
     throw new FeedError(file, `vulnerabilities[${index}] has no cve.id of the form CVE-YYYY-NNNN`);
   const affects = (cve.configurations ?? []).flatMap((c) => (c.nodes ?? []).flatMap((n) => (n.cpeMatch ?? []).map(nvdAffect))).filter((a) => a !== undefined);
@@ -201,7 +206,21 @@ interface OsvRecord {
   affected?: Array<{ package?: { name?: string; ecosystem?: string }; ranges?: Array<{ type?: string; events?: OsvEvent[] }>; versions?: unknown }>;
 }
 
+/** A record that is not what its format says (a null in a list, a number where text goes) is the feed's error, never a crash. */
+function guarded<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof FeedError) throw err;
+    throw new FeedError(where, `holds a record that is not what its format says (${(err as Error).message})`);
+  }
+}
+
 export function osvEntry(r: OsvRecord, where: string): FeedEntry {
+  return guarded(where, () => osvEntryOf(r, where));
+}
+
+function osvEntryOf(r: OsvRecord, where: string): FeedEntry {
   if (!r || typeof r !== 'object' || typeof r.id !== 'string' || !r.id) throw new FeedError(where, 'an OSV record has no "id"');
   if (!Array.isArray(r.affected)) throw new FeedError(where, `OSV record ${r.id} has no "affected" list`);
   const affects: FeedEntry['affects'] = [];
@@ -213,9 +232,9 @@ export function osvEntry(r: OsvRecord, where: string): FeedEntry {
       if (range.type === 'GIT') continue;
       let start: string | undefined;
       for (const e of range.events ?? []) {
-        if (e.introduced !== undefined) start = e.introduced === '0' ? undefined : e.introduced;
-        else if (e.fixed !== undefined) affects.push({ package: pkg, range: { startIncluding: start, endExcluding: e.fixed } });
-        else if (e.last_affected !== undefined) affects.push({ package: pkg, range: { startIncluding: start, endIncluding: e.last_affected } });
+        if (e.introduced !== undefined) start = String(e.introduced) === '0' ? undefined : String(e.introduced);
+        else if (e.fixed !== undefined) affects.push({ package: String(pkg), range: { startIncluding: start, endExcluding: String(e.fixed) } });
+        else if (e.last_affected !== undefined) affects.push({ package: String(pkg), range: { startIncluding: start, endIncluding: String(e.last_affected) } });
       }
     }
     if (Array.isArray(a.versions))
@@ -225,7 +244,7 @@ export function osvEntry(r: OsvRecord, where: string): FeedEntry {
   return {
     id: r.id,
     aliases: Array.isArray(r.aliases) ? r.aliases.filter((x): x is string => typeof x === 'string') : [],
-    summary: (r.summary ?? r.details ?? '').slice(0, 300),
+    summary: String(r.summary ?? r.details ?? '').slice(0, 300),
     cvss: cvss ? { version: cvss.type!.replace('CVSS_V', ''), vector: cvss.score } : undefined,
     affects,
   };

@@ -117,7 +117,10 @@ export function parseGreenbone(file: string, xml: string, targets: string[]): Im
       ...(Number.isFinite(score) ? { cvss: score } : {}),
     });
   }
-  const coversTarget = [...hosts].some((h) => same(h, targets));
+  // A scan that did not finish (stopped, interrupted, still running) does not show the target clean.
+  const status = allUnder(doc, 'scan_run_status').map((s) => text(s).trim());
+  const finished = status.length === 0 || status.every((s) => s === 'Done');
+  const coversTarget = finished && [...hosts].some((h) => same(h, targets));
   return { format: 'greenbone-xml', results: results.length, coversTarget, findings };
 }
 
@@ -142,7 +145,8 @@ export function parseNuclei(file: string, jsonl: string, targets: string[]): Imp
     } catch {
       throw new FeedError(`${file}:${i + 1}`, i === lines.length - 1 ? 'the last line is cut off (not JSON)' : 'is not JSON');
     }
-    if (typeof o['template-id'] !== 'string') throw new FeedError(`${file}:${i + 1}`, 'is not a nuclei result (no "template-id")');
+    if (!o || typeof o !== 'object' || typeof o['template-id'] !== 'string')
+      throw new FeedError(`${file}:${i + 1}`, 'is not a nuclei result (no "template-id")');
     results++;
     const ip = typeof o.ip === 'string' ? o.ip : '';
     const host = hostOf(String(o['matched-at'] ?? o.host ?? ''));

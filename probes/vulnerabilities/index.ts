@@ -20,7 +20,7 @@ import { readFeed, type FeedEntry } from './feeds';
 import { readReport } from './imports';
 import { identifyProduct, productFromCpe, type Identified } from './products';
 import { nmapPath, nmapServices } from '../ports/nmap';
-import { describeRange, inRange } from './versions';
+import { describeRange, inRange, tooCoarse } from './versions';
 
 /** What one open service announces about its software. */
 export const ServiceVersionFact = defineFact(
@@ -34,6 +34,8 @@ export const ServiceVersionFact = defineFact(
     how: z.string(),
     /** The service could not be asked (no answer, a refusal): nothing is known about it. */
     unreadable: z.boolean().optional(),
+    /** Whether any feed lists the product at all, whatever the version: a feed that does not know it cannot clear it. */
+    covered: z.boolean().optional(),
   }),
   (s) => (s.unreadable ? `${s.protocol} ${s.port}: ${s.how}` : null),
 );
@@ -118,7 +120,11 @@ async function askService(ctx: ProbeContext, r: PortRecord, declared: string | u
   const protocol = r.service && !['unknown', 'tls'].includes(r.service) ? r.service : (declared ?? r.service ?? 'unknown');
   const base = { port: r.port, protocol };
   const found = (id: Identified | undefined, how: string, nothing: string): Asked =>
-    id ? { fact: { ...base, product: id.product.name, version: id.version, how: `${how}: "${id.from}"` }, id } : { fact: { ...base, how: nothing } };
+    id && tooCoarse(id.version)
+      ? { fact: { ...base, how: `${how}: "${id.from}" names only a major version (${id.version}): too coarse to match` } }
+      : id
+        ? { fact: { ...base, product: id.product.name, version: id.version, how: `${how}: "${id.from}"` }, id }
+        : { fact: { ...base, how: nothing } };
   const unreadable = (how: string): Asked => ({ fact: { ...base, how, unreadable: true } });
   const tls = r.service === 'tls' || ['https', 'mqtts', 'ftps'].includes(declared ?? '');
   if (protocol === 'http' || protocol === 'https' || (r.service === 'tls' && (declared === undefined || declared === 'https' || declared === 'http'))) {
@@ -189,7 +195,7 @@ async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void
       if (!cpe) continue;
       const withVersion = cpe.split(':').length >= 5 ? cpe : `${cpe}:${s.version}`;
       const id = productFromCpe(withVersion, s.product ?? '');
-      if (!id || !CONCRETE.test(id.version)) continue;
+      if (!id || !CONCRETE.test(id.version) || tooCoarse(id.version)) continue;
       a.id = id;
       a.fact = {
         ...a.fact,
@@ -209,12 +215,15 @@ async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void
 /** Every feed entry that affects an identified service. */
 function matchesOf(entry: FeedEntry, asked: Asked[], feed: string): VulnerabilityMatch[] {
   const out: VulnerabilityMatch[] = [];
-  for (const { fact: s, id } of asked) {
+  for (const a0 of asked) {
+    const { fact: s, id } = a0;
     if (!id || !s.version) continue;
     for (const a of entry.affects) {
       const named =
         (a.cpe !== undefined && id.product.cpe.includes(a.cpe)) || (a.package !== undefined && id.product.packages.includes(a.package.toLowerCase()));
-      if (!named || !inRange(s.version, a.range)) continue;
+      if (!named) continue;
+      a0.fact = { ...a0.fact, covered: true };
+      if (!inRange(s.version, a.range)) continue;
       out.push({
         port: s.port,
         protocol: s.protocol,
@@ -251,7 +260,6 @@ export const knownVulnerabilitiesProbe: Probe = {
     const open = openPorts(ctx);
     const asked = await mapLimit(open, ctx.connector.slots.limit, (r) => askService(ctx, r, declared.get(r.port)));
     await withNmapVersions(ctx, asked);
-    const services = asked.map((a) => a.fact);
     const identified = asked.filter((a) => a.id).length;
     const { feeds, reports } = vulnerabilitySources(ctx.device);
     const sources: VulnerabilitySource[] = [];
@@ -280,6 +288,7 @@ export const knownVulnerabilitiesProbe: Probe = {
           ...(f.cvss !== undefined ? { cvss: f.cvss } : {}),
         });
     }
+    const services = asked.map((a) => (a.id && feeds.length ? { ...a.fact, covered: a.fact.covered ?? false } : a.fact));
     const observations: Observation[] = [
       ...services.map((s) => ({
         kind: ServiceVersionFact.kind,

@@ -23,6 +23,11 @@ function tokens(v: string): Array<number | string> {
   ).map((t) => (/^\d/.test(t) ? Number(t) : t));
 }
 
+/** A version with one number only ("2" from `Apache/2`): too coarse to place in a range. */
+export function tooCoarse(v: string): boolean {
+  return (upstream(v).match(/\d+/g) ?? []).length < 2;
+}
+
 /** <0 when a is older than b, 0 when the same, >0 when newer. */
 export function compareVersions(a: string, b: string): number {
   const x = tokens(a);
@@ -50,8 +55,15 @@ export interface VersionRange {
   endExcluding?: string;
 }
 
+/** A bound with a distribution revision ("2019.78-2+deb10u1"): the fix is the package's, the upstream version stays vulnerable. */
+const revised = (b: string): boolean => upstream(b) !== b.trim();
+
 export function inRange(version: string, r: VersionRange): boolean {
   if (r.exact !== undefined) return compareVersions(version, r.exact) === 0;
+  // "fixed in 2019.78-2+deb10u1": upstream 2019.78 announced by a banner is that version unpatched, or patched under
+  // the same string — a banner cannot tell, so it matches (the finding says where the version was read).
+  if (r.endExcluding !== undefined && revised(r.endExcluding))
+    return inRange(version, { ...r, endExcluding: undefined, endIncluding: upstream(r.endExcluding) });
   if (r.startIncluding !== undefined && compareVersions(version, r.startIncluding) < 0) return false;
   if (r.startExcluding !== undefined && compareVersions(version, r.startExcluding) <= 0) return false;
   if (r.endIncluding !== undefined && compareVersions(version, r.endIncluding) > 0) return false;

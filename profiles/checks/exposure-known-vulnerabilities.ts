@@ -76,6 +76,14 @@ export const knownVulnerabilitiesCheck: Check = {
     const feeds = sources.filter((s) => s.kind === 'feed');
     const coveringReports = sources.filter((s) => s.kind === 'report' && s.coversTarget);
     const identified = services.filter((s) => s.version);
+    // A feed that lists nothing at all for a product cannot clear it (a feed of one year, or of another ecosystem).
+    const unknownToFeeds = identified.filter((s) => s.covered === false);
+    if (feeds.length > 0 && unknownToFeeds.length && coveringReports.length === 0)
+      return {
+        verdict: 'inconclusive',
+        rationale: `no known vulnerability matched, but the feed(s) list nothing at all for ${unknownToFeeds.map((s) => `${s.product} (${s.protocol} ${s.port})`).join(', ')}: they cannot clear it — use a complete feed`,
+        findings,
+      };
     if (services.length === 0 && coveringReports.length === 0) {
       const blind = discoveryFailure(input);
       if (blind) return { verdict: 'inconclusive', rationale: `no open service to match, and ${blind}`, findings };
