@@ -18,7 +18,7 @@ import { mapLimit } from '../harness/limiter';
 import type { Action } from '../harness/device-file/schema';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts } from './ports';
-import { decodeAnswer, UDP_DEFAULTS, UdpPortFact } from './udp';
+import { UDP_DEFAULTS, UdpPortFact } from './udp';
 import { printable } from './util/banner';
 import { httpRequest, type HttpResponse } from './util/http';
 import { runAction } from './util/actions';
@@ -52,6 +52,8 @@ export const MIN_MODEL_CHARS = 3;
 const HTTP_HOPS = 3;
 const PAGE_BYTES = 128 * 1024;
 const CONTEXT = 40;
+/** The most of one page searched (the admin page may be 256 KiB). */
+const MAX_TEXT = 256 * 1024;
 /** Service types asked for their instances over mDNS, at most. */
 const MDNS_TYPES = 6;
 
@@ -63,6 +65,8 @@ const MDNS_TYPES = 6;
 export function modelPattern(model: string): RegExp | null {
   const parts = model.split(/[^\p{L}\p{N}]+/u).filter(Boolean);
   if (parts.join('').length < MIN_MODEL_CHARS) return null;
+  // One word alone must look like a model number (letters and digits), or be long: "Pro", "Mini", "100" match too much.
+  if (parts.length === 1 && !(/\p{L}/u.test(parts[0]) && /\p{N}/u.test(parts[0])) && parts[0].length < 5) return null;
   const esc = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`(?<![\\p{L}\\p{N}])${esc.join('[\\s._/-]?')}(?![\\p{L}\\p{N}])`, 'iu');
 }
@@ -74,13 +78,39 @@ export function firmwarePattern(version: string): RegExp | null {
   return new RegExp(`(?<![\\p{L}\\p{N}.])v?${v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\p{N}]|\\.[\\p{N}])`, 'iu');
 }
 
-/** The text a person sees on a page: no scripts, styles or tags, entities decoded, whitespace folded. */
+/**
+ * The text a person sees on a page: no scripts, styles, comments or tags, entities decoded, whitespace folded. One
+ * pass with indexOf (no backtracking regex: a page of unclosed "<" must not stall the run), on at most MAX_TEXT.
+ */
 export function visibleText(html: string): string {
-  const text = html
-    .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-    .replace(/<!--[\s\S]*?-->/g, ' ')
-    .replace(/<[^>]*>/g, ' ');
-  return decodeEntities(text).replace(/\s+/g, ' ').trim();
+  const src = html.length > MAX_TEXT ? html.slice(0, MAX_TEXT) : html;
+  const lower = src.toLowerCase();
+  const out: string[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const lt = src.indexOf('<', i);
+    if (lt < 0) {
+      out.push(src.slice(i));
+      break;
+    }
+    out.push(src.slice(i, lt), ' ');
+    if (src.startsWith('<!--', lt)) {
+      const end = src.indexOf('-->', lt + 4);
+      i = end < 0 ? src.length : end + 3;
+      continue;
+    }
+    const gt = src.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    const raw = /^<(script|style)\b/i.exec(src.slice(lt, lt + 8));
+    if (raw) {
+      const close = lower.indexOf(`</${raw[1].toLowerCase()}`, gt);
+      const after = close < 0 ? -1 : src.indexOf('>', close);
+      i = after < 0 ? src.length : after + 1;
+      continue;
+    }
+    i = gt + 1;
+  }
+  return decodeEntities(out.join('')).replace(/\s+/g, ' ').trim();
 }
 
 function decodeEntities(s: string): string {
@@ -104,7 +134,8 @@ function around(text: string, m: RegExpExecArray): string {
 interface Looker {
   sources: IdentitySource[];
   seen: IdentitySeen[];
-  read(channel: IdentitySource['channel'], where: string, text: string): void;
+  /** `searched` false: recorded as read, not searched (what the owner names, or no user reads). */
+  read(channel: IdentitySource['channel'], where: string, text: string, searched?: boolean): void;
   failed(channel: IdentitySource['channel'], where: string, error: string): void;
 }
 
@@ -112,8 +143,9 @@ function looker(model: RegExp | null, firmware: RegExp | null): Looker {
   const l: Looker = {
     sources: [],
     seen: [],
-    read(channel, where, text) {
+    read(channel, where, text, searched = true) {
       l.sources.push({ channel, where, read: true, excerpt: printable(Buffer.from(text.replace(/\s+/g, ' ').trim(), 'utf8'), 120) });
+      if (!searched) return;
       for (const [what, re] of [
         ['model', model],
         ['firmware', firmware],
@@ -129,9 +161,11 @@ function looker(model: RegExp | null, firmware: RegExp | null): Looker {
   return l;
 }
 
+/** The login prompt's realm, which a browser shows its user (the Server header is for machines, not searched). */
 function headerText(res: HttpResponse): string {
   const h = (n: string): string => (Array.isArray(res.headers[n]) ? (res.headers[n] as string[]).join(', ') : String(res.headers[n] ?? ''));
-  return [h('server') && `Server: ${h('server')}`, h('www-authenticate') && `WWW-Authenticate: ${h('www-authenticate')}`].filter(Boolean).join('\n');
+  const realm = /realm="([^"]*)"/i.exec(h('www-authenticate'))?.[1];
+  return realm ? `login prompt: ${realm}` : '';
 }
 
 /** The target's own address in a URL: a redirect or a UPnP LOCATION elsewhere is not followed (scope). */
@@ -157,7 +191,8 @@ async function webPages(ctx: ProbeContext, l: Looker, port: number, tls: boolean
     if (!location) return;
     let next: URL;
     try {
-      next = new URL(location, `${at.tls ? 'https' : 'http'}://${ctx.connector.host}:${at.port}${at.path}`);
+      const host = ctx.connector.host.includes(':') ? `[${ctx.connector.host}]` : ctx.connector.host;
+      next = new URL(location, `${at.tls ? 'https' : 'http'}://${host}:${at.port}${at.path}`);
     } catch {
       return;
     }
@@ -191,8 +226,8 @@ async function snmpSystem(ctx: ProbeContext, l: Looker, port: number): Promise<v
   });
   const where = `snmp udp/${port} system group`;
   if (!r.answered) return l.failed('snmp', where, r.why);
-  // sysDescr (1), sysObjectID (2) and sysName (5): what describes the device, not its owner (sysContact, sysLocation).
-  const text = r.walk.objects.filter((o) => /^1\.3\.6\.1\.2\.1\.1\.(1|2|5)\.0 = /.test(o)).join('\n');
+  // sysDescr only: the maker writes it; sysName, sysContact and sysLocation are what the owner (or the lab) set.
+  const text = r.walk.objects.filter((o) => /^1\.3\.6\.1\.2\.1\.1\.1\.0 = /.test(o)).join('\n');
   l.read('snmp', `${where} (community "${r.walk.community === community ? 'lab' : r.walk.community}")`, text);
 }
 
@@ -203,7 +238,7 @@ async function upnpDescription(ctx: ProbeContext, l: Looker, port: number): Prom
   if (r.kind !== 'answer') return l.failed('upnp', `ssdp udp/${port}`, `no answer to M-SEARCH (${r.kind})`);
   const answer = r.data.toString('latin1');
   const headers = answer.split(/\r?\n/).filter((h) => /^(server|location|st|usn):/i.test(h));
-  l.read('upnp', `ssdp udp/${port} answer`, headers.join('\n'));
+  l.read('upnp', `ssdp udp/${port} answer`, headers.join('\n'), false);
   const location = /^location:\s*(\S+)/im.exec(answer)?.[1];
   if (!location) return;
   let url: URL;
@@ -224,9 +259,10 @@ async function upnpDescription(ctx: ProbeContext, l: Looker, port: number): Prom
       unknown
     >;
     const device = ((doc.root as Record<string, unknown> | undefined)?.device ?? {}) as Record<string, unknown>;
-    const fields = ['friendlyName', 'manufacturer', 'modelName', 'modelNumber', 'modelDescription', 'serialNumber'];
+    // What the maker writes; friendlyName is the name the owner gives the device.
+    const fields = ['manufacturer', 'modelName', 'modelNumber', 'modelDescription'];
     const text = fields
-      .filter((f) => f !== 'serialNumber' && (typeof device[f] === 'string' || typeof device[f] === 'number'))
+      .filter((f) => typeof device[f] === 'string' || typeof device[f] === 'number')
       .map((f) => `${f}: ${String(device[f])}`)
       .join('\n');
     if (!text) return l.failed('upnp', where, 'not a UPnP device description (no root/device with a model)');
@@ -241,14 +277,31 @@ async function upnpDescription(ctx: ProbeContext, l: Looker, port: number): Prom
  * responder puts their SRV and TXT records (where makers write model=, fw=) beside the answer (RFC 6763 §12.1).
  */
 async function mdnsRecords(ctx: ProbeContext, l: Looker, port: number, listed: string): Promise<void> {
-  l.read('mdns', `mdns udp/${port} service types`, listed);
+  l.read('mdns', `mdns udp/${port} service types`, listed, false);
   const types = [...new Set([...listed.matchAll(/PTR _services\._dns-sd\._udp\.local (\S+)/g)].map((m) => m[1]))].slice(0, MDNS_TYPES);
   for (const type of types) {
     const query = dnsPacket.encode({ type: 'query', id: randomBytes(2).readUInt16BE(0), flags: 0, questions: [{ type: 'PTR', name: type, class: 'IN' }] });
     const r = await ctx.connector.udp(port, query, { signal: ctx.signal });
     const where = `mdns udp/${port} ${type.slice(0, 60)}`;
     if (r.kind !== 'answer') l.failed('mdns', where, `no answer (${r.kind})`);
-    else l.read('mdns', where, decodeAnswer('mdns', r.data) ?? '');
+    else l.read('mdns', where, txtData(r.data));
+  }
+}
+
+/** The TXT strings of an mDNS answer (model=, fw= …: what the maker writes); instance names are the owner's and left out. */
+function txtData(answer: Buffer): string {
+  try {
+    const p = dnsPacket.decode(answer);
+    return [...(p.answers ?? []), ...(p.additionals ?? [])]
+      .filter((r) => r.type === 'TXT')
+      .flatMap((r) => {
+        const d = (r as { data?: unknown }).data;
+        return (Array.isArray(d) ? d : [d]).map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x ?? '')));
+      })
+      .join('\n')
+      .slice(0, 4000);
+  } catch {
+    return '';
   }
 }
 

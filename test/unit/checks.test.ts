@@ -1105,6 +1105,9 @@ describe('identification: how the model and firmware are matched', () => {
       expect({ t, m: re.test(t) }).toEqual({ t, m: true });
     for (const t of ['SB-CAM-QX', 'XSB-CAM-Q', 'SB-CAM', 'SB-CAM-R']) expect({ t, m: re.test(t) }).toEqual({ t, m: false });
     expect(modelPattern('C1')).toBeNull();
+    // one generic word matches too much ("Loading 100%", "Pro"): not a model to look for
+    for (const m of ['Pro', 'Mini', '100', 'Tapo']) expect({ m, re: modelPattern(m) }).toEqual({ m, re: null });
+    for (const m of ['C920', 'ARCHER', 'SB-CAM']) expect({ m, found: modelPattern(m) !== null }).toEqual({ m, found: true });
     expect(modelPattern('カメラ-100')!.test('ネットワークカメラ 100')).toBe(false);
     expect(modelPattern('カメラ-100')!.test('型番: カメラ100')).toBe(true);
   });
@@ -1115,6 +1118,10 @@ describe('identification: how the model and firmware are matched', () => {
   });
   it('the visible text of a page: no scripts, styles or tags; entities decoded', () => {
     expect(visibleText('<title>SB&#45;CAM</title><script>var m="HIDDEN"</script><style>.x{}</style><p>Model&nbsp;<b>X&amp;Y</b></p>')).toBe('SB-CAM Model X&Y');
+    expect(visibleText('a<!-- SB-CAM -->b<SCRIPT type="x">SB-CAM</script >c')).toBe('a b c');
+    // A hostile page of unclosed "<" and comment openers is read in one pass (a backtracking regex stalled for seconds).
+    expect(visibleText('<'.repeat(128 * 1024))).toBe('');
+    expect(visibleText('<!--'.repeat(32 * 1024) + 'end')).toBe('');
   });
 });
 
