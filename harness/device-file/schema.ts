@@ -254,6 +254,11 @@ export const deviceFileSchema = z
         images: z
           .strictObject({
             genuine: nonEmpty.optional(),
+            genuineVersion: z
+              .union([z.string(), z.number()])
+              .transform(String)
+              .optional()
+              .describe('the version the genuine image carries: update.capability fails when the device does not move to it'),
             older: nonEmpty.optional(),
             signature: z
               .strictObject({

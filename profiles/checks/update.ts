@@ -8,6 +8,7 @@ import { gate } from '../../harness/gate';
 import type { Check, CheckJudgement, Finding, JudgeInput } from '../../harness/types';
 import { factOf, basisParts } from '../../harness/facts';
 import { UpdateSequenceFact, type UpdateFacts, type UpdateStep, type UpdateStepName } from '../../probes/update';
+import { compareVersions } from '../../probes/vulnerabilities/versions';
 
 /** Images made from the genuine one carry its version: tampered, unsigned and the genuine image itself. */
 const DERIVED = new Set<UpdateStepName>(['tampered', 'unsigned', 'genuine', 'restore']);
@@ -186,7 +187,7 @@ export const updateRollbackCheck: Check = {
 export const updateCapabilityCheck: Check = {
   id: 'update.capability',
   title: 'The declared update mechanism installs a genuine, newer image',
-  failsWhen: 'the declared update mechanism does not install the genuine image (the version does not move to it)',
+  failsWhen: 'the declared update mechanism does not install the genuine image: the version does not move to the declared update.images.genuineVersion',
   probes: ['update'],
   implemented: true,
   fix: 'Make the declared update path (web UI, app, OTA) install a signed image of a newer version, and report the new version afterwards.',
@@ -195,15 +196,25 @@ export const updateCapabilityCheck: Check = {
     if (!r.ok) return r.judgement;
     const f = r.f;
     const findings = trail(f);
+    const declared = input.device.update?.images?.genuineVersion;
     const g = stepOf(f, 'genuine');
     const restore = stepOf(f, 'restore');
-    if (g?.installed === true || restore?.installed === true) {
-      const s = g?.installed === true ? g : restore!;
+    const went = [g, restore].find((s) => s?.installed === true);
+    if (went) {
+      const after = went.versionAfter!;
+      // Installed means the version moved; a capability means it moved to the newer image, not sideways or down.
+      const ok = declared !== undefined ? after === declared : compareVersions(after, went.versionBefore) > 0;
+      if (ok)
+        return {
+          verdict: 'pass',
+          rationale: `the declared update mechanism installed the genuine image: version ${moved(went)} (${went.image})`,
+          findings,
+          basis: basisParts('update', UpdateSequenceFact, [control(f)]),
+        };
       return {
-        verdict: 'pass',
-        rationale: `the declared update mechanism installed the genuine image: version ${moved(s)} (${s.image})`,
+        verdict: 'inconclusive',
+        rationale: `after the genuine image the version moved ${moved(went)}, ${declared !== undefined ? `not to the declared ${declared}` : 'but not upward'}: whether the genuine image is what went in cannot be told`,
         findings,
-        basis: basisParts('update', UpdateSequenceFact, [control(f)]),
       };
     }
     if (!g) {
@@ -214,13 +225,20 @@ export const updateCapabilityCheck: Check = {
     }
     if (g.installed === null)
       return { verdict: 'inconclusive', rationale: `whether the genuine image went in cannot be seen: ${g.note ?? 'no version after it'}`, findings };
+    // Not installed: a failure only when the image is known to carry another version than the one running.
+    if (declared === undefined || declared === g.versionBefore)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the version stayed ${g.versionBefore} after the genuine image (${g.image})${declared === undefined ? ': if the image carries that same version nothing could move — declare update.images.genuineVersion' : ', the version it carries'}`,
+        findings,
+      };
     findings.unshift({
       severity: 'high',
-      message: `the genuine image was not installed: version stayed ${g.versionBefore}; install ${g.install.status ?? g.install.error ?? 'no answer'}`,
+      message: `the genuine image (${declared}) was not installed: version stayed ${g.versionBefore}; install ${g.install.status ?? g.install.error ?? 'no answer'}`,
     });
     return {
       verdict: 'fail',
-      rationale: `the declared update mechanism did not install the genuine image (${g.image}): the version stayed ${g.versionBefore}${g.install.ok ? ' although the install request was answered with success' : ''} — if the image is not newer than what the device runs, give a newer one`,
+      rationale: `the declared update mechanism did not install the genuine image ${declared} (${g.image}): the version stayed ${g.versionBefore}${g.install.ok ? ' although the install request was answered with success' : ''}`,
       findings,
     };
   },

@@ -531,10 +531,19 @@ describe('update.capability', () => {
     expect(r).toMatchObject({ verdict: 'pass', rationale: expect.stringContaining('1.0.0 → 1.0.1') });
     expect(r.basis).toEqual([{ probe: 'update', kind: 'update-sequence', part: 'genuine' }]);
   });
-  it('fail: the genuine image refused, or answered with success and never installed', () => {
-    expect(judge(id, [update({ steps: [step('genuine', false)] })]).verdict).toBe('fail');
-    expect(judge(id, [update({ steps: [step('genuine', false)] })]).rationale).toMatch(/did not install the genuine image/);
+  it('fail: the genuine image, declared newer than what runs, never installed; without the declared version that is unknown (it may be the same)', () => {
+    const withVersion: DeviceFileInput = { ...BASE, update: { images: { genuine: './g.bin', genuineVersion: '1.0.1' } } };
+    expect(judge(id, [update({ steps: [step('genuine', false)] })], withVersion)).toMatchObject({
+      verdict: 'fail',
+      rationale: expect.stringMatching(/did not install the genuine image 1\.0\.1/),
+    });
+    expect(judge(id, [update({ steps: [step('genuine', false)] })])).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('declare update.images.genuineVersion'),
+    });
   });
+  it('a version that moved down or sideways is not the genuine newer image', () =>
+    expect(judge(id, [update({ steps: [step('genuine', true, '1.0.1', '1.0.0')] })]).verdict).toBe('inconclusive'));
   it('inconclusive: no version after the genuine image; not-tested: no genuine image declared', () => {
     expect(judge(id, [update({ steps: [step('genuine', null)] })]).verdict).toBe('inconclusive');
     expect(judge(id, [update({ steps: [], notAttempted: [{ step: 'genuine', why: 'no update.images.genuine declared' }] })]).verdict).toBe('not-tested');
