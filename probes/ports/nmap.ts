@@ -20,10 +20,8 @@ export interface NmapResult {
 
 const MAX_XML = 8 * 1024 * 1024;
 
-/** A TCP connect scan (-sT: full connections, so the device's connection limit holds) of `ports` on one address. */
-export function nmapScan(bin: string, address: string, ports: string, parallelism: number, signal: AbortSignal): Promise<NmapResult> {
-  const args = ['-sT', '-Pn', '-n', '-T4', '--max-parallelism', String(parallelism), '--max-retries', '1', '-p', ports, '-oX', '-', address];
-  if (address.includes(':')) args.unshift('-6');
+/** Run nmap with `args` (XML on stdout, bounded), and read its XML with `parse`; rejects on a non-zero exit or unreadable XML. */
+function runNmap<T>(bin: string, args: string[], signal: AbortSignal, parse: (xml: string) => T): Promise<{ value: T; xml: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { signal, stdio: ['ignore', 'pipe', 'pipe'] });
     let xml = '';
@@ -36,12 +34,20 @@ export function nmapScan(bin: string, address: string, ports: string, parallelis
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`nmap exited ${code}: ${err.trim()}`));
       try {
-        resolve({ ...parseNmapXml(xml), xml, args });
+        resolve({ value: parse(xml), xml });
       } catch (e) {
         reject(new Error(`cannot read nmap XML: ${(e as Error).message}`));
       }
     });
   });
+}
+
+/** A TCP connect scan (-sT: full connections, so the device's connection limit holds) of `ports` on one address. */
+export async function nmapScan(bin: string, address: string, ports: string, parallelism: number, signal: AbortSignal): Promise<NmapResult> {
+  const args = ['-sT', '-Pn', '-n', '-T4', '--max-parallelism', String(parallelism), '--max-retries', '1', '-p', ports, '-oX', '-', address];
+  if (address.includes(':')) args.unshift('-6');
+  const r = await runNmap(bin, args, signal, parseNmapXml);
+  return { ...r.value, xml: r.xml, args };
 }
 
 export function parseNmapXml(xml: string): Omit<NmapResult, 'xml' | 'args'> {
@@ -72,7 +78,7 @@ export interface NmapService {
  * Service detection (-sV --version-light) on open ports, over full connections at the device's connection limit,
  * bounded in time: product, version and CPEs per port. Rejects when nmap fails; the caller keeps what it read itself.
  */
-export function nmapServices(
+export async function nmapServices(
   bin: string,
   address: string,
   ports: number[],
@@ -99,24 +105,8 @@ export function nmapServices(
     address,
   ];
   if (address.includes(':')) args.unshift('-6');
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { signal, stdio: ['ignore', 'pipe', 'pipe'] });
-    let xml = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => {
-      if (xml.length < MAX_XML) xml += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-    child.on('error', (e) => reject(e));
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`nmap exited ${code}: ${err.trim()}`));
-      try {
-        resolve({ services: parseNmapServices(xml), xml, args });
-      } catch (e) {
-        reject(new Error(`cannot read nmap XML: ${(e as Error).message}`));
-      }
-    });
-  });
+  const r = await runNmap(bin, args, signal, parseNmapServices);
+  return { services: r.value, xml: r.xml, args };
 }
 
 export function parseNmapServices(xml: string): NmapService[] {
