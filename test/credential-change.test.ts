@@ -304,7 +304,9 @@ describe('credential change and restart persistence on loopback cameras', () => 
       const left = path.join(r.runDir, 'secrets.json');
       expect(statSync(left).mode & 0o777).toBe(0o600);
       // The report says so whatever became of the probe, naming the account, never the value.
-      expect(r.report.errors).toEqual(expect.arrayContaining([expect.objectContaining({ where: 'credential change', message: expect.stringContaining('credential "admin"') })]));
+      expect(r.report.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ where: 'credential change', message: expect.stringContaining('credential "admin"') })]),
+      );
       expect(JSON.parse(readFileSync(left, 'utf8'))).toMatchObject({ new: fresh, original: LAB });
 
       // As `resume` would: the probe runs again in the same run folder, finds secrets.json and changes the value back first.
