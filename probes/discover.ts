@@ -11,7 +11,7 @@ import { MqttClient } from 'mqtt';
 import type { ProbeContext } from '../harness/types';
 import type { PortRecord } from './ports';
 import { probeSshService } from './ssh';
-import { httpRequest, type HttpResponse } from './util/http';
+import { httpRequest, urlHost, type HttpResponse } from './util/http';
 import { TelnetSession } from './util/telnet';
 import { parseChallenge } from './credentials/http-digest';
 import { isTodo } from '../harness/device-file/schema';
@@ -109,8 +109,7 @@ async function crawl(ctx: ProbeContext, port: number, isTls: boolean, s: Discove
     if (res.status >= 300 && res.status < 400 && location) {
       if (p === '/' && /^https:/i.test(location)) s.redirectsTo = location;
       try {
-        const host = ctx.connector.host.includes(':') ? `[${ctx.connector.host}]` : ctx.connector.host;
-        const u = new URL(location, `http://${host}:${port}${p}`);
+        const u = new URL(location, `http://${urlHost(ctx.connector.host)}:${port}${p}`);
         if (u.hostname.replace(/^\[|\]$/g, '') === ctx.connector.host && (u.port === '' || Number(u.port) === port)) queue.push(u.pathname);
       } catch {
         /* a Location that is no URL: nothing to follow */

@@ -20,9 +20,9 @@ import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { openPorts } from './ports';
 import { UDP_DEFAULTS, UdpPortFact } from './udp';
 import { printable } from './util/banner';
-import { httpRequest, type HttpResponse } from './util/http';
+import { httpRequest, urlHost, type HttpResponse } from './util/http';
 import { runAction } from './util/actions';
-import { askSnmp, SNMP_LIMITS } from './util/snmp-walk';
+import { askSnmp, labCommunity, SNMP_LIMITS } from './util/snmp-walk';
 
 export const IDENTITY_CHANNELS = ['web', 'banner', 'snmp', 'upnp', 'mdns'] as const;
 
@@ -191,8 +191,7 @@ async function webPages(ctx: ProbeContext, l: Looker, port: number, tls: boolean
     if (!location) return;
     let next: URL;
     try {
-      const host = ctx.connector.host.includes(':') ? `[${ctx.connector.host}]` : ctx.connector.host;
-      next = new URL(location, `${at.tls ? 'https' : 'http'}://${host}:${at.port}${at.path}`);
+      next = new URL(location, `${at.tls ? 'https' : 'http'}://${urlHost(ctx.connector.host)}:${at.port}${at.path}`);
     } catch {
       return;
     }
@@ -204,7 +203,7 @@ async function webPages(ctx: ProbeContext, l: Looker, port: number, tls: boolean
 
 /** The admin pages behind the lab credential (a model shown only after login is still shown to the user). */
 async function loggedInPages(ctx: ProbeContext, l: Looker, httpPorts: Map<number, boolean>): Promise<void> {
-  const host = ctx.connector.host.includes(':') ? `[${ctx.connector.host}]` : ctx.connector.host;
+  const host = urlHost(ctx.connector.host);
   for (const a of ctx.device.auth) {
     if (!a.path || !a.credential || (a.scheme !== 'basic' && a.scheme !== 'digest') || !httpPorts.has(a.port)) continue;
     const tls = httpPorts.get(a.port) === true;
@@ -218,8 +217,7 @@ async function loggedInPages(ctx: ProbeContext, l: Looker, httpPorts: Map<number
 
 /** The SNMP system group (sysDescr, sysName…), with the lab's community first, then the defaults. */
 async function snmpSystem(ctx: ProbeContext, l: Looker, port: number): Promise<void> {
-  const lab = ctx.device.auth.find((a) => a.port === port && a.protocol === 'snmp' && a.credential);
-  const community = lab ? ctx.device.credentials[lab.credential!]?.password : undefined;
+  const community = labCommunity(ctx, port);
   const r = await askSnmp(ctx, port, [...(community ? [community] : []), 'public'], {
     versions: [snmp.Version2c, snmp.Version1],
     limits: { ...SNMP_LIMITS, objects: 10, seconds: 5 },

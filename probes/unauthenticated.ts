@@ -23,7 +23,7 @@ import { WaitableText } from './util/waitable-text';
 import { ftpLogin } from './util/ftp';
 import { walkAnonymousFtp } from './util/ftp-walk';
 import snmp from 'net-snmp';
-import { DEFAULT_COMMUNITIES, SNMP_LIMITS, askSnmp } from './util/snmp-walk';
+import { DEFAULT_COMMUNITIES, SNMP_LIMITS, askSnmp, labCommunity } from './util/snmp-walk';
 import { parsePortSpec } from '../harness/device-file/schema';
 import { MQTT_WINDOW_MS, mqttListen } from './util/mqtt-listen';
 
@@ -565,8 +565,7 @@ async function snmpWithoutCredentials(ctx: ProbeContext, port: number, declared:
       },
     };
   }
-  const lab = ctx.device.auth.find((a) => a.port === port && a.protocol === 'snmp' && a.credential);
-  const community = lab ? ctx.device.credentials[lab.credential!]?.password : undefined;
+  const community = labCommunity(ctx, port);
   if (community === undefined)
     return {
       asked: true,

@@ -3,7 +3,7 @@ import type { Observation, ProbeContext } from '../../harness/types';
 import { openPorts } from '../ports';
 import { declaredCertificateOnly, labClientCert } from '../util/client-cert';
 import { ADAPTER_FOR } from './adapters';
-import { httpRequest, type HttpResponse } from '../util/http';
+import { httpRequest, urlHost, type HttpResponse } from '../util/http';
 import { passwordForms } from '../discover';
 import { cookiesOf } from './http-form';
 import type { LoginTarget } from './adapter';
@@ -76,7 +76,7 @@ async function followSameHost(ctx: ProbeContext, port: number, isTls: boolean, s
 /** A Location on the same device (relative, or absolute with the device's host and this port) as a path; else undefined. */
 function sameHostPath(location: string, base: string, host: string, port: number): string | undefined {
   try {
-    const u = new URL(location, `http://${host.includes(':') ? `[${host}]` : host}:${port}${base}`);
+    const u = new URL(location, `http://${urlHost(host)}:${port}${base}`);
     const sameHost = u.hostname.replace(/^\[|\]$/g, '') === host && Number(u.port || (u.protocol === 'https:' ? 443 : 80)) === port;
     return sameHost ? `${u.pathname}${u.search}` : undefined;
   } catch {

@@ -28,6 +28,11 @@ export interface HttpResponse {
   elapsedMs: number;
 }
 
+/** A host as it goes in a URL: an IPv6 literal in brackets (RFC 3986 §3.2.2). */
+export function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 /** The Authorization header of HTTP Basic (RFC 7617). */
 export function basicAuth(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;

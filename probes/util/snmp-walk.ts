@@ -8,6 +8,12 @@
 import snmp from 'net-snmp';
 import type { ProbeContext } from '../../harness/types';
 
+/** The lab's own community for an SNMP port (auth[] with protocol snmp, its credential's password), if declared. */
+export function labCommunity(ctx: Pick<ProbeContext, 'device'>, port: number): string | undefined {
+  const lab = ctx.device.auth.find((a) => a.port === port && a.protocol === 'snmp' && a.credential);
+  return lab ? ctx.device.credentials[lab.credential!]?.password : undefined;
+}
+
 /** The universal defaults (SNMPv1/v2c, RFC 1157 §3.2.5 practice): read-only "public", read-write "private". */
 export const DEFAULT_COMMUNITIES = ['public', 'private'] as const;
 /** system (1.3.6.1.2.1.1) and interfaces (1.3.6.1.2.1.2), MIB-II (RFC 1213). */

@@ -76,6 +76,14 @@ function facts(input: JudgeInput): { ok: true; f: UpdateFacts } | { ok: false; j
 }
 
 const stepOf = (f: UpdateFacts, s: UpdateStepName): UpdateStep | undefined => f.steps.find((x) => x.step === s);
+
+/** An image the sequence never offered: not-tested when the device file gave none, inconclusive when the sequence stopped first. */
+function notOffered(f: UpdateFacts, step: UpdateStepName, findings: Finding[]): CheckJudgement {
+  const why = f.notAttempted.find((n) => n.step === step)?.why;
+  return why
+    ? { verdict: 'not-tested', rationale: `no ${step} image offered: ${why}`, findings }
+    : { verdict: 'inconclusive', rationale: `the sequence stopped before the ${step} image: ${f.stopped ?? 'unknown'}`, findings };
+}
 const moved = (s: UpdateStep): string => `${s.versionBefore} → ${s.versionAfter ?? '?'}`;
 
 function trail(f: UpdateFacts): Finding[] {
@@ -160,12 +168,7 @@ export const updateRollbackCheck: Check = {
       findings.unshift({ severity: 'high', message: `the older genuine image was installed: version ${moved(older)}` });
       return { verdict: 'fail', rationale: `the device went back to an older image (${moved(older)})`, findings };
     }
-    if (!older) {
-      const why = f.notAttempted.find((n) => n.step === 'older')?.why;
-      return why
-        ? { verdict: 'not-tested', rationale: `no older image offered: ${why}`, findings }
-        : { verdict: 'inconclusive', rationale: `the sequence stopped before the older image: ${f.stopped ?? 'unknown'}`, findings };
-    }
+    if (!older) return notOffered(f, 'older', findings);
     if (older.installed === null)
       return { verdict: 'inconclusive', rationale: `whether the older image was installed cannot be seen: ${older.note ?? 'no version after it'}`, findings };
     const broken = mechanismWorks(f);
@@ -217,12 +220,7 @@ export const updateCapabilityCheck: Check = {
         findings,
       };
     }
-    if (!g) {
-      const why = f.notAttempted.find((n) => n.step === 'genuine')?.why;
-      return why
-        ? { verdict: 'not-tested', rationale: `no genuine image offered: ${why}`, findings }
-        : { verdict: 'inconclusive', rationale: `the sequence stopped before the genuine image: ${f.stopped ?? 'unknown'}`, findings };
-    }
+    if (!g) return notOffered(f, 'genuine', findings);
     if (g.installed === null)
       return { verdict: 'inconclusive', rationale: `whether the genuine image went in cannot be seen: ${g.note ?? 'no version after it'}`, findings };
     // Not installed: a failure only when the image is known to carry another version than the one running.
