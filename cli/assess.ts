@@ -1,5 +1,5 @@
 /** Assessing one device: shared by `run`, `resume`, `demo` and fleet runs. */
-import { checkVulnerabilitySources } from '../probes/vulnerabilities';
+import { checkVulnerabilitySources, knownVulnerabilitiesProbe } from '../probes/vulnerabilities';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { ProbeResult } from '../harness/types';
@@ -10,7 +10,8 @@ import { StarbenchError } from '../harness/errors';
 import { createLogger } from '../harness/logger';
 import { DEFAULT_PROFILE, loadProfile } from '../harness/profile';
 import { checkAnswers } from '../harness/review';
-import { executeRun } from '../harness/runner';
+import { executeRun, planProbes } from '../harness/runner';
+import { checksForProfile } from '../harness/judge';
 import { SecretRegistry } from '../harness/secrets';
 import { EXIT } from '../harness/verdict';
 import type { Registry } from '../harness/registry';
@@ -113,12 +114,15 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const device: DeviceFile = extraFeeds.length
     ? { ...scanned, vulnerabilities: { feeds: [...(scanned.vulnerabilities?.feeds ?? []), ...extraFeeds], reports: scanned.vulnerabilities?.reports ?? [] } }
     : scanned;
-  await checkVulnerabilitySources(device);
   const registry = loadRegistry(v.plugin);
   const profileRef = resume?.profileId ?? v.profile ?? DEFAULT_PROFILE;
   const profile = loadProfile(profileRef);
   checkAnswers(profile, device.review ?? [], device.sourcePath);
   const only = resume ? resume.only : checkOnly(list(v.only), registry);
+  // The feeds are read before the run touches the device, and only when the run will match against them (a full NVD
+  // takes tens of seconds): not for a profile or --only without the check, nor on a resume that keeps its result.
+  const planned = planProbes(checksForProfile(profile, only), registry.checks, registry.probes);
+  if (planned.includes(knownVulnerabilitiesProbe.id) && !resume?.results.has(knownVulnerabilitiesProbe.id)) await checkVulnerabilitySources(device);
   const formats = checkFormats(list(v.format) ?? DEFAULT_FORMATS, profile.id);
   const probeTimeoutMs = seconds(v['probe-timeout'], 'probe-timeout');
   const deadlineMs = seconds(v.deadline, 'deadline');

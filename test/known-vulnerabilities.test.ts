@@ -377,5 +377,9 @@ describe('the CLI and a broken feed', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${cut}: is truncated or not valid JSON`);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // A run that will not match against the feed (--only without the check) does not read it.
+    const other = await starbench(['run', file, '--vuln-feed', cut, '--only', 'comms.ssh', '--out', dir, '--quiet']);
+    expect(other.code).not.toBe(2);
+    expect(other.stderr).not.toContain(cut);
   }, 60_000);
 });
