@@ -284,6 +284,37 @@ async function changeBack(
   };
 }
 
+/**
+ * Ask again, after `holdSeconds`, every interface that showed the change (new value in, old value out): a device that
+ * puts the old value back a few seconds later (a config rollback, a boot-time job) shows it now. The later answer
+ * stands when it is worse. The old value goes first, after the quiet spell, so that a refusal that came from a session
+ * the new value held at the time is not taken for the change.
+ */
+async function holdsStill(
+  ctx: ProbeContext,
+  cc: CredentialChange,
+  ifaces: Iface[],
+  records: InterfaceLogins[],
+  stage: 'changed' | 'restarted',
+  values: { username: string; fresh: string; original: string },
+): Promise<void> {
+  const shown = ifaces.map((i, n) => ({ i, n })).filter(({ n }) => records[n][stage]?.new.result === 'accepted' && records[n][stage]?.old.result === 'refused');
+  if (shown.length === 0 || cc.holdSeconds === 0) return;
+  await sleepUnlessAborted(ctx.signal, cc.holdSeconds * 1000);
+  for (const { i, n } of shown) {
+    // The old value first this time, after a quiet spell: a refusal that came from a session the new value held is gone.
+    const { username, fresh, original } = values;
+    const old = await tryLogin(holding(ctx, cc.account, fresh), i, username, original, true);
+    const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, true);
+    const later = { new: nu, old };
+    if (later.new.result !== 'accepted' || later.old.result !== 'refused')
+      records[n][stage] = {
+        new: later.new.result === 'accepted' ? later.new : { ...later.new, detail: `${later.new.detail} (${cc.holdSeconds} s later; it had logged in)` },
+        old: later.old.result === 'refused' ? later.old : { ...later.old, detail: `${later.old.detail} (${cc.holdSeconds} s later; it had been refused)` },
+      };
+  }
+}
+
 /** A change an interrupted attempt left behind (secrets.json): put the lab value back before anything else. */
 async function recover(ctx: ProbeContext, cc: CredentialChange, ifaces: Iface[], left: Secrets): Promise<string> {
   const logins: LoginResult[] = [];
@@ -433,6 +464,8 @@ export const credentialChangeProbe: Probe = {
         for (const { i, n } of pending)
           records[n].changed = await oldRefused(ctx, cc.account, i, { username, fresh, original }, records[n].before.result === 'accepted');
       }
+      // What held: asked once more after holdSeconds (a device that rolls its config back a few seconds later).
+      await holdsStill(ctx, cc, ifaces, records, 'changed', { username, fresh, original });
       const took = records.some((r) => r.changed?.new.result === 'accepted');
 
       // 4. Restart persistence, in the same session: the value the user set, and the firmware installed, kept.
@@ -463,6 +496,7 @@ export const credentialChangeProbe: Probe = {
               records[n].changed?.new.result === 'accepted',
               Date.now() + LOGIN_RETRY_MS,
             );
+        if (watched.value.returned.returned) await holdsStill(ctx, cc, ifaces, records, 'restarted', { username, fresh, original });
       }
     } finally {
       // 5. Back to the lab value, logging in with what the action's own interface accepted last. Also when the probe

@@ -68,7 +68,9 @@ export function modelPattern(model: string): RegExp | null {
   // One word alone must look like a model number (letters and digits), or be long: "Pro", "Mini", "100" match too much.
   if (parts.length === 1 && !(/\p{L}/u.test(parts[0]) && /\p{N}/u.test(parts[0])) && parts[0].length < 5) return null;
   const esc = parts.map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-  return new RegExp(`(?<![\\p{L}\\p{N}])${esc.join('[\\s._/-]?')}(?![\\p{L}\\p{N}])`, 'iu');
+  // Not inside a longer name, nor followed by a variant suffix ("SB-CAM-X-Pro", "SB-CAM-X/2"); an underscore may follow
+  // (an SSH identification "SSH-2.0-SB-CAM-X_sshd").
+  return new RegExp(`(?<![\\p{L}\\p{N}])${esc.join('[\\s._/-]?')}(?![\\p{L}\\p{N}]|[-/][\\p{L}\\p{N}])`, 'iu');
 }
 
 /** The declared firmware version, not as part of a longer one (1.2.3 is not in 1.2.30 or 11.2.3). */

@@ -126,6 +126,7 @@ const device = (port: number, extra: Partial<DeviceFileInput> = {}): DeviceFileI
   credentialChange: {
     account: 'admin',
     settleSeconds: 0.2,
+    holdSeconds: 2,
     http: { url: `http://127.0.0.1:${port}/passwd`, method: 'POST', credential: 'admin', body: 'old={{old}}&new={{new}}' },
   },
   restart: { http: { url: `http://127.0.0.1:${port}/reboot`, method: 'POST', credential: 'admin' } },

@@ -200,6 +200,12 @@ const credentialChange = z
   .strictObject({
     account: nonEmpty.describe('the name, under credentials:, of the lab credential the action changes'),
     settleSeconds: z.number().min(0).max(600).default(3).describe('wait after the change before the old and new values are tried'),
+    holdSeconds: z
+      .number()
+      .min(0)
+      .max(600)
+      .default(10)
+      .describe('how long the change must hold: both values are tried again this much later (after the change, and after the restart)'),
     http: httpAction.optional(),
     ssh: sshAction.optional(),
     serial: serialAction.optional(),

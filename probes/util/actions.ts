@@ -386,7 +386,7 @@ export const deviceReturnSchema = z.object({
   how: z.string(),
   /** Milliseconds from the start of the wait to the first poll the device did not answer: it had gone away (a restart). */
   awayAfterMs: z.number().optional(),
-  /** Polls the device did not answer before it came back (one can be a slow answer; several are an absence). */
+  /** Polls the device did not answer at all before it came back (an HTTP answer, even a 503, is not one; one silent poll can be a slow answer, several are an absence). */
   missedPolls: z.number().int().optional(),
 });
 export type DeviceReturn = z.infer<typeof deviceReturnSchema>;
@@ -412,15 +412,18 @@ export async function waitForDevice(ctx: ProbeContext, opts: { settleMs: number;
   while (!ctx.signal.aborted) {
     polls++;
     const polledAt = Date.now() - started;
+    // An answer that is not the version (a 503 "rebooting", a 401) is not the device away: only silence is.
+    let answered = false;
     if (version && !version.operator) {
       const r = await runAction(ctx, 'update.version', version, { read: true, once: true, timeoutMs: Math.min(5000, Math.max(500, deadline - Date.now())) });
       if (r.record.ok && r.record.value)
         return { returned: true, afterMs: Date.now() - started, polls, version: r.record.value, how, awayAfterMs, missedPolls };
+      answered = r.record.status !== undefined;
     } else if (port !== undefined) {
       if ((await ctx.connector.portState(port)) === 'open') return { returned: true, afterMs: Date.now() - started, polls, how, awayAfterMs, missedPolls };
     } else return { returned: true, afterMs: Date.now() - started, polls, how };
     awayAfterMs ??= polledAt;
-    missedPolls += 1;
+    if (!answered) missedPolls += 1;
     // Poll once a second up to the bound, and once more at it.
     const left = deadline - Date.now();
     if (left <= 0) break;

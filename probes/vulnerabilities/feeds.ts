@@ -230,12 +230,19 @@ function osvEntryOf(r: OsvRecord, where: string): FeedEntry {
     for (const range of a.ranges ?? []) {
       // GIT ranges name commits, not versions a banner shows.
       if (range.type === 'GIT') continue;
-      let start: string | undefined;
+      // "introduced" opens a range, "fixed"/"last_affected" close it; one left open (no fix yet) affects every later version.
+      let open: { start?: string } | undefined;
       for (const e of range.events ?? []) {
-        if (e.introduced !== undefined) start = String(e.introduced) === '0' ? undefined : String(e.introduced);
-        else if (e.fixed !== undefined) affects.push({ package: String(pkg), range: { startIncluding: start, endExcluding: String(e.fixed) } });
-        else if (e.last_affected !== undefined) affects.push({ package: String(pkg), range: { startIncluding: start, endIncluding: String(e.last_affected) } });
+        if (e.introduced !== undefined) open = { start: String(e.introduced) === '0' ? undefined : String(e.introduced) };
+        else if (e.fixed !== undefined) {
+          affects.push({ package: String(pkg), range: { startIncluding: open?.start, endExcluding: String(e.fixed) } });
+          open = undefined;
+        } else if (e.last_affected !== undefined) {
+          affects.push({ package: String(pkg), range: { startIncluding: open?.start, endIncluding: String(e.last_affected) } });
+          open = undefined;
+        }
       }
+      if (open) affects.push({ package: String(pkg), range: { startIncluding: open.start ?? '0' } });
     }
     if (Array.isArray(a.versions))
       for (const v of a.versions.slice(0, MAX_VERSIONS)) if (typeof v === 'string') affects.push({ package: pkg, range: { exact: v } });
