@@ -12,6 +12,7 @@ import type { DeviceFile } from './device-file/schema';
 import type { Check, CheckResult, Probe, ProbeResult } from './types';
 import { countVerdicts, exitCodeFor, runSummary } from './verdict';
 import { TOOL_VERSION } from './version';
+import { destinationTable } from './traffic';
 
 export interface RunMeta {
   id: string;
@@ -100,5 +101,6 @@ export function assembleReport(input: AssembleInput): Report {
     },
     errors: input.errors ?? [],
     authLedger: input.authLedger,
+    ...(results.has('traffic') ? { destinations: destinationTable(results.get('traffic'), device.traffic?.declaredDestinations) } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * source of truth; `starbench schema report` prints it as JSON Schema and the
  * tests validate real output against that JSON Schema.
  */
+import { destinationRowSchema } from './destination-row';
 import { z } from 'zod';
 import { declarationSchema } from './review';
 import { VERDICTS } from './verdict';
@@ -113,6 +114,8 @@ export const reportSchema = z.object({
     notAttempted: z.array(z.object({ what: z.string(), why: z.string() })),
   }),
   errors: z.array(z.object({ where: z.string(), message: z.string() })),
+  /** Where the device itself connected during the traffic watch (the traffic probe): one row per destination. */
+  destinations: z.array(destinationRowSchema).optional(),
   /** The device's lockout ledger: failed logins counted per group, lock signals, and every wait for the lab credential to work again. */
   authLedger: z
     .object({

@@ -34,6 +34,7 @@ export class SecretRegistry {
     // names; findings never print passwords anyway.
     for (const c of Object.values(device.credentials)) if (c.password === undefined || !publicValues.has(c.password)) reg.add(c.password);
     for (const v of Object.values(device.personalData?.canaries ?? {})) reg.add(v);
+    for (const v of Object.values(device.traffic?.secrets ?? {})) reg.add(v);
     for (const a of device.auth) if (a.factoryPassword !== undefined && !publicValues.has(a.factoryPassword)) reg.add(a.factoryPassword);
     return reg;
   }

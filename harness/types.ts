@@ -70,12 +70,13 @@ export interface ProbeResult {
 /**
  * The order of disruptive probes, declared here and nowhere else: the UART
  * first (it only reads, and a later reboot would change what it shows), then
- * brute force (lockouts are waited out), then updates, then credential change
+ * the watch of what the device sends on its own (a quiet bench, the device
+ * as it came, its cloud link cut only by the opt-in MITM), then brute force (lockouts are waited out), then updates, then credential change
  * and restart persistence (one shared restart), an opt-in load test (it may
  * take the device down) and the factory reset last, because a reset may
  * restore the lab credential and wipe what the others need.
  */
-export const DISRUPTIVE_ORDER = ['serial-console', 'brute-force', 'update', 'credential-change', 'restart', 'load', 'factory-reset'] as const;
+export const DISRUPTIVE_ORDER = ['serial-console', 'traffic', 'brute-force', 'update', 'credential-change', 'restart', 'load', 'factory-reset'] as const;
 export type DisruptivePhase = (typeof DISRUPTIVE_ORDER)[number];
 
 /** What a probe needs before it can run; when missing it skips with a reason. */

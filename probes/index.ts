@@ -15,6 +15,7 @@ import { resetProbe } from './reset';
 import { identificationProbe } from './identification';
 import { credentialChangeProbe } from './credential-change';
 import { knownVulnerabilitiesProbe } from './vulnerabilities';
+import { trafficProbe } from './traffic';
 
 export const ALL_PROBES: Probe[] = [
   tcpPortsProbe,
@@ -31,6 +32,7 @@ export const ALL_PROBES: Probe[] = [
   updateProbe,
   personalDataProbe,
   credentialChangeProbe,
+  trafficProbe,
   resetProbe,
 ];
 

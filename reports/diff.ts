@@ -5,6 +5,7 @@
  * there, or a finding that was not there; any of those makes the exit code 1.
  */
 import type { Report } from '../harness/report';
+import type { DestinationRow } from '../harness/destination-row';
 import { verdictChange, type Verdict } from '../harness/verdict';
 import { escapeXml as h } from './escape';
 
@@ -19,6 +20,8 @@ export interface RunDiff {
   b: { run: string; device: string; profile: string };
   firmware: { declared: [string | null, string | null]; observed: [string | null, string | null]; changed: boolean };
   services: { added: Service[]; removed: Service[] };
+  /** Where the device connects: destinations new in the compared unit, and gone from it (present when both runs watched traffic). */
+  destinations?: { added: DestinationRow[]; removed: DestinationRow[] };
   checks: Array<{ id: string; from: Verdict; to: Verdict; change: 'worse' | 'better' | 'changed' }>;
   newFindings: Array<{ check: string; severity: string; message: string }>;
   worse: boolean;
@@ -57,6 +60,15 @@ export function diffRuns(a: Report, b: Report): RunDiff {
   const inA = new Set(sa.map(key));
   const inB = new Set(sb.map(key));
   const services = { added: sb.filter((s) => !inA.has(key(s))), removed: sa.filter((s) => !inB.has(key(s))) };
+  // A destination is its names when it has any (addresses of a cloud move), else its address; with port and transport.
+  const dkey = (x: DestinationRow): string => `${x.transport}/${x.port}/${x.names.length ? x.names.join(',') : x.address}`;
+  const destinations =
+    a.destinations && b.destinations
+      ? {
+          added: b.destinations.filter((x) => !x.local && !a.destinations!.some((y) => dkey(y) === dkey(x))),
+          removed: a.destinations.filter((x) => !x.local && !b.destinations!.some((y) => dkey(y) === dkey(x))),
+        }
+      : undefined;
   const checksA = new Map(a.checks.map((c) => [c.id, c]));
   const checks: RunDiff['checks'] = [];
   const newFindings: RunDiff['newFindings'] = [];
@@ -71,10 +83,13 @@ export function diffRuns(a: Report, b: Report): RunDiff {
     for (const f of c.findings)
       if (f.severity !== 'info' && !seen.has(findingKey(f.message))) newFindings.push({ check: c.id, severity: f.severity, message: f.message });
   }
-  const worse = services.added.length > 0 || checks.some((c) => c.change === 'worse') || newFindings.length > 0;
+  const worse = services.added.length > 0 || (destinations?.added.length ?? 0) > 0 || checks.some((c) => c.change === 'worse') || newFindings.length > 0;
   const who = (r: Report) => ({ run: r.run.id, device: r.device.name, profile: r.profile.id });
-  return { a: who(a), b: who(b), firmware, services, checks, newFindings, worse };
+  return { a: who(a), b: who(b), firmware, services, ...(destinations ? { destinations } : {}), checks, newFindings, worse };
 }
+
+const dst = (x: DestinationRow): string =>
+  `${x.names.length ? `${x.names.join(', ')} ` : ''}${x.address}:${x.port}/${x.transport} ${x.protocol}${x.personalData.length ? ` (personal data: ${x.personalData.join(', ')})` : ''}`;
 
 const svc = (s: Service): string => `${s.transport.toUpperCase()} ${s.port}${s.service ? ` (${s.service})` : ''}`;
 
@@ -85,6 +100,10 @@ export function renderDiffText(d: RunDiff): string {
   );
   lines.push(`services added: ${d.services.added.map(svc).join(', ') || 'none'}`);
   lines.push(`services removed: ${d.services.removed.map(svc).join(', ') || 'none'}`);
+  if (d.destinations) {
+    lines.push(`destinations added: ${d.destinations.added.map(dst).join('; ') || 'none'}`);
+    lines.push(`destinations removed: ${d.destinations.removed.map(dst).join('; ') || 'none'}`);
+  } else lines.push('destinations: not compared (one of the runs did not watch the traffic)');
   lines.push(`checks that changed verdict: ${d.checks.length || 'none'}`);
   for (const c of d.checks) lines.push(`  ${c.change.padEnd(7)} ${c.id}: ${c.from} → ${c.to}`);
   lines.push(`new findings: ${d.newFindings.length || 'none'}`);
@@ -103,6 +122,11 @@ export function renderDiffHtml(d: RunDiff): string {
 <p>Certified: ${h(d.a.device)} (<code>${h(d.a.run)}</code>) · compared: ${h(d.b.device)} (<code>${h(d.b.run)}</code>)</p>
 <h2>Firmware</h2><p>${d.firmware.changed ? '<strong>changed</strong>' : 'same'}: declared ${h(d.firmware.declared[0] ?? '—')} → ${h(d.firmware.declared[1] ?? '—')}, observed ${h(d.firmware.observed[0] ?? '—')} → ${h(d.firmware.observed[1] ?? '—')}</p>
 <h2>Services</h2><p>Added: ${h(d.services.added.map(svc).join(', ') || 'none')}</p><p>Removed: ${h(d.services.removed.map(svc).join(', ') || 'none')}</p>
+<h2>Destinations</h2>${
+    d.destinations
+      ? `<p>Added: ${h(d.destinations.added.map(dst).join('; ') || 'none')}</p><p>Removed: ${h(d.destinations.removed.map(dst).join('; ') || 'none')}</p>`
+      : '<p>not compared (one of the runs did not watch the traffic)</p>'
+  }
 <h2>Checks that changed verdict</h2>${rows ? `<table><tr><th>Check</th><th>Certified</th><th>Now</th><th>Change</th></tr>${rows}</table>` : '<p>none</p>'}
 <h2>New findings</h2>${d.newFindings.length ? `<ul>${d.newFindings.map((f) => `<li>[${h(f.severity)}] <code>${h(f.check)}</code>: ${h(f.message)}</li>`).join('')}</ul>` : '<p>none</p>'}
 </body></html>

@@ -83,6 +83,13 @@ ${c.evidence.length ? `<p class="muted">${h(m.evidence)}: ${c.evidence.map((e) =
   const reviewRows = review
     .map((r) => `<tr><td><code>${h(r.id)}</code></td><td>${reqTitle(r.title)}</td><td>${rec(r.reviewerPrompt ?? r.rationale)}</td></tr>`)
     .join('\n');
+  const dests = report.destinations ?? [];
+  const destRows = dests
+    .map(
+      (x) =>
+        `<tr><td>${h(x.names.join(', ') || '—')}</td><td><code>${h(x.address)}:${x.port}/${h(x.transport)}</code></td><td>${h(x.protocol)}</td><td>${h(x.tls ?? '—')}</td><td>${h(x.personalData.join(', ') || '—')}</td><td>${h(x.inClear.join(', ') || '—')}</td><td>${x.declared === null ? '—' : x.declared ? h(m.yes) : `<strong>${h(m.no)}</strong>`}</td></tr>`,
+    )
+    .join('\n');
   const notAttempted = report.scope.notAttempted.map((n) => `<li>${h(n.what)} — ${rec(n.why)}</li>`).join('');
   const errors = report.errors.map((e) => `<li>${h(e.where)}: ${rec(e.message)}</li>`).join('');
   const counts = Object.entries(report.summary.counts)
@@ -123,6 +130,11 @@ ${reqRows}</table>
 <h2>${h(m.checks)}</h2>
 ${lang === 'en' ? '' : `<p class="muted">${h(m.recordNote)}</p>`}
 ${checks}
+${
+  report.destinations
+    ? `<h2>${h(m.destinations)}</h2><p class="muted">${h(m.destinationsNote)}</p>${dests.length ? `<table><tr>${m.destinationCols.map((c) => `<th>${h(c)}</th>`).join('')}</tr>${destRows}</table>` : `<p>—</p>`}`
+    : ''
+}
 <h2>${h(m.review)}</h2>
 ${review.length ? `<table><tr><th>${h(m.id)}</th><th>${h(m.requirement)}</th><th>${h(m.whatToLookFor)}</th></tr>${reviewRows}</table>` : `<p>${h(m.reviewNone)}</p>`}
 <h2>${h(m.scope)}</h2>

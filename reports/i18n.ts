@@ -46,6 +46,11 @@ export interface Messages {
   reviewNone: string;
   whatToLookFor: string;
   scope: string;
+  destinations: string;
+  destinationsNote: string;
+  destinationCols: [name: string, address: string, protocol: string, tls: string, personalData: string, inClear: string, declared: string];
+  yes: string;
+  no: string;
   scopeText: (target: string, serial: string | undefined, limit: number) => string;
   notAttempted: string;
   harnessErrors: string;
@@ -105,6 +110,11 @@ const en: Messages = {
   reviewNone: 'Every requirement was assessed.',
   whatToLookFor: 'What to look for',
   scope: 'Scope of the run',
+  destinations: 'Where the device connects',
+  destinationsNote: 'Connections the device itself opened during the traffic watch (the capture is in the evidence).',
+  destinationCols: ['Name', 'Address', 'Protocol', 'TLS offered', 'Personal data', 'In clear', 'Declared'],
+  yes: 'yes',
+  no: 'no',
   scopeText: (target, serial, limit) =>
     `Target ${target}${serial ? `, serial port ${serial}` : ''}; at most ${limit} connections at once. starbench contacts nothing else.`,
   notAttempted: 'Not attempted, and why',
@@ -165,6 +175,11 @@ const ja: Messages = {
   reviewNone: 'すべての要求事項を評価しました。',
   whatToLookFor: '確認すべき点',
   scope: '実行の範囲',
+  destinations: '機器の接続先',
+  destinationsNote: '通信観測中に機器自身が開いた接続（キャプチャは証跡にあります）。',
+  destinationCols: ['名前', 'アドレス', 'プロトコル', '提示した TLS', '個人データ', '平文で送信', '申告済み'],
+  yes: 'はい',
+  no: 'いいえ',
   scopeText: (target, serial, limit) =>
     `対象 ${target}${serial ? `、シリアルポート ${serial}` : ''}。同時接続は最大 ${limit}。これ以外には一切接続していません。`,
   notAttempted: '実施しなかった項目とその理由',
@@ -262,6 +277,22 @@ export const CHECK_TEXT_JA: Record<string, { title: string; fix: string }> = {
   'exposure.known-vulnerabilities': {
     title: '既知の脆弱性があるバージョンのサービスが動いていない',
     fix: '該当するコンポーネントを修正済みのリリースに更新し（バナーでバージョンを公開しないことも）、SBOM を脆弱性データベースと継続的に照合してください。',
+  },
+  'comms.outbound-plaintext': {
+    title: '機器が認証情報・トークン・個人データを平文で送信しない',
+    fix: 'クラウドやサービスとの通信はすべて証明書検証付きの TLS 1.2 以上で行い、ファームウェアは HTTPS で取得して署名を検証してからインストールしてください。',
+  },
+  'comms.outbound-tls': {
+    title: '機器の TLS クライアントが TLS 1.2 以上と強い暗号スイートのみを提示する',
+    fix: '機器の TLS クライアントを TLS 1.2/1.3 のみ、AEAD の暗号スイートのみ（RC4・3DES・NULL・EXPORT・匿名・CBC-SHA1 を除く）に設定してください。',
+  },
+  'comms.certificate-validation': {
+    title: '信頼できないサーバー証明書を拒否する（中間者攻撃試験）',
+    fix: '機器が開くすべての TLS 接続で、ベンダーのトラストアンカーに対する証明書チェーンとホスト名を検証してください。検証を無効にして出荷しないでください。',
+  },
+  'privacy.destinations': {
+    title: '製造者が申告した通信先にのみ接続する',
+    fix: '機器が接続するすべての通信先（クラウド、NTP、DNS、分析サービス）と、それぞれが受け取る個人データを申告し、不要な通信先への接続をやめてください。',
   },
 };
 

@@ -91,6 +91,8 @@ describe('catalogs', () => {
       'nistir-8425': ['resilience.restart-persistence', 'exposure.known-vulnerabilities'],
       // EN 303 645 asks for the maker's vulnerability monitoring (5.2-3, a process), not for a scan result on the device.
       'etsi-en-303-645': ['exposure.known-vulnerabilities'],
+      // JC-STAR ★1 has no row on where the device sends data (its privacy rows are ★2 and above).
+      'jc-star-1': ['privacy.destinations'],
     };
     for (const p of ['etsi-en-303-645', 'sg-cls-2', 'jc-star-1', 'nistir-8425', 'eu-cra-annex-1']) {
       const missing = all.filter((c) => !checksOf(p).has(c) && !(outside[p] ?? []).includes(c));
@@ -178,7 +180,7 @@ describe('re-judging a saved lab run under other schemes (no device)', () => {
       'S1.1-04': ['auth.brute-force'],
       'S1.1-08': ['update.integrity'],
       'S1.1-11': ['debug.serial-console'],
-      'S1.1-12': ['comms.tls', 'comms.ssh', 'comms.plaintext'],
+      'S1.1-12': ['comms.tls', 'comms.ssh', 'comms.plaintext', 'comms.outbound-plaintext', 'comms.outbound-tls', 'comms.certificate-validation'],
       'S1.1-13': ['exposure.undeclared-services', 'exposure.known-vulnerabilities'],
       'S1.1-15': ['privacy.data-deletion'],
       // The checks the saved run predates: mapped, and not-tested in it (their probes did not run).

@@ -222,6 +222,50 @@ const credentialChange = z
       ctx.addIssue({ code: 'custom', message: 'names no {{new}}: the action must say where the new value goes (URL, body, command or serial line)' });
   });
 
+/** A destination the maker declares: a DNS name (`*.vendor.example` for its subdomains), an address or a CIDR block, with an optional `:port`. */
+export const DESTINATION = /^(?:\*\.)?[A-Za-z0-9_.-]+(?:\/\d{1,3})?(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?:\/\d{1,3})?(?::\d{1,5})?$/;
+
+/**
+ * What the device sends on its own (JC-STAR S1.1-12, EN 303 645 5.5/6, EN 18031 SCM): a passive capture on the bench
+ * interface the device is behind, and, opt-in, a responder that answers the device's own TLS connections with a
+ * certificate it cannot trust.
+ */
+const traffic = z.strictObject({
+  interface: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,15}$/, 'must be a network interface name of this bench host (e.g. eth1, enx00e04c680001, br-lab)')
+    .describe('the bench interface the device is behind (a NIC or VLAN of its own): captured, and where the MITM responder listens'),
+  mac: z
+    .string()
+    .regex(/^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}$/, 'must be a MAC address like 02:00:5e:10:00:01')
+    .optional()
+    .describe("the device's MAC address: captured too (DHCP, ARP, IPv6 from addresses the device file does not name)"),
+  seconds: z.number().min(2).max(600).default(30).describe('how long to watch the device (at most 10 minutes)'),
+  maxMegabytes: z.number().min(1).max(500).default(20).describe('the capture stops at this size'),
+  provoke: z
+    .array(z.enum(['restart', 'update-check']))
+    .max(2)
+    .default([])
+    .describe('what to do at the start of the capture to make the device talk: restart it (devices phone home at boot), ask its version (a firmware check)'),
+  declaredDestinations: z
+    .array(z.string().regex(DESTINATION, 'must be a DNS name (*.vendor.example for subdomains), an address or CIDR, with an optional :port'))
+    .max(256)
+    .optional()
+    .describe('where the maker says the device connects (its cloud, NTP, DNS): anything else it contacts is undeclared'),
+  secrets: z
+    .record(z.string(), nonEmpty)
+    .default({})
+    .describe(
+      'values the device sends that must never cross in clear (its cloud token, a pairing key), by name; the lab credentials and canaries are searched too',
+    ),
+  mitm: z
+    .boolean()
+    .default(false)
+    .describe("answer the device's own TLS connections with an untrusted certificate (comms.certificate-validation): breaks its cloud link while it runs"),
+  mitmSeconds: z.number().min(2).max(600).optional().describe('how long the responder answers (default: traffic.seconds)'),
+});
+export type TrafficDecl = z.output<typeof traffic>;
+
 export const deviceFileSchema = z
   .strictObject({
     device: z.strictObject({
@@ -323,6 +367,9 @@ export const deviceFileSchema = z
       })
       .optional()
       .describe('what exposure.known-vulnerabilities matches the services against (also --vuln-feed)'),
+    traffic: traffic
+      .optional()
+      .describe('what the device sends on its own: a capture on the bench interface it is behind (comms.outbound-*, privacy.destinations)'),
     personalData: z
       .strictObject({
         declared: z.array(nonEmpty).default([]),

@@ -13,6 +13,7 @@ import { bruteForceCheck } from './auth-brute-force';
 import { modelIdentificationCheck } from './device-model-identification';
 import { credentialChangeCheck, restartPersistenceCheck } from './credential-change';
 import { knownVulnerabilitiesCheck } from './exposure-known-vulnerabilities';
+import { certificateValidationCheck, destinationsCheck, outboundPlaintextCheck, outboundTlsCheck } from './traffic';
 
 export const ALL_CHECKS: Check[] = [
   undeclaredServicesCheck,
@@ -33,6 +34,10 @@ export const ALL_CHECKS: Check[] = [
   restartPersistenceCheck,
   knownVulnerabilitiesCheck,
   updateCapabilityCheck,
+  outboundPlaintextCheck,
+  outboundTlsCheck,
+  certificateValidationCheck,
+  destinationsCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

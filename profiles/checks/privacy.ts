@@ -20,6 +20,7 @@ import { sameShape } from '../../probes/util/shape';
 import { SerialConsoleFact } from '../../probes/serial';
 import { UdpPortFact } from '../../probes/udp';
 import { UnauthenticatedFact, UnauthenticatedScanFact } from '../../probes/unauthenticated';
+import { TrafficDestinationFact, TrafficMitmFact } from '../../probes/traffic';
 
 /** A place a canary category was seen. */
 interface Sighting {
@@ -47,6 +48,26 @@ function sightings(input: JudgeInput): Sighting[] {
   for (const u of completedFacts(input, 'udp-services', UdpPortFact)) push(`UDP ${u.port} answer, to anyone on the network`, u.canaries, false, false);
   for (const s of completedFacts(input, 'serial', SerialConsoleFact)) push(`serial console ${s.path} output, without login`, s.canaries, false, false);
   for (const c of completedFacts(input, 'personal-data', PersonalDataChannelFact)) push(c.channel, c.categories, c.authenticated, c.clearText);
+  return out;
+}
+
+/** Personal data the device itself sent out: in clear in the capture, or read by the MITM responder. */
+function outboundSightings(input: JudgeInput): Sighting[] {
+  const out: Sighting[] = [];
+  for (const d of completedFacts(input, 'traffic', TrafficDestinationFact)) {
+    const categories = [...new Set(d.clear.filter((c) => c.kind === 'personal-data').map((c) => c.name))];
+    if (categories.length)
+      out.push({ where: `sent by the device in clear to ${d.names[0] ?? d.address}:${d.port}`, categories, authenticated: false, clearText: true });
+  }
+  for (const m of completedFacts(input, 'traffic', TrafficMitmFact))
+    for (const a of m.attempts)
+      if (a.categories.length)
+        out.push({
+          where: `sent by the device over TLS to ${a.sni ?? a.target} (read by the MITM responder)`,
+          categories: a.categories,
+          authenticated: false,
+          clearText: false,
+        });
   return out;
 }
 
@@ -111,7 +132,7 @@ export const disclosureCheck: Check = {
   title: 'Personal data handled is declared to the user',
   failsWhen: 'personal data the device is seen handling is not declared to the user',
   probes: ['personal-data'],
-  alsoReads: ['unauthenticated', ...CHANNEL_PROBES],
+  alsoReads: ['unauthenticated', 'traffic', ...CHANNEL_PROBES],
   implemented: true,
   fix: 'Tell the user, in the privacy notice and the device file (personalData.declared), every category of personal data the device processes.',
   judge(input) {
@@ -133,7 +154,7 @@ export const disclosureCheck: Check = {
     }
     const g = gate(input, 'personal-data');
     if (!g.ok) return g.judgement;
-    const seen = sightings(input);
+    const seen = [...sightings(input), ...outboundSightings(input)];
     const undeclared = categoriesOf(seen).filter((c) => !declared.includes(c));
     if (undeclared.length) {
       return {

@@ -1,0 +1,321 @@
+/**
+ * What the device sends on its own, from the traffic probe's capture:
+ * comms.outbound-plaintext, comms.outbound-tls, comms.certificate-validation
+ * (the opt-in MITM test) and privacy.destinations. Every one needs the
+ * capture's control — the bench's own connection to the device seen in the
+ * same capture — and a device that opened nothing during the watch is
+ * inconclusive: silence in a window is not evidence of anything.
+ */
+import { basis, factsOf, whyNotObserved } from '../../harness/facts';
+import { gate } from '../../harness/gate';
+import type { Check, CheckJudgement, Finding, JudgeInput, ProbeResult } from '../../harness/types';
+import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact } from '../../probes/traffic';
+import { declares, destinationLabel, type TrafficCapture, type TrafficDestination } from '../../harness/traffic';
+import { updateIntegrityCheck } from './update';
+
+const NO_SECTION: CheckJudgement = {
+  verdict: 'not-tested',
+  rationale: 'the device file has no traffic section: declare the bench interface the device is behind (traffic.interface) to watch what it sends',
+  findings: [],
+};
+
+/** Protocols that are clear by design and carry names, not user data. */
+const INFRASTRUCTURE = new Set(['dns', 'mdns', 'llmnr', 'nbns', 'ntp', 'dhcp', 'dhcpv6', 'ssdp', 'arp', 'icmp', 'icmpv6', 'igmp']);
+const ENCRYPTED = new Set(['tls', 'ssh', 'quic', 'dtls', 'wireguard', 'esp', 'isakmp']);
+
+interface Watch {
+  result: ProbeResult;
+  capture: TrafficCapture;
+  destinations: TrafficDestination[];
+}
+
+/** The watch capture and its destinations, or the judgement when they cannot carry one. */
+function watched(input: JudgeInput): { ok: true; w: Watch } | { ok: false; judgement: CheckJudgement } {
+  if (!input.device.traffic) return { ok: false, judgement: NO_SECTION };
+  const g = gate(input, 'traffic');
+  if (!g.ok) return g;
+  const capture = factsOf(g.result, TrafficCaptureFact).find((c) => c.phase === 'watch');
+  if (!capture) return { ok: false, judgement: { verdict: 'inconclusive', rationale: 'the traffic probe recorded no capture', findings: [] } };
+  const why = whyNotObserved(TrafficCaptureFact, capture);
+  if (why) return { ok: false, judgement: { verdict: 'inconclusive', rationale: why, findings: [] } };
+  const destinations = factsOf(g.result, TrafficDestinationFact).filter((d) => d.phase === 'watch');
+  return { ok: true, w: { result: g.result, capture, destinations } };
+}
+
+const silent = (c: TrafficCapture): CheckJudgement => ({
+  verdict: 'inconclusive',
+  rationale: `the device opened no connection of its own during the ${c.seconds} s watch on ${c.interface} (the bench's own connection was seen, so the capture worked): a silent window shows nothing about what it sends; lengthen traffic.seconds or provoke it (traffic.provoke)`,
+  findings: [],
+});
+
+const where = (c: TrafficCapture): string => `capture ${c.pcap ?? ''}`.trim();
+const isClear = (d: TrafficDestination): boolean => !d.tls && !ENCRYPTED.has(d.protocol);
+
+export const outboundPlaintextCheck: Check = {
+  id: 'comms.outbound-plaintext',
+  title: 'The device sends no credentials, tokens or personal data in clear',
+  failsWhen: 'credentials, tokens or personal data sent in clear, or firmware fetched over plain HTTP by a device that installs unsigned images',
+  probes: ['traffic'],
+  alsoReads: ['update'],
+  implemented: true,
+  fix: 'Send everything the device exchanges with its cloud and services over TLS 1.2+ with certificate validation; fetch firmware over HTTPS and verify its signature before installing.',
+  judge(input) {
+    const r = watched(input);
+    if (!r.ok) return r.judgement;
+    const { capture, destinations } = r.w;
+    const findings: Finding[] = [];
+    const clear = destinations.flatMap((d) => d.clear.map((c) => ({ d, c })));
+    for (const { d, c } of clear)
+      findings.push({
+        severity: 'high',
+        message: `${c.kind} ${c.name} sent in clear to ${destinationLabel(d)} (${c.how}; frame ${c.frame ?? d.firstFrame} of ${where(capture)})`,
+        port: d.port,
+        protocol: d.protocol,
+      });
+    const firmware = destinations.filter((d) => isClear(d) && d.firmware.length);
+    let firmwareFails = false;
+    let firmwareUnknown = false;
+    if (firmware.length) {
+      const integrity = input.result('update') ? updateIntegrityCheck.judge(input).verdict : 'not-tested';
+      for (const d of firmware) {
+        const fetch = `firmware fetched over plain HTTP from ${destinationLabel(d)}: ${d.firmware
+          .slice(0, 3)
+          .map((f) => `${f.uri} (frame ${f.frame})`)
+          .join(', ')}`;
+        if (integrity === 'fail') {
+          firmwareFails = true;
+          findings.push({
+            severity: 'high',
+            message: `${fetch}; and the device installs a tampered or unsigned image (update.integrity fails): anyone on the path can replace it`,
+          });
+        } else if (integrity === 'pass')
+          findings.push({ severity: 'low', message: `${fetch}; the device refuses tampered images (update.integrity passes), so the signature protects it` });
+        else {
+          firmwareUnknown = true;
+          findings.push({ severity: 'medium', message: `${fetch}; whether the device checks the signature is not known (update.integrity: ${integrity})` });
+        }
+      }
+    }
+    if (clear.length || firmwareFails)
+      return {
+        verdict: 'fail',
+        rationale: `the device sent ${[...new Set(clear.map(({ c }) => `${c.kind} ${c.name}`))].join(', ') || 'its firmware request'} in clear${firmwareFails ? ', and fetches firmware over plain HTTP without checking it' : ''} (${where(capture)})`,
+        findings,
+      };
+    if (capture.deviceFlows === 0) return silent(capture);
+    if (firmwareUnknown)
+      return {
+        verdict: 'inconclusive',
+        rationale: 'the device fetches firmware over plain HTTP and the update check did not say whether it verifies the image',
+        findings,
+      };
+    if (capture.truncated)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the capture stopped at its size bound (traffic.maxMegabytes ${input.device.traffic!.maxMegabytes}): what came after was not searched`,
+        findings,
+      };
+    const needles = Object.keys(input.device.personalData?.canaries ?? {}).length + Object.keys(input.device.traffic!.secrets).length;
+    const clearBytes = destinations.filter((d) => isClear(d) && !INFRASTRUCTURE.has(d.protocol) && d.bytesOut > 0);
+    for (const d of clearBytes) findings.push({ severity: 'info', message: `${d.bytesOut} byte(s) of ${d.protocol} in clear to ${destinationLabel(d)}` });
+    if (clearBytes.length && needles === 0)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the device sent ${clearBytes.length} unencrypted exchange(s) and nothing was enrolled to look for in them (no personalData.canaries, no traffic.secrets): enrol canaries to decide`,
+        findings,
+      };
+    const encrypted = destinations.filter((d) => !isClear(d)).length;
+    return {
+      verdict: 'pass',
+      rationale: `${capture.deviceFlows} connection(s) the device opened in ${capture.seconds} s to ${destinations.length} destination(s) (${encrypted} encrypted): no credential, token${needles ? `, secret or enrolled canary (${needles} looked for)` : ''} in clear`,
+      findings,
+      basis: basis(['traffic', TrafficCaptureFact], ['traffic', TrafficDestinationFact]),
+    };
+  },
+};
+
+/** Weak for a server to accept, but only noted when a client offers it among stronger suites. */
+const SOFT = new Set(['CBC with SHA-1']);
+const VERSION_RANK = ['SSLv2', 'SSLv3', 'TLSv1.0', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+export const outboundTlsCheck: Check = {
+  id: 'comms.outbound-tls',
+  title: "The device's own TLS client offers only TLS 1.2+ and strong suites",
+  failsWhen: "the device's TLS client offers a version below TLS 1.2 or a weak cipher suite",
+  probes: ['traffic'],
+  implemented: true,
+  fix: "Configure the device's TLS client for TLS 1.2 and 1.3 only, with AEAD suites (no RC4, 3DES, NULL, EXPORT, anonymous or CBC-SHA1 suites).",
+  judge(input) {
+    const r = watched(input);
+    if (!r.ok) return r.judgement;
+    const { capture, destinations } = r.w;
+    const tlsDests = destinations.filter((d) => d.tls);
+    if (capture.deviceFlows === 0) return silent(capture);
+    if (tlsDests.length === 0)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the device opened ${capture.deviceFlows} connection(s) in ${capture.seconds} s, none of them TLS: its TLS client (if it has one) was not seen`,
+        findings: [],
+      };
+    const findings: Finding[] = [];
+    for (const d of tlsDests) {
+      const t = d.tls!;
+      const old = t.versions.filter((v) => VERSION_RANK.indexOf(v) >= 0 && VERSION_RANK.indexOf(v) < VERSION_RANK.indexOf('TLSv1.2'));
+      if (old.length || (t.maxOffered && VERSION_RANK.indexOf(t.maxOffered) < VERSION_RANK.indexOf('TLSv1.2')))
+        findings.push({
+          severity: 'high',
+          message: `offers ${old.join(', ') || t.maxOffered} to ${destinationLabel(d)} (ClientHello frame ${t.frames[0]})`,
+          port: d.port,
+          protocol: 'tls',
+        });
+      // A client that offers CBC-SHA1 after AEAD suites (OpenSSL's default list) leaves the choice to the server: noted, not failed.
+      const broken = t.weakSuites.filter((s) => !SOFT.has(s.why));
+      const soft = t.weakSuites.filter((s) => SOFT.has(s.why));
+      const list = (xs: typeof t.weakSuites): string =>
+        `${xs
+          .slice(0, 6)
+          .map((s) => `${s.name} (${s.why})`)
+          .join(', ')}${xs.length > 6 ? ` and ${xs.length - 6} more` : ''}`;
+      if (broken.length)
+        findings.push({
+          severity: 'high',
+          message: `offers broken suites to ${destinationLabel(d)}: ${list(broken)} (frame ${t.frames[0]})`,
+          port: d.port,
+          protocol: 'tls',
+        });
+      if (soft.length)
+        findings.push({
+          severity: 'info',
+          message: `also offers ${list(soft)} to ${destinationLabel(d)}, after stronger suites`,
+          port: d.port,
+          protocol: 'tls',
+        });
+    }
+    if (findings.some((f) => f.severity === 'high'))
+      return { verdict: 'fail', rationale: `the device's TLS client offers what it should not (${where(capture)})`, findings };
+    return {
+      verdict: 'pass',
+      rationale: `${tlsDests.length} TLS destination(s): the device offers ${[...new Set(tlsDests.flatMap((d) => d.tls!.versions))].join(', ')} and no weak suite (${tlsDests
+        .map((d) => `${destinationLabel(d)}: ${d.tls!.suites.length} suites`)
+        .join('; ')})`,
+      findings: [...findings, ...tlsDests.map((d) => ({ severity: 'info' as const, message: `${destinationLabel(d)}: JA3 ${d.tls!.ja3.join(', ') || '-'}` }))],
+      basis: basis(['traffic', TrafficCaptureFact], ['traffic', TrafficDestinationFact]),
+    };
+  },
+};
+
+export const certificateValidationCheck: Check = {
+  id: 'comms.certificate-validation',
+  title: 'The device refuses a server certificate it cannot trust (man-in-the-middle test)',
+  failsWhen: 'the device completes a TLS handshake with a certificate from an untrusted CA (and sends data over it)',
+  probes: ['traffic'],
+  implemented: true,
+  fix: "Validate the server's certificate chain against the vendor's trust anchors and check the host name on every TLS connection the device opens; never ship with verification off.",
+  judge(input) {
+    const t = input.device.traffic;
+    if (!t) return NO_SECTION;
+    if (!t.mitm)
+      return {
+        verdict: 'not-tested',
+        rationale: "the MITM test is opt-in (traffic.mitm: true): it breaks the device's cloud link while it runs",
+        findings: [],
+      };
+    const r = watched(input);
+    if (!r.ok) return r.judgement;
+    const m = factsOf(r.w.result, TrafficMitmFact)[0];
+    if (!m) return { verdict: 'inconclusive', rationale: 'the traffic probe recorded no MITM test', findings: [] };
+    const findings: Finding[] = [];
+    if (!m.removed)
+      findings.push({ severity: 'high', message: `the redirect rules were not removed from this bench: ${m.rules.join('; ')} (nft delete table ip <table>)` });
+    if (m.missingPackage) return { verdict: 'not-tested', rationale: m.error ?? `${m.missingPackage} is not installed`, findings };
+    if (m.error) return { verdict: 'inconclusive', rationale: m.error, findings };
+    for (const a of m.attempts)
+      findings.push({
+        severity: a.outcome === 'application-data' || a.outcome === 'handshake-only' ? 'high' : 'info',
+        message: `${a.target}${a.sni ? ` (SNI ${a.sni})` : ''}: ${a.detail}${a.categories.length ? `; personal data in it: ${a.categories.join(', ')}` : ''}`,
+      });
+    for (const a of m.alertsInCapture.slice(0, 5))
+      findings.push({ severity: 'info', message: `TLS alert ${a.alert} from the device in frame ${a.frame} of the MITM capture` });
+    const accepted = m.attempts.filter((a) => a.outcome === 'application-data' || a.outcome === 'handshake-only');
+    if (accepted.length) {
+      const data = accepted.filter((a) => a.outcome === 'application-data');
+      return {
+        verdict: 'fail',
+        rationale: `the device accepted a certificate from an untrusted CA on ${accepted.length} connection(s)${data.length ? ` and sent application data over ${data.length} of them` : ' (handshake completed; the certificate was accepted)'}: anyone on its path can read and change what it sends`,
+        findings,
+      };
+    }
+    // Each destination redirected needs an attempt that showed a refusal: an unknown one keeps the verdict open.
+    const open = m.targets.filter(
+      (tg) => !m.attempts.some((a) => a.target === `${tg.address}:${tg.port}` && (a.outcome === 'alert' || a.outcome === 'closed')),
+    );
+    if (m.attempts.length === 0 || open.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `${m.attempts.length === 0 ? 'the device opened no TLS connection to the responder' : `no refusal seen for ${open.map((tg) => `${tg.address}:${tg.port}`).join(', ')}`} during the ${m.seconds} s window`,
+        findings,
+      };
+    const closed = m.attempts.filter((a) => a.outcome === 'closed').length;
+    const alerts = m.attempts.filter((a) => a.outcome === 'alert');
+    return {
+      verdict: 'pass',
+      rationale: `the device refused the untrusted certificate on every one of ${m.attempts.length} connection(s) in ${m.seconds} s${alerts.length ? `: ${[...new Set(alerts.map((a) => a.detail))].join(', ')}` : ''}${closed ? `; ${closed} closed without a TLS alert — passing only because it did so on every attempt and never sent application data` : ''}`,
+      findings,
+      basis: basis(['traffic', TrafficMitmFact]),
+    };
+  },
+};
+
+export const destinationsCheck: Check = {
+  id: 'privacy.destinations',
+  title: 'The device contacts only the destinations the maker declares',
+  failsWhen: 'the device contacts a destination not in traffic.declaredDestinations',
+  probes: ['traffic'],
+  implemented: true,
+  fix: 'Declare every destination the device contacts (cloud, NTP, DNS, analytics) and the personal data each receives, or stop contacting the ones that are not needed.',
+  judge(input) {
+    const r = watched(input);
+    if (!r.ok) return r.judgement;
+    const { capture, destinations } = r.w;
+    const declared = input.device.traffic!.declaredDestinations;
+    const remote = destinations.filter((d) => !d.local);
+    const mitm = factsOf(r.w.result, TrafficMitmFact)[0];
+    const categories = (d: TrafficDestination): string[] => [
+      ...new Set([
+        ...d.clear.filter((c) => c.kind === 'personal-data').map((c) => c.name),
+        ...(mitm?.attempts.filter((a) => a.target === `${d.address}:${d.port}`).flatMap((a) => a.categories) ?? []),
+      ]),
+    ];
+    const findings: Finding[] = remote.map((d) => {
+      const pd = categories(d);
+      return {
+        severity: 'info',
+        message: `${destinationLabel(d)} ${d.protocol}${pd.length ? `, personal data: ${pd.join(', ')}` : ''}`,
+        port: d.port,
+        protocol: d.protocol,
+      };
+    });
+    if (capture.deviceFlows === 0 || remote.length === 0) return { ...silent(capture), findings };
+    const undeclared = remote.filter((d) => !(declared ?? []).some((e) => declares(e, d)));
+    if (undeclared.length)
+      return {
+        verdict: 'fail',
+        rationale: `the device contacted ${undeclared.length} destination(s) the maker does not declare${declared === undefined ? ' (the device file has no traffic.declaredDestinations)' : ''}: ${undeclared
+          .map((d) => `${destinationLabel(d)}${categories(d).length ? ` (received ${categories(d).join(', ')})` : ''}`)
+          .join('; ')}`,
+        findings: [
+          ...undeclared.map((d) => ({
+            severity: 'high' as const,
+            message: `undeclared: ${destinationLabel(d)} ${d.protocol} (first frame ${d.firstFrame} of ${where(capture)})`,
+          })),
+          ...findings,
+        ],
+      };
+    return {
+      verdict: 'pass',
+      rationale: `every one of the ${remote.length} destination(s) the device contacted in ${capture.seconds} s is declared`,
+      findings,
+      basis: basis(['traffic', TrafficCaptureFact], ['traffic', TrafficDestinationFact]),
+    };
+  },
+};
