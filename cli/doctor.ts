@@ -13,6 +13,7 @@ import { isInputError, StarbenchError } from '../harness/errors';
 import { ScopeGuard } from '../harness/scope';
 import { EXIT } from '../harness/verdict';
 import { nmapPath } from '../probes/ports/nmap';
+import { missingCaptureTools, trafficTools } from '../probes/traffic/tools';
 import type { ParsedArgs } from './args';
 import type { CliIO } from './io';
 
@@ -62,6 +63,21 @@ function toolFacts(): Fact[] {
     uid === 0
       ? { mark: 'ok', text: 'root: the reference lab (fixtures/lab: network namespaces) can start' }
       : { mark: '--', text: 'not root: runs need no root; only the reference lab (fixtures/lab) does' },
+  );
+  const traffic = trafficTools();
+  const missing = missingCaptureTools(traffic);
+  facts.push(
+    missing
+      ? { mark: '--', text: `traffic capture: ${missing}; comms.outbound-* and privacy.destinations stay not-tested` }
+      : {
+          mark: 'ok',
+          text: `traffic capture: ${traffic.capture!.tool} and tshark (comms.outbound-plaintext, comms.outbound-tls, privacy.destinations; capturing needs root or CAP_NET_RAW)`,
+        },
+  );
+  facts.push(
+    traffic.nft
+      ? { mark: 'ok', text: "nft: the opt-in MITM test (comms.certificate-validation) can redirect the device's TLS connections (needs root)" }
+      : { mark: '--', text: 'nft not found: comms.certificate-validation stays not-tested (apt-get install nftables)' },
   );
   for (const [bin, use] of [
     ['sslscan', 'TLS cross-check in the lab tests and npm run bench'],

@@ -5,6 +5,8 @@ import { loadDeviceFile } from '../harness/device-file/load';
 import { loadSavedRun } from '../harness/saved-run';
 import type { ProbeResult } from '../harness/types';
 import { fleetCommand, isDirectory } from './fleet';
+import { removeLeftoverRedirect } from '../probes/traffic/mitm';
+import { trafficTools } from '../probes/traffic/tools';
 import { StarbenchError } from '../harness/errors';
 import { startDemoDevice } from '../fixtures/demo-device';
 import { type ParsedArgs } from './args';
@@ -33,6 +35,9 @@ export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number
   }
   const runDir = path.resolve(dir);
   const saved = loadSavedRun(runDir, loadRegistry(args.values.plugin).probes);
+  // A MITM redirect the run could not remove goes first, finished run or not: the device's cloud link is cut until then.
+  const redirect = removeLeftoverRedirect(runDir, trafficTools().nft);
+  if (redirect) io.err(`starbench: ${redirect}\n`);
   if (!saved.unfinished) throw new StarbenchError('RUN_DIR_INVALID', `${runDir} finished already; nothing to resume (starbench report re-judges it)`);
   // The journal holds masked credentials: the device file itself is needed again, unchanged.
   const device = loadDeviceFile(saved.deviceFile);

@@ -23,6 +23,7 @@ import type { Profile } from './profile';
 import type { Report } from './report';
 import { ScopeGuard } from './scope';
 import { SECRETS_FILE, type SecretRegistry } from './secrets';
+import { REDIRECT_NOTE } from './traffic';
 import { validateProbeResult } from './facts';
 import { DISRUPTIVE_ORDER, type Check, type Operator, type Probe, type ProbeContext, type ProbeResult, type RunReporter } from './types';
 
@@ -358,6 +359,20 @@ function credentialLeftChanged(runDir: string): string | undefined {
   return `${SECRETS_FILE} is in the run folder: a credential change was not undone, and the device may now hold, for ${account}, the value written there (mode 600); change it back by hand, or run the credential change again in this run folder`;
 }
 
+/** The MITM test's redirect rules, if the run could not remove them (or died before it could): named, with the way out. */
+function redirectLeft(runDir: string): string | undefined {
+  const p = path.join(runDir, REDIRECT_NOTE);
+  if (!existsSync(p)) return undefined;
+  let table = 'its nftables table';
+  try {
+    const s = JSON.parse(readFileSync(p, 'utf8')) as { table?: unknown };
+    if (typeof s.table === 'string') table = `nftables table ip ${s.table}`;
+  } catch {
+    // an unreadable note still says the same thing
+  }
+  return `${REDIRECT_NOTE} is in the run folder: the MITM redirect (${table}) may still send the device's TLS connections to this bench; starbench resume on this folder removes it (or: nft delete table ip <table>)`;
+}
+
 /** Phases "judge" and "report": verdicts from the results, the report written, the journal closed. */
 async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   const { opts } = run;
@@ -378,6 +393,8 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
   };
   const leftSecret = credentialLeftChanged(opts.runDir);
   if (leftSecret) run.errors.push({ where: 'credential change', message: leftSecret });
+  const leftRedirect = redirectLeft(opts.runDir);
+  if (leftRedirect) run.errors.push({ where: 'traffic MITM', message: leftRedirect });
   const report = assembleReport({
     meta,
     device: opts.device,

@@ -8,6 +8,9 @@ import type { ProbeResult } from './types';
 import type { DestinationRow } from './destination-row';
 import { defineFact } from './facts';
 
+/** The run folder's note of MITM redirect rules in place (probes/traffic/mitm.ts): removed with them, read by `resume`. */
+export const REDIRECT_NOTE = 'traffic-redirect.json';
+
 export const CLEAR_KINDS = ['personal-data', 'secret', 'credential', 'authorization', 'token'] as const;
 
 const clearItem = z.object({
@@ -38,6 +41,8 @@ export const TrafficCaptureFact = defineFact(
     deviceFlows: z.number().int(),
     dnsQueries: z.array(z.object({ name: z.string(), answers: z.array(z.string()), frame: z.number().int() })).default([]),
     /** What was done to make the device talk (a restart, a version request), and how it went. */
+    /** Values (canaries, secrets, lab passwords) overwritten with '*' in the kept pcap, once read. */
+    masked: z.number().int().optional(),
     provoked: z.array(z.object({ action: z.string(), ok: z.boolean(), detail: z.string() })).default([]),
     error: z.string().optional(),
   }),

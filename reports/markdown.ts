@@ -64,6 +64,13 @@ export function renderMarkdown(report: Report): string {
         );
     }
   }
+  if (report.destinations?.length) {
+    out.push('', '### Where the device connects', '', '| destination | protocol | TLS | personal data | in clear | declared |', '|---|---|---|---|---|---|');
+    for (const x of report.destinations)
+      out.push(
+        `| ${mdCell(`${x.names.length ? `${x.names.join(', ')} ` : ''}${x.address}:${x.port}/${x.transport}`)} | ${mdCell(x.protocol)} | ${mdCell(x.tls ?? '—')} | ${mdCell(x.personalData.join(', ') || '—')} | ${mdCell(x.inClear.join(', ') || '—')} | ${x.declared === null ? '—' : x.declared ? 'yes' : '**no**'} |`,
+      );
+  }
   const review = report.requirements.filter((r) => r.verdict === 'not-tested' && r.reviewerPrompt);
   if (review.length) {
     out.push('', `<details><summary>${review.length} requirement(s) need a reviewer</summary>`, '');

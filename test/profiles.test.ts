@@ -91,8 +91,6 @@ describe('catalogs', () => {
       'nistir-8425': ['resilience.restart-persistence', 'exposure.known-vulnerabilities'],
       // EN 303 645 asks for the maker's vulnerability monitoring (5.2-3, a process), not for a scan result on the device.
       'etsi-en-303-645': ['exposure.known-vulnerabilities'],
-      // JC-STAR ★1 has no row on where the device sends data (its privacy rows are ★2 and above).
-      'jc-star-1': ['privacy.destinations'],
     };
     for (const p of ['etsi-en-303-645', 'sg-cls-2', 'jc-star-1', 'nistir-8425', 'eu-cra-annex-1']) {
       const missing = all.filter((c) => !checksOf(p).has(c) && !(outside[p] ?? []).includes(c));

@@ -3,7 +3,12 @@
  * "device" at 127.0.0.2 that phones home to a "cloud" at 127.0.0.3; and the verdicts of the four traffic checks on
  * every way the capture or the MITM test can come out.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import net from 'node:net';
 import tls from 'node:tls';
 import { probeContext } from '../cli/standalone';
@@ -11,6 +16,7 @@ import { judgeCheck } from '../harness/judge';
 import type { DeviceFileInput } from '../harness/device-file/schema';
 import {
   declares,
+  destinationTable,
   TrafficCaptureFact,
   TrafficDestinationFact,
   TrafficMitmFact,
@@ -19,6 +25,10 @@ import {
   type TrafficMitm,
 } from '../harness/traffic';
 import type { Observation, ProbeResult } from '../harness/types';
+import type { DestinationRow } from '../harness/destination-row';
+import type { Report } from '../harness/report';
+import { diffRuns, renderDiffHtml, renderDiffText } from '../reports/diff';
+import { removeLeftoverRedirect } from '../probes/traffic/mitm';
 import { CHECKS } from '../profiles/checks';
 import { PROBES } from '../probes';
 import { trafficProbe } from '../probes/traffic';
@@ -128,6 +138,56 @@ describe('a real capture on loopback, dissected by tshark', () => {
     } finally {
       clearTimeout(timer);
       for (const s of [control, cloud, sink]) await new Promise<void>((r) => s.close(() => r()));
+    }
+  }, 30_000);
+
+  it('a canary in a gzip-compressed, chunked HTTP body is still found in clear (tshark rebuilds the body)', async () => {
+    const control = net.createServer((s) => s.destroy());
+    await new Promise<void>((r) => control.listen(0, '127.0.0.2', r));
+    const cloud = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => cloud.listen(0, '127.0.0.3', r));
+    const port = (cloud.address() as net.AddressInfo).port;
+    let timer: NodeJS.Timeout | undefined;
+    const send = (): void => {
+      const req = http.request(
+        {
+          host: '127.0.0.3',
+          port,
+          localAddress: '127.0.0.2',
+          method: 'POST',
+          path: '/telemetry',
+          headers: { 'Content-Encoding': 'gzip', 'Transfer-Encoding': 'chunked' },
+          agent: false,
+        },
+        (res) => res.resume(),
+      );
+      req.on('error', () => undefined);
+      const gz = gzipSync(JSON.stringify({ pad: 'x'.repeat(50), where: '35.6812,139.7671' }));
+      req.write(gz.subarray(0, 20));
+      setTimeout(() => req.end(gz.subarray(20)), 50);
+      timer = setTimeout(send, 600);
+    };
+    try {
+      const device = deviceFrom({
+        ...base,
+        personalData: { declared: ['email', 'location'], canaries: { email: CANARY, location: '35.6812,139.7671' } },
+        services: [{ port: (control.address() as net.AddressInfo).port, protocol: 'other' }],
+        traffic: { interface: 'lo', seconds: 3, declaredDestinations: [`127.0.0.3:${port}`] },
+      });
+      const run = trafficProbe.run(await probeContext(device));
+      setTimeout(send, 800);
+      const out = completed((await run).observations);
+      clearTimeout(timer);
+      const v = judgeAll(device, out);
+      expect(v['comms.outbound-plaintext'].verdict).toBe('fail');
+      expect(v['comms.outbound-plaintext'].rationale).toContain('personal-data location');
+      expect(v['privacy.destinations'].verdict).toBe('pass');
+    } finally {
+      clearTimeout(timer);
+      for (const s of [control, cloud]) await new Promise<void>((r) => s.close(() => r()));
     }
   }, 30_000);
 
@@ -372,5 +432,113 @@ describe('verdicts from the facts', () => {
     expect(declares('198.18.9.0/24:443', d)).toBe(true);
     expect(declares('198.18.8.0/24', d)).toBe(false);
     expect(declares('[2001:2::1]:443', { address: '2001:2::1', port: 443, names: [] })).toBe(true);
+  });
+});
+
+describe('the destinations table in the diff and the report', () => {
+  const row = (names: string[], address: string, port: number, personalData: string[] = []): DestinationRow => ({
+    names,
+    address,
+    port,
+    transport: 'tcp',
+    protocol: port === 80 ? 'http' : 'tls',
+    tls: port === 80 ? null : 'TLSv1.3',
+    personalData,
+    inClear: [],
+    declared: true,
+    local: false,
+    bytesOut: 100,
+    firstFrame: 1,
+  });
+  const report = (id: string, destinations?: DestinationRow[]): Report =>
+    ({
+      run: { id },
+      device: { name: id, firmware: { declared: '1.0.0', observed: '1.0.0' } },
+      profile: { id: 'jc-star-1' },
+      observations: {},
+      checks: [],
+      ...(destinations ? { destinations } : {}),
+    }) as unknown as Report;
+
+  it('a destination the shop unit contacts and the certified one did not is worse; a cloud that moved address is the same destination', () => {
+    const certified = report('certified', [row(['api.vendor.example'], '198.18.9.2', 443)]);
+    const shop = report('shop', [row(['api.vendor.example'], '198.18.9.7', 443), row(['metrics.tracker.example'], '198.18.9.3', 80, ['location'])]);
+    const d = diffRuns(certified, shop);
+    expect(d.worse).toBe(true);
+    expect(d.destinations?.added.map((x) => x.names[0])).toEqual(['metrics.tracker.example']);
+    expect(d.destinations?.removed).toEqual([]);
+    expect(renderDiffText(d)).toContain('destinations added: metrics.tracker.example 198.18.9.3:80/tcp http (personal data: location)');
+    expect(renderDiffHtml(d)).toContain('metrics.tracker.example');
+    expect(diffRuns(certified, certified).worse).toBe(false);
+  });
+
+  it('one run without a traffic watch: destinations are not compared, and the diff says so', () => {
+    const d = diffRuns(report('a'), report('b', [row(['x.example'], '198.18.9.2', 443)]));
+    expect(d.destinations).toBeUndefined();
+    expect(d.worse).toBe(false);
+    expect(renderDiffText(d)).toContain('destinations: not compared');
+  });
+
+  it('destinationTable marks undeclared rows and carries the personal data each received, also from the MITM responder', () => {
+    const obs = (kind: string, data: unknown): Observation => ({ kind, summary: '', data: data as Record<string, unknown> });
+    const d = {
+      phase: 'watch',
+      address: '198.18.9.2',
+      port: 443,
+      transport: 'tcp',
+      protocol: 'tls',
+      names: ['mixed.cloud.example'],
+      local: false,
+      flows: 1,
+      packetsOut: 1,
+      bytesOut: 10,
+      bytesIn: 10,
+      firstFrame: 3,
+      tls: { sni: [], versions: ['TLSv1.3'], maxOffered: 'TLSv1.3', suites: [], weakSuites: [], ja3: [], frames: [3] },
+      clear: [],
+      firmware: [],
+    };
+    const m = {
+      interface: 'eth1',
+      seconds: 5,
+      rules: [],
+      removed: true,
+      targets: [],
+      alertsInCapture: [],
+      attempts: [{ target: '198.18.9.2:443', outcome: 'application-data', detail: '', appBytes: 9, categories: ['email'], at: '' }],
+    };
+    const rows = destinationTable(completed([obs('traffic-destination', d), obs('traffic-mitm', m)]), ['*.other.example']);
+    expect(rows).toEqual([expect.objectContaining({ names: ['mixed.cloud.example'], tls: 'TLSv1.3', personalData: ['email'], declared: false })]);
+    expect(destinationTable(completed([obs('traffic-destination', d)]), undefined)[0].declared).toBeNull();
+  });
+});
+
+describe('a redirect the run could not remove', () => {
+  const ns = `sbnft${process.pid % 100000}`;
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-redirect-'));
+  const wrapper = path.join(dir, 'nft-in-ns');
+  beforeAll(() => {
+    // In a namespace of the test's own: the host's rules are never touched.
+    execFileSync('ip', ['netns', 'add', ns]);
+    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} nft "$@"\n`, { mode: 0o755 });
+  });
+  afterAll(() => {
+    execFileSync('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is removed by name from the run folder note (resume), and the note goes with it', () => {
+    execFileSync(wrapper, ['add', 'table', 'ip', 'starbench_leftover1']);
+    writeFileSync(path.join(dir, 'traffic-redirect.json'), JSON.stringify({ table: 'starbench_leftover1' }));
+    expect(removeLeftoverRedirect(dir, wrapper)).toMatch(/removed the redirect table starbench_leftover1/);
+    expect(execFileSync(wrapper, ['list', 'tables']).toString()).not.toContain('starbench_leftover1');
+    expect(existsSync(path.join(dir, 'traffic-redirect.json'))).toBe(false);
+    expect(removeLeftoverRedirect(dir, wrapper)).toBeUndefined();
+  });
+
+  it('a note that names anything but a starbench table is left alone', () => {
+    writeFileSync(path.join(dir, 'traffic-redirect.json'), JSON.stringify({ table: 'filter' }));
+    expect(removeLeftoverRedirect(dir, wrapper)).toMatch(/names no starbench table/);
+    rmSync(path.join(dir, 'traffic-redirect.json'));
   });
 });

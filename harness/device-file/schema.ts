@@ -243,10 +243,12 @@ const traffic = z.strictObject({
   seconds: z.number().min(2).max(600).default(30).describe('how long to watch the device (at most 10 minutes)'),
   maxMegabytes: z.number().min(1).max(500).default(20).describe('the capture stops at this size'),
   provoke: z
-    .array(z.enum(['restart', 'update-check']))
+    .array(z.union([z.enum(['restart', 'update-check']), action]))
     .max(2)
     .default([])
-    .describe('what to do at the start of the capture to make the device talk: restart it (devices phone home at boot), ask its version (a firmware check)'),
+    .describe(
+      "what to do at the start of the capture to make the device talk: restart it (devices phone home at boot), ask its version (a firmware check), or an action (the app's refresh: http, ssh, serial or operator)",
+    ),
   declaredDestinations: z
     .array(z.string().regex(DESTINATION, 'must be a DNS name (*.vendor.example for subdomains), an address or CIDR, with an optional :port'))
     .max(256)

@@ -38,6 +38,7 @@ const FIELDS = [
   'http.request.method',
   'http.request.uri',
   'http.authorization',
+  'http.file_data',
   'mqtt.msgtype',
   'mqtt.topic',
   'mqtt.username',
@@ -364,6 +365,15 @@ export async function dissect(input: DissectInput): Promise<Dissected> {
         flow.kept += b.length;
         kept += b.length;
       }
+    }
+    // The HTTP body as tshark rebuilt it (de-chunked, gunzipped): a canary split by chunking or compressed is still in clear.
+    for (const body of all(l, 'http.file_data')) {
+      if (flow.kept >= FLOW_KEPT || kept >= TOTAL_KEPT) break;
+      const b = Buffer.from(body, 'utf8').subarray(0, FLOW_KEPT - flow.kept);
+      flow.out.push(b);
+      flow.outFrames.push(frame);
+      flow.kept += b.length;
+      kept += b.length;
     }
     if (num(l, 'dns.flags.response') === 0) {
       const qname = one(l, 'dns.qry.name');

@@ -23,6 +23,7 @@ import { dissect, type Dissected, type Needles } from './dissect';
 import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact, type TrafficCapture, type TrafficMitm } from '../../harness/traffic';
 import { NFT_MISSING, missingCaptureTools, trafficTools, type TrafficTools } from './tools';
 import { removeLeftoverRedirect, runMitm, type MitmTarget } from './mitm';
+import { maskFile, maskForms } from './mask';
 
 export { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact };
 export { removeLeftoverRedirect };
@@ -51,10 +52,11 @@ function pcapPath(ctx: ProbeContext, name: string): { abs: string; rel?: string 
 
 async function provoke(ctx: ProbeContext, what: TrafficDecl['provoke'][number]): Promise<ActionRecord> {
   const started = new Date().toISOString();
+  const name = typeof what === 'string' ? what : 'traffic.provoke';
   const missing = (why: string): ActionRecord => ({
-    action: what,
+    action: name,
     via: 'operator',
-    request: what,
+    request: name,
     startedAt: started,
     durationMs: 0,
     attempts: 0,
@@ -62,6 +64,13 @@ async function provoke(ctx: ProbeContext, what: TrafficDecl['provoke'][number]):
     error: why,
     clearText: false,
   });
+  if (typeof what === 'object') {
+    try {
+      return (await runAction(ctx, 'traffic.provoke', what)).record;
+    } catch (err) {
+      return missing((err as Error).message);
+    }
+  }
   if (what === 'restart') {
     if (!canRestart(ctx)) return missing('the device file declares no restart action or power controller');
     return restartDevice(ctx);
@@ -120,7 +129,11 @@ async function watch(
     if (o.phase === 'watch')
       for (const p of t.provoke) {
         const rec = await provoke(ctx, p);
-        capture.provoked.push({ action: p, ok: rec.ok, detail: rec.error ?? `${rec.request}${rec.status !== undefined ? ` → ${rec.status}` : ''}` });
+        capture.provoked.push({
+          action: typeof p === 'string' ? p : 'action',
+          ok: rec.ok,
+          detail: rec.error ?? `${rec.request}${rec.status !== undefined ? ` → ${rec.status}` : ''}`,
+        });
       }
     if (o.during) await o.during(ctx.signal);
     const left = o.seconds * 1000 - (Date.now() - started);
@@ -136,7 +149,10 @@ async function watch(
   if (stats.packets !== undefined) capture.packets = stats.packets;
   if (stats.dropped) capture.dropped = stats.dropped;
   if (stats.error && !capture.error) capture.error = stats.error;
-  if (capture.error) return { capture };
+  if (capture.error) {
+    mask(ctx, file.abs, capture);
+    return { capture };
+  }
   try {
     const dissected = await dissect({
       tshark: tools.tshark,
@@ -160,6 +176,22 @@ async function watch(
   } catch (err) {
     capture.error = (err as Error).message;
     return { capture };
+  } finally {
+    mask(ctx, file.abs, capture);
+  }
+}
+
+/** Once read, the capture keeps no canary, secret or lab password (unless --reveal): see mask.ts. */
+function mask(ctx: ProbeContext, file: string, capture: TrafficCapture): void {
+  if (ctx.secrets.reveal) return;
+  const n = needlesOf(ctx);
+  try {
+    capture.masked = maskFile(
+      file,
+      maskForms([...Object.values(n.personalData), ...Object.values(n.secrets), ...Object.values(n.credentials)].filter((v) => v.length >= 4)),
+    );
+  } catch (err) {
+    capture.error ??= `the capture could not be masked: ${(err as Error).message}`;
   }
 }
 
@@ -241,6 +273,10 @@ export const trafficProbe: Probe = {
             signal,
             runDir: ctx.runDir,
             tag: `${process.pid}${Date.now().toString(36)}`,
+            // Provoked again once the redirect is in place: a device that holds one long session opens a new one only when made to.
+            afterRules: async () => {
+              for (const p of t.provoke) await provoke(ctx, p);
+            },
           });
         },
       });

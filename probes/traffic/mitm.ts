@@ -18,10 +18,10 @@ import tls from 'node:tls';
 import forge from 'node-forge';
 import { canaryForms } from '../util/canaries';
 import { alertName } from './dissect';
-import type { TrafficMitm } from '../../harness/traffic';
+import { REDIRECT_NOTE, type TrafficMitm } from '../../harness/traffic';
 
 /** The run folder's note of redirect rules in place: removed by `resume` if the run died with them. */
-export const NFT_NOTE = 'traffic-redirect.json';
+const NFT_NOTE = REDIRECT_NOTE;
 /** After a handshake, how long the device is given to send application data (a client that speaks a few seconds late). */
 const DATA_WAIT_MS = 5000;
 const DATA_KEPT = 64 * 1024;
@@ -44,6 +44,8 @@ export interface MitmOptions {
   signal: AbortSignal;
   runDir?: string;
   tag: string;
+  /** Run once the redirect is in place (a restart, so that the device opens its connections anew). */
+  afterRules?: () => Promise<void>;
 }
 
 function runNft(nft: string, args: string[], input?: string): Promise<string> {
@@ -276,15 +278,17 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
     process.once('exit', cleanupSync);
     const script = [
       `add table ip ${table}`,
-      `add chain ip ${table} redirect { type nat hook prerouting priority dstnat; policy accept; }`,
-      ...rules.map((r) => `add rule ip ${table} redirect ${r}`),
+      `add chain ip ${table} sb_redirect { type nat hook prerouting priority dstnat; policy accept; }`,
+      ...rules.map((r) => `add rule ip ${table} sb_redirect ${r}`),
     ].join('\n');
     rulesIn = true;
     await runNft(o.nft, ['-f', '-'], script + '\n');
     fact.rules = rules.map((r) => `table ip ${table} prerouting: ${r}`);
+    const started = Date.now();
+    await o.afterRules?.();
     // The window: the device's own connections arrive, or not.
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, o.seconds * 1000);
+      const t = setTimeout(resolve, Math.max(0, o.seconds * 1000 - (Date.now() - started)));
       o.signal.addEventListener(
         'abort',
         () => {
