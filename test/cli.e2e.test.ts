@@ -88,6 +88,12 @@ describe('starbench demo (end to end)', () => {
       'debug.serial-console': 'probe serial skipped: no serial port declared (target.serial)',
       'auth.credential-change': 'probe credential-change skipped: no credentialChange action declared',
       'resilience.restart-persistence': 'probe credential-change skipped: no credentialChange action declared',
+      ...Object.fromEntries(
+        ['comms.outbound-plaintext', 'comms.outbound-tls', 'comms.certificate-validation', 'privacy.destinations'].map((id) => [
+          id,
+          'probe traffic skipped: the device file has no traffic section: declare the bench interface the device is behind (traffic.interface) to watch what it sends',
+        ]),
+      ),
     };
     // the demo installs any image and keeps the owner's data on reset, on purpose
     expect(report.checks.filter((c) => ['update.integrity', 'update.rollback', 'privacy.data-deletion'].includes(c.id)).map((c) => c.verdict)).toEqual([

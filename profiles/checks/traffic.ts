@@ -13,12 +13,6 @@ import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact } from '../
 import { declares, destinationLabel, type TrafficCapture, type TrafficDestination } from '../../harness/traffic';
 import { updateIntegrityCheck } from './update';
 
-const NO_SECTION: CheckJudgement = {
-  verdict: 'not-tested',
-  rationale: 'the device file has no traffic section: declare the bench interface the device is behind (traffic.interface) to watch what it sends',
-  findings: [],
-};
-
 /** Protocols that are clear by design and carry names, not user data. */
 const INFRASTRUCTURE = new Set(['dns', 'mdns', 'llmnr', 'nbns', 'ntp', 'dhcp', 'dhcpv6', 'ssdp', 'arp', 'icmp', 'icmpv6', 'igmp']);
 const ENCRYPTED = new Set(['tls', 'ssh', 'quic', 'dtls', 'wireguard', 'esp', 'isakmp']);
@@ -31,7 +25,6 @@ interface Watch {
 
 /** The watch capture and its destinations, or the judgement when they cannot carry one. */
 function watched(input: JudgeInput): { ok: true; w: Watch } | { ok: false; judgement: CheckJudgement } {
-  if (!input.device.traffic) return { ok: false, judgement: NO_SECTION };
   const g = gate(input, 'traffic');
   if (!g.ok) return g;
   const capture = factsOf(g.result, TrafficCaptureFact).find((c) => c.phase === 'watch');
@@ -112,10 +105,10 @@ export const outboundPlaintextCheck: Check = {
     if (capture.truncated)
       return {
         verdict: 'inconclusive',
-        rationale: `the capture stopped at its size bound (traffic.maxMegabytes ${input.device.traffic!.maxMegabytes}): what came after was not searched`,
+        rationale: `the capture stopped at its size bound (traffic.maxMegabytes ${input.device.traffic?.maxMegabytes ?? '?'}): what came after was not searched`,
         findings,
       };
-    const needles = Object.keys(input.device.personalData?.canaries ?? {}).length + Object.keys(input.device.traffic!.secrets).length;
+    const needles = Object.keys(input.device.personalData?.canaries ?? {}).length + Object.keys(input.device.traffic?.secrets ?? {}).length;
     const clearBytes = destinations.filter((d) => isClear(d) && !INFRASTRUCTURE.has(d.protocol) && d.bytesOut > 0);
     for (const d of clearBytes) findings.push({ severity: 'info', message: `${d.bytesOut} byte(s) of ${d.protocol} in clear to ${destinationLabel(d)}` });
     if (clearBytes.length && needles === 0)
@@ -213,8 +206,7 @@ export const certificateValidationCheck: Check = {
   fix: "Validate the server's certificate chain against the vendor's trust anchors and check the host name on every TLS connection the device opens; never ship with verification off.",
   judge(input) {
     const t = input.device.traffic;
-    if (!t) return NO_SECTION;
-    if (!t.mitm)
+    if (t && !t.mitm)
       return {
         verdict: 'not-tested',
         rationale: "the MITM test is opt-in (traffic.mitm: true): it breaks the device's cloud link while it runs",
@@ -277,7 +269,7 @@ export const destinationsCheck: Check = {
     const r = watched(input);
     if (!r.ok) return r.judgement;
     const { capture, destinations } = r.w;
-    const declared = input.device.traffic!.declaredDestinations;
+    const declared = input.device.traffic?.declaredDestinations;
     const remote = destinations.filter((d) => !d.local);
     const mitm = factsOf(r.w.result, TrafficMitmFact)[0];
     const categories = (d: TrafficDestination): string[] => [

@@ -1135,7 +1135,7 @@ describe('identification: how the model and firmware are matched', () => {
 });
 
 describe('every check is covered here', () => {
-  it('names all 18 stable checks', () => {
+  it('names all 22 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -1155,6 +1155,11 @@ describe('every check is covered here', () => {
       'resilience.restart-persistence',
       'exposure.known-vulnerabilities',
       'update.capability',
+      // every verdict of these four is in test/traffic.test.ts, beside the real capture they judge
+      'comms.outbound-plaintext',
+      'comms.outbound-tls',
+      'comms.certificate-validation',
+      'privacy.destinations',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
   });
