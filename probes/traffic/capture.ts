@@ -31,6 +31,8 @@ export interface CaptureStats {
 export interface Capture {
   /** Resolves once the tool says it is capturing; rejects with its words when it cannot. */
   ready: Promise<void>;
+  /** Bytes written so far (tcpdump writes each packet at once; dumpcap buffers). */
+  written(): number;
   stop(): Promise<CaptureStats>;
 }
 
@@ -104,6 +106,7 @@ export function startCapture(o: CaptureOptions): Capture {
   ready.catch(() => undefined);
   return {
     ready,
+    written: () => fileSize(o.file),
     async stop(): Promise<CaptureStats> {
       if (!stopping) {
         stopping = true;

@@ -28,6 +28,10 @@ import { maskFile, maskForms } from './mask';
 export { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact };
 export { removeLeftoverRedirect };
 
+/** dumpcap says it is capturing a moment before it does. */
+const DUMPCAP_SETTLE_MS = 1000;
+const CONTROL_ATTEMPTS = 3;
+const CONTROL_WAIT_MS = 1500;
 /** tshark's budget per capture (a 500 MB capture takes a while). */
 const DISSECT_MS = 180_000;
 
@@ -123,9 +127,7 @@ async function watch(
   const started = Date.now();
   try {
     await cap.ready;
-    // The control: the bench's own connection to the device, in this capture.
-    const state = await ctx.connector.portState(controlPort, { signal: ctx.signal }).catch((err: Error) => `error: ${err.message}`);
-    capture.control.detail = `the bench connected to ${ctx.scope.address}:${controlPort} (${state})`;
+    capture.control.detail = await control(ctx, controlPort, tools.capture.tool, () => cap.written());
     if (o.phase === 'watch')
       for (const p of t.provoke) {
         const rec = await provoke(ctx, p);
@@ -193,6 +195,25 @@ function mask(ctx: ProbeContext, file: string, capture: TrafficCapture): void {
   } catch (err) {
     capture.error ??= `the capture could not be masked: ${(err as Error).message}`;
   }
+}
+
+/**
+ * The control: the bench's own connection to the device, made once the capture is live, and seen in it (dissect.ts
+ * decides). With tcpdump, which writes each packet at once, the connection is made again (at most 3 times) until the
+ * capture file grows: a capture that came up late is waited for, not mistaken for a quiet device.
+ */
+async function control(ctx: ProbeContext, port: number, tool: 'tcpdump' | 'dumpcap', written: () => number): Promise<string> {
+  if (tool === 'dumpcap') await sleepUnlessAborted(ctx.signal, DUMPCAP_SETTLE_MS);
+  let state = '';
+  for (let attempt = 1; attempt <= CONTROL_ATTEMPTS; attempt++) {
+    const before = written();
+    state = String(await ctx.connector.portState(port, { signal: ctx.signal }).catch((err: Error) => `error: ${err.message}`));
+    if (tool === 'dumpcap') break;
+    const deadline = Date.now() + CONTROL_WAIT_MS;
+    while (written() === before && Date.now() < deadline && !ctx.signal.aborted) await sleepUnlessAborted(ctx.signal, 50);
+    if (written() !== before) return `the bench connected to ${ctx.scope.address}:${port} (${state}; attempt ${attempt})`;
+  }
+  return `the bench connected to ${ctx.scope.address}:${port} (${state})`;
 }
 
 function summaryOf(c: TrafficCapture): string {

@@ -2,7 +2,7 @@
 import { findOnPath } from '../../harness/which';
 
 export interface TrafficTools {
-  /** dumpcap (wireshark-common, bounded by its own autostop) or tcpdump. */
+  /** tcpdump, or dumpcap (wireshark-common). */
   capture?: { tool: 'dumpcap' | 'tcpdump'; path: string };
   tshark?: string;
   nft?: string;
@@ -12,7 +12,9 @@ export function trafficTools(env: NodeJS.ProcessEnv = process.env): TrafficTools
   const dumpcap = findOnPath('dumpcap', env);
   const tcpdump = findOnPath('tcpdump', env);
   return {
-    capture: dumpcap ? { tool: 'dumpcap', path: dumpcap } : tcpdump ? { tool: 'tcpdump', path: tcpdump } : undefined,
+    // tcpdump first: its "listening on" comes once the capture is live, and -U writes each packet at once (the control
+    // connection can be seen arriving); dumpcap says "Capturing on" a moment before it captures, and buffers its file.
+    capture: tcpdump ? { tool: 'tcpdump', path: tcpdump } : dumpcap ? { tool: 'dumpcap', path: dumpcap } : undefined,
     tshark: findOnPath('tshark', env),
     nft: findOnPath('nft', env),
   };

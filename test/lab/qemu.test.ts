@@ -134,6 +134,14 @@ describe('the booting camera (qemu-cam)', () => {
 
   it('its UART replays nothing: an opener sees nothing until a power cycle, then U-Boot, its countdown, the kernel and a login prompt', async () => {
     const link = labDevice('qemu-cam').serial;
+    // A restore by the test before this one may still be finishing its boot: let the console go quiet first (3 s of
+    // silence, at most 90 s), then open it again — what a fresh opener sees is what is asserted.
+    const settle = await openSerialPort(link, 115200);
+    let last = Date.now();
+    settle.on('data', () => (last = Date.now()));
+    const t0 = Date.now();
+    while (Date.now() - last < 3000 && Date.now() - t0 < 90_000) await sleep(200);
+    await closeSerialPort(settle);
     const port = await openSerialPort(link, 115200);
     let text = '';
     port.on('data', (b: Buffer) => (text += b.toString('latin1')));
