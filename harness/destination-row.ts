@@ -6,7 +6,7 @@ export const destinationRowSchema = z.object({
   names: z.array(z.string()),
   address: z.string(),
   port: z.number().int(),
-  transport: z.enum(['tcp', 'udp']),
+  transport: z.enum(['tcp', 'udp', 'icmp']),
   protocol: z.string(),
   /** The highest TLS version the device offered, or null when it spoke no TLS there. */
   tls: z.string().nullable(),

@@ -342,34 +342,35 @@ function closeRun(run: RunState): void {
   if (left > 0) run.opts.log.debug({ sockets: left }, 'teardown closed connections left open');
 }
 
+/** A note a disruptive step leaves in the run folder while it has the device (or the bench) changed: one string field of it, or null when absent. */
+function leftNote(runDir: string, file: string, field: string): { value: string | undefined } | null {
+  const p = path.join(runDir, file);
+  if (!existsSync(p)) return null;
+  try {
+    const v = (JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>)[field];
+    return { value: typeof v === 'string' ? v : undefined };
+  } catch {
+    // an unreadable note still says the same thing
+    return { value: undefined };
+  }
+}
+
 /**
  * A credential change that was not undone leaves the run folder's secrets.json (probes/credential-change.ts): the
  * report must say so whatever became of the probe (a timeout loses its facts). Names the account, never the value.
  */
 function credentialLeftChanged(runDir: string): string | undefined {
-  const p = path.join(runDir, SECRETS_FILE);
-  if (!existsSync(p)) return undefined;
-  let account = 'the changed account';
-  try {
-    const s = JSON.parse(readFileSync(p, 'utf8')) as { account?: unknown };
-    if (typeof s.account === 'string') account = `credential "${s.account}"`;
-  } catch {
-    // an unreadable file still says the same thing
-  }
+  const note = leftNote(runDir, SECRETS_FILE, 'account');
+  if (!note) return undefined;
+  const account = note.value ? `credential "${note.value}"` : 'the changed account';
   return `${SECRETS_FILE} is in the run folder: a credential change was not undone, and the device may now hold, for ${account}, the value written there (mode 600); change it back by hand, or run the credential change again in this run folder`;
 }
 
 /** The MITM test's redirect rules, if the run could not remove them (or died before it could): named, with the way out. */
 function redirectLeft(runDir: string): string | undefined {
-  const p = path.join(runDir, REDIRECT_NOTE);
-  if (!existsSync(p)) return undefined;
-  let table = 'its nftables table';
-  try {
-    const s = JSON.parse(readFileSync(p, 'utf8')) as { table?: unknown };
-    if (typeof s.table === 'string') table = `nftables table ip ${s.table}`;
-  } catch {
-    // an unreadable note still says the same thing
-  }
+  const note = leftNote(runDir, REDIRECT_NOTE, 'table');
+  if (!note) return undefined;
+  const table = note.value ? `nftables table ip ${note.value}` : 'its nftables table';
   return `${REDIRECT_NOTE} is in the run folder: the MITM redirect (${table}) may still send the device's TLS connections to this bench; starbench resume on this folder removes it (or: nft delete table ip <table>)`;
 }
 

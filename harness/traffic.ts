@@ -63,10 +63,25 @@ export const TrafficDestinationFact = defineFact(
     phase: z.enum(['watch', 'mitm']),
     address: z.string(),
     port: z.number().int(),
-    transport: z.enum(['tcp', 'udp']),
+    transport: z.enum(['tcp', 'udp', 'icmp']),
     /** The highest protocol tshark named (dns, http, tls, mqtt, ntp…). */
     protocol: z.string(),
+    /** Every name: those the device's own DNS lookups gave for the address, and those it named itself (SNI, Host). */
     names: z.array(z.string()),
+    /** Names a DNS answer in the capture gave for this address. */
+    resolvedNames: z.array(z.string()).default([]),
+    /** Names the device said it was talking to (TLS SNI, HTTP Host): its claim, not evidence of where the address is. */
+    claimedNames: z.array(z.string()).default([]),
+    /** Application bytes the device sent there (TCP/UDP/ICMP payload). */
+    payloadBytes: z.number().int().default(0),
+    /** What the device sent in clear there that could not be read for canaries (compressed bodies, masked WebSocket frames, HTTP/2, malformed). */
+    opaque: z.array(z.string()).default([]),
+    /** Why not all of what the device sent there was searched (more than was kept, frames cut by the snap length). */
+    partial: z.string().optional(),
+    /** A TLS record tshark did not dissect (a ClientHello it did not recognise): the offer is unknown. */
+    tlsUnparsed: z.boolean().default(false),
+    /** The device began an SSH key exchange there (KEXINIT): tshark's "ssh" label alone is only a banner. */
+    sshKex: z.boolean().default(false),
     /** Multicast, broadcast, link-local: stays on the device's own network segment. */
     local: z.boolean(),
     flows: z.number().int(),
@@ -134,18 +149,25 @@ export function destinationLabel(d: Pick<TrafficDestination, 'names' | 'address'
 
 /** Whether a declared destination (`*.vendor.example`, `203.0.113.0/24`, `ntp.example:123`) covers one seen. */
 export function declares(entry: string, d: Pick<TrafficDestination, 'address' | 'port' | 'names'>): boolean {
+  return matches(entry, d.address, d.port, d.names);
+}
+
+const bareName = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+
+function matches(entry: string, address: string, port: number, names: readonly string[]): boolean {
+  const d = { address, port, names: names.map(bareName) };
   let host: string;
-  let port: number | undefined;
+  let want: number | undefined;
   const bracket = /^\[([^\]]+)\](\/\d+)?(?::(\d+))?$/.exec(entry);
   if (bracket) {
     host = bracket[1] + (bracket[2] ?? '');
-    port = bracket[3] ? Number(bracket[3]) : undefined;
+    want = bracket[3] ? Number(bracket[3]) : undefined;
   } else {
     const m = /^(.*?)(?::(\d+))?$/.exec(entry)!;
     host = m[1];
-    port = m[2] ? Number(m[2]) : undefined;
+    want = m[2] ? Number(m[2]) : undefined;
   }
-  if (port !== undefined && port !== d.port) return false;
+  if (want !== undefined && want !== d.port) return false;
   const [base, bits] = host.split('/');
   if (net.isIP(base)) {
     if (bits === undefined) return base.toLowerCase() === d.address.toLowerCase();
@@ -157,8 +179,21 @@ export function declares(entry: string, d: Pick<TrafficDestination, 'address' | 
       return false;
     }
   }
-  const name = host.toLowerCase();
+  const name = bareName(host);
   return d.names.some((n) => (name.startsWith('*.') ? n.endsWith(name.slice(1)) : n === name));
+}
+
+/**
+ * Whether the declared list covers a destination, on evidence: its address (or a CIDR) is declared, or a name the
+ * device's own DNS lookups gave for that address is; and every name the device itself said it was talking to (SNI,
+ * Host) is declared too — a declared name in the SNI does not make an undeclared address declared, and an undeclared
+ * name in the SNI is not made declared by another name of the same address.
+ */
+export function isDeclared(declared: readonly string[], d: Pick<TrafficDestination, 'address' | 'port' | 'resolvedNames' | 'claimedNames'>): boolean {
+  const byAddress = declared.some((e) => matches(e, d.address, d.port, []));
+  const byDns = declared.some((e) => matches(e, d.address, d.port, d.resolvedNames));
+  const claims = d.claimedNames.every((n) => declared.some((e) => matches(e, d.address, d.port, [n])));
+  return (byAddress || byDns) && claims;
 }
 
 /** The destinations table of a run, from the traffic probe's facts (empty when it did not complete). */
@@ -172,8 +207,12 @@ export function destinationTable(result: ProbeResult | undefined, declared: read
         return r.success ? [r.data] : [];
       });
   const mitm = parse(TrafficMitmFact)[0];
-  return parse(TrafficDestinationFact)
-    .filter((d) => d.phase === 'watch')
+  // The watch's destinations, then those seen only during the MITM test (a fallback server).
+  const all = parse(TrafficDestinationFact);
+  const key = (d: TrafficDestination): string => `${d.transport}/${d.address}/${d.port}`;
+  const watched = new Set(all.filter((d) => d.phase === 'watch').map(key));
+  return all
+    .filter((d) => d.phase === 'watch' || !watched.has(key(d)))
     .map((d) => ({
       names: d.names,
       address: d.address,
@@ -188,7 +227,7 @@ export function destinationTable(result: ProbeResult | undefined, declared: read
         ]),
       ],
       inClear: [...new Set(d.clear.filter((c) => c.kind !== 'personal-data').map((c) => c.name))],
-      declared: declared === undefined ? null : declared.some((e) => declares(e, d)),
+      declared: declared === undefined ? null : isDeclared(declared, d),
       local: d.local,
       bytesOut: d.bytesOut,
       firstFrame: d.firstFrame,

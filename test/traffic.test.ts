@@ -267,6 +267,12 @@ describe('verdicts from the facts', () => {
       transport: 'tcp',
       protocol: 'tls',
       names: ['strong.cloud.example'],
+      resolvedNames: ['strong.cloud.example'],
+      claimedNames: ['strong.cloud.example'],
+      payloadBytes: 2000,
+      opaque: [],
+      tlsUnparsed: false,
+      sshKex: false,
       local: false,
       flows: 3,
       packetsOut: 30,
@@ -363,7 +369,15 @@ describe('verdicts from the facts', () => {
   });
 
   it('firmware over plain HTTP is judged with update.integrity: unknown integrity is inconclusive, never pass', () => {
-    const fw = dest({ port: 80, protocol: 'http', tls: undefined, names: ['fw.cloud.example'], firmware: [{ uri: '/fw/latest.bin', frame: 9 }] });
+    const fw = dest({
+      port: 80,
+      protocol: 'http',
+      tls: undefined,
+      names: ['fw.cloud.example'],
+      resolvedNames: ['fw.cloud.example'],
+      claimedNames: [],
+      firmware: [{ uri: '/fw/latest.bin', frame: 9 }],
+    });
     const r = judgeAll(device, completed([capture(), fw]))['comms.outbound-plaintext'];
     expect(r.verdict).toBe('inconclusive');
     expect(r.findings.map((f) => f.message).join()).toMatch(/firmware fetched over plain HTTP.*\/fw\/latest\.bin \(frame 9\)/);
@@ -395,7 +409,7 @@ describe('verdicts from the facts', () => {
         sni: [],
         versions: ['TLSv1.2'],
         maxOffered: 'TLSv1.2',
-        suites: [0xc013],
+        suites: [0x1301, 0xc013],
         weakSuites: [{ code: 0xc013, name: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', why: 'CBC with SHA-1' }],
         ja3: [],
         frames: [4],
@@ -404,6 +418,19 @@ describe('verdicts from the facts', () => {
     const r = judgeAll(device, completed([capture(), soft]))['comms.outbound-tls'];
     expect(r.verdict).toBe('pass');
     expect(r.findings.map((f) => f.message).join()).toMatch(/also offers TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA/);
+    // Nothing better offered: CBC-SHA1 is all it has, and that fails.
+    const only = dest({
+      tls: {
+        sni: [],
+        versions: ['TLSv1.2'],
+        maxOffered: 'TLSv1.2',
+        suites: [0xc013],
+        weakSuites: [{ code: 0xc013, name: 'TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA', why: 'CBC with SHA-1' }],
+        ja3: [],
+        frames: [4],
+      },
+    });
+    expect(judgeAll(device, completed([capture(), only]))['comms.outbound-tls'].verdict).toBe('fail');
   });
 
   it('undeclared destinations fail, with the personal data each received; no declared list means none is declared', () => {

@@ -43,6 +43,9 @@ export function deviceFilter(addresses: string[], mac?: string): string {
   return parts.join(' or ');
 }
 
+export const SNAPLEN = 262144;
+/** After the window, the capture keeps reading this long before it is stopped: the last packets are still in the kernel's buffer. */
+const DRAIN_MS = 700;
 const READY = /Capturing on|listening on/;
 const READY_MS = 15_000;
 
@@ -56,10 +59,12 @@ function fileSize(p: string): number {
 
 export function startCapture(o: CaptureOptions): Capture {
   const kb = Math.max(1, Math.floor(o.maxBytes / 1000));
+  // Snap length 262144 (a 64 KiB GRO segment whole); tcpdump in immediate mode, writing each packet at once; dumpcap
+  // writing classic pcap (-P) like tcpdump, so the masking reads one format.
   const args =
     o.tool === 'dumpcap'
-      ? ['-i', o.iface, '-f', o.filter, '-w', o.file, '-a', `filesize:${kb}`, '-a', `duration:${Math.ceil(o.maxMs / 1000)}`, '-s', '65535']
-      : ['-i', o.iface, '-w', o.file, '-U', '-n', '-s', '65535', '-Z', 'root', o.filter];
+      ? ['-i', o.iface, '-f', o.filter, '-w', o.file, '-P', '-a', `filesize:${kb}`, '-a', `duration:${Math.ceil(o.maxMs / 1000)}`, '-s', String(SNAPLEN)]
+      : ['-i', o.iface, '-w', o.file, '-U', '--immediate-mode', '-n', '-s', String(SNAPLEN), '-Z', 'root', o.filter];
   const child: ChildProcess = spawn(o.path, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let exited = false;
@@ -112,6 +117,7 @@ export function startCapture(o: CaptureOptions): Capture {
         stopping = true;
         // Early exit (size, duration, or a failure) before the caller asked to stop.
         if (exited && !truncated && /filesize/i.test(stderr)) truncated = true;
+        if (!exited) await new Promise((r) => setTimeout(r, DRAIN_MS));
         if (!exited) child.kill('SIGINT');
         const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exit;

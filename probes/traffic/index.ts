@@ -10,6 +10,7 @@
  * then answers the device's own TLS connections with an untrusted
  * certificate (mitm.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,11 +20,18 @@ import { runAction, type ActionRecord } from '../util/actions';
 import { canRestart, restartDevice } from '../util/power';
 import { sleepUnlessAborted } from '../util/sleep';
 import { deviceFilter, startCapture, type CaptureStats } from './capture';
-import { dissect, type Dissected, type Needles } from './dissect';
-import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact, type TrafficCapture, type TrafficMitm } from '../../harness/traffic';
+import { dissect, MIN_NEEDLE, type Dissected, type Needles } from './dissect';
+import {
+  TrafficCaptureFact,
+  TrafficDestinationFact,
+  TrafficMitmFact,
+  type TrafficCapture,
+  type TrafficDestination,
+  type TrafficMitm,
+} from '../../harness/traffic';
 import { NFT_MISSING, missingCaptureTools, trafficTools, type TrafficTools } from './tools';
 import { removeLeftoverRedirect, runMitm, type MitmTarget } from './mitm';
-import { maskFile, maskForms } from './mask';
+import { maskFile, maskForms, maskFrames } from './mask';
 
 export { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact };
 export { removeLeftoverRedirect };
@@ -155,11 +163,17 @@ async function watch(
     mask(ctx, file.abs, capture);
     return { capture };
   }
+  let frames: ReadonlyMap<number, Buffer[]> = new Map();
   try {
     const dissected = await dissect({
       tshark: tools.tshark,
       pcap: file.abs,
       device,
+      mac: t.mac,
+      servicePorts: {
+        tcp: ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => s.port),
+        udp: ctx.device.services.filter((s) => s.transport === 'udp').map((s) => s.port),
+      },
       bench: benchAddresses(t.interface),
       controlPort,
       needles: needlesOf(ctx),
@@ -174,24 +188,23 @@ async function watch(
     if (dissected.partial) capture.truncated = true;
     if (!dissected.controlSeen)
       capture.control.detail += `, but that connection is not in the capture of ${t.interface}: the device is not behind this interface, or the capture missed packets`;
+    frames = dissected.maskFrames;
     return { capture, dissected };
   } catch (err) {
     capture.error = (err as Error).message;
     return { capture };
   } finally {
-    mask(ctx, file.abs, capture);
+    mask(ctx, file.abs, capture, frames);
   }
 }
 
 /** Once read, the capture keeps no canary, secret or lab password (unless --reveal): see mask.ts. */
-function mask(ctx: ProbeContext, file: string, capture: TrafficCapture): void {
+function mask(ctx: ProbeContext, file: string, capture: TrafficCapture, frames: ReadonlyMap<number, Buffer[]> = new Map()): void {
   if (ctx.secrets.reveal) return;
   const n = needlesOf(ctx);
   try {
-    capture.masked = maskFile(
-      file,
-      maskForms([...Object.values(n.personalData), ...Object.values(n.secrets), ...Object.values(n.credentials)].filter((v) => v.length >= 4)),
-    );
+    const values = [...Object.values(n.personalData), ...Object.values(n.secrets), ...Object.values(n.credentials)].filter((v) => v.length >= MIN_NEEDLE);
+    capture.masked = maskFile(file, maskForms(values)) + maskFrames(file, frames);
   } catch (err) {
     capture.error ??= `the capture could not be masked: ${(err as Error).message}`;
   }
@@ -214,6 +227,16 @@ async function control(ctx: ProbeContext, port: number, tool: 'tcpdump' | 'dumpc
     if (written() !== before) return `the bench connected to ${ctx.scope.address}:${port} (${state}; attempt ${attempt})`;
   }
   return `the bench connected to ${ctx.scope.address}:${port} (${state})`;
+}
+
+function destinationObservation(d: TrafficDestination): Observation {
+  return {
+    kind: TrafficDestinationFact.kind,
+    port: d.port,
+    protocol: d.protocol,
+    summary: `${d.phase === 'mitm' ? '(during the MITM test) ' : ''}${d.names.length ? `${d.names.join(', ')} ` : ''}${d.address}:${d.port}/${d.transport} ${d.protocol}${d.tls ? ` (offers up to ${d.tls.maxOffered})` : ''}${d.clear.length ? `; in clear: ${d.clear.map((c) => c.name).join(', ')}` : ''}`,
+    data: d,
+  };
 }
 
 function summaryOf(c: TrafficCapture): string {
@@ -251,14 +274,7 @@ export const trafficProbe: Probe = {
     ctx.progress(`watching what the device sends on ${t.interface} for ${t.seconds} s`);
     const w = await watch(ctx, use, { phase: 'watch', seconds: t.seconds });
     observations.push({ kind: TrafficCaptureFact.kind, summary: summaryOf(w.capture), data: w.capture });
-    for (const d of w.dissected?.destinations ?? [])
-      observations.push({
-        kind: TrafficDestinationFact.kind,
-        port: d.port,
-        protocol: d.protocol,
-        summary: `${d.names.length ? `${d.names.join(', ')} ` : ''}${d.address}:${d.port}/${d.transport} ${d.protocol}${d.tls ? ` (offers up to ${d.tls.maxOffered})` : ''}${d.clear.length ? `; in clear: ${d.clear.map((c) => c.name).join(', ')}` : ''}`,
-        data: d,
-      });
+    for (const d of w.dissected?.destinations ?? []) observations.push(destinationObservation(d));
     if (!t.mitm) return { observations };
 
     const mitmSeconds = t.mitmSeconds ?? t.seconds;
@@ -293,7 +309,7 @@ export const trafficProbe: Probe = {
             personalData: ctx.device.personalData?.canaries ?? {},
             signal,
             runDir: ctx.runDir,
-            tag: `${process.pid}${Date.now().toString(36)}`,
+            tag: `${process.pid.toString(36)}${randomBytes(4).toString('hex')}`,
             // Provoked again once the redirect is in place: a device that holds one long session opens a new one only when made to.
             afterRules: async () => {
               for (const p of t.provoke) await provoke(ctx, p);
@@ -304,6 +320,8 @@ export const trafficProbe: Probe = {
       mitm = result ?? { ...base, error: m.capture.error ?? 'the responder did not run' };
       mitm.alertsInCapture = (m.dissected?.alerts ?? []).slice(0, 100);
       observations.push({ kind: TrafficCaptureFact.kind, summary: summaryOf(m.capture), data: m.capture });
+      // What the device sent while its TLS was answered by the bench: a fallback to clear text shows here.
+      for (const d of m.dissected?.destinations ?? []) observations.push(destinationObservation(d));
     }
     observations.push({
       kind: TrafficMitmFact.kind,

@@ -3,7 +3,11 @@
  * canaries, secrets and lab passwords the dissection looked for. Once tshark
  * has read it, each of those values (in every form the search knows) is
  * overwritten with '*' in the file itself, byte for byte, so that the pcap
- * still opens and every frame keeps its length; `--reveal` keeps it raw.
+ * still opens and every frame keeps its length; and the payload of every
+ * frame that carried a part of one (a value split over segments, inside a
+ * compressed body, in another character set) is overwritten whole, found by
+ * walking the classic pcap records (tcpdump's format, and dumpcap's with -P).
+ * `--reveal-secrets` keeps it raw.
  */
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { canaryForms } from '../util/canaries';
@@ -39,6 +43,56 @@ export function maskFile(file: string, forms: Buffer[]): number {
         }
       }
       if (changed) writeSync(fd, buf, 0, len, pos);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return masked;
+}
+
+/** The classic pcap header: its magic says the byte order (and micro- or nanosecond stamps, the same layout). */
+function recordReader(head: Buffer): ((b: Buffer, at: number) => number) | null {
+  const magic = head.readUInt32LE(0);
+  if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) return (b, at) => b.readUInt32LE(at);
+  if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) return (b, at) => b.readUInt32BE(at);
+  return null;
+}
+
+/**
+ * Overwrite, in the frames named (1-based, as tshark numbers them), each payload given with '*'. Returns how many
+ * payloads were masked; throws when the file is not a classic pcap (the caller says the capture is not masked).
+ */
+export function maskFrames(file: string, frames: ReadonlyMap<number, readonly Buffer[]>): number {
+  if (frames.size === 0) return 0;
+  const fd = openSync(file, 'r+');
+  let masked = 0;
+  try {
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(24);
+    readSync(fd, head, 0, 24, 0);
+    const u32 = recordReader(head);
+    if (!u32) throw new Error('not a classic pcap file');
+    const last = Math.max(...frames.keys());
+    const rec = Buffer.alloc(16);
+    let pos = 24;
+    for (let n = 1; n <= last && pos + 16 <= size; n++) {
+      readSync(fd, rec, 0, 16, pos);
+      const incl = u32(rec, 8);
+      const start = pos + 16;
+      pos = start + incl;
+      const payloads = frames.get(n);
+      if (!payloads) continue;
+      const data = Buffer.alloc(incl);
+      readSync(fd, data, 0, incl, start);
+      for (const p of payloads) {
+        if (p.length === 0) continue;
+        // The payload ends the frame, before any Ethernet padding: its last occurrence.
+        const at = data.lastIndexOf(p);
+        if (at < 0) continue;
+        data.fill(0x2a, at, at + p.length);
+        masked += 1;
+      }
+      writeSync(fd, data, 0, incl, start);
     }
   } finally {
     closeSync(fd);

@@ -10,8 +10,9 @@ import { basis, factsOf, whyNotObserved } from '../../harness/facts';
 import { gate } from '../../harness/gate';
 import type { Check, CheckJudgement, Finding, JudgeInput, ProbeResult } from '../../harness/types';
 import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact } from '../../probes/traffic';
-import { declares, destinationLabel, type TrafficCapture, type TrafficDestination } from '../../harness/traffic';
+import { destinationLabel, isDeclared, type TrafficCapture, type TrafficDestination } from '../../harness/traffic';
 import { updateIntegrityCheck } from './update';
+import { MIN_NEEDLE, VERSION_RANK } from '../../probes/traffic/dissect';
 
 /** Protocols that are clear by design and carry names, not user data. */
 const INFRASTRUCTURE = new Set(['dns', 'mdns', 'llmnr', 'nbns', 'ntp', 'dhcp', 'dhcpv6', 'ssdp', 'arp', 'icmp', 'icmpv6', 'igmp']);
@@ -20,7 +21,10 @@ const ENCRYPTED = new Set(['tls', 'ssh', 'quic', 'dtls', 'wireguard', 'esp', 'is
 interface Watch {
   result: ProbeResult;
   capture: TrafficCapture;
+  /** What the device contacted during the watch. */
   destinations: TrafficDestination[];
+  /** …and during the MITM test too (where a device that loses its TLS may fall back to clear text). */
+  everything: TrafficDestination[];
 }
 
 /** The watch capture and its destinations, or the judgement when they cannot carry one. */
@@ -31,8 +35,8 @@ function watched(input: JudgeInput): { ok: true; w: Watch } | { ok: false; judge
   if (!capture) return { ok: false, judgement: { verdict: 'inconclusive', rationale: 'the traffic probe recorded no capture', findings: [] } };
   const why = whyNotObserved(TrafficCaptureFact, capture);
   if (why) return { ok: false, judgement: { verdict: 'inconclusive', rationale: why, findings: [] } };
-  const destinations = factsOf(g.result, TrafficDestinationFact).filter((d) => d.phase === 'watch');
-  return { ok: true, w: { result: g.result, capture, destinations } };
+  const everything = factsOf(g.result, TrafficDestinationFact);
+  return { ok: true, w: { result: g.result, capture, destinations: everything.filter((d) => d.phase === 'watch'), everything } };
 }
 
 const silent = (c: TrafficCapture): CheckJudgement => ({
@@ -42,7 +46,8 @@ const silent = (c: TrafficCapture): CheckJudgement => ({
 });
 
 const where = (c: TrafficCapture): string => `capture ${c.pcap ?? ''}`.trim();
-const isClear = (d: TrafficDestination): boolean => !d.tls && !ENCRYPTED.has(d.protocol);
+/** Encrypted: a TLS ClientHello, an SSH key exchange begun, or a protocol tshark names as encrypted (QUIC, DTLS, IPsec…). */
+const isClear = (d: TrafficDestination): boolean => !d.tls && !(d.protocol === 'ssh' ? d.sshKex : ENCRYPTED.has(d.protocol));
 
 export const outboundPlaintextCheck: Check = {
   id: 'comms.outbound-plaintext',
@@ -55,13 +60,14 @@ export const outboundPlaintextCheck: Check = {
   judge(input) {
     const r = watched(input);
     if (!r.ok) return r.judgement;
-    const { capture, destinations } = r.w;
+    const { capture } = r.w;
+    const destinations = r.w.everything;
     const findings: Finding[] = [];
     const clear = destinations.flatMap((d) => d.clear.map((c) => ({ d, c })));
     for (const { d, c } of clear)
       findings.push({
         severity: 'high',
-        message: `${c.kind} ${c.name} sent in clear to ${destinationLabel(d)} (${c.how}; frame ${c.frame ?? d.firstFrame} of ${where(capture)})`,
+        message: `${c.kind} ${c.name} sent in clear to ${destinationLabel(d)} (${c.how}; frame ${c.frame ?? d.firstFrame} of ${d.phase === 'mitm' ? 'the MITM capture, while its TLS was answered by the bench' : where(capture)})`,
         port: d.port,
         protocol: d.protocol,
       });
@@ -96,6 +102,25 @@ export const outboundPlaintextCheck: Check = {
         findings,
       };
     if (capture.deviceFlows === 0) return silent(capture);
+    const sent = destinations.reduce((n, d) => n + d.payloadBytes, 0);
+    if (sent === 0)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the device opened ${capture.deviceFlows} connection(s) in the window but sent no data on them that the capture saw: nothing to search`,
+        findings,
+      };
+    const unread = destinations.filter((d) => d.opaque.length || d.partial);
+    for (const d of unread)
+      findings.push({
+        severity: 'medium',
+        message: `${destinationLabel(d)}: not all of it could be read — ${[...d.opaque, ...(d.partial ? [d.partial] : [])].join('; ')}`,
+      });
+    if (unread.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `what the device sent in clear to ${unread.map(destinationLabel).join('; ')} could not all be read for canaries and secrets (compressed, masked, cut or more than was kept): nothing found is not nothing sent`,
+        findings,
+      };
     if (firmwareUnknown)
       return {
         verdict: 'inconclusive',
@@ -108,13 +133,19 @@ export const outboundPlaintextCheck: Check = {
         rationale: `the capture stopped at its size bound (traffic.maxMegabytes ${input.device.traffic?.maxMegabytes ?? '?'}): what came after was not searched`,
         findings,
       };
-    const needles = Object.keys(input.device.personalData?.canaries ?? {}).length + Object.keys(input.device.traffic?.secrets ?? {}).length;
-    const clearBytes = destinations.filter((d) => isClear(d) && !INFRASTRUCTURE.has(d.protocol) && d.bytesOut > 0);
-    for (const d of clearBytes) findings.push({ severity: 'info', message: `${d.bytesOut} byte(s) of ${d.protocol} in clear to ${destinationLabel(d)}` });
+    const values = { ...(input.device.personalData?.canaries ?? {}), ...(input.device.traffic?.secrets ?? {}) };
+    const short = Object.entries(values)
+      .filter(([, v]) => v.length < MIN_NEEDLE)
+      .map(([k]) => k);
+    const needles = Object.keys(values).length - short.length;
+    if (short.length)
+      findings.push({ severity: 'info', message: `not searched, shorter than ${MIN_NEEDLE} characters (they would match by chance): ${short.join(', ')}` });
+    const clearBytes = destinations.filter((d) => isClear(d) && !INFRASTRUCTURE.has(d.protocol) && d.payloadBytes > 0);
+    for (const d of clearBytes) findings.push({ severity: 'info', message: `${d.payloadBytes} byte(s) of ${d.protocol} in clear to ${destinationLabel(d)}` });
     if (clearBytes.length && needles === 0)
       return {
         verdict: 'inconclusive',
-        rationale: `the device sent ${clearBytes.length} unencrypted exchange(s) and nothing was enrolled to look for in them (no personalData.canaries, no traffic.secrets): enrol canaries to decide`,
+        rationale: `the device sent ${clearBytes.length} unencrypted exchange(s) and nothing was enrolled to look for in them (no personalData.canaries or traffic.secrets of ${MIN_NEEDLE}+ characters): enrol canaries to decide`,
         findings,
       };
     const encrypted = destinations.filter((d) => !isClear(d)).length;
@@ -129,7 +160,6 @@ export const outboundPlaintextCheck: Check = {
 
 /** Weak for a server to accept, but only noted when a client offers it among stronger suites. */
 const SOFT = new Set(['CBC with SHA-1']);
-const VERSION_RANK = ['SSLv2', 'SSLv3', 'TLSv1.0', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
 
 export const outboundTlsCheck: Check = {
   id: 'comms.outbound-tls',
@@ -144,7 +174,8 @@ export const outboundTlsCheck: Check = {
     const { capture, destinations } = r.w;
     const tlsDests = destinations.filter((d) => d.tls);
     if (capture.deviceFlows === 0) return silent(capture);
-    if (tlsDests.length === 0)
+    const unparsed = destinations.filter((d) => d.tlsUnparsed);
+    if (tlsDests.length === 0 && unparsed.length === 0)
       return {
         verdict: 'inconclusive',
         rationale: `the device opened ${capture.deviceFlows} connection(s) in ${capture.seconds} s, none of them TLS: its TLS client (if it has one) was not seen`,
@@ -162,8 +193,10 @@ export const outboundTlsCheck: Check = {
           protocol: 'tls',
         });
       // A client that offers CBC-SHA1 after AEAD suites (OpenSSL's default list) leaves the choice to the server: noted, not failed.
-      const broken = t.weakSuites.filter((s) => !SOFT.has(s.why));
-      const soft = t.weakSuites.filter((s) => SOFT.has(s.why));
+      // Soft only beside at least one suite that is not weak at all: a client offering nothing better fails on it.
+      const strongOffered = t.suites.some((c) => !t.weakSuites.some((w) => w.code === c));
+      const broken = t.weakSuites.filter((s) => !SOFT.has(s.why) || !strongOffered);
+      const soft = t.weakSuites.filter((s) => SOFT.has(s.why) && strongOffered);
       const list = (xs: typeof t.weakSuites): string =>
         `${xs
           .slice(0, 6)
@@ -186,6 +219,18 @@ export const outboundTlsCheck: Check = {
     }
     if (findings.some((f) => f.severity === 'high'))
       return { verdict: 'fail', rationale: `the device's TLS client offers what it should not (${where(capture)})`, findings };
+    if (unparsed.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `the device sent what looks like a TLS handshake that tshark did not dissect to ${unparsed.map(destinationLabel).join('; ')}: what it offered there is unknown`,
+        findings,
+      };
+    if (capture.truncated)
+      return {
+        verdict: 'inconclusive',
+        rationale: 'the capture stopped at its size bound (traffic.maxMegabytes): a ClientHello after it was not seen',
+        findings,
+      };
     return {
       verdict: 'pass',
       rationale: `${tlsDests.length} TLS destination(s): the device offers ${[...new Set(tlsDests.flatMap((d) => d.tls!.versions))].join(', ')} and no weak suite (${tlsDests
@@ -268,9 +313,12 @@ export const destinationsCheck: Check = {
   judge(input) {
     const r = watched(input);
     if (!r.ok) return r.judgement;
-    const { capture, destinations } = r.w;
+    const { capture } = r.w;
     const declared = input.device.traffic?.declaredDestinations;
-    const remote = destinations.filter((d) => !d.local);
+    // One row per destination, the MITM test's included (a fallback server contacted only then is a destination too).
+    const byKey = new Map<string, TrafficDestination>();
+    for (const d of r.w.everything) if (!byKey.has(`${d.transport}/${d.address}/${d.port}`)) byKey.set(`${d.transport}/${d.address}/${d.port}`, d);
+    const remote = [...byKey.values()].filter((d) => !d.local);
     const mitm = factsOf(r.w.result, TrafficMitmFact)[0];
     const categories = (d: TrafficDestination): string[] => [
       ...new Set([
@@ -288,7 +336,7 @@ export const destinationsCheck: Check = {
       };
     });
     if (capture.deviceFlows === 0 || remote.length === 0) return { ...silent(capture), findings };
-    const undeclared = remote.filter((d) => !(declared ?? []).some((e) => declares(e, d)));
+    const undeclared = remote.filter((d) => !isDeclared(declared ?? [], d));
     if (undeclared.length)
       return {
         verdict: 'fail',
@@ -302,6 +350,12 @@ export const destinationsCheck: Check = {
           })),
           ...findings,
         ],
+      };
+    if (capture.truncated)
+      return {
+        verdict: 'inconclusive',
+        rationale: 'the capture stopped at its size bound (traffic.maxMegabytes): a destination contacted after it was not seen',
+        findings,
       };
     return {
       verdict: 'pass',
