@@ -431,6 +431,9 @@ describe('verdicts from the facts', () => {
       },
     });
     expect(judgeAll(device, completed([capture(), only]))['comms.outbound-tls'].verdict).toBe('fail');
+    // GREASE and TLS_EMPTY_RENEGOTIATION_INFO_SCSV beside it are not a stronger suite.
+    const pseudo = dest({ tls: { ...(only.data as TrafficDestination).tls!, suites: [0x0a0a, 0x00ff, 0xc013] } });
+    expect(judgeAll(device, completed([capture(), pseudo]))['comms.outbound-tls'].verdict).toBe('fail');
   });
 
   it('undeclared destinations fail, with the personal data each received; no declared list means none is declared', () => {

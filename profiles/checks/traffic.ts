@@ -13,6 +13,7 @@ import { TrafficCaptureFact, TrafficDestinationFact, TrafficMitmFact } from '../
 import { destinationLabel, isDeclared, type TrafficCapture, type TrafficDestination } from '../../harness/traffic';
 import { updateIntegrityCheck } from './update';
 import { MIN_NEEDLE, VERSION_RANK } from '../../probes/traffic/dissect';
+import { SUITES } from '../../probes/tls/suites';
 
 /** Protocols that are clear by design and carry names, not user data. */
 const INFRASTRUCTURE = new Set(['dns', 'mdns', 'llmnr', 'nbns', 'ntp', 'dhcp', 'dhcpv6', 'ssdp', 'arp', 'icmp', 'icmpv6', 'igmp']);
@@ -109,7 +110,8 @@ export const outboundPlaintextCheck: Check = {
         rationale: `the device opened ${capture.deviceFlows} connection(s) in the window but sent no data on them that the capture saw: nothing to search`,
         findings,
       };
-    const unread = destinations.filter((d) => d.opaque.length || d.partial);
+    // Only what crossed in clear matters here: a malformed packet in a TLS flow hides nothing readable.
+    const unread = destinations.filter((d) => isClear(d) && (d.opaque.length || d.partial));
     for (const d of unread)
       findings.push({
         severity: 'medium',
@@ -133,11 +135,9 @@ export const outboundPlaintextCheck: Check = {
         rationale: `the capture stopped at its size bound (traffic.maxMegabytes ${input.device.traffic?.maxMegabytes ?? '?'}): what came after was not searched`,
         findings,
       };
-    const values = { ...(input.device.personalData?.canaries ?? {}), ...(input.device.traffic?.secrets ?? {}) };
-    const short = Object.entries(values)
-      .filter(([, v]) => v.length < MIN_NEEDLE)
-      .map(([k]) => k);
-    const needles = Object.keys(values).length - short.length;
+    const values = [...Object.entries(input.device.personalData?.canaries ?? {}), ...Object.entries(input.device.traffic?.secrets ?? {})];
+    const short = values.filter(([, v]) => v.length < MIN_NEEDLE).map(([k]) => k);
+    const needles = values.length - short.length;
     if (short.length)
       findings.push({ severity: 'info', message: `not searched, shorter than ${MIN_NEEDLE} characters (they would match by chance): ${short.join(', ')}` });
     const clearBytes = destinations.filter((d) => isClear(d) && !INFRASTRUCTURE.has(d.protocol) && d.payloadBytes > 0);
@@ -157,6 +157,9 @@ export const outboundPlaintextCheck: Check = {
     };
   },
 };
+
+/** Cipher suites that are suites (not GREASE, not a signalling value such as TLS_EMPTY_RENEGOTIATION_INFO_SCSV). */
+const KNOWN_SUITES = new Set(SUITES.filter((x) => !/SCSV/.test(x.name)).map((x) => x.code));
 
 /** Weak for a server to accept, but only noted when a client offers it among stronger suites. */
 const SOFT = new Set(['CBC with SHA-1']);
@@ -194,7 +197,8 @@ export const outboundTlsCheck: Check = {
         });
       // A client that offers CBC-SHA1 after AEAD suites (OpenSSL's default list) leaves the choice to the server: noted, not failed.
       // Soft only beside at least one suite that is not weak at all: a client offering nothing better fails on it.
-      const strongOffered = t.suites.some((c) => !t.weakSuites.some((w) => w.code === c));
+      // A real suite, that is: GREASE values and signalling pseudo-suites (SCSV) are not an alternative.
+      const strongOffered = t.suites.some((c) => KNOWN_SUITES.has(c) && !t.weakSuites.some((w) => w.code === c));
       const broken = t.weakSuites.filter((s) => !SOFT.has(s.why) || !strongOffered);
       const soft = t.weakSuites.filter((s) => SOFT.has(s.why) && strongOffered);
       const list = (xs: typeof t.weakSuites): string =>
