@@ -1091,6 +1091,31 @@ describe('comms.certificate-validation: the responder alone (runMitm with a stan
     expect(j.verdict).toBe('fail');
   });
 
+  it('right: a device whose OpenSSL client refuses the certificate (alert unknown_ca, then gone at once) is a refusal, recorded with its alert and SNI', async () => {
+    // The alert tears the socket down before Node reports the handshake error: who sent it must not be read off it then
+    // (a lab run recorded no attempt at all when it was).
+    const { fact, j } = await mitm((port) => {
+      const p = spawn('sh', ['-c', `echo | timeout 5 openssl s_client -connect ${R}:${port} -bind ${D}:0 -servername api.cloud.example -verify_return_error`], {
+        stdio: 'ignore',
+      });
+      p.on('error', () => undefined);
+    });
+    expect(fact.attempts).toEqual([expect.objectContaining({ outcome: 'alert', sni: 'api.cloud.example', detail: expect.stringContaining('unknown_ca') })]);
+    expect(j.verdict).toBe('pass');
+  });
+
+  it('right: a device whose client checks the certificate after the handshake and hangs up without an alert (as Node does) is a close, and passes only as that', async () => {
+    const { fact, j } = await mitm((port) => {
+      const raw = net.connect({ host: R, port, localAddress: D });
+      raw.on('error', () => undefined);
+      const c = tls.connect({ socket: raw, servername: 'api.cloud.example' });
+      c.on('error', () => undefined);
+    });
+    expect(fact.attempts.map((a) => a.outcome)).toEqual(['closed']);
+    expect(j.verdict).toBe('pass');
+    expect(j.rationale).toMatch(/closed without a TLS alert/);
+  });
+
   it('right: a device that accepts any certificate but is slow (its second flight 1.5 s later), cut off at the end of the window, is not counted as a refusal', async () => {
     const { fact, j } = await mitm((port) => slowTrustingClient(port, 1500), 2, 1000);
     expect(fact.attempts).toEqual([]);

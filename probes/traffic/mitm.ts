@@ -26,6 +26,7 @@ const NFT_NOTE = REDIRECT_NOTE;
 const DATA_WAIT_MS = 5000;
 const DATA_KEPT = 64 * 1024;
 const MAX_ATTEMPTS = 200;
+const HANDSHAKE_MS = 15_000;
 
 export interface MitmTarget {
   address: string;
@@ -185,7 +186,7 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
     }
     return c;
   };
-  const servers: tls.Server[] = [];
+  const servers: net.Server[] = [];
   const sockets = new Set<net.Socket>();
   const pending: Array<Promise<void>> = [];
   const table = `starbench_${o.tag
@@ -200,71 +201,84 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
     }
   };
   let rulesIn = false;
+  /** The window is over: what the bench tears down from here on is not the device's doing. */
+  let stopped = false;
   try {
     const rules: string[] = [];
     for (const t of v4) {
       const fallback = t.names[0] ?? t.address;
-      const server = tls.createServer({
-        SNICallback: (name, cb) => cb(null, context(name.toLowerCase())),
-        secureContext: context(fallback),
-        handshakeTimeout: 15_000,
-      } as tls.TlsOptions);
       const target = `${t.address}:${t.port}`;
-      server.on('connection', (raw: net.Socket) => {
+      // A plain TCP server, each device connection wrapped in a server-side TLSSocket here: the raw socket (and so who
+      // it came from) and its TLS outcome stay in one place, even when the device's alert tears the socket down first.
+      const server = net.createServer((raw: net.Socket) => {
         const from = (raw.remoteAddress ?? '').replace(/^::ffff:/, '').toLowerCase();
         // Only the device's own connections; anything else is dropped unanswered.
-        if (!devices.has(from) || fact.attempts.length >= MAX_ATTEMPTS) raw.destroy();
-        else sockets.add(raw);
-      });
-      server.on('tlsClientError', (err, sock) => {
-        const from = (sock.remoteAddress ?? '').replace(/^::ffff:/, '').toLowerCase();
-        if (!devices.has(from)) return;
-        const c = classify(err as Error & { code?: string });
-        fact.attempts.push({
-          target,
-          sni: (sock as tls.TLSSocket & { servername?: string }).servername || undefined,
-          ...c,
-          appBytes: 0,
-          categories: [],
-          at: new Date().toISOString(),
+        if (!devices.has(from) || fact.attempts.length >= MAX_ATTEMPTS) {
+          raw.destroy();
+          return;
+        }
+        sockets.add(raw);
+        raw.on('error', () => undefined);
+        const sock = new tls.TLSSocket(raw, {
+          isServer: true,
+          secureContext: context(fallback),
+          SNICallback: (name: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => cb(null, context(name.toLowerCase())),
         });
-      });
-      server.on('secureConnection', (sock: tls.TLSSocket) => {
-        const chunks: Buffer[] = [];
-        let n = 0;
-        const done = new Promise<void>((resolve) => {
-          const finish = (): void => {
-            clearTimeout(timer);
-            const data = Buffer.concat(chunks).toString('latin1');
-            const categories = Object.entries(o.personalData)
-              .filter(([, v]) => v.length >= 4 && canaryForms(v).some((f) => data.includes(f)))
-              .map(([k]) => k);
-            fact.attempts.push({
-              target,
-              sni: typeof sock.servername === 'string' ? sock.servername : undefined,
-              outcome: n > 0 ? 'application-data' : 'handshake-only',
-              detail:
-                n > 0
-                  ? `handshake completed with the untrusted certificate, then ${n} byte(s) of application data (${sock.getProtocol() ?? 'TLS'})`
-                  : `handshake completed with the untrusted certificate (${sock.getProtocol() ?? 'TLS'}); no application data within ${DATA_WAIT_MS / 1000} s`,
-              appBytes: n,
-              categories,
-              at: new Date().toISOString(),
+        let settled = false;
+        const handshake = setTimeout(() => fail(new Error('no TLS handshake within 15 s')), HANDSHAKE_MS);
+        const fail = (err: Error & { code?: string }): void => {
+          // A handshake still going when the window closed was cut by the bench, not refused by the device: not an attempt.
+          if (settled || stopped) return;
+          settled = true;
+          clearTimeout(handshake);
+          fact.attempts.push({ target, sni: sock.servername || undefined, ...classify(err), appBytes: 0, categories: [], at: new Date().toISOString() });
+          sock.destroy();
+        };
+        sock.on('error', fail);
+        // Closed before the handshake finished, with no error reported: a close without an alert.
+        sock.once('close', () => fail(Object.assign(new Error('socket disconnected before the handshake'), { code: 'ECONNRESET' })));
+        sock.once('secure', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(handshake);
+          const chunks: Buffer[] = [];
+          let n = 0;
+          const done = new Promise<void>((resolve) => {
+            let finished = false;
+            const finish = (): void => {
+              if (finished) return;
+              finished = true;
+              clearTimeout(timer);
+              const data = Buffer.concat(chunks).toString('latin1');
+              const categories = Object.entries(o.personalData)
+                .filter(([, v]) => v.length >= 4 && canaryForms(v).some((f) => data.includes(f)))
+                .map(([k]) => k);
+              fact.attempts.push({
+                target,
+                sni: sock.servername || undefined,
+                outcome: n > 0 ? 'application-data' : 'handshake-only',
+                detail:
+                  n > 0
+                    ? `handshake completed with the untrusted certificate, then ${n} byte(s) of application data (${sock.getProtocol() ?? 'TLS'})`
+                    : `handshake completed with the untrusted certificate (${sock.getProtocol() ?? 'TLS'}); no application data within ${DATA_WAIT_MS / 1000} s`,
+                appBytes: n,
+                categories,
+                at: new Date().toISOString(),
+              });
+              sock.destroy();
+              resolve();
+            };
+            const timer = setTimeout(finish, DATA_WAIT_MS);
+            sock.on('data', (c: Buffer) => {
+              if (n < DATA_KEPT) chunks.push(c.subarray(0, DATA_KEPT - n));
+              n += c.length;
+              // Keep reading a moment for the rest of a request, then stop: the answer is never the cloud's.
+              if (n >= DATA_KEPT) finish();
             });
-            sock.destroy();
-            resolve();
-          };
-          const timer = setTimeout(finish, DATA_WAIT_MS);
-          sock.on('data', (c: Buffer) => {
-            if (n < DATA_KEPT) chunks.push(c.subarray(0, DATA_KEPT - n));
-            n += c.length;
-            // Keep reading a moment for the rest of a request, then stop: the answer is never the cloud's.
-            if (n >= DATA_KEPT) finish();
+            sock.once('close', finish);
           });
-          sock.once('close', finish);
-          sock.on('error', () => undefined);
+          pending.push(done);
         });
-        pending.push(done);
       });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -318,6 +332,7 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
     }
     // Connections in their data wait finish; then every socket and server goes.
     await Promise.race([Promise.all(pending), new Promise((r) => setTimeout(r, DATA_WAIT_MS + 1000))]);
+    stopped = true;
     for (const s of sockets) s.destroy();
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
