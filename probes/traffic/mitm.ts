@@ -17,11 +17,9 @@ import path from 'node:path';
 import tls from 'node:tls';
 import forge from 'node-forge';
 import { canaryForms } from '../util/canaries';
-import { alertName } from './dissect';
+import { alertName, MIN_NEEDLE } from './dissect';
 import { REDIRECT_NOTE, type TrafficMitm } from '../../harness/traffic';
 
-/** The run folder's note of redirect rules in place: removed by `resume` if the run died with them. */
-const NFT_NOTE = REDIRECT_NOTE;
 /** After a handshake, how long the device is given to send application data (a client that speaks a few seconds late). */
 const DATA_WAIT_MS = 5000;
 const DATA_KEPT = 64 * 1024;
@@ -61,7 +59,7 @@ function runNft(nft: string, args: string[], input?: string): Promise<string> {
 
 /** Remove a redirect table left by a run that died (resume, or the next run in the same folder). Returns what it did. */
 export function removeLeftoverRedirect(runDir: string, nft?: string): string | undefined {
-  const note = path.join(runDir, NFT_NOTE);
+  const note = path.join(runDir, REDIRECT_NOTE);
   if (!existsSync(note)) return undefined;
   let table = '';
   try {
@@ -69,7 +67,7 @@ export function removeLeftoverRedirect(runDir: string, nft?: string): string | u
   } catch {
     /* an unreadable note: nothing named to remove */
   }
-  if (!/^starbench_[a-z0-9_]+$/.test(table)) return `${NFT_NOTE} names no starbench table; left as it is`;
+  if (!/^starbench_[a-z0-9_]+$/.test(table)) return `${REDIRECT_NOTE} names no starbench table; left as it is`;
   if (!nft) return `the redirect table ${table} may still be in place: nft is not installed to remove it`;
   try {
     execFileSync(nft, ['delete', 'table', 'ip', table], { stdio: 'ignore', timeout: 10_000 });
@@ -251,7 +249,7 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
               clearTimeout(timer);
               const data = Buffer.concat(chunks).toString('latin1');
               const categories = Object.entries(o.personalData)
-                .filter(([, v]) => v.length >= 4 && canaryForms(v).some((f) => data.includes(f)))
+                .filter(([, v]) => v.length >= MIN_NEEDLE && canaryForms(v).some((f) => data.includes(f)))
                 .map(([k]) => k);
               fact.attempts.push({
                 target,
@@ -288,7 +286,7 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
       const port = (server.address() as net.AddressInfo).port;
       for (const d of devV4) rules.push(`iifname "${o.iface}" ip saddr ${d} ip daddr ${t.address} tcp dport ${t.port} dnat to ${o.bench}:${port}`);
     }
-    if (o.runDir) writeFileSync(path.join(o.runDir, NFT_NOTE), JSON.stringify({ table, interface: o.iface, rules }, null, 2) + '\n');
+    if (o.runDir) writeFileSync(path.join(o.runDir, REDIRECT_NOTE), JSON.stringify({ table, interface: o.iface, rules }, null, 2) + '\n');
     process.once('exit', cleanupSync);
     const script = [
       `add table ip ${table}`,
@@ -326,7 +324,7 @@ export async function runMitm(o: MitmOptions): Promise<TrafficMitm> {
         fact.removed = false;
       } catch {
         fact.removed = true;
-        if (o.runDir) rmSync(path.join(o.runDir, NFT_NOTE), { force: true });
+        if (o.runDir) rmSync(path.join(o.runDir, REDIRECT_NOTE), { force: true });
       }
       process.removeListener('exit', cleanupSync);
     }
