@@ -1,7 +1,8 @@
 /**
  * Every network connection to the device goes through here: the scope guard
  * picks the address, the semaphore caps parallel connections (IoT devices fall
- * over under parallel load), and a connect timeout bounds each attempt.
+ * over under parallel load) and shares them fairly between the device's
+ * services (harness/limiter.ts), and a connect timeout bounds each attempt.
  */
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -130,7 +131,7 @@ export class DeviceConnector {
   async tcp(port: number, opts: ConnectOptions = {}): Promise<net.Socket> {
     const address = this.addressFor(port, opts.family);
     this.scope.assertHost(address);
-    const release = await this.slots.acquire(opts.signal);
+    const release = await this.slots.acquire(opts.signal, `tcp/${port}`);
     const timeoutMs = opts.timeoutMs ?? this.connectTimeoutMs;
     return new Promise<net.Socket>((resolve, reject) => {
       const sock = net.connect({ host: address, port });
@@ -182,7 +183,7 @@ export class DeviceConnector {
   async portState(port: number, opts: ConnectOptions = {}): Promise<'open' | 'closed' | 'filtered' | 'unreachable'> {
     const address = this.addressFor(port, opts.family);
     this.scope.assertHost(address);
-    const release = await this.slots.acquire(opts.signal);
+    const release = await this.slots.acquire(opts.signal, `tcp/${port}`);
     this.counters.opened += 1;
     return new Promise((resolve) => {
       const sock = net.connect({ host: address, port });
@@ -225,7 +226,7 @@ export class DeviceConnector {
     if (family === 6 && !this.scope.host6) throw new ConnectError('unreachable', port, 'no target.host6 declared');
     const address = family === 6 ? this.scope.host6! : this.scope.address;
     this.scope.assertHost(address);
-    const release = await this.slots.acquire(opts.signal);
+    const release = await this.slots.acquire(opts.signal, `udp/${port}`);
     const sock = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
     this.counters.opened += 1;
     try {

@@ -287,7 +287,7 @@ async function tryDictionary(ctx: ProbeContext, target: LoginTarget, dictionary:
   const workers = (queue: number[]): Promise<unknown> => {
     let next = 0;
     return Promise.all(
-      Array.from({ length: group.limit !== undefined ? 1 : ctx.connector.slots.limit }, async () => {
+      Array.from({ length: group.limit !== undefined ? 1 : ctx.connector.slots.perKey }, async () => {
         while (!state.stop && next < queue.length && !ctx.signal.aborted) await one(queue[next++]);
       }),
     );

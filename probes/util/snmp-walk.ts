@@ -118,7 +118,7 @@ export async function askSnmp(
   // silence costs one timeout, not one per pair. The first answered in the order given is the one walked.
   const answers = await Promise.all(
     pairs.map(async ({ community, version }) => {
-      const release = await ctx.connector.slots.acquire(ctx.signal);
+      const release = await ctx.connector.slots.acquire(ctx.signal, `udp/${port}`);
       const session = open(address, port, community, version, limits);
       const stop = (): void => session.stop();
       ctx.signal.addEventListener('abort', stop, { once: true });
@@ -141,7 +141,7 @@ export async function askSnmp(
     };
   const { community, version } = pairs[i];
   const walk: SnmpWalk = { community, version: versionName(version), objects: [], incomplete: [] };
-  const release = await ctx.connector.slots.acquire(ctx.signal);
+  const release = await ctx.connector.slots.acquire(ctx.signal, `udp/${port}`);
   const session = open(address, port, community, version, limits);
   const stop = (): void => session.stop();
   ctx.signal.addEventListener('abort', stop, { once: true });
