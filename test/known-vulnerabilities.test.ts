@@ -7,6 +7,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -361,6 +362,40 @@ describe('nmap -sV for what a service does not say itself', () => {
       expect(r.text).toMatch(/CVE-2000-0001: Apache Tomcat\/Coyote JSP engine 1\.1 on http \d+/);
     } finally {
       await web.close();
+    }
+  }, 120_000);
+});
+
+describe('nmap -sV within its budget', () => {
+  // nmap is a real peer here, installed by .ci/run: without it this test fails.
+  it('a telnet-like daemon that greets with option negotiation and then says nothing keeps nmap guessing: it stops at scan.versionSeconds, named in the evidence, and the version stays unknown (never a pass)', async () => {
+    expect(nmapPath()).toBeDefined();
+    const server = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD: nmap soft-matches telnet on this and sends probe after probe.
+      sock.write(Buffer.from([255, 251, 1, 255, 251, 3]));
+      sock.on('data', () => undefined);
+    });
+    const telnet = await listenOn(server);
+    try {
+      const input: DeviceFileInput = {
+        device: { name: 'cam' },
+        target: { host: '127.0.0.1' },
+        scan: { tcp: String(telnet.port), versionSeconds: 2, versionProbeWaitMs: 1000 },
+        services: [{ port: telnet.port, protocol: 'telnet' }],
+        vulnerabilities: { feeds: [NVD] },
+      };
+      const { report, results, runDir } = await assess(input, [ID]);
+      const version = results.get('known-vulnerabilities')!.observations.find((o) => o.kind === 'service-version')!;
+      expect(version.data.how).toMatch(/nmap -sV did not name it within 2 s \(scan\.versionSeconds\)/);
+      expect(version.data.version).toBeUndefined();
+      const xml = readFileSync(path.join(runDir, `evidence/known-vulnerabilities-nmap-sv-${telnet.port}.xml`), 'utf8');
+      expect(xml).toMatch(/timedout="true"/);
+      // nmap ran with its probes paced for the bench, from a data directory of its own.
+      expect(xml).toMatch(/-(?:-|&#45;)datadir \S*starbench-nmap-/);
+      expect(verdicts(report)[ID]).not.toBe('pass');
+    } finally {
+      await telnet.close();
     }
   }, 120_000);
 });

@@ -414,6 +414,22 @@ export const deviceFileSchema = z
           .boolean()
           .default(true)
           .describe('nmap -sV for services that announce no version themselves (exposure.known-vulnerabilities), when nmap is installed'),
+        versionProbeWaitMs: z
+          .number()
+          .int()
+          .min(200)
+          .max(10000)
+          .optional()
+          .describe(
+            "default 1500: how long nmap -sV waits for an answer to each of its service probes (nmap's own 5-6 s is for internet paths; a bench is on the device's link)",
+          ),
+        versionSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(300)
+          .optional()
+          .describe('default 6: the most nmap -sV may spend on one port; a port not named by then keeps the version it announced itself (none)'),
       })
       .optional(),
     limits: z

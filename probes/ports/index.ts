@@ -167,11 +167,18 @@ export const tcpPortsProbe: Probe = {
     const rest = ports.filter((p) => !declaredSet.has(p));
     let closedCount = 0;
     let filteredCount = 0;
-    if (declaredPorts.length > 0 && declaredPorts.every((p) => states.get(p) === 'filtered' || states.get(p) === 'unreachable')) {
+    const down = declaredPorts.length > 0 && declaredPorts.every((p) => states.get(p) === 'filtered' || states.get(p) === 'unreachable');
+    // IPv6 scanned at the same time as IPv4, the connection limit split between the two nmaps (the built-in scanner's
+    // connections share the connector's slots anyway): the two scans overlap instead of adding up.
+    const together = ctx.scope.host6 !== undefined && !down && (!nmap || limit >= 2);
+    const v4Limit = together && nmap ? Math.ceil(limit / 2) : limit;
+    const v6Pending = together ? scanIpv6(ctx, ports, nmap, nmap ? Math.floor(limit / 2) : limit) : undefined;
+    v6Pending?.catch(() => undefined);
+    if (down) {
       aborted = `none of the ${declaredPorts.length} declared TCP ports answered (${states.get(declaredPorts[0])}); the device looks down or filtered, so the rest of the scan was not attempted`;
     } else if (nmap && rest.length > 0) {
       ctx.scope.assertHost(ctx.connector.host);
-      const r = await nmapScan(nmap, ctx.connector.host, toSpec(rest), limit, ctx.signal);
+      const r = await nmapScan(nmap, ctx.connector.host, toSpec(rest), v4Limit, ctx.signal);
       scanner = 'nmap -sT';
       nmapArgs = r.args;
       ctx.evidence.write('nmap.xml', r.xml);
@@ -190,7 +197,7 @@ export const tcpPortsProbe: Probe = {
       if (states.get(p) === 'filtered') filteredCount += 1;
     }
     const openV4 = new Set([...states].filter(([, st]) => st === 'open').map(([p]) => p));
-    const ipv6 = ctx.scope.host6 && !aborted ? await scanIpv6(ctx, ports, nmap, limit) : undefined;
+    const ipv6 = ctx.scope.host6 && !aborted ? await (v6Pending ?? scanIpv6(ctx, ports, nmap, limit)) : undefined;
     const openV6 = new Set(ipv6?.open ?? []);
     for (const p of openV6) {
       if (openV4.has(p)) continue;

@@ -3,6 +3,9 @@
  * a shell string), output read from its XML (-oX -) with a real XML parser.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { findOnPath } from '../../harness/which';
 
@@ -74,9 +77,42 @@ export interface NmapService {
   cpe: string[];
 }
 
+/** nmap's own service probes file, beside its binary (…/bin/nmap → …/share/nmap). */
+function serviceProbesOf(bin: string): string | undefined {
+  for (const dir of [path.join(path.dirname(bin), '..', 'share', 'nmap'), '/usr/share/nmap', '/usr/local/share/nmap']) {
+    const f = path.join(dir, 'nmap-service-probes');
+    if (existsSync(f)) return f;
+  }
+  return undefined;
+}
+
+/**
+ * A data directory whose nmap-service-probes is nmap's own with every probe's wait (totalwaitms) set to `waitMs`.
+ * nmap waits 5-6 s for each unanswered probe, a pace made for internet paths: on a daemon that soft-matches on its
+ * greeting (a telnet login) it sends a dozen probes and takes the better part of a minute to learn nothing more. nmap
+ * reads its other data files from its own directory. The caller removes it (removePacedDataDir). Undefined when nmap's
+ * file is not found (nmap's own pace then).
+ */
+export function pacedDataDir(bin: string, waitMs: number): string | undefined {
+  const src = serviceProbesOf(bin);
+  if (!src) return undefined;
+  const lines = readFileSync(src, 'latin1')
+    .split('\n')
+    .filter((l) => !l.startsWith('totalwaitms '))
+    .flatMap((l) => (l.startsWith('Probe ') ? [l, `totalwaitms ${waitMs}`] : [l]));
+  const dir = mkdtempSync(path.join(tmpdir(), 'starbench-nmap-'));
+  writeFileSync(path.join(dir, 'nmap-service-probes'), lines.join('\n'), 'latin1');
+  return dir;
+}
+
+export function removePacedDataDir(dir: string | undefined): void {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
 /**
  * Service detection (-sV --version-light) on open ports, over full connections at the device's connection limit,
  * bounded in time: product, version and CPEs per port. Rejects when nmap fails; the caller keeps what it read itself.
+ * `dataDir`: nmap's data with its probes paced for the bench (pacedDataDir).
  */
 export async function nmapServices(
   bin: string,
@@ -85,8 +121,10 @@ export async function nmapServices(
   parallelism: number,
   signal: AbortSignal,
   seconds = 120,
-): Promise<{ services: NmapService[]; xml: string; args: string[] }> {
+  dataDir?: string,
+): Promise<{ services: NmapService[]; xml: string; args: string[]; timedOut: boolean }> {
   const args = [
+    ...(dataDir ? ['--datadir', dataDir] : []),
     '-sV',
     '--version-light',
     '-sT',
@@ -106,7 +144,8 @@ export async function nmapServices(
   ];
   if (address.includes(':')) args.unshift('-6');
   const r = await runNmap(bin, args, signal, parseNmapServices);
-  return { services: r.value, xml: r.xml, args };
+  // A host timeout is not an error to nmap: the host element says so, and holds no ports.
+  return { services: r.value, xml: r.xml, args, timedOut: /<host\b[^>]*\btimedout="true"/.test(r.xml) };
 }
 
 export function parseNmapServices(xml: string): NmapService[] {

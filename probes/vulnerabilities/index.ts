@@ -19,7 +19,7 @@ import { mqttListen } from '../util/mqtt-listen';
 import { readFeed, type FeedEntry } from './feeds';
 import { readReport } from './imports';
 import { identifyProduct, productFromCpe, type Identified } from './products';
-import { nmapPath, nmapServices } from '../ports/nmap';
+import { nmapPath, nmapServices, pacedDataDir, removePacedDataDir } from '../ports/nmap';
 import { describeRange, inRange, tooCoarse } from './versions';
 
 /** What one open service announces about its software. */
@@ -167,35 +167,46 @@ const CONCRETE = /^\d[\w.]*$/;
 
 /**
  * nmap's service detection for the services that announced no version themselves, when nmap is installed (and the
- * device file does not ask for the built-in scanner). nmap opens its own connections: it holds every connector slot
- * while it runs, so the device's connection limit holds. What nmap cannot name stays as it was.
+ * device file does not ask for the built-in scanner). One nmap per port, each bounded by scan.versionSeconds and paced
+ * by scan.versionProbeWaitMs: a daemon that keeps nmap guessing (a telnet login soft-matches on its greeting and gets
+ * a dozen more probes) costs its own port's budget, not every port's, and never the whole phase. nmap opens its own
+ * connections: each nmap holds a connector slot of its port's share while it runs (nmap asks one port at a time:
+ * --max-parallelism 1), so the device's connection limit holds. What nmap cannot name in time stays as it was, and the evidence says so.
  */
 async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void> {
   const todo = asked.filter((a) => !a.id && !a.fact.unreadable);
-  const bin = ctx.device.scan?.scanner === 'builtin' || ctx.device.scan?.versionDetection === false ? undefined : nmapPath();
+  const scan = ctx.device.scan;
+  const bin = scan?.scanner === 'builtin' || scan?.versionDetection === false ? undefined : nmapPath();
   if (todo.length === 0 || !bin) return;
   ctx.scope.assertHost(ctx.connector.host);
-  const limit = ctx.connector.slots.limit;
-  const releases: Array<() => void> = [];
+  const seconds = scan?.versionSeconds ?? 6;
+  const dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
+  ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')} (≤ ${seconds} s each)`);
   try {
-    for (let i = 0; i < limit; i++) releases.push(await ctx.connector.slots.acquire(ctx.signal));
-    ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')}`);
-    const r = await nmapServices(
-      bin,
-      ctx.connector.host,
-      todo.map((a) => a.fact.port),
-      limit,
-      ctx.signal,
-    );
-    ctx.evidence.write('nmap-sv.xml', r.xml);
-    for (const a of todo) {
+    await versionsByNmap(ctx, todo, bin, seconds, dataDir);
+  } finally {
+    removePacedDataDir(dataDir);
+  }
+}
+
+async function versionsByNmap(ctx: ProbeContext, todo: Asked[], bin: string, seconds: number, dataDir: string | undefined): Promise<void> {
+  await mapLimit(todo, ctx.connector.slots.limit, async (a) => {
+    // nmap's connections to a port are that service's: they count in its share, as a probe's own would.
+    const release = await ctx.connector.slots.acquire(ctx.signal, `tcp/${a.fact.port}`);
+    try {
+      const r = await nmapServices(bin, ctx.connector.host, [a.fact.port], 1, ctx.signal, seconds, dataDir);
+      ctx.evidence.write(`nmap-sv-${a.fact.port}.xml`, r.xml);
       const s = r.services.find((x) => x.port === a.fact.port);
-      if (!s?.version || !CONCRETE.test(s.version)) continue;
+      if (r.timedOut && !s?.version) {
+        a.fact = { ...a.fact, how: `${a.fact.how}; nmap -sV did not name it within ${seconds} s (scan.versionSeconds)` };
+        return;
+      }
+      if (!s?.version || !CONCRETE.test(s.version)) return;
       const cpe = s.cpe.find((c) => c.startsWith('cpe:/a:'));
-      if (!cpe) continue;
+      if (!cpe) return;
       const withVersion = cpe.split(':').length >= 5 ? cpe : `${cpe}:${s.version}`;
       const id = productFromCpe(withVersion, s.product ?? '');
-      if (!id || !CONCRETE.test(id.version) || tooCoarse(id.version)) continue;
+      if (!id || !CONCRETE.test(id.version) || tooCoarse(id.version)) return;
       a.id = id;
       a.fact = {
         ...a.fact,
@@ -203,13 +214,13 @@ async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void
         version: id.version,
         how: `nmap -sV: ${[s.product, s.version].filter(Boolean).join(' ')} (${withVersion})`,
       };
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      ctx.log.warn({ err: (err as Error).message, port: a.fact.port }, 'nmap -sV failed: the version the service announced itself stands');
+    } finally {
+      release();
     }
-  } catch (err) {
-    if (ctx.signal.aborted) throw err;
-    ctx.log.warn({ err: (err as Error).message }, 'nmap -sV failed: the versions services announced themselves stand');
-  } finally {
-    for (const release of releases) release();
-  }
+  });
 }
 
 /** Every feed entry that affects an identified service. */
