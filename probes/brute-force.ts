@@ -13,6 +13,7 @@ import { publicPasswords } from './credentials/dictionary';
 import { labControl, labLoginFor, lockWaitMs, noteLock, waitForAccess } from './credentials/session';
 import { clientCertFor } from './credentials/targets';
 import type { AttemptOutcome, LoginTarget } from './credentials/adapter';
+import { Semaphore } from '../harness/limiter';
 
 export const WRONG_ATTEMPTS = 20;
 
@@ -43,6 +44,8 @@ export const BruteForceFactKind = defineFact(
     factoryPasswordFrom: z.string().optional(),
     /** The service stopped answering normally under repeated logins (resets, silence): a finding, not a mitigation. */
     fellOver: z.boolean().optional(),
+    /** How long the lab login took before the series, when it was accepted: what a good login costs on this device. */
+    labLoginMs: z.number().optional(),
   }),
   (f) =>
     f.mitigation === 'unknown'
@@ -111,7 +114,13 @@ function factoryPassword(ctx: ProbeContext, port: number): { bits: number; publi
   return { bits: passwordBits(weakest.password), public: defaults.some((d) => known.has(d.password)), from: 'defaultCredentials' };
 }
 
-async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForceFact> {
+/**
+ * `turns`: the probe's connections, shared fairly between the logins measured
+ * side by side (one per connector slot). An attempt is timed from the moment
+ * it holds a turn, so its time is the device's, never time spent waiting for
+ * another login's slow refusal to free a connection.
+ */
+async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore): Promise<BruteForceFact> {
   const adapter = ADAPTERS[target.adapter];
   const decl = ctx.device.auth.find((a) => a.port === target.port);
   const lab = labLoginFor(ctx, target.port);
@@ -133,20 +142,25 @@ async function hammer(ctx: ProbeContext, target: LoginTarget): Promise<BruteForc
     fact.factoryPasswordPublic = factory.public;
     fact.factoryPasswordFrom = factory.from;
   }
-  if (lab) fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
+  if (lab) {
+    const t = Date.now();
+    fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
+    if (fact.labBefore === 'accepted') fact.labLoginMs = Date.now() - t;
+  }
   // A hang-up after a wrong password is a refusal only where the lab login through this very service got a session.
   const labHere = lab !== undefined && lab.target.port === target.port && lab.target.adapter === target.adapter && fact.labBefore === 'accepted';
 
   // Under a declared lockout, one at a time so the moment it starts is exact; otherwise as an attacker would, in parallel.
-  const parallel = decl?.bruteForce === 'lockout' || group.limit !== undefined ? 1 : Math.min(4, ctx.connector.slots.limit);
+  const parallel = decl?.bruteForce === 'lockout' || group.limit !== undefined ? 1 : Math.min(4, turns.limit);
   let next = 1;
   let otherInARow = 0;
   await Promise.all(
     Array.from({ length: parallel }, async () => {
       while (otherInARow < REPEATS && next <= WRONG_ATTEMPTS && !ctx.signal.aborted) {
         const n = next++;
+        const release = await turns.acquire(ctx.signal, String(target.port));
         const t = Date.now();
-        const o = await adapter.attempt(ctx, target, username, `sb-wrong-${randomBytes(6).toString('hex')}`);
+        const o = await adapter.attempt(ctx, target, username, `sb-wrong-${randomBytes(6).toString('hex')}`).finally(release);
         const refused = o.kind === 'rejected' || (o.kind === 'hung-up' && labHere);
         fact.attempts.push({ n, outcome: o.kind, ms: Date.now() - t, detail: o.detail });
         if (refused || o.kind === 'hung-up') group.failed(1);
@@ -231,10 +245,26 @@ export const bruteForceProbe: Probe = {
     const targets = targetsFrom(ctx);
     const keyOnly = factsOf(ctx.dependency('credentials'), LoginAttemptsFact).filter((a) => a.stopReason === 'no-password-login');
     ctx.progress(`${WRONG_ATTEMPTS} wrong passwords on ${targets.map((t) => `${t.protocol} ${t.port}`).join(', ') || 'no password login'}`);
-    // One login at a time: an attempt's latency must be the device's, not time spent
-    // queueing for a connection slot held by another login's slow refusals.
-    const facts: BruteForceFact[] = [];
-    for (const t of targets) facts.push(await hammer(ctx, t));
+    // One login at a time in each lockout group: failures there count together, and an attempt's latency must be
+    // the device's, not time spent queueing for a slot held by another login's slow refusals. Groups the device
+    // file declares independent (auth[].lockoutGroup) are measured side by side, each with its own share of the
+    // connections; by default every login is in one group, one after another.
+    const groups = new Map<string, LoginTarget[]>();
+    for (const t of targets) {
+      const id = ctx.auth.groupOf(t.port).id;
+      groups.set(id, [...(groups.get(id) ?? []), t]);
+    }
+    // The connections, shared fairly between the logins side by side: a fast login's series ends early and the
+    // slow one gets the turns it leaves.
+    const turns = new Semaphore(ctx.connector.slots.limit);
+    if (groups.size > 1) ctx.progress(`${groups.size} independent lockout groups side by side (${[...groups.keys()].join(', ')})`);
+    const done = new Map<LoginTarget, BruteForceFact>();
+    await Promise.all(
+      [...groups.values()].map(async (list) => {
+        for (const t of list) done.set(t, await hammer(ctx, t, turns));
+      }),
+    );
+    const facts = targets.filter((t) => done.has(t)).map((t) => done.get(t)!);
     const observations: Observation[] = facts.map((f) => ({
       kind: 'brute-force',
       port: f.port,
