@@ -26,6 +26,7 @@ const probeShape = z.object({
     .min(1, 'must declare at least one fact kind it records (facts: [defineFact(kind, schema)])'),
   dependsOn: z.array(z.string()).optional(),
   disruptive: z.enum(DISRUPTIVE_ORDER).optional(),
+  sideBySide: z.custom<NonNullable<Probe['sideBySide']>>((f) => typeof f === 'function', 'must be a function').optional(),
   run: z.custom<Probe['run']>((f) => typeof f === 'function', 'must be a function'),
 });
 

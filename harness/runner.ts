@@ -297,9 +297,9 @@ async function runProbe(run: RunState, id: string, phase: AbortSignal): Promise<
   }
 }
 
-/** Where a disruptive probe stands in DISRUPTIVE_ORDER (undefined: an ordinary probe). */
-function disruptiveRank(probe: Probe | undefined): number | undefined {
-  return probe?.disruptive === undefined ? undefined : DISRUPTIVE_ORDER.indexOf(probe.disruptive);
+/** Where a disruptive probe stands in DISRUPTIVE_ORDER (undefined: it runs with the ordinary probes). */
+function disruptiveRank(probe: Probe | undefined, device: DeviceFile): number | undefined {
+  return probe?.disruptive === undefined || probe.sideBySide?.(device) ? undefined : DISRUPTIVE_ORDER.indexOf(probe.disruptive);
 }
 
 /**
@@ -311,7 +311,7 @@ function disruptiveRank(probe: Probe | undefined): number | undefined {
  */
 async function runProbes(run: RunState): Promise<void> {
   const { probes } = run.opts;
-  const rank = (id: string): number | undefined => disruptiveRank(probes.get(id));
+  const rank = (id: string): number | undefined => disruptiveRank(probes.get(id), run.opts.device);
   const ordinary = run.probeIds.filter((id) => rank(id) === undefined);
   const disruptive = run.probeIds.filter((id) => rank(id) !== undefined).sort((a, b) => rank(a)! - rank(b)!);
   const memo = new Map<string, Promise<ProbeResult>>();
@@ -324,7 +324,10 @@ async function runProbes(run: RunState): Promise<void> {
     return p;
   };
   const budgets = run.opts.device.limits.phaseSeconds;
+  // Side by side, a slow service must not take every connection; one at a time, the probe has them all.
+  run.connector.slots.keepOneFree = true;
   await phase(run, 'ordinary probes', async (signal) => void (await Promise.all(ordinary.map((id) => exec(id, signal)))), budgets?.ordinary);
+  run.connector.slots.keepOneFree = false;
   await phase(
     run,
     'disruptive probes',

@@ -142,6 +142,13 @@ export interface Probe {
    * probe, one at a time, in the one order of DISRUPTIVE_ORDER.
    */
   disruptive?: DisruptivePhase;
+  /**
+   * A disruptive probe that, for this device, disturbs nothing the others use
+   * (the UART read when no restart is declared: a channel of its own, the
+   * network untouched) runs side by side with the ordinary probes, under the
+   * same deadline, instead of waiting for its turn.
+   */
+  sideBySide?(device: DeviceFile): boolean;
   /** A longer per-probe timeout than the device's default (installs that reboot the device). */
   timeoutMs?(device: DeviceFile): number;
   /** Spec clauses the probe serves (TS 103 701 test ids, EN 303 645 provisions). */

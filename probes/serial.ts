@@ -91,6 +91,8 @@ export const serialProbe: Probe = {
   needs: ['serial'],
   facts: [SerialConsoleFact],
   disruptive: 'serial-console',
+  // Without a restart it only reads its own channel (and answers a prompt): alongside the network probes.
+  sideBySide: (device) => !(device.restart || device.power),
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
   timeoutMs: (device) =>
@@ -125,8 +127,9 @@ export const serialProbe: Probe = {
     };
     try {
       ctx.progress(`reading ${serial.path}`);
-      // Whatever the console prints on open (a booted device's UART usually prints nothing until a key is pressed).
-      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 1500 : 4000);
+      // Whatever the console prints on open (a booted device's UART usually prints nothing until a key is pressed). A
+      // device already booting prints without pause; with a restart to come, a short look tells that case apart.
+      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 700 : 4000);
       let bootFrom = 0;
       const bootMs = ctx.device.limits.deviceReturnSeconds * 1000;
       // A boot seen as the port opened (the device was powering on): a countdown and a boot line both.

@@ -263,6 +263,38 @@ describe('phases', () => {
     expect(overlap).toBe(false);
   });
 
+  it('a disruptive probe that disturbs nothing for this device (sideBySide) runs with the ordinary probes; for another device it waits its turn', async () => {
+    const run = async (restart: boolean): Promise<string[]> => {
+      const log: string[] = [];
+      const timed = (id: string, extra: Partial<Probe> = {}): Probe =>
+        probe(
+          id,
+          async () => {
+            log.push(`start ${id}`);
+            await new Promise((r) => setTimeout(r, 30));
+            log.push(`end ${id}`);
+            return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
+          },
+          extra,
+        );
+      const probes = [
+        timed('scan'),
+        timed('serial', { disruptive: 'serial-console', sideBySide: (d) => !d.restart }),
+        timed('brute', { disruptive: 'brute-force' }),
+      ];
+      const dev = restart ? deviceFrom({ ...minimalDevice, restart: { operator: 'press the power button' } }) : device;
+      const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
+      await runWith({ device: dev, profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]), probes, checks });
+      return log;
+    };
+    const alone = await run(false);
+    expect(alone.slice(0, 2).sort()).toEqual(['start scan', 'start serial']);
+    expect(alone.indexOf('start brute')).toBeGreaterThan(alone.indexOf('end serial'));
+    const restarting = await run(true);
+    expect(restarting.indexOf('start serial')).toBeGreaterThan(restarting.indexOf('end scan'));
+    expect(restarting.indexOf('start brute')).toBeGreaterThan(restarting.indexOf('end serial'));
+  });
+
   it('a phase with its own budget: when the ordinary phase runs out, its hung probe is stopped (timed-out) and the disruptive phase still runs', async () => {
     const seen = { aborted: false };
     const budgeted = deviceFrom({ ...minimalDevice, limits: { phaseSeconds: { ordinary: 0.3 } } });
