@@ -8,7 +8,7 @@ import { fleetCommand, isDirectory } from './fleet';
 import { removeLeftoverRedirect } from '../probes/traffic/mitm';
 import { trafficTools } from '../probes/traffic/tools';
 import { StarbenchError } from '../harness/errors';
-import { startDemoDevice } from '../fixtures/demo-device';
+import type * as DemoModule from '../fixtures/demo-device';
 import { type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
@@ -51,6 +51,9 @@ export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number
 
 export async function demoCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   if (args.positionals.length > 1) throw new StarbenchError('USAGE', `starbench demo takes no arguments; unexpected: ${args.positionals.slice(1).join(' ')}`);
+  // The simulated device (an MQTT broker, SSH and web servers) is loaded only for the demo, never for a real run.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { startDemoDevice } = require('../fixtures/demo-device') as typeof DemoModule;
   const demo = await startDemoDevice();
   try {
     const file = demo.writeDeviceFile(path.resolve(args.values.out ?? 'runs'));

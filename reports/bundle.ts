@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import forge from 'node-forge';
-import * as tar from 'tar';
+import type * as TarModule from 'tar';
 import { writeFileAtomic } from '../harness/atomic';
 import { StarbenchError } from '../harness/errors';
 import { sha256Hex } from '../harness/hash';
@@ -209,6 +209,12 @@ export function verifyRunDir(dir: string, trustedPublicPem?: string): VerifyResu
   return result;
 }
 
+/** tar, loaded when a bundle is written or read: an assessment never needs it. */
+function loadTar(): typeof TarModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('tar') as typeof TarModule;
+}
+
 /** Write `<dir>.tar.gz` (or `out`) holding the run folder with its manifest (and signature, when signed). */
 export async function bundleRun(dir: string, out?: string): Promise<{ file: string; manifest: Manifest; signed: boolean }> {
   const signed = existsSync(path.join(dir, SIGNATURE));
@@ -226,6 +232,7 @@ export async function bundleRun(dir: string, out?: string): Promise<{ file: stri
   const base = path.basename(path.resolve(dir));
   // A credential the device may still hold stays with the lab (mode 600 in the run folder), never in a bundle.
   const secret = `${base}/${SECRETS_FILE}`;
+  const tar = loadTar();
   await tar.c({ gzip: true, file, cwd: path.dirname(path.resolve(dir)), portable: true, filter: (p) => p.replace(/^\.\//, '') !== secret }, [base]);
   return { file, manifest, signed };
 }
@@ -235,12 +242,13 @@ export async function verifyBundle(file: string, trustedPublicPem?: string): Pro
   const tmp = mkdtempSync(path.join(tmpdir(), 'sb-verify-'));
   let total = 0;
   try {
+    const tar = loadTar();
     await tar.x({
       file,
       cwd: tmp,
       strict: true,
       filter: (_p, entry) => {
-        const e = entry as tar.ReadEntry;
+        const e = entry as TarModule.ReadEntry;
         if (e.type !== 'File' && e.type !== 'Directory') return false;
         total += e.size ?? 0;
         if (total > MAX_EXTRACT_BYTES) throw new StarbenchError('USAGE', `${file} expands beyond ${MAX_EXTRACT_BYTES} bytes; refusing`);

@@ -13,7 +13,7 @@
  * test saw.
  */
 import path from 'node:path';
-import ExcelJS from 'exceljs';
+import type ExcelJSModule from 'exceljs';
 import { writeFileAtomic } from '../harness/atomic';
 import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
@@ -123,6 +123,10 @@ const safe = (v: string): string => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
 
 export async function renderJcstarXlsx(report: Report, lang: Lang): Promise<Buffer> {
   const t = TEXT[lang];
+  // exceljs is loaded only when a workbook is written: it is the heaviest module starbench has (~25 MB of a run's
+  // RSS), and a run asked for JSON or HTML never needs it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
   const wb = new ExcelJS.Workbook();
   wb.creator = `starbench ${report.tool.version}`;
   wb.created = new Date(report.run.finishedAt);

@@ -8,7 +8,7 @@
  * bytes and time are all capped; what a cap cut short is said.
  */
 import { Writable } from 'node:stream';
-import { Client, FileType, type FTPContext, type FTPResponse } from 'basic-ftp';
+import type { FTPContext, FTPResponse } from 'basic-ftp';
 import type { ProbeContext } from '../../harness/types';
 
 export const FTP_WALK_LIMITS = { depth: 3, entries: 200, files: 30, fileBytes: 256 * 1024, totalBytes: 1024 * 1024, seconds: 20 };
@@ -77,6 +77,9 @@ function passiveToTarget(ctx: ProbeContext) {
 /** Log in as anonymous on `port` and walk what it shows, breadth first, within FTP_WALK_LIMITS. */
 export async function walkAnonymousFtp(ctx: ProbeContext, port: number, limits = FTP_WALK_LIMITS): Promise<FtpWalk> {
   const walk: FtpWalk = { loggedIn: false, directories: 0, entries: [], files: [], incomplete: [] };
+  // basic-ftp is loaded only when an FTP service is walked.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Client, FileType } = require('basic-ftp') as typeof import('basic-ftp');
   const client = new Client(Math.min(limits.seconds, 10) * 1000);
   client.prepareTransfer = passiveToTarget(ctx);
   let expired = false;

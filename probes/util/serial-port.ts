@@ -1,7 +1,10 @@
 /** Opening the declared UART with serialport, as a promise. */
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 
 export function openSerialPort(path: string, baudRate: number): Promise<SerialPort> {
+  // serialport (and its native binding) is loaded only when a UART is opened: most runs have none.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SerialPort } = require('serialport') as typeof import('serialport');
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     port.open((err) => (err ? reject(err) : resolve(port)));
