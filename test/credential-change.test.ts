@@ -38,6 +38,8 @@ interface Behaviour {
   anyPassword?: boolean;
   /** After a good login, refuses every login (the right one too) for this long: one admin session at a time. */
   busyMs?: number;
+  /** Answers each login on the admin page this much later, counting logins in flight (shared between cameras) in `load`. */
+  slowLogin?: { ms: number; load: { live: number; peak: number } };
 }
 
 /** A camera with a Basic-auth admin page, a password change (POST /passwd old=&new=), a version page and a restart. */
@@ -47,6 +49,17 @@ async function camera(b: Behaviour = {}) {
   const authOk = (req: http.IncomingMessage): boolean => req.headers.authorization === 'Basic ' + Buffer.from(`admin:${state.pass}`).toString('base64');
   let busyUntil = 0;
   const server = http.createServer((req, res) => {
+    if (b.slowLogin && req.url === '/admin' && req.headers.authorization && !(req as { delayed?: boolean }).delayed) {
+      const load = b.slowLogin.load;
+      load.live += 1;
+      load.peak = Math.max(load.peak, load.live);
+      (req as { delayed?: boolean }).delayed = true;
+      setTimeout(() => {
+        load.live -= 1;
+        server.emit('request', req, res);
+      }, b.slowLogin.ms);
+      return;
+    }
     if (req.url === '/version') return void res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"firmware":"1.4.2"}');
     if (b.anyPassword && req.url === '/admin' && req.headers.authorization) return void res.writeHead(200).end('<h1>admin</h1>');
     if (b.busyMs && req.url === '/admin' && Date.now() < busyUntil) return void res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="cam"' }).end();
@@ -199,6 +212,34 @@ describe('credential change and restart persistence on loopback cameras', () => 
       await ssh.close();
       await cam.close();
     }
+  }, 120_000);
+
+  it('one account on two logins the device counts apart (auth[].lockoutGroup): their logins run side by side, with the verdict of one after another', async () => {
+    const run = async (groups: boolean) => {
+      const load = { live: 0, peak: 0 };
+      const cam = await camera({ slowLogin: { ms: 150, load } });
+      const other = await camera({ slowLogin: { ms: 150, load } });
+      try {
+        const input = device(cam.port, { restart: undefined });
+        input.services!.push({ port: other.port, protocol: 'http' });
+        input.auth!.push({ port: other.port, protocol: 'http', path: '/admin', scheme: 'basic', credential: 'admin' });
+        if (groups) input.auth = input.auth!.map((a, n) => ({ ...a, lockoutGroup: `web-${n}` }));
+        const r = await judged(input);
+        return { v: r.v['auth.credential-change'], text: r.text('auth.credential-change'), peak: load.peak, back: [cam.state.pass, other.state.pass] };
+      } finally {
+        await other.close();
+        await cam.close();
+      }
+    };
+    const apart = await run(true);
+    const together = await run(false);
+    // The second camera never saw the change: it still takes the old value, either way.
+    expect(apart.v).toBe('fail');
+    expect(together.v).toBe('fail');
+    expect(apart.text).toMatch(/still accepts the old value/);
+    expect(apart.peak).toBe(2);
+    expect(together.peak).toBe(1);
+    expect([...apart.back, ...together.back]).toEqual([LAB, LAB, LAB, LAB]);
   }, 120_000);
 
   it('200 to the change and nothing changed: fail; restart persistence cannot be tested (inconclusive)', async () => {
