@@ -179,7 +179,7 @@ async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void
   const bin = scan?.scanner === 'builtin' || scan?.versionDetection === false ? undefined : nmapPath();
   if (todo.length === 0 || !bin) return;
   ctx.scope.assertHost(ctx.connector.host);
-  const seconds = scan?.versionSeconds ?? 6;
+  const seconds = scan?.versionSeconds ?? 4;
   const dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
   ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')} (≤ ${seconds} s each)`);
   try {

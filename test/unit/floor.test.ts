@@ -72,8 +72,9 @@ describe('the floor a device imposes (bench/floor.ts)', () => {
     expect(part('traffic')).toBe(10_000);
     expect(part('update')).toBe(900 + 4000 + 3000);
     expect(part('reset')).toBe(20_050);
-    // Change, settle, two refusals, three good logins at the lab login's latency, and the late-change window.
-    expect(part('credential-change')).toBe(40 + 1000 + 2 * 3000 + 3 * 100 + 5000);
+    // Change, settle, the new value refused twice (before and after the late-change window) and the random value once,
+    // four good logins at the lab login's latency, and the late-change window.
+    expect(part('credential-change')).toBe(40 + 1000 + 3 * 3000 + 4 * 100 + 5000);
     expect(f.ms).toBe(f.ordinaryMs + f.disruptiveMs);
   });
 
