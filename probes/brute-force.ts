@@ -143,9 +143,15 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
     fact.factoryPasswordFrom = factory.from;
   }
   if (lab) {
-    const t = Date.now();
-    fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
-    if (fact.labBefore === 'accepted') fact.labLoginMs = Date.now() - t;
+    // Under a turn too: its time is what a good login costs on this device, not a wait for another login's connection.
+    const release = await turns.acquire(ctx.signal, String(target.port));
+    try {
+      const t = Date.now();
+      fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
+      if (fact.labBefore === 'accepted') fact.labLoginMs = Date.now() - t;
+    } finally {
+      release();
+    }
   }
   // A hang-up after a wrong password is a refusal only where the lab login through this very service got a session.
   const labHere = lab !== undefined && lab.target.port === target.port && lab.target.adapter === target.adapter && fact.labBefore === 'accepted';
