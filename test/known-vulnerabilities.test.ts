@@ -389,6 +389,7 @@ describe('nmap -sV within its budget', () => {
       const version = results.get('known-vulnerabilities')!.observations.find((o) => o.kind === 'service-version')!;
       expect(version.data.how).toMatch(/nmap -sV did not name it within 2 s \(scan\.versionSeconds\)/);
       expect(version.data.version).toBeUndefined();
+      expect(version.data.versionCutShort).toBe(2);
       const xml = readFileSync(path.join(runDir, `evidence/known-vulnerabilities-nmap-sv-${telnet.port}.xml`), 'utf8');
       expect(xml).toMatch(/timedout="true"/);
       // nmap ran with its probes paced for the bench, from a data directory of its own.

@@ -429,7 +429,7 @@ export const deviceFileSchema = z
           .min(1)
           .max(300)
           .optional()
-          .describe('default 4: the most nmap -sV may spend on one port; a port not named by then keeps the version it announced itself (none)'),
+          .describe('default 6: the most nmap -sV may spend on one port; a port not named by then keeps the version it announced itself (none)'),
       })
       .optional(),
     limits: z

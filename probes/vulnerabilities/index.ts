@@ -36,6 +36,8 @@ export const ServiceVersionFact = defineFact(
     unreadable: z.boolean().optional(),
     /** Whether any feed lists the product at all, whatever the version: a feed that does not know it cannot clear it. */
     covered: z.boolean().optional(),
+    /** nmap -sV was stopped at scan.versionSeconds before it named the service: the version is unknown, not absent. */
+    versionCutShort: z.number().optional(),
   }),
   (s) => (s.unreadable ? `${s.protocol} ${s.port}: ${s.how}` : null),
 );
@@ -179,7 +181,7 @@ async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void
   const bin = scan?.scanner === 'builtin' || scan?.versionDetection === false ? undefined : nmapPath();
   if (todo.length === 0 || !bin) return;
   ctx.scope.assertHost(ctx.connector.host);
-  const seconds = scan?.versionSeconds ?? 4;
+  const seconds = scan?.versionSeconds ?? 6;
   const dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
   ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')} (≤ ${seconds} s each)`);
   try {
@@ -198,7 +200,7 @@ async function versionsByNmap(ctx: ProbeContext, todo: Asked[], bin: string, sec
       ctx.evidence.write(`nmap-sv-${a.fact.port}.xml`, r.xml);
       const s = r.services.find((x) => x.port === a.fact.port);
       if (r.timedOut && !s?.version) {
-        a.fact = { ...a.fact, how: `${a.fact.how}; nmap -sV did not name it within ${seconds} s (scan.versionSeconds)` };
+        a.fact = { ...a.fact, how: `${a.fact.how}; nmap -sV did not name it within ${seconds} s (scan.versionSeconds)`, versionCutShort: seconds };
         return;
       }
       if (!s?.version || !CONCRETE.test(s.version)) return;
