@@ -47,6 +47,7 @@ export interface FloorDevice {
   auth: ReadonlyArray<{ port: number; lockoutGroup?: string; bruteForce?: string; lockoutAfter?: number }>;
   credentialChange?: { settleSeconds?: number; holdSeconds?: number };
   traffic?: { seconds?: number; mitmSeconds?: number };
+  update?: { stableSeconds?: number };
 }
 
 /** The auth ledger's waits, as report.json carries them. */
@@ -162,7 +163,11 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
   }
 
   for (const f of obs(results.get('update'), 'update-sequence')) {
-    for (const s of (f.steps as Data[] | undefined) ?? []) {
+    const steps = (f.steps as Data[] | undefined) ?? [];
+    // One more stable watch after the last image (update.stableSeconds, at most 10 s): a change after the last judgement.
+    if (steps.length > 0)
+      disruptive.push({ probe: 'update', what: 'the watch after the last image', ms: Math.min(10_000, num(device.update?.stableSeconds) * 1000) });
+    for (const s of steps) {
       // The return includes the declared settle (update.settleSeconds).
       const ms = actionMs(s.install, s.return) + num(s.watchedMs);
       if (ms > 0) disruptive.push({ probe: 'update', what: `${String(s.step)} image: install, settle and return, stable watch`, ms });
@@ -171,7 +176,8 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
 
   for (const f of obs(results.get('credential-change'), 'credential-change')) {
     const cc = device.credentialChange ?? {};
-    let ms = actionMs(f.change, undefined) + actionMs(f.changeBack, undefined) + num(cc.settleSeconds) * 1000;
+    // The declared settle after the change, and again after the change back.
+    let ms = actionMs(f.change, undefined) + actionMs(f.changeBack, undefined) + num(cc.settleSeconds) * 1000 * (f.changeBack ? 2 : 1);
     let refusals = 0;
     const ifaces = (f.interfaces as Data[]) ?? [];
     const late = ifaces.some((i) => rec(rec(i.changed).new).result === 'refused');

@@ -64,13 +64,14 @@ describe('the floor a device imposes (bench/floor.ts)', () => {
         },
       ]),
     ];
-    const f = deviceFloor(journal, device([{ port: 23 }], { traffic: { seconds: 10 }, credentialChange: { settleSeconds: 1 } }));
+    const f = deviceFloor(journal, device([{ port: 23 }], { traffic: { seconds: 10 }, credentialChange: { settleSeconds: 1 }, update: { stableSeconds: 2 } }));
     // Six logins (five entries and the random pair) at 3 s, three at once (one slot kept for the other probes).
     expect(f.ordinaryMs).toBe((6 * 3000) / 3);
     const part = (probe: string) => f.parts.filter((p) => p.probe === probe).reduce((s, p) => s + p.ms, 0);
     // The declared window, not the capture's own drain.
     expect(part('traffic')).toBe(10_000);
-    expect(part('update')).toBe(900 + 4000 + 3000);
+    // The image's install, return and watch, and the watch after the last image.
+    expect(part('update')).toBe(900 + 4000 + 3000 + 2000);
     expect(part('reset')).toBe(20_050);
     // Change, settle, the new value refused twice (before and after the late-change window) and the random value once,
     // four good logins at the lab login's latency, and the late-change window.
