@@ -168,8 +168,9 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
     if (steps.length > 0)
       disruptive.push({ probe: 'update', what: 'the watch after the last image', ms: Math.min(10_000, num(device.update?.stableSeconds) * 1000) });
     for (const s of steps) {
-      // The return includes the declared settle (update.settleSeconds).
-      const ms = actionMs(s.install, s.return) + num(s.watchedMs);
+      // The return includes the declared settle (update.settleSeconds); the watch (update.stableSeconds, longer on a
+      // device slow to show an install) runs from the install's answer, so it covers the return.
+      const ms = num(rec(s.install).durationMs) + Math.max(num(s.watchedMs), num(rec(s.return).afterMs));
       if (ms > 0) disruptive.push({ probe: 'update', what: `${String(s.step)} image: install, settle and return, stable watch`, ms });
     }
   }
