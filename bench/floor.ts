@@ -198,7 +198,10 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
     }
     ms += Math.max(0, ...byGroup.values());
     if (late) ms += Math.max(LATE_CHANGE_MS, num(cc.settleSeconds) * 1000);
-    if (ifaces.some((i) => rec(rec(i.changed).new).result === 'accepted' && rec(rec(i.changed).old).result === 'refused')) ms += num(cc.holdSeconds) * 1000;
+    // The hold (credentialChange.holdSeconds) after the change, and again after the restart, where the change showed.
+    const shown = (stage: 'changed' | 'restarted'): boolean =>
+      ifaces.some((i) => rec(rec(i[stage]).new).result === 'accepted' && rec(rec(i[stage]).old).result === 'refused');
+    ms += ((shown('changed') ? 1 : 0) + (shown('restarted') ? 1 : 0)) * num(cc.holdSeconds) * 1000;
     disruptive.push({ probe: 'credential-change', what: `change, ${refusals} refused and the accepted login(s), settle and late-change windows`, ms });
   }
   for (const f of obs(results.get('credential-change'), 'restart-persistence'))
