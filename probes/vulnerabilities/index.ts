@@ -168,61 +168,59 @@ async function askService(ctx: ProbeContext, r: PortRecord, declared: string | u
 const CONCRETE = /^\d[\w.]*$/;
 
 /**
- * nmap's service detection for the services that announced no version themselves, when nmap is installed (and the
- * device file does not ask for the built-in scanner). One nmap per port, each bounded by scan.versionSeconds and paced
- * by scan.versionProbeWaitMs: a daemon that keeps nmap guessing (a telnet login soft-matches on its greeting and gets
- * a dozen more probes) costs its own port's budget, not every port's, and never the whole phase. nmap opens its own
- * connections: each nmap holds a connector slot of its port's share while it runs (nmap asks one port at a time:
- * --max-parallelism 1), so the device's connection limit holds. What nmap cannot name in time stays as it was, and the evidence says so.
+ * nmap's service detection for a service that announced no version itself, when nmap is installed (and the device file
+ * does not ask for the built-in scanner): started as soon as that service was asked, not after every other. One nmap
+ * per port, bounded by scan.versionSeconds and paced by scan.versionProbeWaitMs: a daemon that keeps nmap guessing (a
+ * telnet login soft-matches on its greeting and gets a dozen more probes) costs its own port's budget, never the whole
+ * phase. nmap opens its own connections: each nmap holds a connector slot of its port's share while it runs (nmap asks
+ * one port at a time: --max-parallelism 1), so the device's connection limit holds. What nmap cannot name in time
+ * stays as it was, and the evidence says so.
  */
-async function withNmapVersions(ctx: ProbeContext, asked: Asked[]): Promise<void> {
-  const todo = asked.filter((a) => !a.id && !a.fact.unreadable);
+function nmapVersions(ctx: ProbeContext): { ask(a: Asked): Promise<void>; done(): void } | undefined {
   const scan = ctx.device.scan;
   const bin = scan?.scanner === 'builtin' || scan?.versionDetection === false ? undefined : nmapPath();
-  if (todo.length === 0 || !bin) return;
-  ctx.scope.assertHost(ctx.connector.host);
+  if (!bin) return undefined;
   const seconds = scan?.versionSeconds ?? 6;
-  const dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
-  ctx.progress(`nmap -sV on ${todo.map((a) => a.fact.port).join(', ')} (≤ ${seconds} s each)`);
-  try {
-    await versionsByNmap(ctx, todo, bin, seconds, dataDir);
-  } finally {
-    removePacedDataDir(dataDir);
-  }
-}
-
-async function versionsByNmap(ctx: ProbeContext, todo: Asked[], bin: string, seconds: number, dataDir: string | undefined): Promise<void> {
-  await mapLimit(todo, ctx.connector.slots.limit, async (a) => {
-    // nmap's connections to a port are that service's: they count in its share, as a probe's own would.
-    const release = await ctx.connector.slots.acquire(ctx.signal, `tcp/${a.fact.port}`);
-    try {
-      const r = await nmapServices(bin, ctx.connector.host, [a.fact.port], 1, ctx.signal, seconds, dataDir);
-      ctx.evidence.write(`nmap-sv-${a.fact.port}.xml`, r.xml);
-      const s = r.services.find((x) => x.port === a.fact.port);
-      if (r.timedOut && !s?.version) {
-        a.fact = { ...a.fact, how: `${a.fact.how}; nmap -sV did not name it within ${seconds} s (scan.versionSeconds)`, versionCutShort: seconds };
-        return;
+  // nmap's probes paced for the bench: made at the first port that needs it, removed when the probe is done.
+  let dataDir: string | undefined | null = null;
+  return {
+    done: () => removePacedDataDir(dataDir ?? undefined),
+    ask: async (a) => {
+      if (a.id || a.fact.unreadable) return;
+      ctx.scope.assertHost(ctx.connector.host);
+      if (dataDir === null) dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
+      ctx.progress(`nmap -sV on ${a.fact.port} (≤ ${seconds} s)`);
+      // nmap's connections to a port are that service's: they count in its share, as a probe's own would.
+      const release = await ctx.connector.slots.acquire(ctx.signal, `tcp/${a.fact.port}`);
+      try {
+        const r = await nmapServices(bin, ctx.connector.host, [a.fact.port], 1, ctx.signal, seconds, dataDir);
+        ctx.evidence.write(`nmap-sv-${a.fact.port}.xml`, r.xml);
+        const s = r.services.find((x) => x.port === a.fact.port);
+        if (r.timedOut && !s?.version) {
+          a.fact = { ...a.fact, how: `${a.fact.how}; nmap -sV did not name it within ${seconds} s (scan.versionSeconds)`, versionCutShort: seconds };
+          return;
+        }
+        if (!s?.version || !CONCRETE.test(s.version)) return;
+        const cpe = s.cpe.find((c) => c.startsWith('cpe:/a:'));
+        if (!cpe) return;
+        const withVersion = cpe.split(':').length >= 5 ? cpe : `${cpe}:${s.version}`;
+        const id = productFromCpe(withVersion, s.product ?? '');
+        if (!id || !CONCRETE.test(id.version) || tooCoarse(id.version)) return;
+        a.id = id;
+        a.fact = {
+          ...a.fact,
+          product: id.product.name,
+          version: id.version,
+          how: `nmap -sV: ${[s.product, s.version].filter(Boolean).join(' ')} (${withVersion})`,
+        };
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        ctx.log.warn({ err: (err as Error).message, port: a.fact.port }, 'nmap -sV failed: the version the service announced itself stands');
+      } finally {
+        release();
       }
-      if (!s?.version || !CONCRETE.test(s.version)) return;
-      const cpe = s.cpe.find((c) => c.startsWith('cpe:/a:'));
-      if (!cpe) return;
-      const withVersion = cpe.split(':').length >= 5 ? cpe : `${cpe}:${s.version}`;
-      const id = productFromCpe(withVersion, s.product ?? '');
-      if (!id || !CONCRETE.test(id.version) || tooCoarse(id.version)) return;
-      a.id = id;
-      a.fact = {
-        ...a.fact,
-        product: id.product.name,
-        version: id.version,
-        how: `nmap -sV: ${[s.product, s.version].filter(Boolean).join(' ')} (${withVersion})`,
-      };
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      ctx.log.warn({ err: (err as Error).message, port: a.fact.port }, 'nmap -sV failed: the version the service announced itself stands');
-    } finally {
-      release();
-    }
-  });
+    },
+  };
 }
 
 /** Every feed entry that affects an identified service. */
@@ -271,8 +269,17 @@ export const knownVulnerabilitiesProbe: Probe = {
   async run(ctx) {
     const declared = new Map(ctx.device.services.filter((s) => s.transport === 'tcp').map((s) => [s.port, s.protocol]));
     const open = openPorts(ctx);
-    const asked = await mapLimit(open, ctx.connector.slots.limit, (r) => askService(ctx, r, declared.get(r.port)));
-    await withNmapVersions(ctx, asked);
+    const nmap = nmapVersions(ctx);
+    let asked: Asked[];
+    try {
+      asked = await mapLimit(open, ctx.connector.slots.limit, async (r) => {
+        const a = await askService(ctx, r, declared.get(r.port));
+        await nmap?.ask(a);
+        return a;
+      });
+    } finally {
+      nmap?.done();
+    }
     const identified = asked.filter((a) => a.id).length;
     const { feeds, reports } = vulnerabilitySources(ctx.device);
     const sources: VulnerabilitySource[] = [];
