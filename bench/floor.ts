@@ -214,6 +214,21 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
   const otherWaits = waits.filter((w) => !/^credentials/.test(w.purpose) && !/brute force/.test(w.purpose)).reduce((s, w) => s + w.waitedMs, 0);
   if (otherWaits > 0) disruptive.push({ probe: 'auth ledger', what: 'other lockouts waited out', ms: otherWaits });
 
+  // A device cannot have imposed more than the probe took: estimates made from another probe's latencies (a refusal
+  // timed under brute force) are clamped to the time the probe really ran.
+  for (const list of [ordinary, disruptive]) {
+    const byProbe = new Map<string, FloorPart[]>();
+    for (const p of list) byProbe.set(p.probe, [...(byProbe.get(p.probe) ?? []), p]);
+    for (const [probe, parts] of byProbe) {
+      const took = results.get(probe)?.durationMs;
+      const sum = list === ordinary ? Math.max(...parts.map((p) => p.ms)) : parts.reduce((t, p) => t + p.ms, 0);
+      if (took === undefined || sum <= took || sum === 0) continue;
+      for (const p of parts) {
+        p.ms = (p.ms * took) / sum;
+        p.what += ' (clamped to the probe’s own time)';
+      }
+    }
+  }
   const ordinaryMs = Math.max(0, ...ordinary.map((p) => p.ms));
   const disruptiveMs = disruptive.reduce((s, p) => s + p.ms, 0);
   return { ms: ordinaryMs + disruptiveMs, ordinaryMs, disruptiveMs, parts: [...ordinary, ...disruptive].map((p) => ({ ...p, ms: Math.round(p.ms) })) };

@@ -1,9 +1,9 @@
 import { deviceFloor, type FloorDevice } from '../../bench/floor';
 import type { JournalEvent } from '../../harness/journal';
 
-const end = (probe: string, observations: Array<{ kind: string; data: Record<string, unknown> }>): JournalEvent => ({
+const end = (probe: string, observations: Array<{ kind: string; data: Record<string, unknown> }>, durationMs = 3_600_000): JournalEvent => ({
   type: 'probe-end',
-  result: { probe, status: 'completed', durationMs: 1, evidence: [], observations: observations.map((o) => ({ ...o, summary: o.kind })) },
+  result: { probe, status: 'completed', durationMs, evidence: [], observations: observations.map((o) => ({ ...o, summary: o.kind })) },
 });
 const series = (port: number, ms: number, extra: Record<string, unknown> = {}) => ({
   kind: 'brute-force',
@@ -77,6 +77,17 @@ describe('the floor a device imposes (bench/floor.ts)', () => {
     // four good logins at the lab login's latency, and the late-change window.
     expect(part('credential-change')).toBe(40 + 1000 + 3 * 3000 + 4 * 100 + 5000);
     expect(f.ms).toBe(f.ordinaryMs + f.disruptiveMs);
+  });
+
+  it('never more than the probe took: an estimate from another probe’s latencies is clamped to the probe’s own time', () => {
+    const journal = [
+      end('credentials', [{ kind: 'login-attempts', data: { port: 23, protocol: 'telnet', tried: 59 } }], 9000),
+      end('brute-force', [series(23, 3000)]),
+    ];
+    const f = deviceFloor(journal, device([{ port: 23 }]));
+    // 60 logins at 3 s, three at once, would be 60 s; the probe ran 9 s.
+    expect(f.ordinaryMs).toBe(9000);
+    expect(f.parts.find((p) => p.probe === 'credentials')?.what).toMatch(/clamped/);
   });
 
   it('a run that measured nothing has no floor to speak of (everything is overhead), never a negative one', () => {
