@@ -221,10 +221,12 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
     for (const p of list) byProbe.set(p.probe, [...(byProbe.get(p.probe) ?? []), p]);
     for (const [probe, parts] of byProbe) {
       const took = results.get(probe)?.durationMs;
-      const sum = list === ordinary ? Math.max(...parts.map((p) => p.ms)) : parts.reduce((t, p) => t + p.ms, 0);
-      if (took === undefined || sum <= took || sum === 0) continue;
-      for (const p of parts) {
-        p.ms = (p.ms * took) / sum;
+      if (took === undefined) continue;
+      // Side by side each part on its own; one after another, the parts together.
+      const over = list === ordinary ? parts.filter((p) => p.ms > took) : parts.reduce((t, p) => t + p.ms, 0) > took ? parts : [];
+      const scale = list === ordinary ? undefined : took / parts.reduce((t, p) => t + p.ms, 0);
+      for (const p of over) {
+        p.ms = scale === undefined ? took : p.ms * scale;
         p.what += ' (clamped to the probe’s own time)';
       }
     }
