@@ -225,26 +225,6 @@ async function tryLogin(ctx: ProbeContext, i: Iface, username: string, value: st
   }
 }
 
-/**
- * `fn` for each interface: one after another within a lockout group (its failures count together, and each login must
- * see the count the one before left), groups the device file declares independent (auth[].lockoutGroup) side by
- * side. Results in the interfaces' order.
- */
-async function eachByGroup<R>(ctx: ProbeContext, ifaces: readonly Iface[], fn: (i: Iface, n: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(ifaces.length);
-  const groups = new Map<string, number[]>();
-  ifaces.forEach((i, n) => {
-    const id = ctx.auth.groupOf(i.target.port).id;
-    groups.set(id, [...(groups.get(id) ?? []), n]);
-  });
-  await Promise.all(
-    [...groups.values()].map(async (ns) => {
-      for (const n of ns) out[n] = await fn(ifaces[n], n);
-    }),
-  );
-  return out;
-}
-
 /** The port an action logs in on, when it uses the account's own credential (it must then log in with the value the device holds). */
 function actionPort(a: Action): number | undefined {
   if (a.http) {
@@ -289,7 +269,8 @@ async function changeBack(
   let logins: LoginResult[] = [];
   for (let round = 0; round < 2; round++) {
     await sleepUnlessAborted(ctx.signal, round === 0 ? cc.settleSeconds * 1000 : Math.max(LATE_CHANGE_MS, cc.settleSeconds * 1000));
-    logins = await eachByGroup(ctx, ifaces, (i) => tryLogin(holding(ctx, cc.account, to), i, username, to, true, Date.now() + LOGIN_RETRY_MS));
+    logins = [];
+    for (const i of ifaces) logins.push(await tryLogin(holding(ctx, cc.account, to), i, username, to, true, Date.now() + LOGIN_RETRY_MS));
     if (logins.every((l) => l.result === 'accepted')) return { record, logins, ok: true, detail: 'the lab value logs in again on every interface' };
   }
   return {
@@ -320,23 +301,18 @@ async function holdsStill(
   const shown = ifaces.map((i, n) => ({ i, n })).filter(({ n }) => records[n][stage]?.new.result === 'accepted' && records[n][stage]?.old.result === 'refused');
   if (shown.length === 0 || cc.holdSeconds === 0) return;
   await sleepUnlessAborted(ctx.signal, cc.holdSeconds * 1000);
-  await eachByGroup(
-    ctx,
-    shown.map(({ i }) => i),
-    async (i, k) => {
-      const { n } = shown[k];
-      // The old value first this time, after a quiet spell: a refusal that came from a session the new value held is gone.
-      const { username, fresh, original } = values;
-      const old = await tryLogin(holding(ctx, cc.account, fresh), i, username, original, true);
-      const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, true);
-      const later = { new: nu, old };
-      if (later.new.result !== 'accepted' || later.old.result !== 'refused')
-        records[n][stage] = {
-          new: later.new.result === 'accepted' ? later.new : { ...later.new, detail: `${later.new.detail} (${cc.holdSeconds} s later; it had logged in)` },
-          old: later.old.result === 'refused' ? later.old : { ...later.old, detail: `${later.old.detail} (${cc.holdSeconds} s later; it had been refused)` },
-        };
-    },
-  );
+  for (const { i, n } of shown) {
+    // The old value first this time, after a quiet spell: a refusal that came from a session the new value held is gone.
+    const { username, fresh, original } = values;
+    const old = await tryLogin(holding(ctx, cc.account, fresh), i, username, original, true);
+    const nu = await tryLogin(holding(ctx, cc.account, fresh), i, username, fresh, true);
+    const later = { new: nu, old };
+    if (later.new.result !== 'accepted' || later.old.result !== 'refused')
+      records[n][stage] = {
+        new: later.new.result === 'accepted' ? later.new : { ...later.new, detail: `${later.new.detail} (${cc.holdSeconds} s later; it had logged in)` },
+        old: later.old.result === 'refused' ? later.old : { ...later.old, detail: `${later.old.detail} (${cc.holdSeconds} s later; it had been refused)` },
+      };
+  }
 }
 
 /** A change an interrupted attempt left behind (secrets.json): put the lab value back before anything else. */
@@ -450,9 +426,9 @@ export const credentialChangeProbe: Probe = {
 
     // 1. The controls: the lab value logs in, and a random wrong value is refused, everywhere; else a refusal later proves nothing there.
     const records = ifaces.map((i) => ({ where: i.where, port: i.target.port, protocol: i.target.protocol }) as InterfaceLogins);
-    await eachByGroup(ctx, ifaces, async (i, n) => {
+    for (const [n, i] of ifaces.entries()) {
       records[n].before = await tryLogin(ctx, i, username, original, false);
-      if (records[n].before.result !== 'accepted') return;
+      if (records[n].before.result !== 'accepted') continue;
       const any = await tryLogin(ctx, i, username, freshValue(), true);
       records[n].anyValue = any;
       if (any.result !== 'refused')
@@ -460,7 +436,7 @@ export const credentialChangeProbe: Probe = {
           result: 'unknown',
           detail: `the lab value logs in, but a random value was ${any.result} too (${any.detail}): this login refuses nothing`,
         };
-    });
+    }
     facts.interfaces = [...records, ...notTried];
     if (!records.some((r) => r.before.result === 'accepted')) {
       facts.restoreDetail = 'the lab value logs in nowhere: nothing was changed';
@@ -485,14 +461,8 @@ export const credentialChangeProbe: Probe = {
         const pending = ifaces.map((i, n) => ({ i, n })).filter(({ n }) => round === 0 || records[n].changed?.new.result === 'refused');
         if (pending.length === 0) break;
         if (round > 0) await sleepUnlessAborted(ctx.signal, Math.max(LATE_CHANGE_MS, cc.settleSeconds * 1000));
-        await eachByGroup(
-          ctx,
-          pending.map(({ i }) => i),
-          async (i, k) => {
-            const { n } = pending[k];
-            records[n].changed = await oldRefused(ctx, cc.account, i, { username, fresh, original }, records[n].before.result === 'accepted');
-          },
-        );
+        for (const { i, n } of pending)
+          records[n].changed = await oldRefused(ctx, cc.account, i, { username, fresh, original }, records[n].before.result === 'accepted');
       }
       // What held: asked once more after holdSeconds (a device that rolls its config back a few seconds later).
       await holdsStill(ctx, cc, ifaces, records, 'changed', { username, fresh, original });
@@ -517,7 +487,7 @@ export const credentialChangeProbe: Probe = {
           versionHow: ctx.device.update?.version && !ctx.device.update.version.operator ? 'the update.version action' : 'no update.version action declared',
         };
         if (watched.value.returned.returned)
-          await eachByGroup(ctx, ifaces, async (i, n) => {
+          for (const [n, i] of ifaces.entries())
             records[n].restarted = await oldRefused(
               ctx,
               cc.account,
@@ -526,7 +496,6 @@ export const credentialChangeProbe: Probe = {
               records[n].changed?.new.result === 'accepted',
               Date.now() + LOGIN_RETRY_MS,
             );
-          });
         if (watched.value.returned.returned) await holdsStill(ctx, cc, ifaces, records, 'restarted', { username, fresh, original });
       }
     } finally {

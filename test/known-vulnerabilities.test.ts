@@ -399,6 +399,35 @@ describe('nmap -sV within its budget', () => {
       await telnet.close();
     }
   }, 120_000);
+
+  it('beside a service that matches nothing, a port nmap did not finish keeps the check from passing: its version is unknown, not absent', async () => {
+    const server = net.createServer((sock) => {
+      sock.on('error', () => undefined);
+      sock.write(Buffer.from([255, 251, 1, 255, 251, 3]));
+      sock.on('data', () => undefined);
+    });
+    const telnet = await listenOn(server);
+    const web = await webServer('lighttpd/1.4.69');
+    try {
+      const input: DeviceFileInput = {
+        device: { name: 'cam' },
+        target: { host: '127.0.0.1' },
+        scan: { tcp: `${telnet.port},${web.port}`, versionSeconds: 2, versionProbeWaitMs: 1000 },
+        services: [
+          { port: telnet.port, protocol: 'telnet' },
+          { port: web.port, protocol: 'http' },
+        ],
+        vulnerabilities: { feeds: [NVD] },
+      };
+      const { report } = await assess(input, [ID]);
+      const c = report.checks.find((x) => x.id === ID)!;
+      expect(c.verdict).toBe('inconclusive');
+      expect(c.rationale).toMatch(new RegExp(`nmap -sV was stopped at its budget before it finished on telnet ${telnet.port} \\(2 s\\)`));
+    } finally {
+      await web.close();
+      await telnet.close();
+    }
+  }, 120_000);
 });
 
 describe('the CLI and a broken feed', () => {

@@ -429,7 +429,7 @@ export const deviceFileSchema = z
           .min(1)
           .max(300)
           .optional()
-          .describe('default 6: the most nmap -sV may spend on one port; a port not named by then keeps the version it announced itself (none)'),
+          .describe('default 12: the most nmap -sV may spend on one port; a port it has not finished by then is unknown, and exposure.known-vulnerabilities cannot pass'),
       })
       .optional(),
     limits: z

@@ -39,7 +39,12 @@ export const ServiceVersionFact = defineFact(
     /** nmap -sV was stopped at scan.versionSeconds before it named the service: the version is unknown, not absent. */
     versionCutShort: z.number().optional(),
   }),
-  (s) => (s.unreadable ? `${s.protocol} ${s.port}: ${s.how}` : null),
+  (s) =>
+    s.unreadable
+      ? `${s.protocol} ${s.port}: ${s.how}`
+      : s.versionCutShort !== undefined
+        ? `${s.protocol} ${s.port}: nmap -sV was stopped at its budget of ${s.versionCutShort} s before it finished (scan.versionSeconds)`
+        : null,
 );
 export type ServiceVersion = z.infer<typeof ServiceVersionFact.schema>;
 
@@ -180,15 +185,28 @@ function nmapVersions(ctx: ProbeContext): { ask(a: Asked): Promise<void>; done()
   const scan = ctx.device.scan;
   const bin = scan?.scanner === 'builtin' || scan?.versionDetection === false ? undefined : nmapPath();
   if (!bin) return undefined;
-  const seconds = scan?.versionSeconds ?? 6;
+  const seconds = scan?.versionSeconds ?? 12;
   // nmap's probes paced for the bench: made at the first port that needs it, removed when the probe is done.
   let dataDir: string | undefined | null = null;
+  let closed = false;
   return {
-    done: () => removePacedDataDir(dataDir ?? undefined),
+    done: () => {
+      closed = true;
+      removePacedDataDir(dataDir ?? undefined);
+    },
     ask: async (a) => {
-      if (a.id || a.fact.unreadable) return;
+      // After done() (the probe stopped while a worker was still asking): nothing more is started, nothing is left.
+      if (closed || a.id || a.fact.unreadable) return;
       ctx.scope.assertHost(ctx.connector.host);
-      if (dataDir === null) dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1500);
+      if (dataDir === null) {
+        try {
+          dataDir = pacedDataDir(bin, scan?.versionProbeWaitMs ?? 1000);
+        } catch (err) {
+          // A full disk, say: nmap then runs at its own pace, within the same budget.
+          ctx.log.warn({ err: (err as Error).message }, 'nmap -sV: its probes could not be paced for the bench');
+          dataDir = undefined;
+        }
+      }
       ctx.progress(`nmap -sV on ${a.fact.port} (≤ ${seconds} s)`);
       // nmap's connections to a port are that service's: they count in its share, as a probe's own would.
       const release = await ctx.connector.slots.acquire(ctx.signal, `tcp/${a.fact.port}`);

@@ -67,6 +67,14 @@ export const knownVulnerabilitiesCheck: Check = {
         rationale: `the feed ${emptyFeeds.map((s) => s.file).join(', ')} holds no record: nothing could have matched`,
         findings,
       };
+    // nmap stopped at its budget: what it might have named later is unknown, not absent.
+    const cut = services.filter((s) => s.versionCutShort !== undefined && !s.version);
+    if (cut.length)
+      return {
+        verdict: 'inconclusive',
+        rationale: `no known vulnerability found, but nmap -sV was stopped at its budget before it finished on ${cut.map((s) => `${s.protocol} ${s.port} (${s.versionCutShort} s)`).join(', ')}: its version is unknown (raise scan.versionSeconds)`,
+        findings,
+      };
     if (unreadable.length)
       return {
         verdict: 'inconclusive',
@@ -106,14 +114,7 @@ export const knownVulnerabilitiesCheck: Check = {
         `${identified.map((s) => `${s.product} ${s.version} (${s.protocol} ${s.port})`).join(', ')} match nothing in ${feeds.length} feed(s) of ${feeds.reduce((n, s) => n + s.records, 0)} records`,
       );
     if (coveringReports.length) parts.push(`${coveringReports.map((s) => s.file.split('/').pop()).join(', ')} list no vulnerability on the target`);
-    const silent = noVersion.filter((s) => s.versionCutShort === undefined);
-    const cut = noVersion.filter((s) => s.versionCutShort !== undefined);
-    if (silent.length) parts.push(`not matched, announcing no version: ${silent.map((s) => `${s.protocol} ${s.port}`).join(', ')}`);
-    // Said as it is: nmap stopped at its budget, so what it might have named later is unknown (scan.versionSeconds).
-    if (cut.length)
-      parts.push(
-        `not matched, announcing no version, with nmap -sV stopped at its budget before it named them: ${cut.map((s) => `${s.protocol} ${s.port} (${s.versionCutShort} s)`).join(', ')}`,
-      );
+    if (noVersion.length) parts.push(`not matched, announcing no version: ${noVersion.map((s) => `${s.protocol} ${s.port}`).join(', ')}`);
     return {
       verdict: 'pass',
       rationale: parts.join('; '),
