@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { defineFact } from '../harness/facts';
 import { closeSerialPort, openSerialPort } from './util/serial-port';
+import type { DeviceFile } from '../harness/device-file/schema';
 import type { Observation, Probe, ProbeContext } from '../harness/types';
 import { canariesIn } from './util/canaries';
 import { WaitableText } from './util/waitable-text';
@@ -85,14 +86,27 @@ export function findSecrets(text: string): { masked: string; secrets: Array<{ ki
   return { masked, secrets };
 }
 
+/** Whether any action in the device file talks over the UART (`serial: { send, … }`), wherever it is declared. */
+export function usesSerialAction(device: DeviceFile): boolean {
+  const walk = (v: unknown, depth: number): boolean => {
+    if (depth > 12 || v === null || typeof v !== 'object') return false;
+    if (Array.isArray(v)) return v.some((x) => walk(x, depth + 1));
+    return Object.entries(v as Record<string, unknown>).some(
+      ([k, x]) => (k === 'serial' && x !== null && typeof x === 'object' && 'send' in x) || (k !== 'target' && walk(x, depth + 1)),
+    );
+  };
+  return walk(device, 0);
+}
+
 export const serialProbe: Probe = {
   id: 'serial',
   title: 'Serial console: boot log, bootloader, shell without login, secrets',
   needs: ['serial'],
   facts: [SerialConsoleFact],
   disruptive: 'serial-console',
-  // Without a restart it only reads its own channel (and answers a prompt): alongside the network probes.
-  sideBySide: (device) => !(device.restart || device.power),
+  // Without a restart it only reads its own channel (and answers a prompt): alongside the network probes, unless an
+  // action of the device file uses the same UART (a read-back, a version read): one opener at a time.
+  sideBySide: (device) => !(device.restart || device.power) && !usesSerialAction(device),
   clauses: ['EN 303 645 5.6-4', 'TS 103 701 5.6-4-2'],
   skipReason: (device) => (device.target.serial ? null : 'no serial port declared (target.serial)'),
   timeoutMs: (device) =>
