@@ -185,7 +185,16 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
   const answers = others.filter((a) => a.outcome === 'locked' || a.outcome === 'rejected');
   const repeated = others.length >= 2 && others.slice(-2).every((a) => a.outcome === 'locked');
 
-  const after = lab ? await labControl(ctx, target.port) : undefined;
+  // Every login of this series holds a turn, the lab's too: another group's attempt, timing itself, never waits for it.
+  const withTurn = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const release = await turns.acquire(ctx.signal, String(target.port));
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  };
+  const after = lab ? await withTurn(() => labControl(ctx, target.port)) : undefined;
   fact.labAfter = after ? (after.result === 'accepted' ? 'accepted' : after.result === 'unknown' ? 'error' : 'rejected') : undefined;
   const labLocked = fact.labBefore === 'accepted' && (after?.result === 'refused' || after?.result === 'locked');
   if (fact.attempts.some((a) => a.outcome === 'accepted')) {
@@ -228,7 +237,7 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
 
   // Leave the device usable: wait out a lockout or a limit, polling the lab credential (bounded).
   if ((labLocked || (repeated && fact.mitigation === 'rate-limit')) && lab) {
-    const w = await waitForAccess(ctx, target.port, 'brute force', fact.mitigation === 'lockout' ? 'locked out as claimed' : 'limited');
+    const w = await withTurn(() => waitForAccess(ctx, target.port, 'brute force', fact.mitigation === 'lockout' ? 'locked out as claimed' : 'limited'));
     if (w.ok) fact.recoveredAfterS = Math.round(w.waitedMs / 1000);
     fact.detail += w.ok
       ? `; the lab credential worked again after ${fact.recoveredAfterS} s`
