@@ -182,8 +182,8 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
     let refusals = 0;
     const ifaces = (f.interfaces as Data[]) ?? [];
     const late = ifaces.some((i) => rec(rec(i.changed).new).result === 'refused');
-    // The interfaces' logins: one after another within a lockout group, independent groups side by side.
-    const byGroup = new Map<string, number>();
+    // The interfaces' logins, one after another (a session on one interface may refuse another's login).
+    let loginsMs = 0;
     for (const i of ifaces) {
       const port = num(i.port);
       // An interface still on the old value was asked twice (before and after the late-change window); the fact
@@ -194,9 +194,9 @@ export function deviceFloor(events: readonly JournalEvent[], device: FloorDevice
       const n = results.filter((r) => rec(r).result === 'refused').length;
       refusals += n;
       const logins = n * refused(port) + results.filter((r) => rec(r).result === 'accepted').length * accepted(port);
-      byGroup.set(groupOf(port), (byGroup.get(groupOf(port)) ?? 0) + logins);
+      loginsMs += logins;
     }
-    ms += Math.max(0, ...byGroup.values());
+    ms += loginsMs;
     if (late) ms += Math.max(LATE_CHANGE_MS, num(cc.settleSeconds) * 1000);
     // The hold (credentialChange.holdSeconds) after the change, and again after the restart, where the change showed.
     const shown = (stage: 'changed' | 'restarted'): boolean =>

@@ -214,7 +214,7 @@ describe('credential change and restart persistence on loopback cameras', () => 
     }
   }, 120_000);
 
-  it('one account on two logins the device counts apart (auth[].lockoutGroup): their logins run side by side, with the verdict of one after another', async () => {
+  it('one account on two logins the device counts apart (auth[].lockoutGroup): still one login at a time (a group says nothing of sessions), same verdict', async () => {
     const run = async (groups: boolean) => {
       const load = { live: 0, peak: 0 };
       const cam = await camera({ slowLogin: { ms: 150, load } });
@@ -237,7 +237,8 @@ describe('credential change and restart persistence on loopback cameras', () => 
     expect(apart.v).toBe('fail');
     expect(together.v).toBe('fail');
     expect(apart.text).toMatch(/still accepts the old value/);
-    expect(apart.peak).toBe(2);
+    // A session open on one interface may refuse the other's login: never two at once, whatever the groups.
+    expect(apart.peak).toBe(1);
     expect(together.peak).toBe(1);
     expect([...apart.back, ...together.back]).toEqual([LAB, LAB, LAB, LAB]);
   }, 120_000);
