@@ -17,8 +17,7 @@ export class Semaphore {
   private readonly byKey = new Map<string, number>();
   private waiting: Array<{ key: string | undefined; go: () => void }> = [];
   peak = 0;
-  /** Keep a slot free for another key (probes side by side); off when one probe has the device to itself. */
-  keepOneFree = false;
+  private keepFree = false;
 
   /** `parent`, when given, is a wider limit every acquire also needs (a fleet's global connection cap). */
   constructor(
@@ -26,13 +25,24 @@ export class Semaphore {
     private readonly parent?: Semaphore,
   ) {}
 
+  /** Keep a slot free for another key (probes side by side); off when one probe has the device to itself. */
+  get keepOneFree(): boolean {
+    return this.keepFree;
+  }
+
+  set keepOneFree(on: boolean) {
+    this.keepFree = on;
+    // Turned off, a key held back at its share may take a slot now.
+    this.dispatch();
+  }
+
   get inUse(): number {
     return this.active;
   }
 
   /** The most slots one key may hold at once. */
   get perKey(): number {
-    return this.keepOneFree && this.limit >= 3 ? this.limit - 1 : this.limit;
+    return this.keepFree && this.limit >= 3 ? this.limit - 1 : this.limit;
   }
 
   private admits(key: string | undefined): boolean {

@@ -326,8 +326,11 @@ async function runProbes(run: RunState): Promise<void> {
   const budgets = run.opts.device.limits.phaseSeconds;
   // Side by side, a slow service must not take every connection; one at a time, the probe has them all.
   run.connector.slots.keepOneFree = true;
-  await phase(run, 'ordinary probes', async (signal) => void (await Promise.all(ordinary.map((id) => exec(id, signal)))), budgets?.ordinary);
-  run.connector.slots.keepOneFree = false;
+  try {
+    await phase(run, 'ordinary probes', async (signal) => void (await Promise.all(ordinary.map((id) => exec(id, signal)))), budgets?.ordinary);
+  } finally {
+    run.connector.slots.keepOneFree = false;
+  }
   await phase(
     run,
     'disruptive probes',

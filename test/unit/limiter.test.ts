@@ -51,6 +51,19 @@ describe('connection slots shared fairly between services', () => {
     expect(s.inUse).toBe(0);
   });
 
+  it('turning keepOneFree off lets a service held back at its share take the free slot at once', async () => {
+    const s = new Semaphore(4);
+    s.keepOneFree = true;
+    for (let i = 0; i < 3; i++) await s.acquire(undefined, 'tcp/23');
+    let fourth = false;
+    void s.acquire(undefined, 'tcp/23').then(() => (fourth = true));
+    await tick();
+    expect(fourth).toBe(false);
+    s.keepOneFree = false;
+    await tick();
+    expect(fourth).toBe(true);
+  });
+
   it('one probe alone (keepOneFree off) may use every slot; fewer than three slots are never held back', () => {
     const s = new Semaphore(4);
     expect(s.perKey).toBe(4);
