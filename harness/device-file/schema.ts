@@ -429,7 +429,9 @@ export const deviceFileSchema = z
           .min(1)
           .max(300)
           .optional()
-          .describe('default 12: the most nmap -sV may spend on one port; a port it has not finished by then is unknown, and exposure.known-vulnerabilities cannot pass'),
+          .describe(
+            'default 12: the most nmap -sV may spend on one port; a port it has not finished by then is unknown, and exposure.known-vulnerabilities cannot pass',
+          ),
       })
       .optional(),
     limits: z
