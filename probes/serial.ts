@@ -141,9 +141,8 @@ export const serialProbe: Probe = {
     };
     try {
       ctx.progress(`reading ${serial.path}`);
-      // Whatever the console prints on open (a booted device's UART usually prints nothing until a key is pressed). A
-      // device already booting prints without pause; with a restart to come, a short look tells that case apart.
-      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 700 : 4000);
+      // Whatever the console prints on open (a booted device's UART usually prints nothing until a key is pressed).
+      await out.until(() => (COUNTDOWN.test(out.text) || LOGIN.test(out.text) || SHELL.test(out.text) ? true : null), canRestart(ctx) ? 1500 : 4000);
       let bootFrom = 0;
       const bootMs = ctx.device.limits.deviceReturnSeconds * 1000;
       // A boot seen as the port opened (the device was powering on): a countdown and a boot line both.
