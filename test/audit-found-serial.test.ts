@@ -41,7 +41,7 @@ async function judge(link: string, extra: Partial<DeviceFileInput> = {}) {
   return { check: report.checks[0], obs: report.observations.serial?.observations };
 }
 
-/** A bench power controller on 127.0.0.2 that answers 200; `trigger` (if given) is created to boot the fake device. */
+/** A bench power controller on 127.0.0.4 (127.0.0.2-3 are where test/traffic.test.ts captures) that answers 200; `trigger` (if given) is created to boot the fake device. */
 async function power(trigger?: string) {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
@@ -49,8 +49,8 @@ async function power(trigger?: string) {
     if (trigger) writeFileSync(trigger, '');
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
   });
-  const l = await listenOn(server, '127.0.0.2');
-  return { ...l, requests, url: `http://127.0.0.2:${l.port}/outlet/1/cycle` };
+  const l = await listenOn(server, '127.0.0.4');
+  return { ...l, requests, url: `http://127.0.0.4:${l.port}/outlet/1/cycle` };
 }
 
 // A running system's login prompt: nothing on open; every line typed is taken as a user name (the tty echoes it).

@@ -30,7 +30,7 @@ while :; do
   if IFS= read -r -s -n 1 -t 0.2 _k; then printf '\\r\\ndevice login: '; fi
 done`;
 
-/** The bench power controller: POST /outlet/1/cycle creates the trigger file. Listens on 127.0.0.2 (loopback), not the device's address. */
+/** The bench power controller: POST /outlet/1/cycle creates the trigger file. Listens on 127.0.0.4 (loopback), not the device's address, nor 127.0.0.2-3 where test/traffic.test.ts captures. */
 async function powerController(trigger: string, works = true) {
   const requests: string[] = [];
   const server = http.createServer((req, res) => {
@@ -38,8 +38,8 @@ async function powerController(trigger: string, works = true) {
     if (req.method === 'POST' && req.url === '/outlet/1/cycle' && works) writeFileSync(trigger, '');
     res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
   });
-  const l = await listenOn(server, '127.0.0.2');
-  return { ...l, requests, url: `http://127.0.0.2:${l.port}/outlet/1/cycle` };
+  const l = await listenOn(server, '127.0.0.4');
+  return { ...l, requests, url: `http://127.0.0.4:${l.port}/outlet/1/cycle` };
 }
 
 const children: ChildProcess[] = [];
@@ -102,7 +102,7 @@ describe('serial console probe', () => {
         const c = await judge(await console_(REAL_UART(trigger, safeBoot), '/bin/bash'), { power: { cycle: { url: power.url, method: 'POST' } } });
         expect(power.requests).toEqual(['POST /outlet/1/cycle']);
         expect(c.verdict).toBe('pass');
-        expect(c.rationale).toMatch(/boot watched after the restart \(POST http:\/\/127\.0\.0\.2/);
+        expect(c.rationale).toMatch(/boot watched after the restart \(POST http:\/\/127\.0\.0\.4/);
       } finally {
         await power.close();
       }
