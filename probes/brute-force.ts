@@ -142,16 +142,23 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
     fact.factoryPasswordPublic = factory.public;
     fact.factoryPasswordFrom = factory.from;
   }
-  if (lab) {
-    // Under a turn too: its time is what a good login costs on this device, not a wait for another login's connection.
+  // Every login of this series holds a turn, the lab's too: another group's attempt, timing itself, never waits for
+  // it, and the lab login's own time is what a good login costs on this device.
+  const withTurn = async <T>(fn: () => Promise<T>): Promise<T> => {
     const release = await turns.acquire(ctx.signal, String(target.port));
     try {
-      const t = Date.now();
-      fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
-      if (fact.labBefore === 'accepted') fact.labLoginMs = Date.now() - t;
+      return await fn();
     } finally {
       release();
     }
+  };
+  if (lab) {
+    const t = await withTurn(async () => {
+      const started = Date.now();
+      fact.labBefore = (await labControl(ctx, target.port)).result === 'accepted' ? 'accepted' : 'rejected';
+      return Date.now() - started;
+    });
+    if (fact.labBefore === 'accepted') fact.labLoginMs = t;
   }
   // A hang-up after a wrong password is a refusal only where the lab login through this very service got a session.
   const labHere = lab !== undefined && lab.target.port === target.port && lab.target.adapter === target.adapter && fact.labBefore === 'accepted';
@@ -164,11 +171,14 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
     Array.from({ length: parallel }, async () => {
       while (otherInARow < REPEATS && next <= WRONG_ATTEMPTS && !ctx.signal.aborted) {
         const n = next++;
-        const release = await turns.acquire(ctx.signal, String(target.port));
-        const t = Date.now();
-        const o = await adapter.attempt(ctx, target, username, `sb-wrong-${randomBytes(6).toString('hex')}`).finally(release);
+        // Timed from the moment it holds its turn.
+        const { o, ms } = await withTurn(async () => {
+          const t = Date.now();
+          const o = await adapter.attempt(ctx, target, username, `sb-wrong-${randomBytes(6).toString('hex')}`);
+          return { o, ms: Date.now() - t };
+        });
         const refused = o.kind === 'rejected' || (o.kind === 'hung-up' && labHere);
-        fact.attempts.push({ n, outcome: o.kind, ms: Date.now() - t, detail: o.detail });
+        fact.attempts.push({ n, outcome: o.kind, ms, detail: o.detail });
         if (refused || o.kind === 'hung-up') group.failed(1);
         if (o.kind === 'locked') noteLock(ctx, target.port, o);
         if (o.kind === 'accepted') otherInARow = REPEATS;
@@ -185,15 +195,6 @@ async function hammer(ctx: ProbeContext, target: LoginTarget, turns: Semaphore):
   const answers = others.filter((a) => a.outcome === 'locked' || a.outcome === 'rejected');
   const repeated = others.length >= 2 && others.slice(-2).every((a) => a.outcome === 'locked');
 
-  // Every login of this series holds a turn, the lab's too: another group's attempt, timing itself, never waits for it.
-  const withTurn = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const release = await turns.acquire(ctx.signal, String(target.port));
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  };
   const after = lab ? await withTurn(() => labControl(ctx, target.port)) : undefined;
   fact.labAfter = after ? (after.result === 'accepted' ? 'accepted' : after.result === 'unknown' ? 'error' : 'rejected') : undefined;
   const labLocked = fact.labBefore === 'accepted' && (after?.result === 'refused' || after?.result === 'locked');
@@ -279,7 +280,7 @@ export const bruteForceProbe: Probe = {
         for (const t of list) done.set(t, await hammer(ctx, t, turns));
       }),
     );
-    const facts = targets.filter((t) => done.has(t)).map((t) => done.get(t)!);
+    const facts = targets.map((t) => done.get(t)!);
     const observations: Observation[] = facts.map((f) => ({
       kind: 'brute-force',
       port: f.port,

@@ -178,8 +178,8 @@ const CONCRETE = /^\d[\w.]*$/;
  * per port, bounded by scan.versionSeconds and paced by scan.versionProbeWaitMs: a daemon that keeps nmap guessing (a
  * telnet login soft-matches on its greeting and gets a dozen more probes) costs its own port's budget, never the whole
  * phase. nmap opens its own connections: each nmap holds a connector slot of its port's share while it runs (nmap asks
- * one port at a time: --max-parallelism 1), so the device's connection limit holds. What nmap cannot name in time
- * stays as it was, and the evidence says so.
+ * one port at a time: --max-parallelism 1), so the device's connection limit holds. A port nmap has not finished in
+ * time is marked versionCutShort: its version is unknown, and exposure.known-vulnerabilities cannot pass.
  */
 function nmapVersions(ctx: ProbeContext): { ask(a: Asked): Promise<void>; done(): void } | undefined {
   const scan = ctx.device.scan;
