@@ -32,6 +32,8 @@ import type { ProbeResult } from '../harness/types';
 import { startDemoDevice } from '../fixtures/demo-device';
 import { deviceFloor, type Floor, type LedgerWait } from './floor';
 import { ensureLab, fmt, hasTool, table, timeTool, hydraCredentialList } from './util';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { distStale } = require('../bin/dist.js') as { distStale(): string | null };
 
 const BIN = path.resolve(__dirname, '..', 'bin', 'starbench.js');
 const STABLE_CHECKS = 13;
@@ -298,6 +300,8 @@ async function main(): Promise<void> {
   }
 
   console.log('\n== summary');
+  const stale = distStale();
+  console.log(`the CLI ran ${stale === null ? 'from the compiled build (dist/)' : `from the sources through tsx (${stale}; npm run build)`}`);
   console.log(
     `targets: overhead ≤ ${TARGETS.overheadMs / 1000} s, full run ≤ ${TARGETS.ofFloor}× the floor, same checks ≤ ${TARGETS.sameRatio}× the toolchain, peak RSS ≤ ${TARGETS.rssMb} MB`,
   );

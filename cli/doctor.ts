@@ -49,6 +49,11 @@ function toolFacts(): Fact[] {
   const facts: Fact[] = [];
   const major = Number(process.versions.node.split('.')[0]);
   facts.push({ mark: major >= 20 ? 'ok' : 'no', text: `node v${process.versions.node} (starbench needs 20 or newer)` });
+  facts.push(
+    __filename.endsWith('.js')
+      ? { mark: 'ok', text: 'running the compiled build (dist/, newer than every source it was built from)' }
+      : { mark: '--', text: 'running the TypeScript sources through tsx: slower to start, ~20 MB more per run (npm run build)' },
+  );
   const nmap = nmapPath();
   facts.push(
     nmap

@@ -29,6 +29,17 @@ export interface PluginApi {
   z: typeof z;
 }
 
+/**
+ * A TypeScript plugin loads through tsx. From the sources tsx is already there; the compiled
+ * build (dist/) registers it on the first .ts plugin. Under jest (no require.extensions) its
+ * own transform does the work.
+ */
+function loadTypeScript(): void {
+  const extensions = (require as NodeJS.Require).extensions as NodeJS.RequireExtensions | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (extensions && !extensions['.ts']) (require('tsx/cjs/api') as { register(): unknown }).register();
+}
+
 export function loadRegistry(plugins: readonly string[] = []): Registry {
   const registry = new Registry();
   for (const p of ALL_PROBES) registry.addProbe(p);
@@ -38,6 +49,7 @@ export function loadRegistry(plugins: readonly string[] = []): Registry {
     if (!existsSync(abs)) throw new StarbenchError('PLUGIN_INVALID', `plugin ${file}: no such file`);
     let mod: { register?: unknown; default?: { register?: unknown } };
     try {
+      if (/\.[cm]?ts$/.test(abs)) loadTypeScript();
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       mod = require(abs) as typeof mod;
     } catch (err) {

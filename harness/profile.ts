@@ -10,6 +10,7 @@ import { dottedValue } from './dotted';
 import { StarbenchError } from './errors';
 import { formatPath } from './device-file/load';
 import { routeSchema } from './review';
+import { PACKAGE_ROOT } from './package-root';
 
 export const CONFIDENCE = ['confirmed', 'secondary', 'tentative'] as const;
 
@@ -49,7 +50,7 @@ export const profileSchema = z.strictObject({
 export type Profile = z.output<typeof profileSchema>;
 export type Requirement = Profile['requirements'][number];
 
-export const PROFILE_DIR = path.resolve(__dirname, '..', 'profiles');
+export const PROFILE_DIR = path.join(PACKAGE_ROOT, 'profiles');
 
 export function parseProfile(text: string, source: string): Profile {
   const parsed = profileSchema.safeParse(parse(text));

@@ -1,2 +1,5 @@
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const TOOL_VERSION: string = (require('../package.json') as { version: string }).version;
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PACKAGE_ROOT } from './package-root';
+
+export const TOOL_VERSION: string = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

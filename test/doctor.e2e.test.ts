@@ -42,6 +42,18 @@ describe('starbench doctor', () => {
     expect(r.stderr).toBe('');
   });
 
+  // CI installs with `npm ci`, which builds dist/: every CLI test there runs the build a user runs.
+  it('runs the compiled build exactly when it is newer than its sources (always after npm ci), else the sources', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { distStale } = require('../bin/dist.js') as { distStale(): string | null };
+    const fresh = distStale() === null;
+    if (process.env.CI) expect({ ci: true, stale: distStale() }).toEqual({ ci: true, stale: null });
+    const lines = (await starbench(['doctor'])).stdout.split('\n');
+    expect(lines[1]).toMatch(fresh ? /^ok {2}running the compiled build \(dist\// : /^-- {2}running the TypeScript sources through tsx/);
+    const sources = (await starbench(['doctor'], { env: { STARBENCH_FROM_SOURCES: '1' } })).stdout.split('\n');
+    expect(sources[1]).toMatch(/^-- {2}running the TypeScript sources through tsx/);
+  });
+
   it('a device file whose target answers: exit 0 and the ports that answered', async () => {
     const f = deviceFile(dir, 'up', { device: { name: 'up' }, target: { host: '127.0.0.1' }, services: [{ port: open, protocol: 'ssh' }] });
     const r = await starbench(['doctor', f]);

@@ -142,6 +142,28 @@ describe('plugins and catalog files from outside the tree', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  // The compiled build (dist/) has no tsx loaded until a TypeScript plugin asks for it; the sources run under tsx already.
+  it.each([
+    ['the compiled build when it is fresh', {}],
+    ['the sources through tsx', { STARBENCH_FROM_SOURCES: '1' }],
+  ])('a TypeScript plugin (type annotations and all) loads from %s', async (_how, env) => {
+    const ts = path.join(dir, 'typed-plugin.ts');
+    writeFileSync(
+      ts,
+      [
+        "import type { PluginApi } from '" + path.resolve(__dirname, '..', 'cli', 'plugins') + "';",
+        'interface Named { id: string }',
+        "const ids: Named[] = [{ id: 'typed.c' }];",
+        'export function register({ addCheck }: PluginApi): void {',
+        "  for (const n of ids) addCheck({ id: n.id, title: 'typed', failsWhen: 'never', probes: ['tcp-ports'], implemented: true, judge: () => ({ verdict: 'fail' as const, rationale: 'typed', findings: [] }) });",
+        '}',
+      ].join('\n'),
+    );
+    const r = await starbench(['list', 'checks', '--plugin', ts], { env });
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('typed.c');
+  });
+
   it('a catalog file that does not validate is exit 2 naming the field', async () => {
     const bad = path.join(dir, 'bad-catalog.yaml');
     writeFileSync(bad, stringify({ ...CATALOG, requirements: [{ id: 'X' }] }));

@@ -1,6 +1,7 @@
 /** Credential dictionaries shipped as data under probes/data/. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { PACKAGE_ROOT } from '../../harness/package-root';
 
 export interface DictionaryEntry {
   list: string;
@@ -34,7 +35,7 @@ export function parseCredentialList(text: string, list: string): DictionaryEntry
   return out;
 }
 
-const DATA_DIR = path.resolve(__dirname, '..', 'data');
+const DATA_DIR = path.join(PACKAGE_ROOT, 'probes', 'data');
 
 export function miraiList(): DictionaryEntry[] {
   return parseCredentialList(readFileSync(path.join(DATA_DIR, 'mirai-credentials.txt'), 'utf8'), 'Mirai');

@@ -14,13 +14,13 @@ export interface CliResult {
 /** Spawn the real CLI; `onStart` may signal it. */
 export function starbench(
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[]; nodeArgs?: string[] } = {},
+  opts: { cwd?: string; timeoutMs?: number; onStart?: (pid: number) => void; wrap?: string[]; nodeArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     // `wrap` runs the CLI under another program (e.g. `unshare -n`: no network at all).
     const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, ...(opts.nodeArgs ?? [])];
-    const child = spawn(cmd, [...pre, BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, [...pre, BIN, ...args], { cwd: opts.cwd, env: { ...process.env, NO_COLOR: '1', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+'use strict';
+// npm run build (and npm install, through `prepare`): compiles the CLI into
+// dist/ with tsc, then lists the sources it compiled in dist/build.json, the
+// stamp bin/starbench.js checks. A failed build never fails the install: the
+// CLI then runs from the sources through tsx, as it would without a build.
+const { execFileSync } = require('node:child_process');
+const { rmSync, writeFileSync } = require('node:fs');
+const path = require('node:path');
+const { ROOT, DIST, STAMP } = require('./dist');
+
+function main() {
+  rmSync(DIST, { recursive: true, force: true });
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  let listed;
+  try {
+    listed = execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--listEmittedFiles'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (err) {
+    rmSync(DIST, { recursive: true, force: true });
+    const out = `${err.stdout ?? ''}${err.stderr ?? ''}`.trim().split('\n').slice(0, 5).join('\n');
+    process.stderr.write(`starbench build: not built, the CLI will run from its sources (tsx): ${out || err.message}\n`);
+    return;
+  }
+  // "TSFILE: /abs/dist/harness/x.js" per emitted file; the source is the same path under ROOT, .ts (or .json).
+  const files = listed
+    .split('\n')
+    .filter((l) => l.startsWith('TSFILE: '))
+    .map((l) => path.relative(DIST, l.slice('TSFILE: '.length).trim()))
+    .map((rel) => (rel.endsWith('.js') ? rel.replace(/\.js$/, '.ts') : rel));
+  writeFileSync(STAMP, JSON.stringify({ builtAt: new Date().toISOString(), files }, null, 1));
+  process.stdout.write(`starbench build: ${files.length} files compiled into dist/\n`);
+}
+
+main();
