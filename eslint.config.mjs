@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'runs/', 'coverage/', 'dist/', '**/*.js', '**/*.cjs'] },
+  { ignores: ['node_modules/', 'runs/', 'coverage/', 'dist/', 'dist.*/', '**/*.js', '**/*.cjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
