@@ -88,6 +88,10 @@ export interface AssessOptions {
   prefix?: string;
   summary?: boolean;
   globalSlots?: Semaphore;
+  /** The run folder of a fresh run (a campaign agent streams its journal from there); default --out/RUN_ID. */
+  runDir?: string;
+  /** Stop after the probes in progress (see RunOptions.drain). */
+  drain?: AbortSignal;
 }
 
 export interface Assessed {
@@ -127,7 +131,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
   const probeTimeoutMs = seconds(v['probe-timeout'], 'probe-timeout');
   const deadlineMs = seconds(v.deadline, 'deadline');
   const id = resume?.runId ?? runId(device);
-  const runDir = resume?.runDir ?? path.resolve(v.out ?? 'runs', id);
+  const runDir = resume?.runDir ?? opts.runDir ?? path.resolve(v.out ?? 'runs', id);
   const secrets = SecretRegistry.fromDevice(device, v['reveal-secrets'] ?? false, publicPasswords());
   const log = createLogger({ file: path.join(runDir, 'log.jsonl'), verbose: v.verbose, secrets });
   const prefix = opts.prefix ?? '';
@@ -157,6 +161,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
     operator: v['non-interactive'] ? undefined : io.operator,
     resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined,
     globalSlots: opts.globalSlots,
+    drain: opts.drain,
   });
   log.flush();
   io.out(`${prefix}report: ${runDir}${formats.includes('html') ? `/report.html` : ''}\n`);

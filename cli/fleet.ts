@@ -47,7 +47,7 @@ export interface FleetSummary {
   devices: FleetRow[];
 }
 
-function deviceFiles(targets: string[]): string[] {
+export function deviceFiles(targets: string[]): string[] {
   const out: string[] = [];
   for (const t of targets) {
     if (isDirectory(t)) {

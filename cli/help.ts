@@ -14,6 +14,9 @@ Usage:
   starbench list profiles|checks|probes
   starbench schema device|report               print a JSON Schema
   starbench resume RUN_DIR                     finish an interrupted run: only what had not finished runs again
+  starbench campaign create NAME --db URL --key AGENTS.pub.pem DEVICE.yaml...|FOLDER
+  starbench campaign status|report NAME --db URL   many benches, one store (PostgreSQL + pg-boss)
+  starbench agent --db URL --bench NAME --key AGENT.pem   run a bench's campaign jobs
 
 Options for run and demo:
   --profile ID|FILE     requirement catalog: a built-in id (default jc-star-1; starbench list profiles) or a catalog YAML file
@@ -54,4 +57,8 @@ export const COMMAND_HELP: Record<string, string> = {
     'starbench doctor [DEVICE.yaml | HOST] [-v]\n  One line per fact: Node, nmap, serial port access, root for the lab, the optional tools and the checks they unlock; with a device file or host, whether the target answers. Exit 0 when everything a run needs is here (and the target answers), 1 otherwise.\n',
   resume:
     'starbench resume RUN_DIR [--non-interactive] [--format LIST]\n  Finish a run that was interrupted (Ctrl-C, a crash, a killed process): probe results already in its journal are kept, the rest run now, into the same folder, with the same device file (refused if it changed).\n',
+  campaign:
+    "starbench campaign create NAME --db URL --key AGENTS.pub.pem [--profile ID|FILE] [--plugin FILE] [--bench NAME] DEVICE.yaml...|FOLDER\n  Queue one job per device file in the campaign store (PostgreSQL; STARBENCH_DB). Each job carries the device file sealed to the agents' public key, every file it references, the profile and plugins. A device file that does not load is refused (exit 2) and the others go in; the same files again add nothing. A device with a serial console or traffic interface must name its bench (bench: NAME or --bench).\nstarbench campaign status NAME --db URL [--json]\n  Per job: queued, running (on which agent), done (verdicts), failed (reason), dead (after 3 tries); --json prints { campaign, jobs: [{ id, device, bench, state, attempts, checks }] }. Exit 0/1 as the runs, 3 while jobs are open.\nstarbench campaign report NAME --db URL [--out DIR]\n  Every done run rebuilt from its stored journal and judged again into DIR (reports of each device, campaign.json, fleet.html).\n",
+  agent:
+    "starbench agent --db URL --bench NAME --key AGENT.pem [--parallel N] [--global-connections N] [--out DIR] [--idle-exit S]\n  Take the jobs addressed to this bench (and those any bench may run), run each as `run` does, stream its journal into the store. A job tried before resumes from its stored journal. SIGTERM: the run in progress stops at a probe boundary and goes back to the queue. --idle-exit S stops after S seconds with nothing to do.\nstarbench agent keygen [--out DIR] [--force]\n  Write the agents' key pair: agent.pem (bench hosts only) and agent.pub.pem (for campaign create).\n",
 };

@@ -15,6 +15,8 @@ import { initCommand } from './init';
 import { listCommand, schemaCommand } from './list';
 import { reportCommand } from './report';
 import { demoCommand, resumeCommand, runCommand } from './run';
+import type * as CampaignModule from './campaign';
+import type * as AgentModule from './agent';
 
 const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) => number | Promise<number>> = {
   run: runCommand,
@@ -29,6 +31,11 @@ const COMMANDS: Record<string, (args: ReturnType<typeof parseCli>, io: CliIO) =>
   resume: resumeCommand,
   init: initCommand,
   doctor: doctorCommand,
+  // The store's client (pg, pg-boss) is loaded only by the commands that use it, never by a run.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  campaign: (args, io) => (require('./campaign') as typeof CampaignModule).campaignCommand(args, io),
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  agent: (args, io) => (require('./agent') as typeof AgentModule).agentCommand(args, io),
 };
 
 export async function main(argv: string[], io: CliIO): Promise<number> {

@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'REVIEW_INVALID'
   | 'RUN_DIR_INVALID'
   | 'VULN_SOURCE_INVALID'
+  | 'STORE_UNREACHABLE'
+  | 'JOB_INVALID'
   | 'PROBE_TIMEOUT'
   | 'CANCELLED'
   | 'INTERNAL';
@@ -44,6 +46,7 @@ export function isInputError(err: unknown): err is StarbenchError {
       'REVIEW_INVALID',
       'RUN_DIR_INVALID',
       'VULN_SOURCE_INVALID',
+      'STORE_UNREACHABLE',
     ].includes(err.code)
   );
 }

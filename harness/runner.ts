@@ -42,6 +42,11 @@ export interface RunOptions {
   only?: ReadonlySet<string>;
   /** Aborted on Ctrl-C: no new work starts, running probes are cancelled. */
   signal?: AbortSignal;
+  /**
+   * Aborted when the run should stop after the probes in progress (a campaign agent told to stop): no new probe
+   * starts, the running ones finish, and the run ends interrupted, to be resumed where it stopped.
+   */
+  drain?: AbortSignal;
   probeTimeoutMs?: number;
   deadlineMs?: number;
   /** The person at the bench; absent in --non-interactive runs (operator steps become not-tested). */
@@ -205,6 +210,7 @@ function notRunnable(run: RunState, id: string, probe: Probe | undefined, signal
     const why = signal.reason instanceof AbortReason ? signal.reason : undefined;
     return { ...empty, status: why && why.why !== 'signal' ? 'timed-out' : 'cancelled', reason: `${why?.message ?? 'run stopped'} before this probe started` };
   }
+  if (run.opts.drain?.aborted) return { ...empty, status: 'cancelled', reason: 'the run was stopping after the probes in progress before this probe started' };
   if (run.scopeError) return { ...empty, status: 'failed', reason: `target not usable: ${run.scopeError}` };
   const skip = probe.skipReason?.(run.opts.device, { interactive: run.opts.operator !== undefined }) ?? null;
   if (skip) return { ...empty, status: 'skipped', reason: skip };
@@ -467,6 +473,9 @@ export async function executeRun(opts: RunOptions): Promise<RunOutcome> {
   try {
     await phase(run, 'target', () => resolveTarget(run));
     await runProbes(run);
+    // Stopped after the probes in progress: an interrupted run, resumed later from its journal.
+    if (opts.drain?.aborted && !run.abort.signal.aborted && [...run.results.values()].some((r) => r.status === 'cancelled'))
+      run.abort.abort(new AbortReason('signal', 'stopped after the probes in progress'));
   } finally {
     closeRun(run);
   }

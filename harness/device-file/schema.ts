@@ -399,6 +399,13 @@ export const deviceFileSchema = z
         pstiStatement: z.string().optional().describe('reference of the UK PSTI statement of compliance (JC-STAR ★1 accepts it for S1.1-02, -05 and -16)'),
       })
       .optional(),
+    bench: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a bench name: letters, digits, . _ - (up to 63)')
+      .optional()
+      .describe(
+        'the bench (campaign agent) that can reach this device; a device with a serial console or a traffic interface must name one in a campaign. A plain run ignores it',
+      ),
     review: z
       .array(reviewAnswerSchema)
       .max(5000)

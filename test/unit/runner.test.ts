@@ -228,6 +228,64 @@ describe('no evidence, no pass (enforced by the harness)', () => {
 });
 
 describe('phases', () => {
+  it('drain (a campaign agent stopping): the disruptive probe in progress finishes, the next never starts, the run ends interrupted', async () => {
+    const drain = new AbortController();
+    const started: string[] = [];
+    const step = (id: string, disruptive: Probe['disruptive']): Probe =>
+      probe(
+        id,
+        async (ctx) => {
+          started.push(id);
+          if (id === 'update') drain.abort();
+          await new Promise((r) => setTimeout(r, 50));
+          // Not cut in half: its own signal stays quiet while the run drains.
+          return { observations: [{ kind: 'x', summary: 'ok', data: { ok: !ctx.signal.aborted } }] };
+        },
+        { disruptive },
+      );
+    const probes = [step('update', 'update'), step('reset', 'factory-reset')];
+    const checks = probes.map((p) => checkOn(`c.${p.id}`, p.id));
+    const { report, runDir } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R', checks: checks.map((c) => c.id) }]),
+      probes,
+      checks,
+      extra: { drain: drain.signal },
+    });
+    expect(started).toEqual(['update']);
+    expect(report.checks.map((c) => [c.id, c.verdict])).toEqual([
+      ['c.update', 'pass'],
+      ['c.reset', 'not-tested'],
+    ]);
+    expect(report.run).toMatchObject({ incomplete: true, interruptedBy: 'signal' });
+    const ends = readJournal(path.join(runDir, 'journal.jsonl')).filter((e) => e.type === 'probe-end');
+    expect(ends.map((e) => [(e.result as { probe: string }).probe, (e.result as { status: string }).status])).toEqual([
+      ['update', 'completed'],
+      ['reset', 'cancelled'],
+    ]);
+  });
+
+  it('drain after every probe ended is a finished run, not an interrupted one', async () => {
+    const drain = new AbortController();
+    const last = probe(
+      'reset',
+      async () => {
+        drain.abort();
+        return { observations: [{ kind: 'x', summary: 'ok', data: { ok: true } }] };
+      },
+      { disruptive: 'factory-reset' },
+    );
+    const { report } = await runWith({
+      device,
+      profile: profileOf([{ id: 'R', checks: ['c.reset'] }]),
+      probes: [last],
+      checks: [checkOn('c.reset', 'reset')],
+      extra: { drain: drain.signal },
+    });
+    expect(report.run.interruptedBy).toBeUndefined();
+    expect(report.checks[0].verdict).toBe('pass');
+  });
+
   it('ordinary probes first, side by side; then the disruptive ones one at a time in DISRUPTIVE_ORDER, whatever order they were declared in', async () => {
     const log: string[] = [];
     let running = 0;

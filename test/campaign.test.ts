@@ -1,0 +1,243 @@
+/**
+ * Campaigns on a real PostgreSQL (a private cluster started here, as
+ * `nobody` when root) and pg-boss: three simulated cameras, two agents, one
+ * killed with SIGKILL in the middle of its run. Every job ends done with the
+ * verdicts of a single run, the killed one resumed from the journal the store
+ * holds (finished probes not repeated, the one in flight named), nothing
+ * recorded twice. Bad input: a broken device file refused at create while the
+ * others go in, create twice adds nothing, an unreachable store is one line
+ * and exit 2, a job whose serial console is missing on the bench fails once
+ * with that reason.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { startDemoDevice, type DemoDevice } from '../fixtures/demo-device';
+import { startPostgres, type Postgres } from '../fixtures/postgres';
+import type { Report } from '../harness/report';
+import { BIN, starbench } from './helpers/cli';
+
+interface StatusJob {
+  id: string;
+  device: string;
+  bench: string | null;
+  state: string;
+  attempts: number;
+  checks?: Record<string, string>;
+  repeated?: string[];
+  lastError?: string;
+}
+
+const until = async <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> => {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+};
+
+describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'sb-campaign-'));
+  let pg: Postgres;
+  const devices: DemoDevice[] = [];
+  const agents: ChildProcess[] = [];
+  const agentLog: string[] = [];
+  let files: string[] = [];
+  let baseline: Record<string, string>;
+
+  const status = async (name: string): Promise<StatusJob[]> => {
+    const r = await starbench(['campaign', 'status', name, '--db', pg.url, '--json']);
+    if (![0, 1, 3].includes(r.code ?? -1)) throw new Error(`campaign status: exit ${r.code}: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { jobs: StatusJob[] }).jobs;
+  };
+  const agent = (bench: string): ChildProcess => {
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'agent',
+        '--db',
+        pg.url,
+        '--bench',
+        bench,
+        '--key',
+        path.join(dir, 'keys', 'agent.pem'),
+        '--out',
+        path.join(dir, `agent-${agents.length}`),
+        '--idle-exit',
+        '60',
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const n = agents.length;
+    child.stderr!.on('data', (c: Buffer) => agentLog.push(`[agent ${n}] ${c.toString()}`));
+    agents.push(child);
+    return child;
+  };
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    for (let i = 0; i < 5; i++) devices.push(await startDemoDevice(`127.0.0.${i < 4 ? 21 + i : 26}`));
+    files = devices.slice(0, 3).map((d, i) => d.writeDeviceFile(path.join(dir, `dev${i}`)));
+    expect((await starbench(['agent', 'keygen', '--out', path.join(dir, 'keys')])).code).toBe(0);
+    // The verdicts of a single run, on a camera of its own (a run changes the camera's firmware and settings).
+    const single = devices[3].writeDeviceFile(path.join(dir, 'single'));
+    const r = await starbench(['run', single, '--out', path.join(dir, 'single-run'), '--quiet', '--non-interactive', '--format', 'json'], {
+      timeoutMs: 120_000,
+    });
+    expect([1, 3]).toContain(r.code);
+    const runDir = /report: (\S+)/.exec(r.stdout)![1];
+    baseline = Object.fromEntries((JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report).checks.map((c) => [c.id, c.verdict]));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const a of agents) a.kill('SIGKILL');
+    await Promise.all(devices.map((d) => d.stop()));
+    await pg?.stop();
+  });
+
+  it('create refuses a broken device file with file:line and queues the others; create again adds nothing', async () => {
+    const broken = path.join(dir, 'broken.yaml');
+    writeFileSync(broken, 'device:\n  name: broken\ntarget:\n  host: 127.0.0.21\nservices:\n  - port: seventy\n');
+    const pub = path.join(dir, 'keys', 'agent.pub.pem');
+    const r = await starbench(['campaign', 'create', 'c1', '--db', pg.url, '--key', pub, ...files, broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refused .*broken\.yaml: .*broken\.yaml:6: services\[0\]\.port/);
+    expect(r.stdout).toMatch(/3 job\(s\) queued, 0 already there, 1 refused/);
+    const again = await starbench(['campaign', 'create', 'c1', '--db', pg.url, '--key', pub, ...files]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/0 job\(s\) queued, 3 already there, 0 refused/);
+    const jobs = await status('c1');
+    expect(jobs.map((j) => j.state)).toEqual(['queued', 'queued', 'queued']);
+  }, 60_000);
+
+  it('no secret of a device file is in the store in clear', async () => {
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      const dump = (await c.query(`SELECT string_agg(encode(bytes, 'escape'), '') AS b FROM starbench.blobs`)).rows[0].b as string;
+      const jobs = JSON.stringify((await c.query('SELECT * FROM starbench.jobs')).rows);
+      for (const secret of ['hanako.canary@example.jp', '1234\n', 'password: "1234"', 'password: admin']) {
+        expect(dump.includes(secret) || jobs.includes(secret)).toBe(false);
+      }
+      const pgboss = JSON.stringify((await c.query('SELECT data FROM pgboss.job')).rows);
+      expect(pgboss).not.toMatch(/hanako|password/);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it('two agents, one killed with SIGKILL mid-run: three done jobs with single-run verdicts, the killed one resumed', async () => {
+    const first = agent('b1');
+    // The first agent takes a job and gets some probes done before it dies.
+    const victim = await until('a job running on the first agent with probes finished', 60_000, async () => {
+      const jobs = await status('c1');
+      const running = jobs.find((j) => j.state === 'running');
+      if (!running) return undefined;
+      const c = new Client({ connectionString: pg.url });
+      await c.connect();
+      try {
+        const ends = Number(
+          (await c.query(`SELECT count(*) FROM starbench.journal WHERE job_id = $1 AND line LIKE '%"probe-end"%'`, [running.id])).rows[0].count,
+        );
+        return ends >= 4 ? running : undefined;
+      } finally {
+        await c.end();
+      }
+    });
+    first.kill('SIGKILL');
+    agent('b1');
+    const jobs = await until('every job done', 240_000, async () => {
+      const j = await status('c1');
+      return j.every((x) => x.state === 'done' || x.state === 'dead' || x.state === 'failed') ? j : undefined;
+    });
+    expect({ states: jobs.map((j) => j.state), log: jobs.some((j) => j.state !== 'done') ? agentLog.join('') : '' }).toEqual({
+      states: ['done', 'done', 'done'],
+      log: '',
+    });
+    for (const j of jobs) expect({ device: j.id, checks: j.checks }).toEqual({ device: j.id, checks: baseline });
+    const killed = jobs.find((j) => j.id === victim.id)!;
+    expect(killed.attempts).toBeGreaterThanOrEqual(2);
+    // The second try resumed: the probes the first one finished were kept, not run again.
+    const kept = /\[starbench demo camera\] try 2: resuming from the stored journal: (\d+) probe result\(s\) kept/.exec(agentLog.join(''));
+    expect(Number(kept?.[1])).toBeGreaterThanOrEqual(4);
+    // The journal the store holds: every probe ended once, and what was in flight ran again after the resume.
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      for (const j of jobs) {
+        const lines = (await c.query(`SELECT line FROM starbench.journal WHERE job_id = $1 ORDER BY seq`, [j.id])).rows.map((r) =>
+          JSON.parse(r.line as string),
+        );
+        // A probe cancelled by a stop ends twice (cancelled, then its real end); a finished one never runs again.
+        const ends = lines.filter((e) => e.type === 'probe-end' && e.result.status !== 'cancelled').map((e) => e.result.probe as string);
+        expect(ends.length).toBe(new Set(ends).size);
+        expect(lines.filter((e) => e.type === 'run-begin').length).toBe(1);
+        expect(lines.some((e) => e.type === 'run-end')).toBe(true);
+      }
+    } finally {
+      await c.end();
+    }
+    const report = await starbench(['campaign', 'report', 'c1', '--db', pg.url, '--out', path.join(dir, 'report')]);
+    expect(report.code).toBe(1);
+    const summary = JSON.parse(readFileSync(path.join(dir, 'report', 'campaign.json'), 'utf8')) as { jobs: StatusJob[] };
+    expect(summary.jobs.map((j) => j.state)).toEqual(['done', 'done', 'done']);
+  }, 400_000);
+
+  it('SIGTERM: the agent stops at a probe boundary and the job goes back to the queue, not counted as a failure', async () => {
+    const file = devices[4].writeDeviceFile(path.join(dir, 'dev-term'));
+    // Bench b3 only: the agents of the test before (bench b1, still up) take jobs for any bench.
+    expect((await starbench(['campaign', 'create', 'c3', '--db', pg.url, '--key', path.join(dir, 'keys', 'agent.pub.pem'), '--bench', 'b3', file])).code).toBe(
+      0,
+    );
+    const a = agent('b3');
+    await until('the job running', 60_000, async () => ((await status('c3'))[0].state === 'running' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 3000));
+    a.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => a.on('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    const [job] = await status('c3');
+    expect({ job, log: job.state === 'queued' ? '' : agentLog.join('') }).toMatchObject({
+      job: { state: 'queued', attempts: 0, lastError: expect.stringMatching(/stopped \(SIGTERM\); the finished probes are kept/) },
+      log: '',
+    });
+    agent('b3');
+    const [done] = await until('the job done by the next agent', 120_000, async () => {
+      const j = await status('c3');
+      return j[0].state === 'done' || j[0].state === 'dead' ? j : undefined;
+    });
+    expect(done).toMatchObject({ state: 'done', attempts: 1, checks: baseline });
+  }, 200_000);
+
+  it('a job whose serial console is missing on the bench fails once, with that reason', async () => {
+    const d = path.join(dir, 'serial');
+    mkdirSync(d, { recursive: true });
+    const file = path.join(d, 'serial.yaml');
+    writeFileSync(
+      file,
+      `device:\n  name: serial cam\ntarget:\n  host: 127.0.0.25\n  serial:\n    path: ${path.join(d, 'ttyMISSING')}\n    baudRate: 115200\nbench: b2\nservices: []\n`,
+    );
+    const r = await starbench(['campaign', 'create', 'c2', '--db', pg.url, '--key', path.join(dir, 'keys', 'agent.pub.pem'), file]);
+    expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: expect.stringContaining('on bench b2') });
+    agent('b2');
+    const [job] = await until('the serial job ended', 60_000, async () => {
+      const j = await status('c2');
+      return j[0].state === 'failed' || j[0].state === 'dead' ? j : undefined;
+    });
+    expect(job).toMatchObject({ state: 'failed', attempts: 1, lastError: expect.stringMatching(/ttyMISSING is missing on bench b2/) });
+  }, 90_000);
+
+  it('an unreachable store is one line and exit 2', async () => {
+    const r = await starbench(['campaign', 'status', 'c1', '--db', 'postgres://starbench@127.0.0.1:1/none']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^starbench: the campaign database postgres:\/\/starbench@127\.0\.0\.1:1\/none cannot be reached: .*\n/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
