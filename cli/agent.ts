@@ -18,6 +18,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { unpackBundle } from '../harness/campaign/bundle';
 import { generateAgentKeys } from '../harness/campaign/seal';
+import { DEFAULT_STORE } from '../harness/campaign/embedded';
 import { DEAD_QUEUE, MAX_ATTEMPTS, queueFor, Store } from '../harness/campaign/store';
 import { loadDeviceFile } from '../harness/device-file/load';
 import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
@@ -125,8 +126,7 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
   if (args.positionals[1] === 'keygen') return keygen(args, io);
   if (args.positionals.length > 1)
     throw new StarbenchError('USAGE', `starbench agent takes no arguments (keygen aside); unexpected: ${args.positionals.slice(1).join(' ')}`);
-  const url = args.values.db ?? process.env.STARBENCH_DB;
-  if (!url) throw new StarbenchError('USAGE', 'starbench agent needs the campaign store: --db postgres://USER@HOST/DB (or STARBENCH_DB)');
+  const url = args.values.db ?? process.env.STARBENCH_DB ?? DEFAULT_STORE;
   const bench = args.values.bench;
   if (!bench || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(bench))
     throw new StarbenchError('USAGE', 'starbench agent needs its bench name: --bench NAME (letters, digits, . _ -)');

@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { packDevice } from '../harness/campaign/bundle';
 import { MAX_ATTEMPTS, Store, type JobRow } from '../harness/campaign/store';
+import { DEFAULT_STORE, EMBEDDED_SCHEME, embeddedDir, serveEmbedded } from '../harness/campaign/embedded';
 import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
 import { EXIT } from '../harness/verdict';
 import type { ParsedArgs } from './args';
@@ -20,9 +21,8 @@ import { reapStale } from './agent';
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function dbUrl(args: ParsedArgs): string {
-  const url = args.values.db ?? process.env.STARBENCH_DB;
-  if (!url) throw new StarbenchError('USAGE', 'a campaign needs its store: --db postgres://USER@HOST/DB (or STARBENCH_DB)');
-  return url;
+  // One host needs no database server: the embedded store (PGlite) in runs/campaign-store.
+  return args.values.db ?? process.env.STARBENCH_DB ?? DEFAULT_STORE;
 }
 
 function campaignName(args: ParsedArgs, sub: string): string {
@@ -52,7 +52,18 @@ export async function campaignCommand(args: ParsedArgs, io: CliIO): Promise<numb
   if (sub === 'create') return create(args, io);
   if (sub === 'status') return status(args, io);
   if (sub === 'report') return report(args, io);
-  throw new StarbenchError('USAGE', `starbench campaign takes create, status or report${sub ? `, not "${sub}"` : ''}`);
+  if (sub === 'serve') return serve(args, io);
+  throw new StarbenchError('USAGE', `starbench campaign takes create, status, report or serve${sub ? `, not "${sub}"` : ''}`);
+}
+
+/** `campaign serve [DIR]`: the embedded store's server (started detached by the commands that need it). */
+async function serve(args: ParsedArgs, io: CliIO): Promise<number> {
+  const dir = embeddedDir(args.positionals[2] ? `${EMBEDDED_SCHEME}${args.positionals[2]}` : (args.values.db ?? DEFAULT_STORE));
+  if (!dir) throw new StarbenchError('USAGE', 'starbench campaign serve takes a folder (or --db pglite:FOLDER)');
+  const idle = Number(args.values['idle-exit'] ?? process.env.STARBENCH_STORE_IDLE_SECONDS ?? 600);
+  if (!Number.isFinite(idle) || idle <= 0) throw new StarbenchError('USAGE', `--idle-exit takes seconds, got "${args.values['idle-exit']}"`);
+  await serveEmbedded(dir, idle * 1000, io.signal, (l) => io.err(`${l}\n`));
+  return EXIT.ok;
 }
 
 async function create(args: ParsedArgs, io: CliIO): Promise<number> {

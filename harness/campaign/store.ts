@@ -13,6 +13,7 @@ import PgBoss from 'pg-boss';
 import { Pool, type PoolClient } from 'pg';
 import { StarbenchError } from '../errors';
 import type { BundleManifest, Packed } from './bundle';
+import { embeddedDir, ensureEmbedded } from './embedded';
 
 export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'dead'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -107,8 +108,10 @@ export class Store {
   }
 
   /** Connect, create the schema if needed and start pg-boss (its maintenance runs in whichever process is up). */
-  static async open(url: string, opts: { supervise?: boolean } = {}): Promise<Store> {
-    if (!/^postgres(ql)?:\/\//.test(url)) throw new StarbenchError('USAGE', `--db takes a postgres:// URL, got "${url}"`);
+  static async open(db: string, opts: { supervise?: boolean } = {}): Promise<Store> {
+    const dir = embeddedDir(db);
+    if (!dir && !/^postgres(ql)?:\/\//.test(db)) throw new StarbenchError('USAGE', `--db takes a postgres:// URL or pglite:FOLDER, got "${db}"`);
+    const url = dir ? await ensureEmbedded(dir) : db;
     const pool = new Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 5000 });
     pool.on('error', () => undefined);
     try {
@@ -132,7 +135,7 @@ export class Store {
       await pool.end().catch(() => undefined);
       throw unreachable(url, err);
     }
-    return new Store(url, pool, boss);
+    return new Store(db, pool, boss);
   }
 
   async close(): Promise<void> {
