@@ -28,7 +28,7 @@ import type { ProbeResult } from '../harness/types';
 import { EXIT } from '../harness/verdict';
 import { loadRegistry } from './plugins';
 import type { ParsedArgs } from './args';
-import { assessOne } from './assess';
+import { assessOne, validateRunArgs } from './assess';
 import type { CliIO } from './io';
 
 export const HEARTBEAT_MS = 3000;
@@ -37,43 +37,75 @@ export const STOP_GRACE_MS = 60_000;
 export const STALE_MS = 20_000;
 const POLL_MS = 1000;
 
-/** Hand jobs whose agent stopped beating back to pg-boss (retry, or dead after the last try). Returns how many. */
+/**
+ * Hand jobs whose agent stopped beating back (queued, or dead after the last try), then give every queued job
+ * without a live queue entry a fresh one: the job row is the authority, pg-boss only hands out work, so a crash
+ * between the two (a create, a stop, a reap) never strands a job. Returns how many were reaped.
+ */
 export async function reapStale(store: Store, staleMs = STALE_MS): Promise<number> {
-  const r = await store.pool.query<{ id: string; bench: string | null; boss_id: string | null; attempts: number; agent: string }>(
+  const r = await store.pool.query<{ id: string; bench: string | null; boss_id: string | null }>(
     `UPDATE starbench.jobs SET state = CASE WHEN attempts >= $2 THEN 'dead' ELSE 'queued' END,
-            last_error = 'agent ' || agent || ' stopped answering (no heartbeat since ' || to_char(heartbeat_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')',
+            last_error = 'agent ' || agent || ' stopped answering (no heartbeat since ' || to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') || ')',
             updated_at = now()
       WHERE state = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond')
-      RETURNING id, bench, boss_id, attempts, agent`,
+      RETURNING id, bench, boss_id`,
     [staleMs, MAX_ATTEMPTS],
   );
+  // pg-boss retries the dead agent's entry after its backoff; should its own count run out first, the row still
+  // says queued and requeueOrphans gives it a new entry.
   for (const j of r.rows)
     if (j.boss_id) await store.boss.fail(queueFor(j.bench ?? undefined), j.boss_id, { reason: 'agent stopped answering' }).catch(() => undefined);
+  await requeueOrphans(store);
   return r.rowCount ?? 0;
 }
 
-/** The probes a stored journal began and never ended: they run again on resume. */
+/** Queued jobs whose queue entry is gone or finished (older than a few seconds): a new entry each. */
+async function requeueOrphans(store: Store): Promise<void> {
+  const orphans = await store.pool.query<{ id: string; bench: string | null; manifest: { target: string } }>(
+    `SELECT id, bench, manifest FROM starbench.jobs j
+      WHERE state = 'queued' AND updated_at < now() - interval '5 seconds'
+        AND NOT EXISTS (SELECT 1 FROM pgboss.job b WHERE b.id::text = j.boss_id AND b.state IN ('created', 'retry', 'active'))`,
+  );
+  for (const o of orphans.rows) {
+    const queue = queueFor(o.bench ?? undefined);
+    await store.ensureQueue(queue);
+    const bossId = await store.boss.send(queue, { jobId: o.id }, { singletonKey: o.manifest.target });
+    await store.pool.query(`UPDATE starbench.jobs SET boss_id = $2, updated_at = now() WHERE id = $1 AND state = 'queued'`, [o.id, bossId]);
+  }
+}
+
+/** The probes a stored journal began and never finished (no end, or a cancelled one): they run again on resume. */
 function inFlight(lines: string[]): string[] {
-  const begun = new Set<string>();
+  const open = new Set<string>();
   for (const l of lines) {
     try {
-      const e = JSON.parse(l) as { type?: string; probe?: string; result?: { probe?: string } };
-      if (e.type === 'probe-begin' && e.probe) begun.add(e.probe);
-      if (e.type === 'probe-end' && e.result?.probe) begun.delete(e.result.probe);
+      const e = JSON.parse(l) as { type?: string; probe?: string; result?: { probe?: string; status?: string } };
+      if (e.type === 'probe-begin' && e.probe) open.add(e.probe);
+      if (e.type === 'probe-end' && e.result?.probe) {
+        if (e.result.status === 'cancelled') open.add(e.result.probe);
+        else open.delete(e.result.probe);
+      }
     } catch {
       // a torn last line: the probe it belonged to has no end and runs again
     }
   }
-  return [...begun];
+  return [...open];
 }
 
-/** Streams a growing journal file into the store, whole lines only, numbered after what the store already has. */
+/**
+ * Streams a growing journal file into the store, whole lines only, numbered after what the store already has.
+ * One flush at a time; the offset moves only once the lines are stored; an insert is fenced by the lease (an
+ * agent that lost its job stores nothing more), and a conflict is an error, never a silent loss.
+ */
 class JournalStream {
-  private offset = 0;
+  private offset: number;
   private rest = '';
+  private chain: Promise<void> = Promise.resolve();
+  lost = false;
   constructor(
     private readonly store: Store,
     private readonly jobId: string,
+    private readonly agent: string,
     private readonly attempt: number,
     private readonly file: string,
     private seq: number,
@@ -82,8 +114,14 @@ class JournalStream {
     this.offset = startAt;
   }
 
-  async flush(): Promise<void> {
-    if (!existsSync(this.file)) return;
+  flush(): Promise<void> {
+    const next = this.chain.then(() => this.once());
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private async once(): Promise<void> {
+    if (this.lost || !existsSync(this.file)) return;
     const size = statSync(this.file).size;
     if (size <= this.offset) return;
     const fd = openSync(this.file, 'r');
@@ -93,18 +131,24 @@ class JournalStream {
     } finally {
       closeSync(fd);
     }
-    this.offset = size;
     const text = this.rest + buf.toString('utf8');
     const lines = text.split('\n');
-    this.rest = lines.pop() ?? '';
-    if (!lines.length) return;
-    const values: unknown[] = [];
-    const rows = lines.map((line, i) => {
-      values.push(this.jobId, this.seq + i, this.attempt, line);
-      return `($${i * 4 + 1}, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4})`;
-    });
-    await this.store.pool.query(`INSERT INTO starbench.journal(job_id, seq, attempt, line) VALUES ${rows.join(',')} ON CONFLICT DO NOTHING`, values);
-    this.seq += lines.length;
+    const rest = lines.pop() ?? '';
+    if (lines.length) {
+      const r = await this.store.pool.query(
+        `INSERT INTO starbench.journal(job_id, seq, attempt, line)
+         SELECT $1, $2::int + t.n - 1, $4, t.line FROM unnest($5::text[]) WITH ORDINALITY AS t(line, n)
+          WHERE EXISTS (SELECT 1 FROM starbench.jobs WHERE id = $1 AND agent = $3 AND attempts = $4 AND state = 'running')`,
+        [this.jobId, this.seq, this.agent, this.attempt, lines],
+      );
+      if (r.rowCount === 0) {
+        this.lost = true;
+        return;
+      }
+      this.seq += lines.length;
+    }
+    this.offset = size;
+    this.rest = rest;
   }
 }
 
@@ -138,8 +182,10 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
   } catch (err) {
     throw new StarbenchError('USAGE', `the agents' private key ${keyFile} cannot be read: ${errorMessage(err)}`);
   }
-  const parallel = intOption(args.values.parallel, 'parallel', 1, 16);
-  const globalConnections = intOption(args.values['global-connections'], 'global-connections', 32, 1024);
+  const parallel = intOption(args.values.parallel, 'parallel', 1, 16, 1);
+  const globalConnections = intOption(args.values['global-connections'], 'global-connections', 32, 1024, 1);
+  // The run options every job gets are checked once, here: a misconfigured agent refuses to start rather than fail jobs.
+  validateRunArgs({ ...args, values: { ...args.values, plugin: undefined } });
   const idleExitMs = args.values['idle-exit'] !== undefined ? intOption(args.values['idle-exit'], 'idle-exit', 0, 86400) * 1000 : undefined;
   const work = path.resolve(args.values.out ?? path.join('runs', 'agent'));
   const name = `${bench}@${hostname()}#${process.pid}`;
@@ -159,7 +205,7 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
         const job = await claim(store, queues);
         if (job) {
           idleSince = Date.now();
-          const p = runJob(store, job, { name, bench, privateKey, work, io, global, args }).finally(() => running.delete(p));
+          const p: Promise<void> = runJob(store, job, { name, bench, privateKey, work, io, global, args }).finally(() => running.delete(p));
           running.add(p);
           continue;
         }
@@ -185,25 +231,39 @@ interface AgentContext {
   args: ParsedArgs;
 }
 
+/** What one try of a job came to; the bookkeeping after it is fenced by the lease (see finishJob). */
+type Outcome =
+  | { kind: 'done'; code: number; checks: Record<string, string>; report: unknown; runId: string; verdict: string }
+  | { kind: 'stopped' }
+  | { kind: 'lost' }
+  | { kind: 'error'; message: string; permanent: boolean };
+
+/** Run one claimed job; never throws (a database error is logged, and the lease then decides what happens). */
 async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promise<void> {
-  const { io } = ctx;
-  const row = await store.job(claimed.jobId);
-  if (!row) {
-    await store.boss.complete(claimed.queue, claimed.bossId).catch(() => undefined);
-    return;
+  try {
+    await runClaimed(store, claimed, ctx);
+  } catch (err) {
+    ctx.io.err(`starbench agent: job ${claimed.jobId}: ${errorMessage(err)} (the job is handed back when its lease runs out)\n`);
   }
+}
+
+async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Promise<void> {
+  const { io } = ctx;
+  // Only a queued job is taken: a running one belongs to a live agent until the reaper says otherwise.
   const taken = await store.pool.query<{ attempts: number }>(
     `UPDATE starbench.jobs SET state = 'running', attempts = attempts + 1, agent = $2, running_bench = $3, heartbeat_at = now(),
-            boss_id = $4, updated_at = now()
-      WHERE id = $1 AND state IN ('queued', 'running') RETURNING attempts`,
-    [row.id, ctx.name, ctx.bench, claimed.bossId],
+            boss_id = $4, started_at = COALESCE(started_at, now()), updated_at = now()
+      WHERE id = $1 AND state = 'queued' RETURNING attempts`,
+    [claimed.jobId, ctx.name, ctx.bench, claimed.bossId],
   );
-  if (!taken.rows[0]) {
-    // Done, failed or dead already (a duplicate claim): nothing to run.
+  const row = taken.rows[0] ? await store.job(claimed.jobId) : undefined;
+  if (!row) {
+    // Done, failed, dead or running elsewhere (a stale queue entry): nothing to run.
     await store.boss.complete(claimed.queue, claimed.bossId).catch(() => undefined);
     return;
   }
   const attempt = taken.rows[0].attempts;
+  const lease = { id: row.id, agent: ctx.name, attempt };
   const prefix = `[${row.device}] `;
   const ctl = new AbortController();
   const drain = new AbortController();
@@ -214,16 +274,23 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
     grace = setTimeout(() => ctl.abort(), STOP_GRACE_MS);
   };
   io.signal.addEventListener('abort', stopRun, { once: true });
+  if (io.signal.aborted) stopRun();
   let lostLease = false;
+  let lastBeat = Date.now();
+  const loseLease = (why: string): void => {
+    if (lostLease) return;
+    lostLease = true;
+    io.err(`${prefix}${why}: stopping this run\n`);
+    ctl.abort();
+  };
   const beat = setInterval(() => {
+    // An agent cut off from the store stops its run before the reaper could hand the job to another.
+    if (Date.now() - lastBeat > STALE_MS / 2) loseLease(`no heartbeat stored for ${Math.round((Date.now() - lastBeat) / 1000)} s`);
     store.pool
       .query(`UPDATE starbench.jobs SET heartbeat_at = now() WHERE id = $1 AND agent = $2 AND attempts = $3 AND state = 'running'`, [row.id, ctx.name, attempt])
       .then((r) => {
-        if (r.rowCount === 0 && !ctl.signal.aborted) {
-          lostLease = true;
-          io.err(`${prefix}the job was handed to another agent (this one missed its heartbeat): stopping this run\n`);
-          ctl.abort();
-        }
+        if (r.rowCount === 0) loseLease('the job was handed to another agent');
+        else lastBeat = Date.now();
       })
       .catch(() => undefined);
   }, HEARTBEAT_MS);
@@ -232,7 +299,13 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
   const runDir = path.join(jobDir, `run-${attempt}`);
   let stream: JournalStream | undefined;
   const timer = setInterval(() => void stream?.flush().catch(() => undefined), POLL_MS);
+  let outcome: Outcome;
   try {
+    if (row.manifest.plugins.length && !ctx.args.values['allow-plugins'])
+      throw new StarbenchError(
+        'JOB_INVALID',
+        `the job brings ${row.manifest.plugins.length} plugin module(s), code this agent would run: start the agent with --allow-plugins to trust them`,
+      );
     const unpacked = await unpackBundle(row.manifest, bundleDir, (sha) => store.blob(sha), ctx.privateKey);
     const device = loadDeviceFile(unpacked.deviceFile);
     if (device.target.serial && !existsSync(device.target.serial.path))
@@ -248,6 +321,8 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
         out: jobDir,
         'non-interactive': true,
         quiet: true,
+        // What goes to the store is masked, whatever the agent was started with.
+        'reveal-secrets': false,
       },
       positionals: ['run'],
     } as ParsedArgs;
@@ -272,52 +347,39 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
         startedAt: saved.meta.startedAt,
         results,
       };
-      await store.pool.query('UPDATE starbench.jobs SET repeated = $2 WHERE id = $1', [row.id, JSON.stringify(repeated)]);
+      const before = row.repeated ?? [];
+      await store.pool.query('UPDATE starbench.jobs SET repeated = $2 WHERE id = $1 AND agent = $3 AND attempts = $4', [
+        row.id,
+        JSON.stringify([...new Set([...before, ...repeated])]),
+        ctx.name,
+        attempt,
+      ]);
       io.err(
         `${prefix}try ${attempt}: resuming from the stored journal: ${results.size} probe result(s) kept${repeated.length ? `, in flight before and run again: ${repeated.join(', ')}` : ''}\n`,
       );
     } else io.err(`${prefix}try ${attempt}: started on ${ctx.name}\n`);
     const journal = path.join(runDir, 'journal.jsonl');
-    stream = new JournalStream(store, row.id, attempt, journal, stored.length, existsSync(journal) ? statSync(journal).size : 0);
+    stream = new JournalStream(store, row.id, ctx.name, attempt, journal, stored.length, existsSync(journal) ? statSync(journal).size : 0);
     const r = await assessOne(device, args, jobIo, { resume, runDir, prefix, summary: false, globalSlots: ctx.global, drain: drain.signal });
     clearInterval(timer);
     await stream.flush();
-    if (lostLease) return;
-    if (r.report.run.interruptedBy === 'signal') {
-      // Graceful stop: what finished is stored; the job goes back to the queue without counting as a failure.
-      await store.pool.query(`UPDATE starbench.jobs SET state = 'queued', attempts = attempts - 1, last_error = $2, updated_at = now() WHERE id = $1`, [
-        row.id,
-        `agent ${ctx.name} stopped (SIGTERM); the finished probes are kept`,
-      ]);
-      await store.boss.cancel(claimed.queue, claimed.bossId);
-      await store.boss.resume(claimed.queue, claimed.bossId);
-      io.err(`${prefix}stopped; back in the queue\n`);
-      return;
-    }
-    const checks = Object.fromEntries(r.report.checks.map((c) => [c.id, c.verdict]));
-    await store.pool.query(
-      `UPDATE starbench.jobs SET state = 'done', exit_code = $2, checks = $3, report = $4, run_id = $5, last_error = NULL, heartbeat_at = NULL, updated_at = now()
-        WHERE id = $1 AND agent = $6 AND attempts = $7`,
-      [row.id, r.code, JSON.stringify(checks), JSON.stringify(r.report), r.report.run.id, ctx.name, attempt],
-    );
-    await store.boss.complete(claimed.queue, claimed.bossId);
-    io.err(`${prefix}done: ${r.report.summary.verdict} (exit ${r.code})\n`);
+    if (lostLease || stream.lost) outcome = { kind: 'lost' };
+    else if (r.report.run.interruptedBy === 'signal') outcome = { kind: 'stopped' };
+    else
+      outcome = {
+        kind: 'done',
+        code: r.code,
+        checks: Object.fromEntries(r.report.checks.map((c) => [c.id, c.verdict])),
+        report: r.report,
+        runId: r.report.run.id,
+        verdict: r.report.summary.verdict,
+      };
   } catch (err) {
     clearInterval(timer);
     await stream?.flush().catch(() => undefined);
-    const message = errorMessage(err);
-    // A job this bench can never run (its device file, key or serial port) fails once with its reason; anything else is retried.
+    // A job this bench can never run (its device file, key, plugins or serial port) fails once with its reason; anything else is retried.
     const permanent = isInputError(err) || (err instanceof StarbenchError && err.code === 'JOB_INVALID');
-    const dead = !permanent && attempt >= MAX_ATTEMPTS;
-    await store.pool.query(`UPDATE starbench.jobs SET state = $2, last_error = $3, heartbeat_at = NULL, updated_at = now() WHERE id = $1 AND attempts = $4`, [
-      row.id,
-      permanent ? 'failed' : dead ? 'dead' : 'queued',
-      message,
-      attempt,
-    ]);
-    if (permanent) await store.boss.complete(claimed.queue, claimed.bossId, { failed: message }).catch(() => undefined);
-    else await store.boss.fail(claimed.queue, claimed.bossId, { reason: message }).catch(() => undefined);
-    io.err(`${prefix}${permanent ? 'failed' : dead ? 'dead after the last try' : 'failed, will be retried'}: ${message}\n`);
+    outcome = lostLease ? { kind: 'lost' } : { kind: 'error', message: errorMessage(err), permanent };
   } finally {
     clearInterval(beat);
     clearInterval(timer);
@@ -325,6 +387,62 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
     io.signal.removeEventListener('abort', stopRun);
     rmSync(bundleDir, { recursive: true, force: true });
   }
+  await finishJob(store, claimed, lease, outcome, ctx, prefix);
+}
+
+/**
+ * Record a try's outcome, fenced by the lease (this agent, this try, still running): an agent that lost its job
+ * changes nothing, neither the row nor the queue entry another agent now holds.
+ */
+async function finishJob(
+  store: Store,
+  claimed: Claimed,
+  lease: { id: string; agent: string; attempt: number },
+  o: Outcome,
+  ctx: AgentContext,
+  prefix: string,
+): Promise<void> {
+  const { io } = ctx;
+  if (o.kind === 'lost') {
+    io.err(`${prefix}this try no longer holds the job; nothing recorded\n`);
+    return;
+  }
+  const fence = `WHERE id = $1 AND agent = $2 AND attempts = $3 AND state = 'running'`;
+  const held = [lease.id, lease.agent, lease.attempt];
+  if (o.kind === 'stopped') {
+    // Graceful stop: what finished is stored; the job goes back to the queue with a new entry, the try not counted.
+    const bossId = await store.boss.send(claimed.queue, { jobId: lease.id }, { singletonKey: (await store.job(lease.id))?.manifest.target });
+    const r = await store.pool.query(
+      `UPDATE starbench.jobs SET state = 'queued', attempts = attempts - 1, boss_id = $4, last_error = $5, heartbeat_at = NULL, updated_at = now() ${fence}`,
+      [...held, bossId, `agent ${lease.agent} stopped (SIGTERM); the finished probes are kept`],
+    );
+    if (r.rowCount === 1) await store.boss.complete(claimed.queue, claimed.bossId).catch(() => undefined);
+    else if (bossId) await store.boss.cancel(claimed.queue, bossId).catch(() => undefined);
+    io.err(`${prefix}stopped; back in the queue\n`);
+    return;
+  }
+  if (o.kind === 'done') {
+    const r = await store.pool.query(
+      `UPDATE starbench.jobs SET state = 'done', exit_code = $4, checks = $5, report = $6, run_id = $7, last_error = NULL, heartbeat_at = NULL,
+              finished_at = now(), updated_at = now() ${fence}`,
+      [...held, o.code, JSON.stringify(o.checks), JSON.stringify(o.report), o.runId],
+    );
+    if (r.rowCount === 1) {
+      await store.boss.complete(claimed.queue, claimed.bossId).catch(() => undefined);
+      io.err(`${prefix}done: ${o.verdict} (exit ${o.code})\n`);
+    } else io.err(`${prefix}finished, but the job was handed to another agent meanwhile; its result stands, not this one\n`);
+    return;
+  }
+  const dead = !o.permanent && lease.attempt >= MAX_ATTEMPTS;
+  const r = await store.pool.query(`UPDATE starbench.jobs SET state = $4, last_error = $5, heartbeat_at = NULL, updated_at = now() ${fence}`, [
+    ...held,
+    o.permanent ? 'failed' : dead ? 'dead' : 'queued',
+    o.message,
+  ]);
+  if (r.rowCount !== 1) return;
+  if (o.permanent || dead) await store.boss.complete(claimed.queue, claimed.bossId, { failed: o.message }).catch(() => undefined);
+  else await store.boss.fail(claimed.queue, claimed.bossId, { reason: o.message }).catch(() => undefined);
+  io.err(`${prefix}${o.permanent ? 'failed' : dead ? 'dead after the last try' : 'failed, will be retried'}: ${o.message}\n`);
 }
 
 function keygen(args: ParsedArgs, io: CliIO): number {
@@ -341,10 +459,10 @@ function keygen(args: ParsedArgs, io: CliIO): number {
   return EXIT.ok;
 }
 
-function intOption(value: string | undefined, name: string, fallback: number, max: number): number {
+function intOption(value: string | undefined, name: string, fallback: number, max: number, min = 0): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new StarbenchError('USAGE', `--${name} takes a whole number from 0 to ${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new StarbenchError('USAGE', `--${name} takes a whole number from ${min} to ${max}, got "${value}"`);
   return n;
 }
 

@@ -23,6 +23,7 @@ export const OPTIONS = {
   bench: { type: 'string' },
   'idle-exit': { type: 'string' },
   json: { type: 'boolean' },
+  'allow-plugins': { type: 'boolean' },
   force: { type: 'boolean' },
   'reveal-secrets': { type: 'boolean' },
   'non-interactive': { type: 'boolean' },

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { packDevice } from '../harness/campaign/bundle';
+import { checkName, packDevice, sha256 } from '../harness/campaign/bundle';
 import { MAX_ATTEMPTS, Store, type JobRow } from '../harness/campaign/store';
 import { DEFAULT_STORE, EMBEDDED_SCHEME, embeddedDir, serveEmbedded } from '../harness/campaign/embedded';
 import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
@@ -71,6 +71,8 @@ async function create(args: ParsedArgs, io: CliIO): Promise<number> {
   const targets = args.positionals.slice(3);
   if (!targets.length) throw new StarbenchError('USAGE', 'starbench campaign create NAME needs device files or a folder of them');
   const profile = args.values.profile ?? DEFAULT_PROFILE;
+  if (args.values.bench !== undefined && !NAME.test(args.values.bench))
+    throw new StarbenchError('USAGE', `--bench takes a bench name (letters, digits, . _ -), got "${args.values.bench}"`);
   const key = publicKey(args);
   const files = deviceFiles(targets);
   // Every file is packed (and so validated) before the store is touched; a broken one is refused, the rest go in.
@@ -195,16 +197,22 @@ async function report(args: ParsedArgs, io: CliIO): Promise<number> {
       const reportDir = path.join(outDir, slug);
       // The job's own catalog file and plugins (never secret) judge it again; a built-in profile is found by its id.
       const m = j.manifest;
-      const profile = 'id' in m.profile ? m.profile.id : path.join(reportDir, 'profile', m.profile.name);
+      // Names checked, contents checked against their hashes: what the store holds is not trusted as paths or code.
+      const verified = async (sha: string): Promise<Buffer> => {
+        const b = await store.blob(sha);
+        if (sha256(b) !== sha) throw new StarbenchError('JOB_INVALID', `stored content ${sha.slice(0, 12)}… does not match its hash`);
+        return b;
+      };
+      const profile = 'id' in m.profile ? m.profile.id : path.join(reportDir, 'profile', checkName(m.profile.name));
       if (!('id' in m.profile)) {
         mkdirSync(path.dirname(profile), { recursive: true });
-        writeFileSync(profile, await store.blob(m.profile.blob));
+        writeFileSync(profile, await verified(m.profile.blob));
       }
       const plugins: string[] = [];
       for (const p of m.plugins) {
-        const to = path.join(reportDir, 'plugins', `${p.blob.slice(0, 12)}-${p.name}`);
+        const to = path.join(reportDir, 'plugins', `${checkName(p.blob.slice(0, 12))}-${checkName(p.name)}`);
         mkdirSync(path.dirname(to), { recursive: true });
-        writeFileSync(to, await store.blob(p.blob));
+        writeFileSync(to, await verified(p.blob));
         plugins.push(to);
       }
       const code = await reportCommand(

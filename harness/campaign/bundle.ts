@@ -69,10 +69,22 @@ function referencedFiles(device: DeviceFile): Array<{ at: (string | number)[]; a
   return out;
 }
 
+/** Every file under a folder (links followed: a feed folder of symlinks is packed, not skipped). */
 function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : e.isFile() ? [path.join(dir, e.name)] : []))
+  return readdirSync(dir)
+    .flatMap((name) => {
+      const p = path.join(dir, name);
+      const st = statSync(p);
+      return st.isDirectory() ? filesUnder(p) : st.isFile() ? [p] : [];
+    })
     .sort();
+}
+
+/** A file name from a manifest: one plain name, nothing that climbs out of the job folder. */
+export function checkName(name: string): string {
+  if (!/^[A-Za-z0-9._-]{1,80}$/.test(name) || name.startsWith('.'))
+    throw new StarbenchError('JOB_INVALID', `a bundled file name is not a plain name: ${JSON.stringify(name)}`);
+  return name;
 }
 
 const safeName = (n: string): string => n.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 80) || 'file';
@@ -178,18 +190,18 @@ export async function unpackBundle(manifest: BundleManifest, dir: string, blob: 
     mkdirSync(path.dirname(to), { recursive: true });
     writeFileSync(to, await open(f.sha256, f.sealed), { mode: f.sealed ? 0o600 : 0o644 });
   }
-  const deviceFile = path.join(dir, manifest.deviceFileName);
+  const deviceFile = path.join(dir, checkName(manifest.deviceFileName));
   writeFileSync(deviceFile, await open(manifest.deviceBlob, true), { mode: 0o600 });
   let profile: string;
   if ('id' in manifest.profile) profile = manifest.profile.id;
   else {
-    profile = path.join(dir, 'profile', manifest.profile.name);
+    profile = path.join(dir, 'profile', checkName(manifest.profile.name));
     mkdirSync(path.dirname(profile), { recursive: true });
     writeFileSync(profile, await open(manifest.profile.blob, false));
   }
   const plugins: string[] = [];
   for (const p of manifest.plugins) {
-    const to = path.join(dir, 'plugins', `${p.blob.slice(0, 12)}-${p.name}`);
+    const to = path.join(dir, 'plugins', `${checkName(p.blob.slice(0, 12))}-${checkName(p.name)}`);
     mkdirSync(path.dirname(to), { recursive: true });
     writeFileSync(to, await open(p.blob, false));
     plugins.push(to);

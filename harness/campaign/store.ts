@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS starbench.jobs (
   updated_at timestamptz NOT NULL DEFAULT now(),
   UNIQUE (campaign, bundle_key)
 );
+ALTER TABLE starbench.jobs ADD COLUMN IF NOT EXISTS started_at timestamptz, ADD COLUMN IF NOT EXISTS finished_at timestamptz;
 CREATE TABLE IF NOT EXISTS starbench.journal (
   job_id text NOT NULL REFERENCES starbench.jobs(id),
   seq int NOT NULL,
@@ -155,7 +156,8 @@ export class Store {
           retryLimit: MAX_ATTEMPTS - 1,
           retryDelay: 10,
           retryBackoff: true,
-          expireInSeconds: 6 * 3600,
+          // Just under pg-boss's limit (24 h, also the longest deadline a device file allows): the agents' heartbeat is the real lease.
+          expireInSeconds: 24 * 3600 - 60,
           ...(name === DEAD_QUEUE ? {} : { deadLetter: DEAD_QUEUE }),
         })
         .catch((err: Error) => {

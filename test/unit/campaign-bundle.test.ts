@@ -116,6 +116,12 @@ describe('campaign bundles', () => {
     );
     const evil = { ...p.manifest, files: [{ ...p.manifest.files[0], rel: '../../etc/x' }] };
     await expect(unpackBundle(evil, out(), async (h) => p.blobs.get(h)!, keys.privateKey)).rejects.toThrow(/leaves the job folder/);
+    for (const bad of [
+      { deviceFileName: '../device.yaml' },
+      { plugins: [{ name: '/../../x.js', blob: p.manifest.deviceBlob }] },
+      { profile: { name: '..', blob: p.manifest.deviceBlob } },
+    ])
+      await expect(unpackBundle({ ...p.manifest, ...bad }, out(), async (h) => p.blobs.get(h)!, keys.privateKey)).rejects.toThrow(/not a plain name/);
   });
 
   it('seal/unseal: a round trip, and a tampered tag is refused', () => {
