@@ -250,15 +250,25 @@ async function runJob(store: Store, claimed: Claimed, ctx: AgentContext): Promis
 async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Promise<void> {
   const { io } = ctx;
   // Only a queued job is taken: a running one belongs to a live agent until the reaper says otherwise.
+  // The job and its device in one statement: the device's lease is taken (or taken over from a try whose heartbeat
+  // stopped) only with a queued job, and the job only with the lease.
   const taken = await store.pool.query<{ attempts: number }>(
-    `UPDATE starbench.jobs SET state = 'running', attempts = attempts + 1, agent = $2, running_bench = $3, heartbeat_at = now(),
+    `WITH lease AS (
+       INSERT INTO starbench.device_leases(target, job_id, agent, attempt, heartbeat_at)
+       SELECT manifest->>'target', id, $2, attempts + 1, now() FROM starbench.jobs WHERE id = $1 AND state = 'queued'
+       ON CONFLICT (target) DO UPDATE SET job_id = EXCLUDED.job_id, agent = EXCLUDED.agent, attempt = EXCLUDED.attempt, heartbeat_at = now()
+         WHERE starbench.device_leases.heartbeat_at < now() - ($5::int * interval '1 millisecond')
+       RETURNING job_id)
+     UPDATE starbench.jobs SET state = 'running', attempts = attempts + 1, agent = $2, running_bench = $3, heartbeat_at = now(),
             boss_id = $4, started_at = COALESCE(started_at, now()), updated_at = now()
-      WHERE id = $1 AND state = 'queued' RETURNING attempts`,
-    [claimed.jobId, ctx.name, ctx.bench, claimed.bossId],
+      WHERE id = $1 AND state = 'queued' AND EXISTS (SELECT 1 FROM lease) RETURNING attempts`,
+    [claimed.jobId, ctx.name, ctx.bench, claimed.bossId, STALE_MS],
   );
   const row = taken.rows[0] ? await store.job(claimed.jobId) : undefined;
   if (!row) {
-    // Done, failed, dead or running elsewhere (a stale queue entry): nothing to run.
+    // Done, failed, dead or running elsewhere (a stale queue entry), or its device busy with another job: this entry
+    // ends; a job still queued gets a new one a few seconds later (requeueOrphans).
+    await store.pool.query(`UPDATE starbench.jobs SET updated_at = now() WHERE id = $1 AND state = 'queued'`, [claimed.jobId]);
     await store.boss.complete(claimed.queue, claimed.bossId).catch(() => undefined);
     return;
   }
@@ -287,7 +297,11 @@ async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Pr
     // An agent cut off from the store stops its run before the reaper could hand the job to another.
     if (Date.now() - lastBeat > STALE_MS / 2) loseLease(`no heartbeat stored for ${Math.round((Date.now() - lastBeat) / 1000)} s`);
     store.pool
-      .query(`UPDATE starbench.jobs SET heartbeat_at = now() WHERE id = $1 AND agent = $2 AND attempts = $3 AND state = 'running'`, [row.id, ctx.name, attempt])
+      .query(
+        `WITH device AS (UPDATE starbench.device_leases SET heartbeat_at = now() WHERE target = $4 AND job_id = $1 AND agent = $2 AND attempt = $3)
+         UPDATE starbench.jobs SET heartbeat_at = now() WHERE id = $1 AND agent = $2 AND attempts = $3 AND state = 'running'`,
+        [row.id, ctx.name, attempt, row.manifest.target],
+      )
       .then((r) => {
         if (r.rowCount === 0) loseLease('the job was handed to another agent');
         else lastBeat = Date.now();
@@ -387,7 +401,20 @@ async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Pr
     io.signal.removeEventListener('abort', stopRun);
     rmSync(bundleDir, { recursive: true, force: true });
   }
-  await finishJob(store, claimed, lease, outcome, ctx, prefix);
+  try {
+    await finishJob(store, claimed, lease, outcome, ctx, prefix);
+  } finally {
+    // The device is free for the next job (a lost try's lease belongs to whoever took it over: not touched).
+    if (outcome.kind !== 'lost')
+      await store.pool
+        .query(`DELETE FROM starbench.device_leases WHERE target = $1 AND job_id = $2 AND agent = $3 AND attempt = $4`, [
+          row.manifest.target,
+          row.id,
+          ctx.name,
+          attempt,
+        ])
+        .catch(() => undefined);
+  }
 }
 
 /**

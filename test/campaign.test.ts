@@ -84,7 +84,7 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
 
   beforeAll(async () => {
     pg = await startPostgres();
-    for (let i = 0; i < 5; i++) devices.push(await startDemoDevice(`127.0.0.${i < 4 ? 21 + i : 26}`));
+    for (let i = 0; i < 6; i++) devices.push(await startDemoDevice(`127.0.0.${i < 4 ? 21 + i : 22 + i}`));
     files = devices.slice(0, 3).map((d, i) => d.writeDeviceFile(path.join(dir, `dev${i}`)));
     expect((await starbench(['agent', 'keygen', '--out', path.join(dir, 'keys')])).code).toBe(0);
     // The verdicts of a single run, on a camera of its own (a run changes the camera's firmware and settings).
@@ -214,6 +214,54 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
       return j[0].state === 'done' || j[0].state === 'dead' ? j : undefined;
     });
     expect(done).toMatchObject({ state: 'done', attempts: 1, checks: baseline });
+  }, 200_000);
+
+  it('one device in two campaigns, one bench-bound and one for any bench: never assessed twice at once', async () => {
+    const file = devices[5].writeDeviceFile(path.join(dir, 'dev-twice'));
+    const pub = path.join(dir, 'keys', 'agent.pub.pem');
+    expect((await starbench(['campaign', 'create', 'c4', '--db', pg.url, '--key', pub, '--bench', 'b4', file])).code).toBe(0);
+    expect((await starbench(['campaign', 'create', 'c5', '--db', pg.url, '--key', pub, file])).code).toBe(0);
+    // One agent that could run both at once (its bench's queue and the any-bench queue, two at a time).
+    const a = spawn(
+      process.execPath,
+      [
+        BIN,
+        'agent',
+        '--db',
+        pg.url,
+        '--bench',
+        'b4',
+        '--parallel',
+        '2',
+        '--key',
+        path.join(dir, 'keys', 'agent.pem'),
+        '--out',
+        path.join(dir, 'agent-twice'),
+        '--idle-exit',
+        '8',
+      ],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: 'ignore',
+      },
+    );
+    agents.push(a);
+    await until('both campaigns done', 150_000, async () => {
+      const both = [...(await status('c4')), ...(await status('c5'))];
+      return both.every((j) => j.state === 'done') ? both : undefined;
+    });
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    try {
+      const spans = (await c.query(`SELECT started_at, finished_at FROM starbench.jobs WHERE campaign IN ('c4', 'c5') ORDER BY started_at`)).rows as Array<{
+        started_at: Date;
+        finished_at: Date;
+      }>;
+      expect(spans).toHaveLength(2);
+      expect(spans[1].started_at.getTime()).toBeGreaterThanOrEqual(spans[0].finished_at.getTime());
+    } finally {
+      await c.end();
+    }
   }, 200_000);
 
   it('a job whose serial console is missing on the bench fails once, with that reason', async () => {

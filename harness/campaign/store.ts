@@ -79,6 +79,14 @@ CREATE TABLE IF NOT EXISTS starbench.jobs (
   UNIQUE (campaign, bundle_key)
 );
 ALTER TABLE starbench.jobs ADD COLUMN IF NOT EXISTS started_at timestamptz, ADD COLUMN IF NOT EXISTS finished_at timestamptz;
+-- One device (its target host) is assessed by one try of one job at a time, whatever campaign or queue it came from.
+CREATE TABLE IF NOT EXISTS starbench.device_leases (
+  target text PRIMARY KEY,
+  job_id text NOT NULL,
+  agent text NOT NULL,
+  attempt int NOT NULL,
+  heartbeat_at timestamptz NOT NULL
+);
 CREATE TABLE IF NOT EXISTS starbench.journal (
   job_id text NOT NULL REFERENCES starbench.jobs(id),
   seq int NOT NULL,
