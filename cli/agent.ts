@@ -36,6 +36,7 @@ export const HEARTBEAT_MS = 3000;
 export const STOP_GRACE_MS = 60_000;
 export const STALE_MS = 20_000;
 const POLL_MS = 1000;
+const REAP_EVERY_MS = 5000;
 
 /**
  * Hand jobs whose agent stopped beating back (queued, or dead after the last try), then give every queued job
@@ -64,7 +65,9 @@ async function requeueOrphans(store: Store): Promise<void> {
   const orphans = await store.pool.query<{ id: string; bench: string | null; manifest: { target: string } }>(
     `SELECT id, bench, manifest FROM starbench.jobs j
       WHERE state = 'queued' AND updated_at < now() - interval '5 seconds'
-        AND NOT EXISTS (SELECT 1 FROM pgboss.job b WHERE b.id::text = j.boss_id AND b.state IN ('created', 'retry', 'active'))`,
+        AND NOT EXISTS (SELECT 1 FROM pgboss.job b
+                         WHERE b.name = CASE WHEN j.bench IS NULL THEN 'starbench-any' ELSE 'starbench-bench-' || j.bench END
+                           AND b.id = j.boss_id::uuid AND b.state IN ('created', 'retry', 'active'))`,
   );
   for (const o of orphans.rows) {
     const queue = queueFor(o.bench ?? undefined);
@@ -198,9 +201,14 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
   );
   const running = new Set<Promise<void>>();
   let idleSince = Date.now();
+  let reapedAt = 0;
   try {
     while (!io.signal.aborted) {
-      await reapStale(store).catch(() => 0);
+      // Every few seconds is enough: a lease is stale only after STALE_MS.
+      if (Date.now() - reapedAt >= REAP_EVERY_MS) {
+        reapedAt = Date.now();
+        await reapStale(store).catch(() => 0);
+      }
       if (running.size < parallel) {
         const job = await claim(store, queues);
         if (job) {

@@ -30,13 +30,13 @@ interface StatusJob {
   lastError?: string;
 }
 
-const until = async <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> => {
+const until = async <T>(what: string, ms: number, fn: () => Promise<T | undefined>, everyMs = 500): Promise<T> => {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 };
 
@@ -137,21 +137,29 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
   it('two agents, one killed with SIGKILL mid-run: three done jobs with single-run verdicts, the killed one resumed', async () => {
     const first = agent('b1');
     // The first agent takes a job and gets some probes done before it dies.
-    const victim = await until('a job running on the first agent with probes finished', 60_000, async () => {
-      const jobs = await status('c1');
-      const running = jobs.find((j) => j.state === 'running');
-      if (!running) return undefined;
-      const c = new Client({ connectionString: pg.url });
-      await c.connect();
-      try {
-        const ends = Number(
-          (await c.query(`SELECT count(*) FROM starbench.journal WHERE job_id = $1 AND line LIKE '%"probe-end"%'`, [running.id])).rows[0].count,
-        );
-        return ends >= 4 ? running : undefined;
-      } finally {
-        await c.end();
-      }
-    });
+    // The first agent takes a job and finishes some of its ordinary probes; it dies before the disruptive ones (a
+    // crash in the middle of an install is another case: the step runs again from a changed device, see the note).
+    const c0 = new Client({ connectionString: pg.url });
+    await c0.connect();
+    let victim: { id: string };
+    try {
+      victim = await until(
+        'a job of the first agent with ordinary probes finished and no disruptive one begun',
+        60_000,
+        async () => {
+          const r = await c0.query(
+            `SELECT j.id FROM starbench.jobs j WHERE j.state = 'running' AND j.agent LIKE $1
+             AND (SELECT count(*) FROM starbench.journal l WHERE l.job_id = j.id AND l.line LIKE '%"probe-end"%') >= 4
+             AND NOT EXISTS (SELECT 1 FROM starbench.journal l WHERE l.job_id = j.id AND l.line LIKE '%"phase":"disruptive probes"%')`,
+            [`%#${first.pid}`],
+          );
+          return r.rows[0] ? { id: r.rows[0].id as string } : undefined;
+        },
+        150,
+      );
+    } finally {
+      await c0.end();
+    }
     first.kill('SIGKILL');
     agent('b1');
     const jobs = await until('every job done', 240_000, async () => {

@@ -79,6 +79,7 @@ CREATE TABLE IF NOT EXISTS starbench.jobs (
   UNIQUE (campaign, bundle_key)
 );
 ALTER TABLE starbench.jobs ADD COLUMN IF NOT EXISTS started_at timestamptz, ADD COLUMN IF NOT EXISTS finished_at timestamptz;
+CREATE INDEX IF NOT EXISTS jobs_state ON starbench.jobs(state);
 -- One device (its target host) is assessed by one try of one job at a time, whatever campaign or queue it came from.
 CREATE TABLE IF NOT EXISTS starbench.device_leases (
   target text PRIMARY KEY,

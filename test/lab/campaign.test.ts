@@ -119,7 +119,8 @@ describe('a campaign of the lab devices: two agents, one killed mid-run', () => 
       victim = await until('a job of the first agent with probes finished', 300_000, async () => {
         const r = await c.query(
           `SELECT j.id FROM starbench.jobs j WHERE j.state = 'running' AND j.agent LIKE $1
-             AND (SELECT count(*) FROM starbench.journal l WHERE l.job_id = j.id AND l.line LIKE '%"probe-end"%') >= 5 LIMIT 1`,
+             AND (SELECT count(*) FROM starbench.journal l WHERE l.job_id = j.id AND l.line LIKE '%"probe-end"%') >= 5
+             AND NOT EXISTS (SELECT 1 FROM starbench.journal l WHERE l.job_id = j.id AND l.line LIKE '%"phase":"disruptive probes"%') LIMIT 1`,
           [`%#${first.pid}`],
         );
         return r.rows[0]?.id as string | undefined;
