@@ -54,12 +54,13 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
     if (![0, 1, 3].includes(r.code ?? -1)) throw new Error(`campaign status: exit ${r.code}: ${r.stderr}`);
     return (JSON.parse(r.stdout) as { jobs: StatusJob[] }).jobs;
   };
-  const agent = (bench: string): ChildProcess => {
+  const agent = (bench: string, extra: string[] = []): ChildProcess => {
     const child = spawn(
       process.execPath,
       [
         BIN,
         'agent',
+        ...extra,
         '--db',
         pg.url,
         '--bench',
@@ -230,30 +231,7 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
     expect((await starbench(['campaign', 'create', 'c4', '--db', pg.url, '--key', pub, '--bench', 'b4', file])).code).toBe(0);
     expect((await starbench(['campaign', 'create', 'c5', '--db', pg.url, '--key', pub, file])).code).toBe(0);
     // One agent that could run both at once (its bench's queue and the any-bench queue, two at a time).
-    const a = spawn(
-      process.execPath,
-      [
-        BIN,
-        'agent',
-        '--db',
-        pg.url,
-        '--bench',
-        'b4',
-        '--parallel',
-        '2',
-        '--key',
-        path.join(dir, 'keys', 'agent.pem'),
-        '--out',
-        path.join(dir, 'agent-twice'),
-        '--idle-exit',
-        '8',
-      ],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: 'ignore',
-      },
-    );
-    agents.push(a);
+    agent('b4', ['--parallel', '2']);
     await until('both campaigns done', 150_000, async () => {
       const both = [...(await status('c4')), ...(await status('c5'))];
       return both.every((j) => j.state === 'done') ? both : undefined;
