@@ -209,8 +209,14 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
         reapedAt = Date.now();
         await reapStale(store).catch(() => 0);
       }
+      // Idle counts from the end of the last job, not from its start.
+      if (running.size > 0) idleSince = Date.now();
       if (running.size < parallel) {
-        const job = await claim(store, queues);
+        // A database that blinks costs a poll, not the agent (and the runs it has going).
+        const job = await claim(store, queues).catch((err: unknown) => {
+          io.err(`starbench agent ${name}: no job fetched this time: ${errorMessage(err)}\n`);
+          return undefined;
+        });
         if (job) {
           idleSince = Date.now();
           const p: Promise<void> = runJob(store, job, { name, bench, privateKey, work, io, global, args }).finally(() => running.delete(p));
