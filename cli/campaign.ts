@@ -15,6 +15,7 @@ import type { ParsedArgs } from './args';
 import { deviceFiles, fleetExit, renderFleetHtml, type FleetRow, type FleetSummary } from './fleet';
 import type { CliIO } from './io';
 import { reportCommand } from './report';
+import { diffCommand } from './evidence';
 import { DEFAULT_PROFILE } from '../harness/profile';
 import { reapStale } from './agent';
 
@@ -177,6 +178,7 @@ async function report(args: ParsedArgs, io: CliIO): Promise<number> {
     if (!(await store.campaignExists(name))) throw new StarbenchError('USAGE', `no campaign "${name}" in this store`);
     const jobs = await store.jobs(name);
     const rows: FleetRow[] = [];
+    const surveillance: Array<{ id: string; device: string; worse?: boolean; diff?: string; error?: string }> = [];
     for (const j of jobs) {
       const slug = `${j.device.replace(/[^A-Za-z0-9._-]+/g, '-')}-${j.id.split('/')[1]}`;
       if (j.state !== 'done') {
@@ -225,6 +227,29 @@ async function report(args: ParsedArgs, io: CliIO): Promise<number> {
         io.err(`starbench: ${j.device}: the stored run does not re-judge: ${errorMessage(err)}\n`);
         return EXIT.incomplete;
       });
+      // A surveillance unit: its run against the certified one (firmware, services, verdicts, findings).
+      if (m.certifiedRun) {
+        const certified = path.join(reportDir, 'certified-run');
+        mkdirSync(certified, { recursive: true });
+        for (const f of m.files.filter((x) => x.rel.startsWith(`${m.certifiedRun}/`)))
+          writeFileSync(path.join(certified, checkName(path.basename(f.rel))), await verified(f.sha256));
+        const diffDir = path.join(reportDir, 'diff');
+        try {
+          const worse =
+            diffCommand(
+              { values: { out: diffDir, profile: 'id' in m.profile ? undefined : profile }, positionals: ['diff', certified, runDir] } as ParsedArgs,
+              {
+                ...io,
+                out: () => undefined,
+              },
+            ) !== EXIT.ok;
+          surveillance.push({ id: j.id, device: j.device, worse, diff: path.join(diffDir, 'diff.html') });
+          io.err(`starbench: ${j.device}: against its certified run: ${worse ? 'WORSE' : 'not worse'} (${path.join(diffDir, 'diff.html')})\n`);
+        } catch (err) {
+          surveillance.push({ id: j.id, device: j.device, error: errorMessage(err) });
+          io.err(`starbench: ${j.device}: the diff against its certified run failed: ${errorMessage(err)}\n`);
+        }
+      }
       const failed = Object.entries(j.checks ?? {})
         .filter(([, v]) => v === 'fail')
         .map(([id]) => id);
@@ -248,10 +273,11 @@ async function report(args: ParsedArgs, io: CliIO): Promise<number> {
       devices: rows,
     };
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(path.join(outDir, 'campaign.json'), JSON.stringify({ ...statusJson(name, jobs), summary }, null, 2) + '\n');
+    writeFileSync(path.join(outDir, 'campaign.json'), JSON.stringify({ ...statusJson(name, jobs), summary, surveillance }, null, 2) + '\n');
     writeFileSync(path.join(outDir, 'fleet.html'), renderFleetHtml(summary, outDir));
     io.out(`campaign ${name}: ${outDir}/fleet.html\n`);
-    return summary.exitCode;
+    // A unit worse than its certified run fails the report, as `diff` does.
+    return surveillance.some((s) => s.worse) && summary.exitCode === EXIT.ok ? EXIT.failed : summary.exitCode;
   } finally {
     await store.close();
   }

@@ -18,7 +18,7 @@ describe('campaign on one host, embedded store (PGlite)', () => {
   const env = { STARBENCH_STORE_IDLE_SECONDS: '5' };
 
   beforeAll(async () => {
-    device = await startDemoDevice('127.0.0.27');
+    device = await startDemoDevice('127.0.0.31');
   });
   afterAll(async () => {
     const info = existsSync(path.join(store, 'server.json'))

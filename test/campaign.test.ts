@@ -48,6 +48,7 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
   const agentLog: string[] = [];
   let files: string[] = [];
   let baseline: Record<string, string>;
+  let baselineRun: string;
 
   const status = async (name: string): Promise<StatusJob[]> => {
     const r = await starbench(['campaign', 'status', name, '--db', pg.url, '--json']);
@@ -85,7 +86,7 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
 
   beforeAll(async () => {
     pg = await startPostgres();
-    for (let i = 0; i < 6; i++) devices.push(await startDemoDevice(`127.0.0.${i < 4 ? 21 + i : 22 + i}`));
+    for (let i = 0; i < 7; i++) devices.push(await startDemoDevice(`127.0.0.${i < 4 ? 21 + i : 22 + i}`));
     files = devices.slice(0, 3).map((d, i) => d.writeDeviceFile(path.join(dir, `dev${i}`)));
     expect((await starbench(['agent', 'keygen', '--out', path.join(dir, 'keys')])).code).toBe(0);
     // The verdicts of a single run, on a camera of its own (a run changes the camera's firmware and settings).
@@ -95,6 +96,7 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
     });
     expect([1, 3]).toContain(r.code);
     const runDir = /report: (\S+)/.exec(r.stdout)![1];
+    baselineRun = runDir;
     baseline = Object.fromEntries((JSON.parse(readFileSync(path.join(runDir, 'report.json'), 'utf8')) as Report).checks.map((c) => [c.id, c.verdict]));
   }, 180_000);
 
@@ -248,6 +250,38 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
     } finally {
       await c.end();
     }
+  }, 200_000);
+
+  it('a surveillance unit: campaign report diffs its run against the certified run its device file names', async () => {
+    const file = devices[6].writeDeviceFile(path.join(dir, 'dev-shop'));
+    writeFileSync(file, `${readFileSync(file, 'utf8')}surveillance:\n  certifiedRun: ${baselineRun}\n`);
+    const pub = path.join(dir, 'keys', 'agent.pub.pem');
+    expect((await starbench(['campaign', 'create', 'c6', '--db', pg.url, '--key', pub, '--bench', 'b6', file])).code).toBe(0);
+    agent('b6');
+    await until('the shop unit done', 120_000, async () => ((await status('c6'))[0].state === 'done' ? true : undefined));
+    const out = path.join(dir, 'report-c6');
+    const r = await starbench(['campaign', 'report', 'c6', '--db', pg.url, '--out', out]);
+    // The simulated unit answers on other ports than the certified one (each camera takes a free block): the diff
+    // sees the services moved, the same verdicts, the same firmware; a moved service is worse, so the report fails.
+    expect(r.stderr).toMatch(/starbench demo camera: against its certified run: WORSE/);
+    expect(r.code).toBe(1);
+    const json = JSON.parse(readFileSync(path.join(out, 'campaign.json'), 'utf8')) as { surveillance: Array<{ worse: boolean; diff: string }> };
+    expect(json.surveillance).toEqual([expect.objectContaining({ worse: true })]);
+    const diff = JSON.parse(readFileSync(path.join(path.dirname(json.surveillance[0].diff), 'diff.json'), 'utf8')) as {
+      firmware: { changed: boolean };
+      services: { added: Array<{ port: number }>; removed: Array<{ port: number }> };
+      checks: unknown[];
+    };
+    expect(diff.firmware.changed).toBe(false);
+    expect(diff.checks).toEqual([]);
+    expect(diff.services.added.map((x) => x.port).sort()).toEqual(Object.values(devices[6].ports).sort());
+    expect(diff.services.removed).toHaveLength(5);
+    // A certified run that is not a run folder is refused at create, with the field named.
+    const bad = devices[6].writeDeviceFile(path.join(dir, 'dev-shop-bad'));
+    writeFileSync(bad, `${readFileSync(bad, 'utf8')}surveillance:\n  certifiedRun: ${dir}\n`);
+    const refused = await starbench(['campaign', 'create', 'c7', '--db', pg.url, '--key', pub, bad]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/surveillance\.certifiedRun .* holds no journal\.jsonl or report\.json/);
   }, 200_000);
 
   it('a job whose serial console is missing on the bench fails once, with that reason', async () => {

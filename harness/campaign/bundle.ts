@@ -39,6 +39,8 @@ export interface BundleManifest {
   profile: { id: string } | { name: string; blob: string };
   plugins: Array<{ name: string; blob: string }>;
   bench?: string;
+  /** Surveillance: where the certified run's journal (or report) sits in the bundle, for `campaign report`'s diff. */
+  certifiedRun?: string;
 }
 
 export interface Packed {
@@ -51,8 +53,8 @@ export interface Packed {
 }
 
 /** Every file a device file makes the run read, as absolute paths, with whether it is a secret. */
-function referencedFiles(device: DeviceFile): Array<{ at: (string | number)[]; abs: string; secret: boolean; dir: boolean }> {
-  const out: Array<{ at: (string | number)[]; abs: string; secret: boolean; dir: boolean }> = [];
+function referencedFiles(device: DeviceFile): Array<{ at: (string | number)[]; abs: string; secret: boolean; dir: boolean; certified?: boolean }> {
+  const out: Array<{ at: (string | number)[]; abs: string; secret: boolean; dir: boolean; certified?: boolean }> = [];
   const add = (at: (string | number)[], p: string | undefined, secret: boolean): void => {
     if (p === undefined || p.startsWith('TODO')) return;
     const abs = path.resolve(device.baseDir, p);
@@ -66,6 +68,15 @@ function referencedFiles(device: DeviceFile): Array<{ at: (string | number)[]; a
   }
   (device.vulnerabilities?.feeds ?? []).forEach((f, i) => add(['vulnerabilities', 'feeds', i], f, false));
   (device.vulnerabilities?.reports ?? []).forEach((f, i) => add(['vulnerabilities', 'reports', i], f, false));
+  // The certified run: its journal (what a diff re-judges), else its report; not the evidence.
+  const certified = device.surveillance?.certifiedRun;
+  if (certified !== undefined) {
+    const dir = path.resolve(device.baseDir, certified);
+    const file = ['journal.jsonl', 'report.json'].map((f) => path.join(dir, f)).find((f) => existsSync(f));
+    if (!file)
+      throw new StarbenchError('DEVICE_FILE_INVALID', `${device.sourcePath}: surveillance.certifiedRun (${certified}) holds no journal.jsonl or report.json`);
+    out.push({ at: ['surveillance', 'certifiedRun'], abs: file, secret: false, dir: false, certified: true });
+  }
   return out;
 }
 
@@ -113,7 +124,17 @@ export function packDevice(file: string, opts: { profile: string; plugins: reado
   };
   const files: BundleFile[] = [];
   let n = 0;
+  let certifiedRun: string | undefined;
   for (const ref of referencedFiles(device)) {
+    if (ref.certified) {
+      // A run folder of its own, holding the one file under its usual name.
+      const folder = `files/${n++}-certified-run`;
+      const content = readFileSync(ref.abs);
+      files.push({ rel: `${folder}/${path.basename(ref.abs)}`, sha256: put(content), sealed: false });
+      doc.setIn(ref.at, folder);
+      certifiedRun = folder;
+      continue;
+    }
     const rel = `files/${n++}-${safeName(path.basename(ref.abs))}`;
     const parts = ref.dir ? filesUnder(ref.abs).map((f) => ({ f, rel: `${rel}/${path.relative(ref.abs, f)}` })) : [{ f: ref.abs, rel }];
     for (const p of parts) {
@@ -146,6 +167,7 @@ export function packDevice(file: string, opts: { profile: string; plugins: reado
     profile,
     plugins,
     ...(bench ? { bench } : {}),
+    ...(certifiedRun ? { certifiedRun } : {}),
   };
   // Identity from plain contents (sealing is randomised): the device text, each file, profile, plugins and bench.
   const key = sha256(

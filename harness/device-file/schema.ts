@@ -399,6 +399,17 @@ export const deviceFileSchema = z
         pstiStatement: z.string().optional().describe('reference of the UK PSTI statement of compliance (JC-STAR ★1 accepts it for S1.1-02, -05 and -16)'),
       })
       .optional(),
+    surveillance: z
+      .strictObject({
+        certifiedRun: z
+          .string()
+          .min(1)
+          .describe(
+            "the run folder of the certified unit (its journal.jsonl, or report.json), relative to the device file: campaign report diffs this unit's run against it",
+          ),
+      })
+      .optional()
+      .describe('a unit bought for a surveillance spot check: what it is compared with'),
     bench: z
       .string()
       .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a bench name: letters, digits, . _ - (up to 63)')
