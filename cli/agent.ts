@@ -29,6 +29,9 @@ import { EXIT } from '../harness/verdict';
 import { loadRegistry } from './plugins';
 import type { ParsedArgs } from './args';
 import { assessOne, validateRunArgs } from './assess';
+import { intArg } from './fleet';
+import { sleepUnlessAborted } from '../probes/util/sleep';
+import { BENCH_NAME } from '../harness/device-file/schema';
 import type { CliIO } from './io';
 
 export const HEARTBEAT_MS = 3000;
@@ -175,8 +178,7 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
     throw new StarbenchError('USAGE', `starbench agent takes no arguments (keygen aside); unexpected: ${args.positionals.slice(1).join(' ')}`);
   const url = args.values.db ?? process.env.STARBENCH_DB ?? DEFAULT_STORE;
   const bench = args.values.bench;
-  if (!bench || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(bench))
-    throw new StarbenchError('USAGE', 'starbench agent needs its bench name: --bench NAME (letters, digits, . _ -)');
+  if (!bench || !BENCH_NAME.test(bench)) throw new StarbenchError('USAGE', 'starbench agent needs its bench name: --bench NAME (letters, digits, . _ -)');
   const keyFile = args.values.key ?? process.env.STARBENCH_AGENT_KEY;
   if (!keyFile) throw new StarbenchError('USAGE', "starbench agent opens the sealed device files with the agents' private key: --key agent.pem");
   let privateKey: string;
@@ -185,11 +187,11 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
   } catch (err) {
     throw new StarbenchError('USAGE', `the agents' private key ${keyFile} cannot be read: ${errorMessage(err)}`);
   }
-  const parallel = intOption(args.values.parallel, 'parallel', 1, 16, 1);
-  const globalConnections = intOption(args.values['global-connections'], 'global-connections', 32, 1024, 1);
+  const parallel = intArg(args.values.parallel, 'parallel', 1, 16);
+  const globalConnections = intArg(args.values['global-connections'], 'global-connections', 32, 1024);
   // The run options every job gets are checked once, here: a misconfigured agent refuses to start rather than fail jobs.
   validateRunArgs({ ...args, values: { ...args.values, plugin: undefined } });
-  const idleExitMs = args.values['idle-exit'] !== undefined ? intOption(args.values['idle-exit'], 'idle-exit', 0, 86400) * 1000 : undefined;
+  const idleExitMs = args.values['idle-exit'] !== undefined ? intArg(args.values['idle-exit'], 'idle-exit', 0, 86400, 0) * 1000 : undefined;
   const work = path.resolve(args.values.out ?? path.join('runs', 'agent'));
   const name = `${bench}@${hostname()}#${process.pid}`;
   const store = await Store.open(url);
@@ -225,7 +227,7 @@ export async function agentCommand(args: ParsedArgs, io: CliIO): Promise<number>
         }
       }
       if (idleExitMs !== undefined && running.size === 0 && Date.now() - idleSince >= idleExitMs) break;
-      await sleep(POLL_MS, io.signal);
+      await sleepUnlessAborted(io.signal, POLL_MS);
     }
     await Promise.all(running);
   } finally {
@@ -498,23 +500,4 @@ function keygen(args: ParsedArgs, io: CliIO): number {
   writeFileSync(pub, keys.publicKey, { mode: 0o644 });
   io.out(`private key (bench hosts only): ${priv}\npublic key (whoever creates campaigns): ${pub}\n`);
   return EXIT.ok;
-}
-
-function intOption(value: string | undefined, name: string, fallback: number, max: number, min = 0): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new StarbenchError('USAGE', `--${name} takes a whole number from ${min} to ${max}, got "${value}"`);
-  return n;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -6,7 +6,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkName, packDevice, sha256 } from '../harness/campaign/bundle';
+import { checkName, packDevice, verifiedFetch } from '../harness/campaign/bundle';
+import { BENCH_NAME } from '../harness/device-file/schema';
 import { MAX_ATTEMPTS, Store, type JobRow } from '../harness/campaign/store';
 import { DEFAULT_STORE, EMBEDDED_SCHEME, embeddedDir, serveEmbedded } from '../harness/campaign/embedded';
 import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
@@ -19,8 +20,6 @@ import { diffCommand } from './evidence';
 import { DEFAULT_PROFILE } from '../harness/profile';
 import { reapStale } from './agent';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-
 function dbUrl(args: ParsedArgs): string {
   // One host needs no database server: the embedded store (PGlite) in runs/campaign-store.
   return args.values.db ?? process.env.STARBENCH_DB ?? DEFAULT_STORE;
@@ -29,7 +28,7 @@ function dbUrl(args: ParsedArgs): string {
 function campaignName(args: ParsedArgs, sub: string): string {
   const name = args.positionals[2];
   if (!name) throw new StarbenchError('USAGE', `starbench campaign ${sub} needs the campaign's name`);
-  if (!NAME.test(name)) throw new StarbenchError('USAGE', `a campaign name is letters, digits, . _ - (up to 63), got "${name}"`);
+  if (!BENCH_NAME.test(name)) throw new StarbenchError('USAGE', `a campaign name is letters, digits, . _ - (up to 63), got "${name}"`);
   return name;
 }
 
@@ -72,7 +71,7 @@ async function create(args: ParsedArgs, io: CliIO): Promise<number> {
   const targets = args.positionals.slice(3);
   if (!targets.length) throw new StarbenchError('USAGE', 'starbench campaign create NAME needs device files or a folder of them');
   const profile = args.values.profile ?? DEFAULT_PROFILE;
-  if (args.values.bench !== undefined && !NAME.test(args.values.bench))
+  if (args.values.bench !== undefined && !BENCH_NAME.test(args.values.bench))
     throw new StarbenchError('USAGE', `--bench takes a bench name (letters, digits, . _ -), got "${args.values.bench}"`);
   const key = publicKey(args);
   const files = deviceFiles(targets);
@@ -200,11 +199,7 @@ async function report(args: ParsedArgs, io: CliIO): Promise<number> {
       // The job's own catalog file and plugins (never secret) judge it again; a built-in profile is found by its id.
       const m = j.manifest;
       // Names checked, contents checked against their hashes: what the store holds is not trusted as paths or code.
-      const verified = async (sha: string): Promise<Buffer> => {
-        const b = await store.blob(sha);
-        if (sha256(b) !== sha) throw new StarbenchError('JOB_INVALID', `stored content ${sha.slice(0, 12)}… does not match its hash`);
-        return b;
-      };
+      const verified = verifiedFetch((sha) => store.blob(sha));
       const profile = 'id' in m.profile ? m.profile.id : path.join(reportDir, 'profile', checkName(m.profile.name));
       if (!('id' in m.profile)) {
         mkdirSync(path.dirname(profile), { recursive: true });

@@ -62,10 +62,10 @@ export function deviceFiles(targets: string[]): string[] {
   return out;
 }
 
-function intArg(value: string | undefined, name: string, fallback: number, max: number): number {
+export function intArg(value: string | undefined, name: string, fallback: number, max: number, min = 1): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new StarbenchError('USAGE', `--${name} takes a whole number from 1 to ${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new StarbenchError('USAGE', `--${name} takes a whole number from ${min} to ${max}, got "${value}"`);
   return n;
 }
 

@@ -198,11 +198,20 @@ export interface Unpacked {
   plugins: string[];
 }
 
-/** Write a bundle into `dir` (the agent's private key opens the sealed parts). `blob` fetches content by hash. */
-export async function unpackBundle(manifest: BundleManifest, dir: string, blob: (sha: string) => Promise<Buffer>, privateKey: string): Promise<Unpacked> {
-  const open = async (sha: string, sealed: boolean): Promise<Buffer> => {
+/** A fetcher of content by hash whose every answer is checked against the hash it was asked for. */
+export function verifiedFetch(blob: (sha: string) => Promise<Buffer>): (sha: string) => Promise<Buffer> {
+  return async (sha) => {
     const stored = await blob(sha);
     if (sha256(stored) !== sha) throw new StarbenchError('JOB_INVALID', `stored content ${sha.slice(0, 12)}… does not match its hash`);
+    return stored;
+  };
+}
+
+/** Write a bundle into `dir` (the agent's private key opens the sealed parts). `blob` fetches content by hash. */
+export async function unpackBundle(manifest: BundleManifest, dir: string, blob: (sha: string) => Promise<Buffer>, privateKey: string): Promise<Unpacked> {
+  const fetch = verifiedFetch(blob);
+  const open = async (sha: string, sealed: boolean): Promise<Buffer> => {
+    const stored = await fetch(sha);
     return sealed ? unseal(JSON.parse(stored.toString('utf8')) as Sealed, privateKey) : stored;
   };
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -11,6 +11,8 @@ import { reviewAnswerSchema } from '../review';
 const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
+/** A bench (and campaign) name: what a device file's `bench:`, `--bench` and a campaign's name may be. */
+export const BENCH_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 export const SERVICE_PROTOCOLS = [
   'ssh',
   'telnet',
@@ -412,7 +414,7 @@ export const deviceFileSchema = z
       .describe('a unit bought for a surveillance spot check: what it is compared with'),
     bench: z
       .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a bench name: letters, digits, . _ - (up to 63)')
+      .regex(BENCH_NAME, 'must be a bench name: letters, digits, . _ - (up to 63)')
       .optional()
       .describe(
         'the bench (campaign agent) that can reach this device; a device with a serial console or a traffic interface must name one in a campaign. A plain run ignores it',
