@@ -24,11 +24,10 @@ import { loadDeviceFile } from '../harness/device-file/load';
 import { errorMessage, isInputError, StarbenchError } from '../harness/errors';
 import { Semaphore } from '../harness/limiter';
 import { loadSavedRun } from '../harness/saved-run';
-import type { ProbeResult } from '../harness/types';
 import { EXIT } from '../harness/verdict';
 import { loadRegistry } from './plugins';
 import type { ParsedArgs } from './args';
-import { assessOne, validateRunArgs } from './assess';
+import { assessOne, resumeState, validateRunArgs } from './assess';
 import { intArg } from './fleet';
 import { sleepUnlessAborted } from '../probes/util/sleep';
 import { BENCH_NAME } from '../harness/device-file/schema';
@@ -78,24 +77,6 @@ async function requeueOrphans(store: Store): Promise<void> {
     const bossId = await store.boss.send(queue, { jobId: o.id }, { singletonKey: o.manifest.target });
     await store.pool.query(`UPDATE starbench.jobs SET boss_id = $2, updated_at = now() WHERE id = $1 AND state = 'queued'`, [o.id, bossId]);
   }
-}
-
-/** The probes a stored journal began and never finished (no end, or a cancelled one): they run again on resume. */
-function inFlight(lines: string[]): string[] {
-  const open = new Set<string>();
-  for (const l of lines) {
-    try {
-      const e = JSON.parse(l) as { type?: string; probe?: string; result?: { probe?: string; status?: string } };
-      if (e.type === 'probe-begin' && e.probe) open.add(e.probe);
-      if (e.type === 'probe-end' && e.result?.probe) {
-        if (e.result.status === 'cancelled') open.add(e.result.probe);
-        else open.delete(e.result.probe);
-      }
-    } catch {
-      // a torn last line: the probe it belonged to has no end and runs again
-    }
-  }
-  return [...open];
 }
 
 /**
@@ -341,7 +322,6 @@ async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Pr
     if (device.target.serial && !existsSync(device.target.serial.path))
       throw new StarbenchError('USAGE', `the serial console ${device.target.serial.path} is missing on bench ${ctx.bench}`);
     const stored = await store.journal(row.id);
-    const repeated = inFlight(stored);
     mkdirSync(runDir, { recursive: true });
     const args = {
       values: {
@@ -368,15 +348,8 @@ async function runClaimed(store: Store, claimed: Claimed, ctx: AgentContext): Pr
     if (stored.length) {
       writeFileSync(path.join(runDir, 'journal.jsonl'), stored.join('\n') + '\n');
       const saved = loadSavedRun(runDir, loadRegistry(unpacked.plugins).probes);
-      const results = new Map<string, ProbeResult>([...saved.results].filter(([, r]) => r.status !== 'cancelled'));
-      resume = {
-        runDir,
-        runId: saved.meta.id,
-        profileId: saved.profileId.includes('/') ? unpacked.profile : saved.profileId,
-        only: saved.only,
-        startedAt: saved.meta.startedAt,
-        results,
-      };
+      resume = resumeState(saved, saved.profileId.includes('/') ? unpacked.profile : saved.profileId);
+      const { results, repeated } = resume;
       const before = row.repeated ?? [];
       await store.pool.query('UPDATE starbench.jobs SET repeated = $2 WHERE id = $1 AND agent = $3 AND attempts = $4', [
         row.id,

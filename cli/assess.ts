@@ -6,6 +6,7 @@ import type { ProbeResult } from '../harness/types';
 import type { Report } from '../harness/report';
 import type { Semaphore } from '../harness/limiter';
 import type { DeviceFile } from '../harness/device-file/schema';
+import type { SavedRun } from '../harness/saved-run';
 import { StarbenchError } from '../harness/errors';
 import { createLogger } from '../harness/logger';
 import { DEFAULT_PROFILE, loadProfile } from '../harness/profile';
@@ -66,6 +67,24 @@ export interface ResumeState {
   only?: Set<string>;
   startedAt: string;
   results: ReadonlyMap<string, ProbeResult>;
+  /** Probes that had begun and left no result: they run again and the report names them. */
+  repeated: readonly string[];
+}
+
+/**
+ * What a resume of a saved run starts from: its finished results (a probe cancelled mid-way runs again) and the
+ * probes that had begun without finishing. `profileId` overrides the saved one (an agent's unpacked catalog file).
+ */
+export function resumeState(saved: SavedRun, profileId = saved.profileId): ResumeState {
+  return {
+    runDir: saved.dir,
+    runId: saved.meta.id,
+    profileId,
+    only: saved.only,
+    startedAt: saved.meta.startedAt,
+    results: new Map([...saved.results].filter(([, r]) => r.status !== 'cancelled')),
+    repeated: saved.repeated,
+  };
 }
 
 /** The options a run takes, checked without touching anything. */
@@ -159,7 +178,7 @@ export async function assessOne(input: DeviceFile, args: ParsedArgs, io: CliIO, 
     probeTimeoutMs,
     deadlineMs,
     operator: v['non-interactive'] ? undefined : io.operator,
-    resume: resume ? { results: resume.results, startedAt: resume.startedAt } : undefined,
+    resume: resume ? { results: resume.results, startedAt: resume.startedAt, repeated: resume.repeated } : undefined,
     globalSlots: opts.globalSlots,
     drain: opts.drain,
   });

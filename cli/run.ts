@@ -3,7 +3,6 @@ import { loadRegistry } from './plugins';
 import path from 'node:path';
 import { loadDeviceFile } from '../harness/device-file/load';
 import { loadSavedRun } from '../harness/saved-run';
-import type { ProbeResult } from '../harness/types';
 import { fleetCommand, isDirectory } from './fleet';
 import { removeLeftoverRedirect } from '../probes/traffic/mitm';
 import { trafficTools } from '../probes/traffic/tools';
@@ -12,18 +11,13 @@ import type * as DemoModule from '../fixtures/demo-device';
 import { type ParsedArgs } from './args';
 import type { CliIO } from './io';
 
-import { assess } from './assess';
+import { assess, resumeState } from './assess';
 
 export async function runCommand(args: ParsedArgs, io: CliIO): Promise<number> {
   const targets = args.positionals.slice(1);
   if (targets.length === 0) throw new StarbenchError('USAGE', 'starbench run needs a device file: starbench run DEVICE.yaml [MORE.yaml ... | FOLDER]');
   if (targets.length === 1 && !isDirectory(targets[0])) return assess(loadDeviceFile(targets[0]), args, io);
   return fleetCommand(targets, args, io);
-}
-
-/** Probe results that stand: everything that ended, except what an interruption cancelled. */
-function finalResults(results: ReadonlyMap<string, ProbeResult>): Map<string, ProbeResult> {
-  return new Map([...results].filter(([, r]) => r.status !== 'cancelled'));
 }
 
 /** `starbench resume RUN_DIR`: run only what an interrupted run had not finished, into the same folder. */
@@ -44,9 +38,12 @@ export async function resumeCommand(args: ParsedArgs, io: CliIO): Promise<number
   if (saved.deviceFileSha256 && device.sha256 !== saved.deviceFileSha256) {
     throw new StarbenchError('RUN_DIR_INVALID', `${saved.deviceFile} changed since the run started; resuming would mix two declarations (start a new run)`);
   }
-  const results = finalResults(saved.results);
-  if (!args.values.quiet) io.err(`starbench: resuming ${saved.meta.id}: ${results.size} probe result(s) kept, the rest run now\n`);
-  return assess(device, args, io, { runDir, runId: saved.meta.id, profileId: saved.profileId, only: saved.only, startedAt: saved.meta.startedAt, results });
+  const resume = resumeState(saved);
+  if (!args.values.quiet)
+    io.err(
+      `starbench: resuming ${saved.meta.id}: ${resume.results.size} probe result(s) kept, the rest run now${resume.repeated.length ? ` (begun before and run again: ${resume.repeated.join(', ')})` : ''}\n`,
+    );
+  return assess(device, args, io, resume);
 }
 
 export async function demoCommand(args: ParsedArgs, io: CliIO): Promise<number> {

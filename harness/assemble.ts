@@ -24,6 +24,8 @@ export interface RunMeta {
   rejudgedAt?: string;
   /** When an interrupted run was finished by `starbench resume`. */
   resumedAt?: string;
+  /** Probes that had begun before the run was interrupted and ran again on resume (their first try left no result). */
+  repeated?: string[];
   /** Peak resident memory of the process that ran the probes, KiB. */
   peakRssKb?: number;
 }

@@ -85,6 +85,8 @@ export const reportSchema = z.object({
     rejudgedAt: z.string().optional(),
     /** When an interrupted run was finished by `starbench resume`. */
     resumedAt: z.string().optional(),
+    /** Probes that had begun before the run was interrupted and ran again on resume (their first try left no result). */
+    repeated: z.array(z.string()).optional(),
     /** Peak resident memory of the process that ran the probes, KiB. */
     peakRssKb: z.number().optional(),
   }),

@@ -54,7 +54,12 @@ export interface RunOptions {
   /** A fleet's global connection cap, shared by every device's connector. */
   globalSlots?: Semaphore;
   /** Resuming an interrupted run: the probe results it already has (not run again) and when it started. */
-  resume?: { results: ReadonlyMap<string, ProbeResult>; startedAt: string };
+  resume?: {
+    results: ReadonlyMap<string, ProbeResult>;
+    startedAt: string;
+    /** Probes that had begun and left no result (SavedRun.repeated): they run again, and the report says so. */
+    repeated?: readonly string[];
+  };
 }
 
 export interface RunOutcome {
@@ -108,6 +113,8 @@ interface RunState {
   deadlineMs: number;
   checkIds: string[];
   probeIds: string[];
+  /** On resume: the probes that had begun before the interruption and run again. */
+  repeated: string[];
   results: Map<string, ProbeResult>;
   /** Aborted by Ctrl-C (signal) or the deadline: no new probe starts, running ones are cancelled. */
   abort: AbortController;
@@ -130,6 +137,7 @@ async function plan(opts: RunOptions): Promise<RunState> {
   const checkIds = checksForProfile(profile, opts.only);
   const probeIds = planProbes(checkIds, opts.checks, opts.probes);
   const reused = new Set(probeIds.filter((id) => opts.resume?.results.has(id)));
+  const repeated = probeIds.filter((id) => !reused.has(id) && opts.resume?.repeated?.includes(id));
   journal.write({
     type: opts.resume ? 'run-resume' : 'run-begin',
     runId: opts.runId,
@@ -141,7 +149,7 @@ async function plan(opts: RunOptions): Promise<RunState> {
     only: opts.only ? [...opts.only] : undefined,
     plan: { checks: checkIds, probes: probeIds },
     limits: { probeTimeoutMs, deadlineMs, connections: limits.connections },
-    ...(opts.resume ? { reused: [...reused], rerun: probeIds.filter((id) => !reused.has(id)) } : {}),
+    ...(opts.resume ? { reused: [...reused], rerun: probeIds.filter((id) => !reused.has(id)), repeated } : {}),
   });
   await opts.reporter.onRunBegin({
     runId: opts.runId,
@@ -163,6 +171,7 @@ async function plan(opts: RunOptions): Promise<RunState> {
     deadlineMs,
     checkIds,
     probeIds,
+    repeated,
     results: new Map(),
     abort: new AbortController(),
     scope,
@@ -401,6 +410,7 @@ async function judgeAndReport(run: RunState): Promise<RunOutcome> {
     incomplete: interrupted === 'signal' || interrupted === 'deadline',
     interruptedBy: interrupted === 'signal' || interrupted === 'deadline' ? interrupted : undefined,
     resumedAt: opts.resume ? run.resumedAt.toISOString() : undefined,
+    repeated: run.repeated.length ? run.repeated : undefined,
     // Peak resident memory of this process so far (KiB on Linux): benchmarks and hostile-device tests read it.
     peakRssKb: process.resourceUsage().maxRSS,
   };

@@ -27,6 +27,11 @@ export interface SavedRun {
   /** The lockout ledger the run journaled at its end, shown again when the run is re-judged. */
   authLedger?: AuthLedgerSummary;
   results: Map<string, ProbeResult>;
+  /**
+   * Probes a resume runs again although they had begun: begun with no end in the journal, or ended cancelled
+   * (interrupted mid-probe), plus what earlier resumes of this run already ran again.
+   */
+  repeated: string[];
 }
 
 /**
@@ -70,6 +75,17 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
       });
     }
   }
+  const repeated = new Set<string>();
+  const open = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'run-resume' && Array.isArray(e.repeated)) for (const id of e.repeated) if (typeof id === 'string') repeated.add(id);
+    if (e.type === 'probe-begin' && typeof e.probe === 'string') open.add(e.probe);
+    const ended = (e.result as { probe?: unknown; status?: unknown } | undefined) ?? {};
+    if (e.type === 'probe-end' && typeof ended.probe === 'string') {
+      if (ended.status === 'cancelled') open.add(ended.probe);
+      else open.delete(ended.probe);
+    }
+  }
   // The last run-end: a resumed run ends again after the interrupted one did.
   const end = [...events].reverse().find((e) => e.type === 'run-end');
   const startedAt = String(begin.at);
@@ -94,6 +110,7 @@ export function loadSavedRun(dir: string, probes?: ReadonlyMap<string, Probe>): 
     only: Array.isArray(begin.only) ? new Set(begin.only as string[]) : undefined,
     meta,
     results,
+    repeated: [...new Set([...repeated, ...open])],
     authLedger: end?.authLedger as SavedRun['authLedger'],
   };
 }

@@ -114,6 +114,7 @@ ${c.evidence.length ? `<p class="muted">${h(m.evidence)}: ${c.evidence.map((e) =
 </table>
 ${report.run.incomplete ? `<p><strong>${h(m.incomplete(report.run.interruptedBy ?? ''))}</strong></p>` : ''}
 ${report.run.rejudgedAt ? `<p class="muted">${h(m.rejudged(report.run.rejudgedAt))}</p>` : ''}
+${report.run.resumedAt ? `<p class="muted">${h(m.resumed(report.run.resumedAt, report.run.repeated ?? []))}</p>` : ''}
 <h2>${h(m.label)}</h2>
 <div class="label">${qr}<table>
 <tr><th>${h(m.labelModel)}</th><td>${h(label.model)}</td></tr>

@@ -28,6 +28,7 @@ export interface Messages {
   target: string;
   overall: string;
   incomplete: (why: string) => string;
+  resumed: (when: string, repeated: readonly string[]) => string;
   rejudged: (when: string) => string;
   summary: string;
   requirement: string;
@@ -93,6 +94,8 @@ const en: Messages = {
   overall: 'Overall verdict',
   incomplete: (why) => `Incomplete run (${why}): probes that did not finish are reported as not tested or inconclusive.`,
   rejudged: (when) => `Judged again from the saved observations on ${when}, without contacting the device.`,
+  resumed: (when, repeated) =>
+    `Interrupted and resumed on ${when}: finished probes were kept${repeated.length ? `; begun before the interruption and run again: ${repeated.join(', ')}` : ''}.`,
   summary: 'Requirements',
   requirement: 'Requirement',
   id: 'Id',
@@ -158,6 +161,8 @@ const ja: Messages = {
   overall: '総合判定',
   incomplete: (why) => `未完了の実行（${why}）：終わらなかったプローブは「未試験」または「判定不能」として報告しています。`,
   rejudged: (when) => `${when} に保存済みの観測結果から再判定しました（機器には接続していません）。`,
+  resumed: (when, repeated) =>
+    `中断後、${when} に再開しました。完了済みのプローブは結果を引き継いでいます${repeated.length ? `。中断時に実行中で、再実行したプローブ：${repeated.join('、')}` : ''}。`,
   summary: '要求事項',
   requirement: '要求事項',
   id: 'ID',

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../harness/atomic';
 import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
 import type { Reporter } from './reporter';
+import { MESSAGES } from './i18n';
 
 const MARK: Record<Verdict, string> = {
   pass: '✅ pass',
@@ -42,6 +43,7 @@ export function renderMarkdown(report: Report): string {
     .map(([v, n]) => `${n} ${v}`)
     .join(', ');
   out.push(`**${counts}**${report.run.incomplete ? ' · **incomplete run**' : ''}`, '');
+  if (report.run.resumedAt) out.push(mdCell(MESSAGES.en.resumed(report.run.resumedAt, report.run.repeated ?? [])), '');
   out.push('| id | requirement | verdict |', '|---|---|---|');
   for (const r of report.requirements) out.push(`| \`${mdCell(r.id)}\` | ${mdCell(r.title.en)} | ${MARK[r.verdict]} |`);
   const failed = report.checks.filter((c) => c.verdict === 'fail' || c.verdict === 'error' || c.verdict === 'inconclusive');

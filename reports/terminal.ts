@@ -5,6 +5,7 @@
 import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
 import type { Reporter } from './reporter';
+import { MESSAGES } from './i18n';
 
 export interface TerminalOptions {
   write: (text: string) => void;
@@ -52,6 +53,7 @@ export function terminalReporter(opts: TerminalOptions): Reporter {
         .map(([v, n]) => `${n} ${v}`)
         .join(', ');
       lines.push(`Overall: ${paint(report.summary.verdict)} (${counts})${report.run.incomplete ? ' — incomplete run' : ''}`);
+      if (report.run.resumedAt) lines.push(MESSAGES.en.resumed(report.run.resumedAt, report.run.repeated ?? []));
       opts.write(lines.join('\n') + '\n');
     },
   };

@@ -193,6 +193,26 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
         expect(lines.filter((e) => e.type === 'run-begin').length).toBe(1);
         expect(lines.some((e) => e.type === 'run-end')).toBe(true);
       }
+      // What the killed try had begun and not finished is named: in the resume event, the job's status and its report.
+      const lines = (await c.query(`SELECT line FROM starbench.journal WHERE job_id = $1 ORDER BY seq`, [victim.id])).rows.map((r) =>
+        JSON.parse(r.line as string),
+      );
+      const resumeAt = lines.findIndex((e) => e.type === 'run-resume');
+      expect(resumeAt).toBeGreaterThan(0);
+      const begun = new Set(
+        lines
+          .slice(0, resumeAt)
+          .filter((e) => e.type === 'probe-begin')
+          .map((e) => e.probe as string),
+      );
+      for (const e of lines.slice(0, resumeAt)) if (e.type === 'probe-end' && e.result.status !== 'cancelled') begun.delete(e.result.probe as string);
+      const inFlight = [...begun].sort();
+      expect(inFlight.length).toBeGreaterThan(0);
+      expect([...(lines[resumeAt].repeated as string[])].sort()).toEqual(inFlight);
+      expect([...(killed.repeated ?? [])].sort()).toEqual(inFlight);
+      const stored = (await c.query('SELECT report FROM starbench.jobs WHERE id = $1', [victim.id])).rows[0].report as Report;
+      expect(stored.run.resumedAt).toBeDefined();
+      expect([...(stored.run.repeated ?? [])].sort()).toEqual(inFlight);
     } finally {
       await c.end();
     }

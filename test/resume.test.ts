@@ -66,6 +66,16 @@ describe('kill -9 and resume', () => {
     expect(report.run.resumedAt).toBeDefined();
     const resume = readJournal(journal).find((e) => e.type === 'run-resume')!;
     expect((resume.reused as string[]).sort()).toEqual([...endedBefore].sort());
+    // What had begun and not ended when the run was killed ran again, and the report says so.
+    const inFlight = before
+      .filter((e) => e.type === 'probe-begin' && !endedBefore.includes(e.probe as string))
+      .map((e) => e.probe as string)
+      .sort();
+    expect(inFlight.length).toBeGreaterThan(0);
+    expect([...(resume.repeated as string[])].sort()).toEqual(inFlight);
+    expect([...(report.run.repeated ?? [])].sort()).toEqual(inFlight);
+    const html = readFileSync(path.join(runDir, 'report.html'), 'utf8');
+    expect(html).toContain(`run again: ${report.run.repeated!.join(', ')}`);
     // nothing that had ended ran twice
     const ends = readJournal(journal)
       .filter((e) => e.type === 'probe-end')
