@@ -9,7 +9,7 @@
  * and exit 2, a job whose serial console is missing on the bench fails once
  * with that reason.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,28 +17,8 @@ import { Client } from 'pg';
 import { startDemoDevice, type DemoDevice } from '../fixtures/demo-device';
 import { startPostgres, type Postgres } from '../fixtures/postgres';
 import type { Report } from '../harness/report';
-import { BIN, starbench } from './helpers/cli';
-
-interface StatusJob {
-  id: string;
-  device: string;
-  bench: string | null;
-  state: string;
-  attempts: number;
-  checks?: Record<string, string>;
-  repeated?: string[];
-  lastError?: string;
-}
-
-const until = async <T>(what: string, ms: number, fn: () => Promise<T | undefined>, everyMs = 500): Promise<T> => {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-};
+import { starbench } from './helpers/cli';
+import { campaignStatus, spawnAgent, until, type StatusJob } from './helpers/campaign';
 
 describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-campaign-'));
@@ -50,36 +30,11 @@ describe('campaigns: a Postgres store, pg-boss, two agents, one killed', () => {
   let baseline: Record<string, string>;
   let baselineRun: string;
 
-  const status = async (name: string): Promise<StatusJob[]> => {
-    const r = await starbench(['campaign', 'status', name, '--db', pg.url, '--json']);
-    if (![0, 1, 3].includes(r.code ?? -1)) throw new Error(`campaign status: exit ${r.code}: ${r.stderr}`);
-    return (JSON.parse(r.stdout) as { jobs: StatusJob[] }).jobs;
-  };
+  const status = (name: string): Promise<StatusJob[]> => campaignStatus(name, pg.url);
   const agent = (bench: string, extra: string[] = []): ChildProcess => {
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'agent',
-        ...extra,
-        '--db',
-        pg.url,
-        '--bench',
-        bench,
-        '--key',
-        path.join(dir, 'keys', 'agent.pem'),
-        '--out',
-        path.join(dir, `agent-${agents.length}`),
-        '--idle-exit',
-        '60',
-      ],
-      {
-        env: { ...process.env, NO_COLOR: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
     const n = agents.length;
-    child.stderr!.on('data', (c: Buffer) => agentLog.push(`[agent ${n}] ${c.toString()}`));
+    const key = path.join(dir, 'keys', 'agent.pem');
+    const child = spawnAgent({ db: pg.url, bench, key, out: path.join(dir, `agent-${n}`), idleExit: 60, extra, tag: `agent ${n}`, log: agentLog });
     agents.push(child);
     return child;
   };

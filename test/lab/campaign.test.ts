@@ -7,7 +7,7 @@
  * runs to), the killed job resumed from its stored journal, nothing missing,
  * nothing twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,19 +15,11 @@ import { Client } from 'pg';
 import { labRestore, TRUTH_DIR } from '../../fixtures/lab';
 import type { LabDeviceName } from '../../fixtures/lab/config';
 import { startPostgres, type Postgres } from '../../fixtures/postgres';
-import { BIN, starbench } from '../helpers/cli';
+import { starbench } from '../helpers/cli';
+import { campaignStatus, spawnAgent, until as waitFor, type StatusJob } from '../helpers/campaign';
 import { holdDevice, labDevice } from './lab-state';
 
 const DEVICES: LabDeviceName[] = ['weak', 'strong', 'mixed'];
-
-interface StatusJob {
-  id: string;
-  device: string;
-  state: string;
-  attempts: number;
-  checks?: Record<string, string>;
-  lastError?: string;
-}
 
 describe('a campaign of the lab devices: two agents, one killed mid-run', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'sb-lab-campaign-'));
@@ -36,46 +28,24 @@ describe('a campaign of the lab devices: two agents, one killed mid-run', () => 
   const agents: ChildProcess[] = [];
   const log: string[] = [];
 
-  const status = async (): Promise<StatusJob[]> => {
-    const r = await starbench(['campaign', 'status', 'lab', '--db', pg.url, '--json']);
-    if (![0, 1, 3].includes(r.code ?? -1)) throw new Error(`campaign status: exit ${r.code}: ${r.stderr}`);
-    return (JSON.parse(r.stdout) as { jobs: StatusJob[] }).jobs;
-  };
+  const status = (): Promise<StatusJob[]> => campaignStatus('lab', pg.url);
   const agent = (): ChildProcess => {
     const n = agents.length;
-    const child = spawn(
-      process.execPath,
-      [
-        BIN,
-        'agent',
-        '--db',
-        pg.url,
-        '--bench',
-        'lab',
-        '--parallel',
-        '2',
-        '--key',
-        path.join(dir, 'keys', 'agent.pem'),
-        '--out',
-        path.join(dir, `agent-${n}`),
-        '--idle-exit',
-        '120',
-      ],
-      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    child.stderr!.on('data', (c: Buffer) => log.push(`[agent ${n}] ${c.toString()}`));
+    const key = path.join(dir, 'keys', 'agent.pem');
+    const child = spawnAgent({
+      db: pg.url,
+      bench: 'lab',
+      key,
+      out: path.join(dir, `agent-${n}`),
+      idleExit: 120,
+      extra: ['--parallel', '2'],
+      tag: `agent ${n}`,
+      log,
+    });
     agents.push(child);
     return child;
   };
-  const until = async <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await fn();
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms\n${log.join('')}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
+  const until = <T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> => waitFor(what, ms, fn, 1000, () => log.join(''));
 
   beforeAll(async () => {
     for (const d of DEVICES) releases.push(await holdDevice(d));
