@@ -16,6 +16,7 @@ export const OPTIONS = {
   serial: { type: 'string' },
   plugin: { type: 'string', multiple: true },
   answers: { type: 'string', multiple: true },
+  'compare-keys': { type: 'string', multiple: true },
   'vuln-feed': { type: 'string', multiple: true },
   ports: { type: 'string' },
   'udp-ports': { type: 'string' },

@@ -34,6 +34,11 @@ export function checkFormats(formats: string[], profileId?: string): string[] {
         'USAGE',
         `--format jcstar-checklist is the JC-STAR ★1 checklist: it needs --profile jc-star-1 (this run's profile is ${profileId})`,
       );
+    if (f === 'technical-file' && profileId !== undefined && !loadProfile(profileId).requirements.some((r) => r.tree))
+      throw new StarbenchError(
+        'USAGE',
+        `--format technical-file is the decision-tree table of EN 18031: it needs --profile en-18031-1, -2 or -3 (this run's profile is ${profileId})`,
+      );
   }
   return formats;
 }

@@ -1,4 +1,6 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
+import { deviceKeys } from '../profiles/checks/crypto-unique-device-keys';
+import type { UnitKeys } from '../harness/types';
 import type { Registry } from '../harness/registry';
 import { loadRegistry } from './plugins';
 import { mkdirSync } from 'node:fs';
@@ -7,7 +9,8 @@ import { assembleReport, type RunMeta } from '../harness/assemble';
 import { StarbenchError } from '../harness/errors';
 import { loadProfile, type Profile } from '../harness/profile';
 import type { Report } from '../harness/report';
-import { checkAnswers, loadReviewFile, type ReviewAnswer } from '../harness/review';
+import { checkAnswers, loadReviewFile, type ReviewFile } from '../harness/review';
+import { checkDecisions } from '../harness/tree-targets';
 import { loadSavedRun, type SavedRun } from '../harness/saved-run';
 import { EXIT } from '../harness/verdict';
 import { ReporterMultiplexer } from '../reports/reporter';
@@ -24,7 +27,8 @@ export function judgeSavedRun(
   profile: Profile,
   meta: RunMeta = saved.meta,
   registry: Registry = loadRegistry(),
-  answers: readonly ReviewAnswer[] = [],
+  review: ReviewFile = { answers: [], decisions: [] },
+  peers: readonly UnitKeys[] = [],
 ): Report {
   // Saved observations are already masked; nothing to reveal.
   return assembleReport({
@@ -36,8 +40,20 @@ export function judgeSavedRun(
     results: saved.results,
     only: saved.only,
     reveal: false,
-    answers,
+    answers: review.answers,
+    decisions: review.decisions,
+    peers,
     authLedger: saved.authLedger,
+  });
+}
+
+/** The key fingerprints of other units' saved runs (`--compare-keys RUN`), for crypto.unique-device-keys. */
+function comparedUnits(saved: SavedRun, dirs: readonly string[], registry: Registry): UnitKeys[] {
+  return dirs.map((d) => {
+    const other = loadSavedRun(path.resolve(d), registry.probes);
+    if (other.meta.id === saved.meta.id)
+      throw new StarbenchError('USAGE', `--compare-keys ${d} is this run itself: compare with the run of another unit of the same model`);
+    return { runId: other.meta.id, device: other.device.device.name, keys: deviceKeys((p) => other.results.get(p)) };
   });
 }
 
@@ -50,15 +66,25 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   const profile = loadProfile(args.values.profile ?? saved.profileId);
   const formats = checkFormats(list(args.values.format) ?? DEFAULT_FORMATS, profile.id);
   // Reviewer answers recorded after the run (document review): checked against the profile before anything is written.
-  const answers = (args.values.answers ?? []).flatMap((f) => {
-    const a = loadReviewFile(path.resolve(f));
-    checkAnswers(profile, a, f);
-    return a;
-  });
+  const review: ReviewFile = { answers: [], decisions: [] };
+  for (const f of args.values.answers ?? []) {
+    const file = loadReviewFile(path.resolve(f));
+    checkAnswers(profile, file.answers, f);
+    checkDecisions(profile, file.decisions, saved.device, f);
+    review.answers.push(...file.answers);
+    review.decisions.push(...file.decisions);
+  }
   checkAnswers(profile, saved.device.review ?? [], saved.deviceFile);
   const outDir = path.resolve(args.values.out ?? dir);
   mkdirSync(outDir, { recursive: true });
-  const report = judgeSavedRun(saved, profile, { ...saved.meta, rejudgedAt: new Date().toISOString() }, registry, answers);
+  const report = judgeSavedRun(
+    saved,
+    profile,
+    { ...saved.meta, rejudgedAt: new Date().toISOString() },
+    registry,
+    review,
+    comparedUnits(saved, args.values['compare-keys'] ?? [], registry),
+  );
   const reporter = new ReporterMultiplexer(
     [
       terminalReporter({ write: io.err, progress: false, summary: !args.values.quiet, colour: io.colour }),

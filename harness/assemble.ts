@@ -2,6 +2,7 @@
  * Builds the report object from a run's saved state. Used by the runner at the
  * end of a run and by `starbench report` when re-judging saved observations.
  */
+import type { Decision } from './decision-tree';
 import { factOf, FirmwareVersionFact } from './facts';
 import { checksForProfile, judgeCheck, judgeRequirements } from './judge';
 import type { Profile } from './profile';
@@ -9,7 +10,7 @@ import type { ReviewAnswer } from './review';
 import type { AuthLedgerSummary } from './auth-ledger';
 import { REPORT_SCHEMA_VERSION, type Report } from './report';
 import type { DeviceFile } from './device-file/schema';
-import type { Check, CheckResult, Probe, ProbeResult } from './types';
+import type { Check, CheckResult, JudgeInput, Probe, ProbeResult } from './types';
 import { countVerdicts, exitCodeFor, runSummary } from './verdict';
 import { TOOL_VERSION } from './version';
 import { destinationTable } from './traffic';
@@ -44,6 +45,10 @@ export interface AssembleInput {
   authLedger?: AuthLedgerSummary;
   /** Reviewer answers beyond the device file's `review:` (`starbench report --answers`). */
   answers?: readonly ReviewAnswer[];
+  /** Reviewer answers to decision-tree nodes (`--answers` files: decisions). */
+  decisions?: readonly Decision[];
+  /** Other units' key fingerprints, from their saved runs (`--compare-keys`). */
+  peers?: JudgeInput['peers'];
   onCheck?: (r: CheckResult) => void;
 }
 
@@ -60,11 +65,11 @@ export function assembleReport(input: AssembleInput): Report {
   const checkIds = checksForProfile(profile);
   const checkResults = new Map<string, CheckResult>();
   for (const id of checkIds) {
-    const r = judgeCheck(id, { device, checks: input.checks, probes: input.probes, results, reveal: input.reveal, only: input.only });
+    const r = judgeCheck(id, { device, checks: input.checks, probes: input.probes, results, reveal: input.reveal, only: input.only, peers: input.peers });
     checkResults.set(id, r);
     input.onCheck?.(r);
   }
-  const requirements = judgeRequirements(profile, checkResults, device, [...(device.review ?? []), ...(input.answers ?? [])]);
+  const requirements = judgeRequirements(profile, checkResults, device, [...(device.review ?? []), ...(input.answers ?? [])], input.decisions);
   const run = runSummary(requirements);
   const summary = run.verdict;
   const notAttempted: Array<{ what: string; why: string }> = [];

@@ -5,7 +5,10 @@
  */
 import { errorMessage } from './errors';
 import { gate } from './gate';
-import { fillPrompt, type Profile } from './profile';
+import { fillPrompt, type Profile, type Requirement } from './profile';
+import { walkTree, type Decision, type TargetAssessment, type Tree } from './decision-tree';
+import { treeTargets } from './tree-targets';
+import type { DeviceFileData } from './device-file/schema';
 import type { RequirementResult } from './report';
 import { factsOf, whyNotObserved } from './facts';
 import type { Check, CheckJudgement, CheckResult, JudgeInput, Probe, ProbeResult } from './types';
@@ -21,6 +24,8 @@ export interface JudgeOptions {
   reveal: boolean;
   /** Check ids the run was restricted to (`--only`); the others are not-tested. */
   only?: ReadonlySet<string>;
+  /** Other units' key fingerprints (`starbench report --compare-keys`). */
+  peers?: JudgeInput['peers'];
 }
 
 /** Check ids a profile needs, in first-mention order, filtered by --only. */
@@ -51,7 +56,7 @@ export function judgeCheck(id: string, opts: JudgeOptions): CheckResult {
     }
   }
   try {
-    const input = { device: opts.device, result: (p: string) => opts.results.get(p), reveal: opts.reveal };
+    const input: JudgeInput = { device: opts.device, result: (p: string) => opts.results.get(p), reveal: opts.reveal, peers: opts.peers };
     const j = check.judge(input);
     return { ...base, ...restsOnObservedFacts(noPassWithoutEvidence(j, check, input), input, opts.probes), evidence: [...evidence] };
   } catch (err) {
@@ -107,18 +112,59 @@ function restsOnObservedFacts(j: CheckJudgement, input: JudgeInput, probes: Read
   return j;
 }
 
+/**
+ * A row with a decision tree: the tree walked for each of its targets, each target the worst of its conceptual,
+ * completeness and sufficiency assessments, the row the worst over its targets. No target declared is not-tested
+ * (never not-applicable by default).
+ */
+function treeRow(
+  profile: Profile,
+  r: Requirement & { tree: Tree },
+  checkResults: ReadonlyMap<string, CheckResult>,
+  device: DeviceFileData | undefined,
+  decisions: readonly Decision[],
+): { verdict: Verdict; assessments: TargetAssessment[]; rationale: string } {
+  const check = (id: string) => checkResults.get(id) ?? { verdict: 'not-tested' as const, rationale: `check ${id} was not judged` };
+  const targets = device ? treeTargets(r.tree, device) : [];
+  const assessments = targets.map((t) => walkTree(profile.id, r, t, device, check, decisions));
+  if (!assessments.length) {
+    const what =
+      r.tree.per === 'asset'
+        ? `assets of kind ${r.tree.kinds?.join(' or ')}`
+        : r.tree.per === 'mechanism'
+          ? `${r.tree.kinds?.join(' or ')} mechanisms`
+          : `${r.tree.kinds?.join(' or ')} interfaces`;
+    return {
+      verdict: 'not-tested',
+      assessments,
+      rationale: `the device file declares no ${what} to walk the decision tree for (assets:, mechanisms:, interfaces:)`,
+    };
+  }
+  const verdict = worst(assessments.map((a) => a.verdict));
+  const counts = new Map<Verdict, number>();
+  for (const a of assessments) counts.set(a.verdict, (counts.get(a.verdict) ?? 0) + 1);
+  return {
+    verdict,
+    assessments,
+    rationale: `decision tree per ${r.tree.per}, worst of ${assessments.length}: ${[...counts].map(([v, n]) => `${n} ${v}`).join(', ')}`,
+  };
+}
+
 export function judgeRequirements(
   profile: Profile,
   checkResults: ReadonlyMap<string, CheckResult>,
-  device?: unknown,
+  device?: DeviceFileData,
   answers: readonly ReviewAnswer[] = [],
+  decisions: readonly Decision[] = [],
 ): RequirementResult[] {
   return profile.requirements.map((r) => {
-    const verdicts: Verdict[] = r.checks.map((c) => checkResults.get(c)?.verdict ?? 'not-tested');
+    const tree = r.tree ? treeRow(profile, { ...r, tree: r.tree }, checkResults, device, decisions) : undefined;
+    const verdicts: Verdict[] = tree ? [tree.verdict] : r.checks.map((c) => checkResults.get(c)?.verdict ?? 'not-tested');
     const declarations = declarationsFor(profile, r, answers, device);
     const verdict = rowVerdict(verdicts, declarations);
     const parts: string[] = [];
-    if (r.checks.length > 0) parts.push(`worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`);
+    if (tree) parts.push(tree.rationale);
+    else if (r.checks.length > 0) parts.push(`worst of its checks: ${r.checks.map((c, i) => `${c} ${verdicts[i]}`).join(', ')}`);
     if (declarations.length > 0) parts.push(describeDeclarations(declarations));
     else if (r.checks.length === 0)
       parts.push(
@@ -142,6 +188,8 @@ export function judgeRequirements(
       conditional: r.conditional,
       declarations: declarations.length ? declarations : undefined,
       deviceVerdict: declarations.length && r.checks.length ? requirementVerdict(verdicts) : undefined,
+      ...(tree ? { assessments: tree.assessments } : {}),
+      ...(r.notifiedBody ? { notifiedBody: r.notifiedBody } : {}),
     };
   });
 }

@@ -10,6 +10,7 @@ import { dottedValue } from './dotted';
 import { StarbenchError } from './errors';
 import { formatPath } from './device-file/load';
 import { routeSchema } from './review';
+import { functionalSchema, treeSchema } from './decision-tree';
 import { PACKAGE_ROOT } from './package-root';
 
 export const CONFIDENCE = ['confirmed', 'secondary', 'tentative'] as const;
@@ -35,6 +36,14 @@ const requirementSchema = z.strictObject({
   automatable: z.string().optional(),
   /** Declarations the scheme accepts as meeting this row (harness/review.ts). */
   routes: z.array(routeSchema).optional(),
+  /** A decision tree walked per asset, mechanism or interface (EN 18031); the row's verdict is the worst over its targets. */
+  tree: treeSchema.optional(),
+  /** The functional completeness assessment: false when the standard marks it not necessary; else its checks (none: a reviewer). */
+  completeness: functionalSchema.optional(),
+  /** The functional sufficiency assessment, likewise. */
+  sufficiency: functionalSchema.optional(),
+  /** Why self-assessment gives no presumption of conformity for this row (an Official Journal restriction): a notified body is needed. */
+  notifiedBody: z.string().optional(),
 });
 
 export const profileSchema = z.strictObject({

@@ -49,6 +49,30 @@ export const checkResultSchema = z.object({
   basis: z.array(z.object({ probe: z.string(), kind: z.string(), part: z.string().optional() })).optional(),
 });
 
+const functionalResultSchema = z.object({ verdict, checks: z.array(z.string()), rationale: z.string() });
+
+/** One target's walk of a requirement's decision tree, with its three assessments. */
+export const targetAssessmentSchema = z.object({
+  target: z.object({ per: z.enum(['asset', 'mechanism', 'interface', 'device']), id: z.string(), title: z.string().optional(), kind: z.string().optional() }),
+  path: z.array(
+    z.object({
+      node: z.string(),
+      ask: z.string(),
+      answer: z.enum(['yes', 'no', 'unknown']),
+      source: z.enum(['device-file', 'check', 'reviewer', 'none']),
+      ref: z.string().optional(),
+      justification: z.string().optional(),
+    }),
+  ),
+  leaf: z.enum(['pass', 'fail', 'not-applicable']).optional(),
+  conceptual: verdict,
+  completeness: functionalResultSchema.optional(),
+  sufficiency: functionalResultSchema.optional(),
+  verdict,
+  justification: z.string().optional(),
+  rationale: z.string(),
+});
+
 export const requirementResultSchema = z.object({
   id: z.string(),
   title: z.object({ ja: z.string().optional(), en: z.string() }),
@@ -68,6 +92,10 @@ export const requirementResultSchema = z.object({
   declarations: z.array(declarationSchema).optional(),
   /** When the row has declarations: the verdict of its checks alone, so both show. */
   deviceVerdict: verdict.optional(),
+  /** Decision-tree rows (EN 18031): one assessment per asset, mechanism or interface walked. */
+  assessments: z.array(targetAssessmentSchema).optional(),
+  /** An Official Journal restriction: self-assessment gives no presumption of conformity; a notified body is needed. */
+  notifiedBody: z.string().optional(),
 });
 
 export const reportSchema = z.object({

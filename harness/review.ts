@@ -15,11 +15,12 @@
  * fails, the row fails and shows both.
  */
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
 import { dottedValue } from './dotted';
 import { errorMessage, StarbenchError } from './errors';
 import { worst, type Verdict } from './verdict';
+import { decisionSchema } from './decision-tree';
+import { readYaml, validateYaml } from './yaml-file';
 
 export const REVIEW_RESULTS = ['met', 'not-met', 'not-applicable'] as const;
 export type ReviewResult = (typeof REVIEW_RESULTS)[number];
@@ -41,7 +42,12 @@ export const reviewAnswerSchema = z.strictObject({
 });
 export type ReviewAnswer = z.output<typeof reviewAnswerSchema>;
 
-export const reviewFileSchema = z.strictObject({ answers: z.array(reviewAnswerSchema).max(5000) });
+export const reviewFileSchema = z.strictObject({
+  answers: z.array(reviewAnswerSchema).max(5000).default([]),
+  /** Answers to decision-tree nodes (EN 18031), per requirement and asset, mechanism or interface. */
+  decisions: z.array(decisionSchema).max(20000).default([]),
+});
+export type ReviewFile = z.output<typeof reviewFileSchema>;
 
 /** The parts of a catalog this module reads (kept structural: profile.ts imports this module). */
 interface Catalog {
@@ -76,20 +82,15 @@ export const declarationSchema = z.object({
 });
 export type Declaration = z.infer<typeof declarationSchema>;
 
-/** An answers file (`starbench report --answers FILE`), validated with a clear error. */
-export function loadReviewFile(file: string): ReviewAnswer[] {
-  let raw: unknown;
+/** An answers file (`starbench report --answers FILE`), validated with a clear error naming file:line: field. */
+export function loadReviewFile(file: string): ReviewFile {
+  let text: string;
   try {
-    raw = parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new StarbenchError('REVIEW_INVALID', `${file}: cannot read the answers file: ${errorMessage(err)}`);
   }
-  const parsed = reviewFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const msg = parsed.error.issues.map((i) => `${file}: ${i.path.join('.') || '(file)'} ${i.message}`).join('\n');
-    throw new StarbenchError('REVIEW_INVALID', msg);
-  }
-  return parsed.data.answers;
+  return validateYaml(readYaml(text, file, 'REVIEW_INVALID'), file, reviewFileSchema, 'REVIEW_INVALID');
 }
 
 /** An answer for this profile that names a requirement it does not have is a typo, refused before any run. */

@@ -192,6 +192,15 @@ export interface JudgeInput {
   device: DeviceFile;
   result(probeId: string): ProbeResult | undefined;
   reveal: boolean;
+  /** Other units' key fingerprints, from their saved runs (`starbench report --compare-keys`): crypto.unique-device-keys. */
+  peers?: readonly UnitKeys[];
+}
+
+/** One other unit's key fingerprints, read from its saved run. */
+export interface UnitKeys {
+  runId: string;
+  device: string;
+  keys: Array<{ where: string; sha256: string }>;
 }
 
 export interface Check {

@@ -16,8 +16,10 @@ import { identificationProbe } from './identification';
 import { credentialChangeProbe } from './credential-change';
 import { knownVulnerabilitiesProbe } from './vulnerabilities';
 import { trafficProbe } from './traffic';
+import { networkLoadProbe } from './network-load';
 
 export const ALL_PROBES: Probe[] = [
+  networkLoadProbe,
   tcpPortsProbe,
   credentialsProbe,
   tlsProbe,

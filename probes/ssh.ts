@@ -29,7 +29,14 @@ const KEY_FAMILY: Record<string, string> = {
   'ssh-ed25519': 'ed25519',
 };
 
-const hostKey = z.object({ algorithm: z.string(), type: z.string().optional(), bits: z.number().optional(), error: z.string().optional() });
+const hostKey = z.object({
+  algorithm: z.string(),
+  type: z.string().optional(),
+  bits: z.number().optional(),
+  /** OpenSSH-style SHA256 fingerprint (absent in runs recorded before it was kept). */
+  sha256: z.string().optional(),
+  error: z.string().optional(),
+});
 export type HostKey = z.infer<typeof hostKey>;
 const names = z.array(z.string());
 

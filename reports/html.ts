@@ -67,7 +67,19 @@ export async function renderHtml(report: Report, opts: HtmlOptions = {}): Promis
   const reqRows = report.requirements
     .map(
       (r) =>
-        `<tr><td><code>${h(r.id)}</code>${r.supplementary ? `<br><span class="muted">${h(m.supplementary)}</span>` : ''}</td><td>${reqTitle(r.title)}</td><td class="n">${h(m.levels[r.level])}</td><td>${h(m.assessedByValues[r.assessedBy])}</td><td class="n">${h(m.confidenceValues[r.confidence])}</td><td>${badge(r.verdict)}${declared(r)}</td></tr>`,
+        `<tr><td><code>${h(r.id)}</code>${r.supplementary ? `<br><span class="muted">${h(m.supplementary)}</span>` : ''}</td><td>${reqTitle(r.title)}</td><td class="n">${h(m.levels[r.level])}</td><td>${h(m.assessedByValues[r.assessedBy])}</td><td class="n">${h(m.confidenceValues[r.confidence])}</td><td>${badge(r.verdict)}${declared(r)}${r.notifiedBody ? `<br><strong>${h(m.notifiedBody)}</strong>: <span class="muted">${h(r.notifiedBody)}</span>` : ''}</td></tr>`,
+    )
+    .join('\n');
+  const treeRows = report.requirements
+    .flatMap((r) =>
+      (r.assessments ?? []).map((a) => {
+        const steps = a.path.map(
+          (s) => `${h(s.node)} <strong>${h(s.answer)}</strong> <span class="muted">(${h(s.source)}${s.ref ? `: ${rec(s.ref)}` : ''})</span>`,
+        );
+        if (a.leaf) steps.push(`<strong>${h(a.leaf)}</strong>`);
+        const fn = (f: typeof a.completeness): string => (f ? `${badge(f.verdict)}<br><span class="muted">${rec(f.rationale)}</span>` : h(m.notNecessary));
+        return `<tr><td><code>${h(r.id)}</code></td><td>${h(a.target.per)} <code>${h(a.target.id)}</code>${a.target.title ? `<br><span class="muted">${h(a.target.title)}</span>` : ''}</td><td>${steps.join(' → ')}</td><td>${badge(a.conceptual)}</td><td>${fn(a.completeness)}</td><td>${fn(a.sufficiency)}</td><td>${badge(a.verdict)}</td><td>${rec(a.justification ?? a.rationale)}</td></tr>`;
+      }),
     )
     .join('\n');
   const checks = report.checks
@@ -128,6 +140,7 @@ ${report.run.resumedAt ? `<p class="muted">${h(m.resumed(report.run.resumedAt, r
 <h2>${h(m.summary)}</h2>
 <table><tr><th>${h(m.id)}</th><th>${h(m.requirement)}</th><th>${h(m.level)}</th><th>${h(m.assessedBy)}</th><th>${h(m.confidence)}</th><th>${h(m.verdict)}</th></tr>
 ${reqRows}</table>
+${treeRows ? `<h2>${h(m.trees)}</h2><p class="muted">${h(m.treesNote)}</p><table><tr>${m.treeCols.map((c) => `<th>${h(c)}</th>`).join('')}</tr>\n${treeRows}</table>` : ''}
 <h2>${h(m.checks)}</h2>
 ${lang === 'en' ? '' : `<p class="muted">${h(m.recordNote)}</p>`}
 ${checks}

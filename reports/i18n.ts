@@ -74,6 +74,11 @@ export interface Messages {
   incompleteRun: string;
   reviewAnswer: string;
   deviceTest: string;
+  trees: string;
+  treesNote: string;
+  treeCols: readonly string[];
+  notifiedBody: string;
+  notNecessary: string;
 }
 
 const en: Messages = {
@@ -141,6 +146,12 @@ const en: Messages = {
   incompleteRun: 'incomplete: device-test requirements not tested',
   reviewAnswer: 'document review',
   deviceTest: 'device test',
+  trees: 'Decision-tree assessments (per asset, mechanism and interface)',
+  treesNote:
+    'Conceptual: the tree path and its justifications. Functional completeness: what the device showed that the documentation did not list. Functional sufficiency: the mechanism tested by the checks. Each target is the worst of the three.',
+  treeCols: ['Requirement', 'Target', 'Decision-tree path', 'Conceptual', 'Completeness', 'Sufficiency', 'Verdict', 'Justification'],
+  notifiedBody: 'notified body needed',
+  notNecessary: 'not necessary',
 };
 
 const ja: Messages = {
@@ -208,6 +219,12 @@ const ja: Messages = {
   incompleteRun: '不完全：未試験の機器試験要求事項',
   reviewAnswer: '文書確認',
   deviceTest: '機器試験',
+  trees: '判定木による評価（資産・仕組み・インタフェースごと）',
+  treesNote:
+    '概念評価は判定木の経路と正当化、機能完全性は文書にない機器上の項目、機能十分性はチェックによる仕組みの試験。対象ごとの判定は三つのうち最悪のもの。',
+  treeCols: ['要求事項', '対象', '判定木の経路', '概念', '機能完全性', '機能十分性', '判定', '正当化'],
+  notifiedBody: '適合性評価機関（ノーティファイドボディ）が必要',
+  notNecessary: '不要',
 };
 
 export const MESSAGES: Record<Lang, Messages> = { en, ja };
@@ -230,6 +247,14 @@ export const CHECK_TEXT_JA: Record<string, { title: string; fix: string }> = {
   'comms.tls': {
     title: 'TLS が最新のバージョン・暗号・証明書を使っている',
     fix: 'TLS 1.2 以上、AEAD 暗号スイート、2048 ビット以上の鍵と SHA-256 署名の有効な証明書にしてください。',
+  },
+  'crypto.unique-device-keys': {
+    title: '事前導入鍵が他の個体と共有されていない',
+    fix: 'ホスト鍵・TLS 鍵は個体ごとに（初回起動時または管理された工場工程で）生成し、ファームウェアイメージに同じ鍵を埋め込まないでください。',
+  },
+  'resilience.network-load': {
+    title: '接続と不正な要求の集中の後もサービスが復帰する',
+    fix: 'サービスごとの同時接続数を制限し、不正な要求は早期に破棄し、停止したサービスはウォッチドッグで再起動して通常の状態に戻してください。',
   },
   'comms.ssh': {
     title: 'SSH が安全なアルゴリズムと十分な長さのホスト鍵を使っている',

@@ -13,13 +13,13 @@
  * test saw.
  */
 import path from 'node:path';
-import type ExcelJSModule from 'exceljs';
 import { writeFileAtomic } from '../harness/atomic';
 import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
 import { csvField } from './checklist-csv';
 import type { Lang } from './i18n';
 import type { Reporter } from './reporter';
+import { addTable, newWorkbook } from './xlsx';
 
 type Result = 'conformant' | 'non-conformant' | 'not-applicable' | 'not-evaluated';
 
@@ -118,30 +118,10 @@ export function renderJcstarCsv(report: Report, lang: Lang): string {
   return `\ufeff${lines.join('\r\n')}\r\n`;
 }
 
-/** A spreadsheet cell never starts a formula: text that looks like one is written as a string with a leading quote. */
-const safe = (v: string): string => (/^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
-
 export async function renderJcstarXlsx(report: Report, lang: Lang): Promise<Buffer> {
   const t = TEXT[lang];
-  // exceljs is loaded only when a workbook is written: it is the heaviest module starbench has (~25 MB of a run's
-  // RSS), and a run asked for JSON or HTML never needs it.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const ExcelJS = require('exceljs') as typeof ExcelJSModule;
-  const wb = new ExcelJS.Workbook();
-  wb.creator = `starbench ${report.tool.version}`;
-  wb.created = new Date(report.run.finishedAt);
-  const ws = wb.addWorksheet(t.sheet);
-  ws.addRow([t.header(report)]);
-  ws.mergeCells(1, 1, 1, t.columns.length);
-  const head = ws.addRow(t.columns);
-  head.font = { bold: true };
-  for (const r of checklistRows(report, lang)) ws.addRow(cells(r).map(safe));
-  const widths = [10, 48, 12, 16, 12, 70, 40, 60];
-  ws.columns.forEach((c, i) => {
-    c.width = widths[i];
-    c.alignment = { wrapText: true, vertical: 'top' };
-  });
-  ws.views = [{ state: 'frozen', ySplit: 2 }];
+  const wb = newWorkbook(`starbench ${report.tool.version}`, new Date(report.run.finishedAt));
+  addTable(wb, t.sheet, t.header(report), t.columns, checklistRows(report, lang).map(cells), [10, 48, 12, 16, 12, 70, 40, 60]);
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
 

@@ -45,7 +45,18 @@ export function renderMarkdown(report: Report): string {
   out.push(`**${counts}**${report.run.incomplete ? ' · **incomplete run**' : ''}`, '');
   if (report.run.resumedAt) out.push(mdCell(MESSAGES.en.resumed(report.run.resumedAt, report.run.repeated ?? [])), '');
   out.push('| id | requirement | verdict |', '|---|---|---|');
-  for (const r of report.requirements) out.push(`| \`${mdCell(r.id)}\` | ${mdCell(r.title.en)} | ${MARK[r.verdict]} |`);
+  for (const r of report.requirements)
+    out.push(`| \`${mdCell(r.id)}\` | ${mdCell(r.title.en)}${r.notifiedBody ? ' (notified body needed)' : ''} | ${MARK[r.verdict]} |`);
+  const walked = report.requirements.flatMap((r) => (r.assessments ?? []).map((a) => ({ r, a })));
+  if (walked.length) {
+    out.push('', '### Decision trees', '', '| id | target | path | verdict | justification |', '|---|---|---|---|---|');
+    for (const { r, a } of walked) {
+      const path = [...a.path.map((s) => `${s.node} ${s.answer}`), ...(a.leaf ? [a.leaf.toUpperCase()] : [])].join(' → ');
+      out.push(
+        `| \`${mdCell(r.id)}\` | ${mdCell(`${a.target.per} ${a.target.id}`)} | ${mdCell(path)} | ${MARK[a.verdict]} | ${mdCell(a.justification ?? a.rationale)} |`,
+      );
+    }
+  }
   const failed = report.checks.filter((c) => c.verdict === 'fail' || c.verdict === 'error' || c.verdict === 'inconclusive');
   if (failed.length) {
     out.push('', '### What to fix', '');

@@ -21,8 +21,19 @@ const checksOf = (id: string): Set<string> => new Set(byId.get(id)!.requirements
 const SAVED_RUNS = path.resolve(__dirname, '..', 'fixtures', 'runs');
 
 describe('catalogs', () => {
-  it('has the seven schemes', () => {
-    expect([...byId.keys()].sort()).toEqual(['etsi-en-303-645', 'eu-cra-annex-1', 'jc-star-1', 'nistir-8425', 'sg-cls-1', 'sg-cls-2', 'uk-psti']);
+  it('has the ten catalogs of the seven schemes and EN 18031', () => {
+    expect([...byId.keys()].sort()).toEqual([
+      'en-18031-1',
+      'en-18031-2',
+      'en-18031-3',
+      'etsi-en-303-645',
+      'eu-cra-annex-1',
+      'jc-star-1',
+      'nistir-8425',
+      'sg-cls-1',
+      'sg-cls-2',
+      'uk-psti',
+    ]);
   });
 
   it('jc-star-1: S1.1-01…S1.1-16 with the confidence of the reference facts; unknown wording says so', () => {
@@ -85,12 +96,16 @@ describe('catalogs', () => {
     const all = ALL_CHECKS.map((c) => c.id);
     // The CRA's duty to identify the product (type, batch or serial number) is Article 13(15) and Annex II, outside Annex I.
     // EN 303 645's outage provisions (5.9-*) are recommendations, which CLS level 2 does not take; NISTIR 8425 has no outcome on outages.
+    // The EN 18031 checks (CCK-3's two-unit key comparison, RLM-1's opt-in load) are mapped in the EN 18031 catalogs
+    // only: in the others they would turn a row every run settles today into a device test no default run can finish.
+    const en18031 = ['crypto.unique-device-keys', 'resilience.network-load'];
     const outside: Record<string, string[]> = {
-      'eu-cra-annex-1': ['device.model-identification'],
-      'sg-cls-2': ['resilience.restart-persistence', 'exposure.known-vulnerabilities'],
-      'nistir-8425': ['resilience.restart-persistence', 'exposure.known-vulnerabilities'],
+      'eu-cra-annex-1': ['device.model-identification', ...en18031],
+      'sg-cls-2': ['resilience.restart-persistence', 'exposure.known-vulnerabilities', ...en18031],
+      'nistir-8425': ['resilience.restart-persistence', 'exposure.known-vulnerabilities', ...en18031],
       // EN 303 645 asks for the maker's vulnerability monitoring (5.2-3, a process), not for a scan result on the device.
-      'etsi-en-303-645': ['exposure.known-vulnerabilities'],
+      'etsi-en-303-645': ['exposure.known-vulnerabilities', ...en18031],
+      'jc-star-1': en18031,
     };
     for (const p of ['etsi-en-303-645', 'sg-cls-2', 'jc-star-1', 'nistir-8425', 'eu-cra-annex-1']) {
       const missing = all.filter((c) => !checksOf(p).has(c) && !(outside[p] ?? []).includes(c));
@@ -129,7 +144,7 @@ describe('catalogs', () => {
     expect(fillPrompt('policy: {documentation.vulnerabilityDisclosure}; end: {documentation.supportPeriodEnd}; data: {personalData.declared}', device)).toBe(
       'policy: https://example.com/psirt; end: not declared; data: email, location',
     );
-    expect(() => loadProfile('nope')).toThrow(/unknown profile "nope"; known profiles: etsi-en-303-645/);
+    expect(() => loadProfile('nope')).toThrow(/unknown profile "nope"; known profiles: en-18031-1, en-18031-2, en-18031-3, etsi-en-303-645/);
   });
 });
 

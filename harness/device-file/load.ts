@@ -5,44 +5,18 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isAlias, isMap, isNode, isScalar, isSeq, type Document } from 'yaml';
-import type { z } from 'zod';
+import { LineCounter, parseDocument, isAlias, isMap, isScalar, isSeq, type Document } from 'yaml';
+import { formatPath, lineOf, readYaml, validateYaml } from '../yaml-file';
 import { StarbenchError } from '../errors';
 import { sha256Hex } from '../hash';
 import { deviceFileSchema, isTodo, type Action, type DeviceFile, type DeviceFileData } from './schema';
+
+export { formatPath };
 
 const MAX_DEVICE_FILE_BYTES = 1024 * 1024;
 // A device file has no reason to use more aliases than this; a YAML "billion
 // laughs" file needs thousands.
 const MAX_ALIASES = 100;
-
-export function formatPath(p: readonly PropertyKey[]): string {
-  let out = '';
-  for (const k of p) {
-    if (typeof k === 'number') out += `[${k}]`;
-    else out += out === '' ? String(k) : `.${String(k)}`;
-  }
-  return out || '(top level)';
-}
-
-function lineOf(doc: Document, lines: LineCounter, p: readonly PropertyKey[]): number | undefined {
-  // Walk up the path until a node exists: a missing field is reported at its parent.
-  for (let n = p.length; n >= 0; n--) {
-    const node = doc.getIn(p.slice(0, n) as unknown[], true);
-    if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
-  }
-  return undefined;
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') {
-    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; check the spelling against \`starbench schema device\``;
-  }
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) {
-    return `is required (${issue.expected})`;
-  }
-  return issue.message;
-}
 
 /**
  * Parse and validate device-file text. `sourcePath` is used for messages and,
@@ -93,21 +67,8 @@ export function placeholdersIn(text: string, sourcePath: string): string[] {
 }
 
 export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOverride?: string, opts: ParseOptions = {}): DeviceFile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0];
-    const line = lines.linePos(e.pos[0]).line;
-    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}${line ? `:${line}` : ''}: not valid YAML: ${e.message.split('\n')[0]}`, { cause: e });
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
-  } catch (err) {
-    throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: YAML aliases expand too far (more than ${MAX_ALIASES}); write the values out`, {
-      cause: err,
-    });
-  }
+  const y = readYaml(text, sourcePath, 'DEVICE_FILE_INVALID', MAX_ALIASES);
+  const { doc, lines, raw } = y;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new StarbenchError('DEVICE_FILE_INVALID', `${sourcePath}: must be a YAML mapping with at least "device:" and "target:"`);
   }
@@ -121,17 +82,9 @@ export function parseDeviceFile(text: string, sourcePath = '<inline>', baseDirOv
       );
     }
   }
-  const parsed = deviceFileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const messages = parsed.error.issues.slice(0, 20).map((issue) => {
-      const line = lineOf(doc, lines, issue.path);
-      return `${sourcePath}${line ? `:${line}` : ''}: ${formatPath(issue.path)} ${describeIssue(issue)}`;
-    });
-    const more = parsed.error.issues.length > 20 ? `\n(${parsed.error.issues.length - 20} more problems)` : '';
-    throw new StarbenchError('DEVICE_FILE_INVALID', messages.join('\n') + more);
-  }
+  const data = validateYaml(y, sourcePath, deviceFileSchema, 'DEVICE_FILE_INVALID');
   const baseDir = baseDirOverride ?? (sourcePath === '<inline>' ? process.cwd() : path.dirname(path.resolve(sourcePath)));
-  const device: DeviceFile = { ...parsed.data, sourcePath, baseDir, sha256: sha256Hex(text) };
+  const device: DeviceFile = { ...data, sourcePath, baseDir, sha256: sha256Hex(text) };
   checkActions(device, (p) => lineOf(doc, lines, p));
   resolvePaths(device, (p) => lineOf(doc, lines, p));
   return device;

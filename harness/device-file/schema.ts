@@ -7,6 +7,7 @@
 import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { reviewAnswerSchema } from '../review';
+import { assetSchema, equipmentSchema, interfaceSchema, mechanismSchema } from '../decision-tree';
 
 const port = z.number().int().min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
@@ -399,8 +400,38 @@ export const deviceFileSchema = z
         externalSensing: z.string().optional().describe('where the sensors (camera, microphone, location) are documented (EN 303 645 5.8-3)'),
         securityContact: z.string().optional().describe('a contact for security reports, if separate from the disclosure policy'),
         pstiStatement: z.string().optional().describe('reference of the UK PSTI statement of compliance (JC-STAR ★1 accepts it for S1.1-02, -05 and -16)'),
+        sbom: z.string().optional().describe('where the list of software components and versions (SBOM) is (EN 18031 GEC-1)'),
+        userNotification: z.string().optional().describe('where the user is told of changes that affect personal-data protection (EN 18031 UNM-1)'),
       })
       .optional(),
+    assets: z
+      .array(assetSchema)
+      .max(500)
+      .optional()
+      .describe('EN 18031: what the device protects (security, network, privacy, financial), where it is stored and which ports it crosses'),
+    mechanisms: z
+      .array(mechanismSchema)
+      .max(500)
+      .optional()
+      .describe('EN 18031: the security mechanisms (authentication, update, secure communication…) and the assets each protects'),
+    interfaces: z
+      .array(interfaceSchema)
+      .max(500)
+      .optional()
+      .describe('EN 18031: declarations per interface (network ones are the declared services, by port; user and machine ones by id)'),
+    resilience: z
+      .strictObject({
+        enabled: z.boolean().describe('opt-in: the load can knock the device over'),
+        rate: z.number().int().min(1).max(200).describe('new connections per second during the burst (at most 200)'),
+        seconds: z.number().int().min(1).max(30).describe('how long each burst lasts (at most 30 s)'),
+        malformed: z.boolean().default(true).describe('each connection also sends a malformed request (random bytes, an over-long line)'),
+        ports: z.array(z.number().int().min(1).max(65535)).max(32).optional().describe('declared TCP ports to load (default: every declared TCP service)'),
+        recoverySeconds: z.number().int().min(1).max(600).default(60).describe('how long the services may take to answer again'),
+        stableSeconds: z.number().int().min(1).max(120).default(5).describe('how long they must keep answering to count as recovered'),
+      })
+      .optional()
+      .describe('EN 18031 RLM-1: a bounded burst of connections and malformed requests per service, then every declared service must answer again'),
+    equipment: equipmentSchema.optional().describe('EN 18031: what kind of equipment it is (toy, network equipment, sensors), its logging and boot'),
     surveillance: z
       .strictObject({
         certifiedRun: z
@@ -507,6 +538,27 @@ export const deviceFileSchema = z
           message: `credential "${cc.account}" has no password: only a password can be changed and tried`,
         });
     }
+    d.resilience?.ports?.forEach((p, i) => {
+      if (!d.services.some((s) => s.transport === 'tcp' && s.port === p))
+        ctx.addIssue({ code: 'custom', path: ['resilience', 'ports', i], message: `port ${p} is not a declared TCP service` });
+    });
+    const assetIds = new Set<string>();
+    d.assets?.forEach((a, i) => {
+      if (assetIds.has(a.id)) ctx.addIssue({ code: 'custom', path: ['assets', i, 'id'], message: `asset "${a.id}" is declared twice` });
+      assetIds.add(a.id);
+      a.communicated?.forEach((c, j) => {
+        if (typeof c === 'number' && !d.services.some((s) => s.port === c))
+          ctx.addIssue({ code: 'custom', path: ['assets', i, 'communicated', j], message: `port ${c} is not under services:` });
+      });
+    });
+    const mechanismIds = new Set<string>();
+    d.mechanisms?.forEach((m, i) => {
+      if (mechanismIds.has(m.id)) ctx.addIssue({ code: 'custom', path: ['mechanisms', i, 'id'], message: `mechanism "${m.id}" is declared twice` });
+      mechanismIds.add(m.id);
+      m.assets.forEach((a, j) => {
+        if (!assetIds.has(a)) ctx.addIssue({ code: 'custom', path: ['mechanisms', i, 'assets', j], message: `names asset "${a}", which is not under assets:` });
+      });
+    });
     d.auth.forEach((a, i) => {
       if (a.credential !== undefined && !isTodo(a.credential) && !(a.credential in d.credentials)) {
         ctx.addIssue({ code: 'custom', path: ['auth', i, 'credential'], message: `names credential "${a.credential}", which is not under credentials:` });

@@ -3,7 +3,7 @@
  * X509Certificate), signature algorithm (node-forge's ASN.1 reader and OID
  * table), validity, self-signature, and whether it names the address.
  */
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import forge from 'node-forge';
 
@@ -19,6 +19,8 @@ export interface CertificateFacts {
   selfSigned: boolean;
   matchesTarget: boolean;
   sha256: string;
+  /** SHA-256 of the public key (SubjectPublicKeyInfo, DER): the same key under two certificates is one key. */
+  keySha256?: string;
 }
 
 const CURVE_BITS: Record<string, number> = { prime256v1: 256, secp384r1: 384, secp521r1: 521, secp224r1: 224, prime192v1: 192, secp256k1: 256 };
@@ -56,5 +58,8 @@ export function certificateFacts(der: Buffer, target: string): CertificateFacts 
     selfSigned,
     matchesTarget: Boolean(net.isIP(target) ? x.checkIP(target) : x.checkHost(target)),
     sha256: x.fingerprint256,
+    keySha256: createHash('sha256')
+      .update(key.export({ type: 'spki', format: 'der' }))
+      .digest('hex'),
   };
 }

@@ -32,6 +32,7 @@ const certificateSchema = z.object({
   selfSigned: z.boolean(),
   matchesTarget: z.boolean(),
   sha256: z.string(),
+  keySha256: z.string().optional(),
 });
 
 /** One TLS service: each protocol version asked, weak suites accepted, the certificate. */

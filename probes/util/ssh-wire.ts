@@ -1,4 +1,5 @@
 /** Reading the SSH transport's first messages by hand (RFC 4253 §4.2, §6, §7.1). */
+import { createHash } from 'node:crypto';
 import type net from 'node:net';
 
 // SSH_MSG_KEXINIT (RFC 4253 §12).
@@ -99,8 +100,13 @@ export function parseKexInit(payload: Buffer): KexInit {
   };
 }
 
+/** The key's type, size and fingerprint (OpenSSH's form: SHA256: and the unpadded base64 of the blob's SHA-256). */
+export function hostKeyFacts(blob: Buffer): { type: string; bits?: number; sha256: string } {
+  return { ...hostKeyShape(blob), sha256: `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}` };
+}
+
 /** Type and size of a public key in SSH wire format (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). */
-export function hostKeyFacts(blob: Buffer): { type: string; bits?: number } {
+function hostKeyShape(blob: Buffer): { type: string; bits?: number } {
   let o = 0;
   const str = (): Buffer => {
     const n = blob.readUInt32BE(o);

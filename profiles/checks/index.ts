@@ -13,6 +13,8 @@ import { bruteForceCheck } from './auth-brute-force';
 import { modelIdentificationCheck } from './device-model-identification';
 import { credentialChangeCheck, restartPersistenceCheck } from './credential-change';
 import { knownVulnerabilitiesCheck } from './exposure-known-vulnerabilities';
+import { uniqueDeviceKeysCheck } from './crypto-unique-device-keys';
+import { networkLoadCheck } from './resilience-network-load';
 import { certificateValidationCheck, destinationsCheck, outboundPlaintextCheck, outboundTlsCheck } from './traffic';
 
 export const ALL_CHECKS: Check[] = [
@@ -38,6 +40,8 @@ export const ALL_CHECKS: Check[] = [
   outboundTlsCheck,
   certificateValidationCheck,
   destinationsCheck,
+  uniqueDeviceKeysCheck,
+  networkLoadCheck,
 ];
 
 export const CHECKS: ReadonlyMap<string, Check> = new Map(ALL_CHECKS.map((c) => [c.id, c]));

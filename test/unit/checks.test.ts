@@ -1135,7 +1135,7 @@ describe('identification: how the model and firmware are matched', () => {
 });
 
 describe('every check is covered here', () => {
-  it('names all 22 stable checks', () => {
+  it('names all 24 stable checks', () => {
     const covered = [
       'exposure.undeclared-services',
       'auth.default-credentials',
@@ -1160,7 +1160,43 @@ describe('every check is covered here', () => {
       'comms.outbound-tls',
       'comms.certificate-validation',
       'privacy.destinations',
+      'crypto.unique-device-keys',
+      // every verdict in test/network-load.test.ts, against services that fall over, late or for good
+      'resilience.network-load',
     ];
     expect([...CHECKS.keys()].sort()).toEqual(covered.sort());
+  });
+});
+
+// ---- CCK-3: unique keys per unit (compared from saved runs) ------------------------
+describe('crypto.unique-device-keys', () => {
+  const id = 'crypto.unique-device-keys';
+  const withKey = (sha256: string | undefined): Fact => {
+    const [k, data] = sshService();
+    const d = data as { hostKeys: Array<Record<string, unknown>> };
+    return [k, { ...d, hostKeys: d.hostKeys.map((h) => ({ ...h, sha256 })) }];
+  };
+  const peer = (keys: string[]) => ({ runId: 'other-run', device: 'unit 2', keys: keys.map((sha256) => ({ where: 'SSH 22 ssh-ed25519 host key', sha256 })) });
+  const judgeWith = (results: ProbeResult[], peers?: ReturnType<typeof peer>[]) =>
+    judgeCheck(id, { device: deviceFrom(BASE), checks: CHECKS, probes: PROBES, results: new Map(results.map((x) => [x.probe, x])), reveal: false, peers });
+  const own = (sha = 'SHA256:aaa') => [tcp(), res('ssh', [withKey(sha)]), res('tls', [])];
+  it('fail: the same SSH host key on another unit', () => {
+    const r = judgeWith(own(), [peer(['SHA256:zzz', 'SHA256:aaa'])]);
+    expect(r.verdict).toBe('fail');
+    expect(r.findings[0].message).toMatch(/SHA256:aaa.*unit 2 \(run other-run\)/);
+  });
+  it('pass: keys compared, none shared', () => expect(judgeWith(own(), [peer(['SHA256:zzz'])]).verdict).toBe('pass'));
+  it('not-tested without another unit, naming how to compare', () =>
+    expect(judgeWith(own())).toMatchObject({ verdict: 'not-tested', rationale: expect.stringContaining('--compare-keys') }));
+  it('inconclusive: the other unit recorded no key (nothing compared is not unique)', () => expect(judgeWith(own(), [peer([])]).verdict).toBe('inconclusive'));
+  it('inconclusive: this unit has SSH but no fingerprint was recorded (an older run)', () =>
+    expect(judgeWith([tcp(), res('ssh', [withKey(undefined)]), res('tls', [])], [peer(['SHA256:zzz'])]).verdict).toBe('inconclusive'));
+  it('inconclusive, not pass, when the SSH probe timed out and nothing shared was seen', () =>
+    expect(judgeWith([tcp(), timedOut('ssh'), res('tls', [])], [peer(['SHA256:zzz'])]).verdict).toBe('inconclusive'));
+  it('fail still shows when one probe timed out but the other found a shared key', () => {
+    const tls = res('tls', [tlsService({ cert: { keySha256: 'abc123' } })]);
+    expect(
+      judgeWith([tcp(), timedOut('ssh'), tls], [{ runId: 'r2', device: 'unit 2', keys: [{ where: 'TLS 443 certificate key', sha256: 'abc123' }] }]).verdict,
+    ).toBe('fail');
   });
 });

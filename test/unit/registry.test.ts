@@ -5,10 +5,10 @@ import { Registry } from '../../harness/registry';
 import { loadRegistry } from '../../cli/plugins';
 
 describe('registry', () => {
-  it('every built-in probe and check registers and validates (22 checks, each reading registered probes)', () => {
+  it('every built-in probe and check registers and validates (24 checks, each reading registered probes)', () => {
     const r = loadRegistry();
-    expect(r.checks.size).toBe(22);
-    expect(r.probes.size).toBe(16);
+    expect(r.checks.size).toBe(24);
+    expect(r.probes.size).toBe(17);
     for (const p of r.probes.values()) expect(p.facts.length).toBeGreaterThan(0);
     expect(r.sourceOf('check', 'comms.tls')).toBe('built-in');
   });

@@ -3,6 +3,7 @@
  * device evidence of a requirement row, each with its reference, and never
  * outrank a failed check.
  */
+import type { DeviceFileData } from '../../harness/device-file/schema';
 import { judgeRequirements } from '../../harness/judge';
 import { loadProfile } from '../../harness/profile';
 import { checkAnswers, rowVerdict, type Declaration, type ReviewAnswer } from '../../harness/review';
@@ -19,8 +20,8 @@ const answer = (requirement: string, result: ReviewAnswer['result'], over: Parti
 });
 const checks = (v: Record<string, Verdict>): Map<string, CheckResult> =>
   new Map(Object.entries(v).map(([id, verdict]) => [id, { id, title: id, verdict, rationale: verdict, findings: [], evidence: [] }]));
-const row = (id: string, results: Map<string, CheckResult>, answers: ReviewAnswer[] = [], device: unknown = {}) =>
-  judgeRequirements(jc, results, device, answers).find((r) => r.id === id)!;
+const row = (id: string, results: Map<string, CheckResult>, answers: ReviewAnswer[] = [], device: object = {}) =>
+  judgeRequirements(jc, results, device as DeviceFileData, answers).find((r) => r.id === id)!;
 
 describe('rowVerdict', () => {
   const reviewer = (result: Declaration['result']): Declaration => ({ kind: 'declaration', source: 'reviewer', result, reference: 'doc' });
