@@ -5,6 +5,7 @@
  * says, and what a reviewer still has to look at. UTF-8 with a BOM so
  * spreadsheet programs read the Japanese titles; RFC 4180 quoting.
  */
+import { safeCell } from './xlsx';
 import path from 'node:path';
 import { writeFileAtomic } from '../harness/atomic';
 import type { Report } from '../harness/report';
@@ -28,8 +29,7 @@ const MAX_SUMMARY = 1500;
 
 /** RFC 4180: quote every field, double the quotes; a leading = + - @ is neutralised so a spreadsheet never runs it as a formula. */
 export function csvField(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return `"${safe.replace(/"/g, '""')}"`;
+  return `"${safeCell(value).replace(/"/g, '""')}"`;
 }
 
 function evidenceSummary(report: Report, checkIds: string[]): string {

@@ -4,7 +4,9 @@
  * requirement and asset, mechanism or interface walked, with the tree path,
  * the three assessments, the result, the justification and the evidence it
  * rests on (the checks and their evidence files). Written as
- * `technical-file.json` and `technical-file.xlsx`; refused for a catalog
+ * `technical-file.json` and `technical-file.xlsx`, with the GEC-1 table
+ * (component, version, vulnerability, the maker's mitigation) as a second
+ * sheet and `gec-1.csv`; refused for a catalog
  * without trees, so a table with the wrong rows is never written.
  *
  * Results never say more than the verdicts: only pass is PASS, fail FAIL,
@@ -17,6 +19,7 @@ import type { Report } from '../harness/report';
 import type { Verdict } from '../harness/verdict';
 import type { Reporter } from './reporter';
 import { addTable, newWorkbook } from './xlsx';
+import { csvField } from './checklist-csv';
 
 export interface TechnicalFileRow {
   requirement: string;
@@ -90,6 +93,83 @@ export function technicalFileRows(report: Report): TechnicalFileRow[] {
   return rows;
 }
 
+/** One row of the GEC-1 table: a component the device showed, and each known vulnerability of its version (or why none is listed). */
+export interface Gec1Row {
+  component: string;
+  version: string;
+  where: string;
+  vulnerability: string;
+  cvss: string;
+  summary: string;
+  /** The maker completes it: starbench records what the device showed, not what the maker did about it. */
+  mitigation: string;
+  source: string;
+}
+
+interface SeenVersion {
+  port: number;
+  protocol: string;
+  product?: string;
+  version?: string;
+  how: string;
+  unreadable?: boolean;
+  covered?: boolean;
+}
+interface SeenMatch {
+  port: number;
+  product: string;
+  version: string;
+  id: string;
+  aliases: string[];
+  cvss?: { version: string; score?: number };
+  summary: string;
+  feed: string;
+}
+
+/**
+ * The GEC-1 table for the technical file, from the known-vulnerabilities probe's observations: per service, the
+ * component and version read (and where), then each vulnerability the feeds list for it. A service whose version
+ * could not be read, or whose product no feed lists, says so: an empty cell is never "none known".
+ */
+export function gec1Rows(report: Report): Gec1Row[] {
+  const obs = report.observations['known-vulnerabilities']?.observations ?? [];
+  const versions = obs.filter((o) => o.kind === 'service-version').map((o) => o.data as unknown as SeenVersion);
+  const matches = obs.filter((o) => o.kind === 'vulnerability-match').map((o) => o.data as unknown as SeenMatch);
+  const rows: Gec1Row[] = [];
+  for (const v of versions) {
+    const base = {
+      component: v.product ?? `${v.protocol} service`,
+      version: v.version ?? '',
+      where: `${v.protocol} ${v.port}: ${v.how}`,
+      mitigation: '',
+      source: '',
+    };
+    const mine = matches.filter((m) => m.port === v.port);
+    if (mine.length) {
+      for (const m of mine)
+        rows.push({
+          ...base,
+          vulnerability: [m.id, ...m.aliases].join(', '),
+          cvss: m.cvss?.score !== undefined ? `${m.cvss.score} (CVSS ${m.cvss.version})` : '',
+          summary: m.summary,
+          source: m.feed,
+        });
+      continue;
+    }
+    const why =
+      v.unreadable || !v.version
+        ? 'not checked: the version could not be read'
+        : v.covered
+          ? 'none listed in the feeds for this version'
+          : 'not checked: no feed lists this product';
+    rows.push({ ...base, vulnerability: why, cvss: '', summary: '' });
+  }
+  return rows;
+}
+
+const GEC1_COLUMNS = ['Component', 'Version', 'Where read', 'Vulnerability', 'CVSS', 'Summary', 'Mitigation / justification (maker)', 'Source'];
+const gec1Cells = (r: Gec1Row): string[] => [r.component, r.version, r.where, r.vulnerability, r.cvss, r.summary, r.mitigation, r.source];
+
 const COLUMNS = [
   'Requirement',
   'Title',
@@ -105,7 +185,7 @@ const COLUMNS = [
   'Notified body',
 ];
 
-export async function renderTechnicalFileXlsx(report: Report, rows: readonly TechnicalFileRow[]): Promise<Buffer> {
+export async function renderTechnicalFileXlsx(report: Report, rows: readonly TechnicalFileRow[], gec1: readonly Gec1Row[]): Promise<Buffer> {
   const wb = newWorkbook(`starbench ${report.tool.version}`, new Date(report.run.finishedAt));
   const title = `${report.profile.title} — ${report.device.name}${report.device.model ? ` (${report.device.model})` : ''}, firmware ${report.device.firmware.observed ?? report.device.firmware.declared ?? 'unknown'} — run ${report.run.id}`;
   addTable(
@@ -129,6 +209,7 @@ export async function renderTechnicalFileXlsx(report: Report, rows: readonly Tec
     ]),
     [10, 40, 22, 28, 70, 14, 40, 40, 14, 60, 50, 40],
   );
+  addTable(wb, 'GEC-1', `GEC-1 known vulnerabilities — ${title}`, GEC1_COLUMNS, gec1.map(gec1Cells), [18, 12, 40, 28, 14, 60, 40, 30]);
   return Buffer.from(await wb.xlsx.writeBuffer());
 }
 
@@ -141,9 +222,11 @@ export function technicalFileReporter(): Reporter {
           `technical-file is the decision-tree table of EN 18031: judge the run under --profile en-18031-1, -2 or -3 (this report is ${report.profile.id})`,
         );
       const rows = technicalFileRows(report);
-      const json = { profile: report.profile, device: report.device, run: { id: report.run.id, finishedAt: report.run.finishedAt }, rows };
+      const gec1 = gec1Rows(report);
+      const json = { profile: report.profile, device: report.device, run: { id: report.run.id, finishedAt: report.run.finishedAt }, rows, gec1 };
       writeFileAtomic(path.join(outDir, 'technical-file.json'), JSON.stringify(json, null, 2) + '\n');
-      writeFileAtomic(path.join(outDir, 'technical-file.xlsx'), await renderTechnicalFileXlsx(report, rows));
+      writeFileAtomic(path.join(outDir, 'technical-file.xlsx'), await renderTechnicalFileXlsx(report, rows, gec1));
+      writeFileAtomic(path.join(outDir, 'gec-1.csv'), `\ufeff${[GEC1_COLUMNS, ...gec1.map(gec1Cells)].map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`);
     },
   };
 }

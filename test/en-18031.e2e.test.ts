@@ -80,6 +80,10 @@ describe('EN 18031 on the demo device', () => {
       expect(tf.rows.length).toBe(walked.length + report.requirements.filter((q) => !q.assessments?.length).length);
       for (const row of tf.rows.filter((x) => x.result === 'NOT APPLICABLE')) expect(row.justification.length).toBeGreaterThan(10);
       expect(readFileSync(path.join(out, 'technical-file.xlsx')).subarray(0, 2).toString()).toBe('PK');
+      // GEC-1: the demo's GoAhead 2.5.0 with its CVE, and the services whose version could not be read said so, never "none"
+      const gec1 = readFileSync(path.join(out, 'gec-1.csv'), 'utf8');
+      expect(gec1).toMatch(/"GoAhead","2\.5\.0","http \d+: [^\n]*","CVE-2017-17562","8\.1 \(CVSS 3\.0\)"/);
+      expect(gec1).toMatch(/"ssh service","","ssh \d+: the banner names no version[^\n]*","not checked: the version could not be read"/);
     },
     60_000,
   );
