@@ -15,6 +15,8 @@ function main() {
   const next = `${DIST}.next-${process.pid}`;
   rmSync(next, { recursive: true, force: true });
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  // A source saved while tsc runs may or may not be in the build: the build counts from its start, not its end.
+  const startedAtMs = Date.now();
   let listed;
   try {
     listed = execFileSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.build.json'), '--outDir', next, '--listEmittedFiles'], {
@@ -36,7 +38,7 @@ function main() {
     .filter((l) => l.startsWith('TSFILE: '))
     .map((l) => path.relative(next, l.slice('TSFILE: '.length).trim()))
     .map((rel) => (rel.endsWith('.js') ? rel.replace(/\.js$/, '.ts') : rel));
-  writeFileSync(path.join(next, path.basename(STAMP)), JSON.stringify({ builtAt: new Date().toISOString(), files }, null, 1));
+  writeFileSync(path.join(next, path.basename(STAMP)), JSON.stringify({ builtAt: new Date().toISOString(), startedAtMs, files }, null, 1));
   const old = `${DIST}.old-${process.pid}`;
   try {
     renameSync(DIST, old);

@@ -16,8 +16,10 @@ function distStale(root = ROOT) {
   let built;
   let files;
   try {
-    built = statSync(stamp).mtimeMs;
-    files = JSON.parse(readFileSync(stamp, 'utf8')).files;
+    const s = JSON.parse(readFileSync(stamp, 'utf8'));
+    files = s.files;
+    // A source saved during the build may be missing from it: what counts is when tsc started reading them.
+    built = Math.min(statSync(stamp).mtimeMs, typeof s.startedAtMs === 'number' ? s.startedAtMs : Infinity);
   } catch {
     return 'no build (npm run build)';
   }

@@ -10,7 +10,7 @@ import path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { distStale } = require('../../bin/dist.js') as { distStale(root: string): string | null };
 
-function tree(files: Record<string, number>, stampAt: number, listed = Object.keys(files)): string {
+function tree(files: Record<string, number>, stampAt: number, listed = Object.keys(files), startedAt?: number): string {
   const root = mkdtempSync(path.join(tmpdir(), 'sb-dist-'));
   mkdirSync(path.join(root, 'dist'));
   for (const [f, at] of Object.entries(files)) {
@@ -18,7 +18,10 @@ function tree(files: Record<string, number>, stampAt: number, listed = Object.ke
     writeFileSync(path.join(root, f), '');
     utimesSync(path.join(root, f), at, at);
   }
-  writeFileSync(path.join(root, 'dist', 'build.json'), JSON.stringify({ files: listed }));
+  writeFileSync(
+    path.join(root, 'dist', 'build.json'),
+    JSON.stringify({ files: listed, ...(startedAt !== undefined ? { startedAtMs: startedAt * 1000 } : {}) }),
+  );
   utimesSync(path.join(root, 'dist', 'build.json'), stampAt, stampAt);
   return root;
 }
@@ -37,6 +40,10 @@ describe('distStale', () => {
   });
   it('one source edited after the build: the sources', () => {
     expect(distStale(make({ 'cli/index.ts': 1000, 'harness/a.ts': 2500 }, 2000))).toBe('harness/a.ts changed since the build');
+  });
+  it('a source saved while tsc ran (after the build started, before its stamp): the sources', () => {
+    expect(distStale(make({ 'cli/index.ts': 1000, 'harness/a.ts': 1800 }, 2000, undefined, 1500))).toBe('harness/a.ts changed since the build');
+    expect(distStale(make({ 'cli/index.ts': 1000, 'harness/a.ts': 1400 }, 2000, undefined, 1500))).toBeNull();
   });
   it('a source deleted since the build: the sources', () => {
     expect(distStale(make({ 'cli/index.ts': 1000 }, 2000, ['cli/index.ts', 'harness/gone.ts']))).toBe('harness/gone.ts is gone since the build');
