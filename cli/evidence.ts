@@ -1,4 +1,5 @@
 /** `starbench bundle|sign|verify|diff`: the outputs a lab files and a surveillance officer compares. */
+import { deviceKeys } from '../profiles/checks/crypto-unique-device-keys';
 import { loadRegistry } from './plugins';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -83,7 +84,9 @@ export function diffCommand(args: ParsedArgs, io: CliIO): number {
   const ra = judged(a, args.values.profile);
   // Both judged under the same catalog, so verdicts compare.
   const rb = judged(b, args.values.profile ?? ra.profile.id);
-  const d = diffRuns(ra, rb);
+  // The keys each unit's run recorded: the same key on two units is a key baked into the firmware.
+  const keysOf = (r: Report) => deviceKeys((p) => r.observations[p]);
+  const d = diffRuns(ra, rb, { a: keysOf(ra), b: keysOf(rb) });
   io.out(renderDiffText(d));
   if (args.values.out) {
     const out = path.resolve(args.values.out);

@@ -24,7 +24,18 @@ export interface RunDiff {
   destinations?: { added: DestinationRow[]; removed: DestinationRow[] };
   checks: Array<{ id: string; from: Verdict; to: Verdict; change: 'worse' | 'better' | 'changed' }>;
   newFindings: Array<{ check: string; severity: string; message: string }>;
+  /**
+   * Key fingerprints (SSH host keys, TLS public keys) found on both units: a key baked into the firmware (EN 18031
+   * CCK-3). Present when both runs recorded keys.
+   */
+  keys?: { compared: [number, number]; shared: Array<{ a: string; b: string; sha256: string }> };
   worse: boolean;
+}
+
+/** A key a run recorded, with where (`deviceKeys` in the crypto.unique-device-keys check reads them). */
+export interface RecordedKey {
+  where: string;
+  sha256: string;
 }
 
 export function servicesOf(report: Report): Service[] {
@@ -47,7 +58,8 @@ export function findingKey(message: string): string {
   return message.replace(/~?\d+(\.\d+)?\s?(ms|s)\b/g, '#t');
 }
 
-export function diffRuns(a: Report, b: Report): RunDiff {
+/** `keys`: each run's recorded keys, when the caller can read them (two units sharing one is worse). */
+export function diffRuns(a: Report, b: Report, keys?: { a: readonly RecordedKey[]; b: readonly RecordedKey[] }): RunDiff {
   const fa = a.device.firmware;
   const fb = b.device.firmware;
   const firmware = {
@@ -83,15 +95,44 @@ export function diffRuns(a: Report, b: Report): RunDiff {
     for (const f of c.findings)
       if (f.severity !== 'info' && !seen.has(findingKey(f.message))) newFindings.push({ check: c.id, severity: f.severity, message: f.message });
   }
-  const worse = services.added.length > 0 || (destinations?.added.length ?? 0) > 0 || checks.some((c) => c.change === 'worse') || newFindings.length > 0;
+  // A run compared with itself is one unit: its keys are its own, not shared.
+  const sharedKeys =
+    keys && keys.a.length && keys.b.length && a.run.id !== b.run.id
+      ? {
+          compared: [keys.a.length, keys.b.length] as [number, number],
+          shared: keys.b.flatMap((kb) => keys.a.filter((ka) => ka.sha256 === kb.sha256).map((ka) => ({ a: ka.where, b: kb.where, sha256: kb.sha256 }))),
+        }
+      : undefined;
+  const worse =
+    services.added.length > 0 ||
+    (destinations?.added.length ?? 0) > 0 ||
+    checks.some((c) => c.change === 'worse') ||
+    newFindings.length > 0 ||
+    (sharedKeys?.shared.length ?? 0) > 0;
   const who = (r: Report) => ({ run: r.run.id, device: r.device.name, profile: r.profile.id });
-  return { a: who(a), b: who(b), firmware, services, ...(destinations ? { destinations } : {}), checks, newFindings, worse };
+  return {
+    a: who(a),
+    b: who(b),
+    firmware,
+    services,
+    ...(destinations ? { destinations } : {}),
+    checks,
+    newFindings,
+    ...(sharedKeys ? { keys: sharedKeys } : {}),
+    worse,
+  };
 }
 
 const dst = (x: DestinationRow): string =>
   `${x.names.length ? `${x.names.join(', ')} ` : ''}${x.address}:${x.port}/${x.transport} ${x.protocol}${x.personalData.length ? ` (personal data: ${x.personalData.join(', ')})` : ''}`;
 
 const svc = (s: Service): string => `${s.transport.toUpperCase()} ${s.port}${s.service ? ` (${s.service})` : ''}`;
+
+function keysLine(d: RunDiff): string {
+  if (!d.keys) return 'keys: not compared (one of the runs recorded no SSH or TLS key)';
+  if (!d.keys.shared.length) return `keys: none shared (${d.keys.compared[0]} and ${d.keys.compared[1]} compared)`;
+  return `keys SHARED between the two units (a key in the firmware image, EN 18031 CCK-3): ${d.keys.shared.map((k) => `${k.b} = ${k.a} (${k.sha256})`).join('; ')}`;
+}
 
 export function renderDiffText(d: RunDiff): string {
   const lines = [`certified: ${d.a.device} (${d.a.run})`, `compared:  ${d.b.device} (${d.b.run})`, ''];
@@ -104,6 +145,7 @@ export function renderDiffText(d: RunDiff): string {
     lines.push(`destinations added: ${d.destinations.added.map(dst).join('; ') || 'none'}`);
     lines.push(`destinations removed: ${d.destinations.removed.map(dst).join('; ') || 'none'}`);
   } else lines.push('destinations: not compared (one of the runs did not watch the traffic)');
+  lines.push(keysLine(d));
   lines.push(`checks that changed verdict: ${d.checks.length || 'none'}`);
   for (const c of d.checks) lines.push(`  ${c.change.padEnd(7)} ${c.id}: ${c.from} → ${c.to}`);
   lines.push(`new findings: ${d.newFindings.length || 'none'}`);
@@ -127,6 +169,7 @@ export function renderDiffHtml(d: RunDiff): string {
       ? `<p>Added: ${h(d.destinations.added.map(dst).join('; ') || 'none')}</p><p>Removed: ${h(d.destinations.removed.map(dst).join('; ') || 'none')}</p>`
       : '<p>not compared (one of the runs did not watch the traffic)</p>'
   }
+<h2>Keys</h2><p>${h(keysLine(d))}</p>
 <h2>Checks that changed verdict</h2>${rows ? `<table><tr><th>Check</th><th>Certified</th><th>Now</th><th>Change</th></tr>${rows}</table>` : '<p>none</p>'}
 <h2>New findings</h2>${d.newFindings.length ? `<ul>${d.newFindings.map((f) => `<li>[${h(f.severity)}] <code>${h(f.check)}</code>: ${h(f.message)}</li>`).join('')}</ul>` : '<p>none</p>'}
 </body></html>

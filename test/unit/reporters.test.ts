@@ -14,6 +14,7 @@ import type { Reporter } from '../../reports/reporter';
 import { terminalReporter } from '../../reports/terminal';
 import { deviceFrom, minimalDevice } from '../helpers/device';
 import { profileOf, runWith, X_FACT } from '../helpers/run';
+import { diffRuns, renderDiffText } from '../../reports/diff';
 
 const probe: Probe = {
   id: 'p',
@@ -165,5 +166,27 @@ describe('labels in both languages', () => {
         en: true,
       });
     }
+  });
+});
+
+describe('surveillance diff: keys on two units', () => {
+  const base = JSON.parse(
+    JSON.stringify({
+      run: { id: 'r1' },
+      device: { name: 'cam', firmware: {} },
+      profile: { id: 'p' },
+      checks: [],
+      observations: {},
+    }),
+  ) as Report;
+  const other = { ...base, run: { ...base.run, id: 'r2' } } as Report;
+  const k = (sha256: string) => ({ where: 'SSH 22 ssh-ed25519 host key', sha256 });
+  it('the same key on both units is worse and named; distinct keys are not; a run against itself compares nothing', () => {
+    const shared = diffRuns(base, other, { a: [k('SHA256:x')], b: [k('SHA256:x')] });
+    expect(shared).toMatchObject({ worse: true, keys: { shared: [{ sha256: 'SHA256:x' }] } });
+    expect(renderDiffText(shared)).toMatch(/keys SHARED between the two units/);
+    expect(diffRuns(base, other, { a: [k('SHA256:x')], b: [k('SHA256:y')] })).toMatchObject({ worse: false, keys: { shared: [] } });
+    expect(diffRuns(base, base, { a: [k('SHA256:x')], b: [k('SHA256:x')] }).keys).toBeUndefined();
+    expect(renderDiffText(diffRuns(base, other, { a: [], b: [k('SHA256:x')] }))).toMatch(/keys: not compared/);
   });
 });
