@@ -1,5 +1,5 @@
 /** `starbench report RUN_DIR`: judge saved observations again without touching the device. */
-import { deviceKeys } from '../profiles/checks/crypto-unique-device-keys';
+import { deviceKeys, unreadKeyProbes } from '../profiles/checks/crypto-unique-device-keys';
 import type { UnitKeys } from '../harness/types';
 import type { Registry } from '../harness/registry';
 import { loadRegistry } from './plugins';
@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { assembleReport, type RunMeta } from '../harness/assemble';
 import { StarbenchError } from '../harness/errors';
-import { loadProfile, type Profile } from '../harness/profile';
+import { listProfiles, loadProfile, type Profile } from '../harness/profile';
 import type { Report } from '../harness/report';
 import { checkAnswers, loadReviewFile, type ReviewFile } from '../harness/review';
 import { checkDecisions } from '../harness/tree-targets';
@@ -47,13 +47,25 @@ export function judgeSavedRun(
   });
 }
 
+/** Every requirement id with a decision tree, in the built-in catalogs and in this one. */
+function treeRequirements(profile: Profile): Set<string> {
+  return new Set([...listProfiles(), profile].flatMap((p) => p.requirements.filter((r) => r.tree).map((r) => r.id)));
+}
+
 /** The key fingerprints of other units' saved runs (`--compare-keys RUN`), for crypto.unique-device-keys. */
 function comparedUnits(saved: SavedRun, dirs: readonly string[], registry: Registry): UnitKeys[] {
   return dirs.map((d) => {
     const other = loadSavedRun(path.resolve(d), registry.probes);
     if (other.meta.id === saved.meta.id)
       throw new StarbenchError('USAGE', `--compare-keys ${d} is this run itself: compare with the run of another unit of the same model`);
-    return { runId: other.meta.id, device: other.device.device.name, keys: deviceKeys((p) => other.results.get(p)) };
+    const result = (p: string) => other.results.get(p);
+    return {
+      runId: other.meta.id,
+      device: other.device.device.name,
+      model: other.device.device.model,
+      keys: deviceKeys(result),
+      unread: unreadKeyProbes(result),
+    };
   });
 }
 
@@ -70,7 +82,7 @@ export async function reportCommand(args: ParsedArgs, io: CliIO): Promise<number
   for (const f of args.values.answers ?? []) {
     const file = loadReviewFile(path.resolve(f));
     checkAnswers(profile, file.answers, f);
-    checkDecisions(profile, file.decisions, saved.device, f);
+    checkDecisions(profile, file.decisions, saved.device, f, treeRequirements(profile));
     review.answers.push(...file.answers);
     review.decisions.push(...file.decisions);
   }

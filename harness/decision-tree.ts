@@ -57,6 +57,8 @@ export const treeSchema = z
     kinds: z.array(z.string()).min(1).optional(),
     /** The tree has no NOT APPLICABLE leaf (the standard marks these): checked against the nodes. */
     noNotApplicable: z.boolean().optional(),
+    /** The tree differs between the parts of the standard: a decision for it must name its profile. */
+    partSpecific: z.boolean().optional(),
     nodes: z.array(treeNodeSchema).min(1),
   })
   .superRefine((t, ctx) => {
@@ -86,11 +88,17 @@ export const functionalSchema = z.union([z.literal(false), z.array(z.string())])
 
 // ---- the device file's declarations the trees read (additive fields) ----
 
-const justification = z.union([
-  z.boolean(),
-  z.string().trim().min(1),
-  z.strictObject({ answer: z.enum(['yes', 'no']), because: z.string().trim().min(1, 'must not be empty') }).describe('an answer with its justification'),
-]);
+/**
+ * A yes/no claim of the maker: true, false, or `{ answer, because }` with its justification. A bare text is refused:
+ * YAML reads `no` and `off` as text, and "not public" is no answer a tree can take.
+ */
+const justification = z.union(
+  [
+    z.boolean(),
+    z.strictObject({ answer: z.enum(['yes', 'no']), because: z.string().trim().min(1, 'must not be empty') }).describe('an answer with its justification'),
+  ],
+  { error: 'must be true, false, or { answer: yes|no, because: "the justification" } (a bare text is not an answer)' },
+);
 
 /** What the maker claims of a mechanism or interface: yes/no, or the justification text (a text counts as yes). */
 function claims<const K extends string>(names: readonly K[]): Record<K, z.ZodOptional<typeof justification>> {
@@ -193,6 +201,8 @@ export const equipmentSchema = z.strictObject({
 export type AssetDecl = z.output<typeof assetSchema>;
 export type MechanismDecl = z.output<typeof mechanismSchema>;
 
+const PLACEHOLDER = /^(todo|tbd|xxx|\?+)\b/i;
+
 /** A reviewer's answer to one node (or one functional assessment) for one target, from an answers file. */
 export const decisionSchema = z.strictObject({
   profile: z
@@ -204,8 +214,17 @@ export const decisionSchema = z.strictObject({
   target: z.string().trim().min(1),
   node: z.union([nodeId, z.enum(['completeness', 'sufficiency'])]),
   answer: z.enum(['yes', 'no']),
-  justification: z.string().trim().min(1, 'must not be empty'),
-  reference: z.string().trim().min(1).optional(),
+  justification: z
+    .string()
+    .trim()
+    .min(1, 'must not be empty')
+    .refine((t) => !PLACEHOLDER.test(t), 'is still a placeholder: write the justification the answer rests on'),
+  reference: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((t) => !PLACEHOLDER.test(t), 'is still a placeholder')
+    .optional(),
   reviewer: z.string().optional(),
   date: z
     .union([z.string(), z.date()])
@@ -223,6 +242,8 @@ export interface WalkTarget {
   kind?: string;
   /** The values `declared:` nodes read (the target's own fields and derived ones). */
   fields: Record<string, unknown>;
+  /** A network interface's service ("tcp/443"): a check that tests service by service passes it only when it tested it. */
+  service?: string;
 }
 
 export interface PathStep {
@@ -263,9 +284,12 @@ interface Row {
 interface CheckView {
   verdict: Verdict;
   rationale: string;
+  ports?: Record<string, Verdict>;
 }
 
 const LEAF_VERDICT: Record<Leaf, 'pass' | 'fail' | 'not-applicable'> = { PASS: 'pass', FAIL: 'fail', NA: 'not-applicable' };
+
+const ANSWER_WORDS = /^(yes|y|no|n|on|off|true|false|none|n\/a|na|not applicable|-|tbd|todo.*)$/i;
 
 /**
  * A declared value as an answer: booleans as such, `{ answer, because }` with its justification, a non-empty text or
@@ -277,7 +301,9 @@ function declaredAnswer(v: unknown): { answer: 'yes' | 'no'; justification?: str
     if ((a.answer === 'yes' || a.answer === 'no') && typeof a.because === 'string') return { answer: a.answer, justification: a.because };
   }
   if (typeof v === 'boolean') return { answer: v ? 'yes' : 'no' };
-  if (typeof v === 'string') return v.trim() ? { answer: 'yes', justification: v.trim() } : undefined;
+  // A text (a URL, a document reference the device file names) is a yes, with itself as the reference; a text that
+  // reads like an answer word is no answer at all.
+  if (typeof v === 'string') return v.trim() && !ANSWER_WORDS.test(v.trim()) ? { answer: 'yes', justification: v.trim() } : undefined;
   if (typeof v === 'number') return { answer: v > 0 ? 'yes' : 'no' };
   if (Array.isArray(v)) return { answer: v.length ? 'yes' : 'no' };
   if (v && typeof v === 'object') return { answer: 'yes' };
@@ -295,10 +321,19 @@ export function walkTree(
   row: Row,
   target: WalkTarget,
   device: unknown,
-  check: (id: string) => CheckView,
+  checkOf: (id: string) => CheckView,
   decisions: readonly Decision[],
 ): TargetAssessment {
-  const mine = decisions.filter((d) => d.requirement === row.id && d.target === target.id && (!d.profile || d.profile === profileId));
+  // A check's pass covers an interface only when the check tested that port (when it says which ports it tested).
+  const check = (id: string): CheckView => {
+    const c = checkOf(id);
+    if (c.verdict !== 'pass' || !c.ports || target.service === undefined) return c;
+    const v = c.ports[target.service];
+    return v ? { ...c, verdict: v } : { ...c, verdict: 'not-tested', rationale: `${id} did not test ${target.service} (${c.rationale})` };
+  };
+  const mine = decisions.filter(
+    (d) => d.requirement === row.id && d.target === target.id && (d.profile ? d.profile === profileId : !row.tree.partSpecific),
+  );
   const reviewerFor = (node: string): Decision | undefined => mine.filter((d) => d.node === node).at(-1);
   const path: PathStep[] = [];
   let at: string = row.tree.nodes[0].id;

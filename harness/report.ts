@@ -47,6 +47,8 @@ export const checkResultSchema = z.object({
   fix: z.string().optional(),
   /** For a pass or not-applicable: the facts (probe and observation kind) it rests on, every one observed. */
   basis: z.array(z.object({ probe: z.string(), kind: z.string(), part: z.string().optional() })).optional(),
+  /** The verdict per service ("tcp/443"), for a check that tests services one by one (resilience.network-load). */
+  ports: z.record(z.string(), verdict).optional(),
 });
 
 const functionalResultSchema = z.object({ verdict, checks: z.array(z.string()), rationale: z.string() });

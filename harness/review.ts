@@ -90,7 +90,20 @@ export function loadReviewFile(file: string): ReviewFile {
   } catch (err) {
     throw new StarbenchError('REVIEW_INVALID', `${file}: cannot read the answers file: ${errorMessage(err)}`);
   }
-  return validateYaml(readYaml(text, file, 'REVIEW_INVALID'), file, reviewFileSchema, 'REVIEW_INVALID');
+  const parsed = validateYaml(readYaml(text, file, 'REVIEW_INVALID'), file, reviewFileSchema, 'REVIEW_INVALID');
+  // Two answers to one node that disagree: the file does not say which stands.
+  const seen = new Map<string, number>();
+  parsed.decisions.forEach((d, i) => {
+    const key = [d.profile ?? '*', d.requirement, d.target, d.node].join('\u0000');
+    const first = seen.get(key);
+    if (first !== undefined && parsed.decisions[first].answer !== d.answer)
+      throw new StarbenchError(
+        'REVIEW_INVALID',
+        `${file}: decisions[${i}] answers ${d.requirement} ${d.node} for ${d.target} ${d.answer}, decisions[${first}] ${parsed.decisions[first].answer}: keep one`,
+      );
+    seen.set(key, i);
+  });
+  return parsed;
 }
 
 /** An answer for this profile that names a requirement it does not have is a typo, refused before any run. */

@@ -88,6 +88,7 @@ function interfaceTargets(d: DeviceFileData, kinds: readonly string[]): WalkTarg
         id: `${s.transport}/${s.port}`,
         title: `${s.protocol} on ${s.transport}/${s.port}`,
         kind: 'network',
+        service: `${s.transport}/${s.port}`,
         fields: {
           carriesAssets: assets.length ? `carries ${assets.map((a) => a.id).join(', ')}` : undefined,
           authenticated: auth ? `declared ${auth.scheme} login (auth:)` : undefined,
@@ -121,7 +122,14 @@ export function treeTargets(tree: Tree, device: DeviceFileData): WalkTarget[] {
  * refused before anything is written. Decisions for another profile are left alone; those naming no profile are
  * checked where the profile has their requirement.
  */
-export function checkDecisions(profile: Profile, decisions: readonly Decision[], device: DeviceFileData, where: string): void {
+export function checkDecisions(
+  profile: Profile,
+  decisions: readonly Decision[],
+  device: DeviceFileData,
+  where: string,
+  /** Every requirement with a tree in any catalog: a decision naming no profile and none of them is a typo. */
+  known?: ReadonlySet<string>,
+): void {
   const problems: string[] = [];
   decisions.forEach((d, i) => {
     if (d.profile && d.profile !== profile.id) return;
@@ -129,9 +137,12 @@ export function checkDecisions(profile: Profile, decisions: readonly Decision[],
     const at = `${where}: decisions[${i}]`;
     if (!r) {
       if (d.profile) problems.push(`${at}.requirement "${d.requirement}" is not a requirement of ${profile.id}`);
+      else if (known && !known.has(d.requirement)) problems.push(`${at}.requirement "${d.requirement}" is a requirement of no catalog with decision trees`);
       return;
     }
     if (!r.tree) return void problems.push(`${at}.requirement ${r.id} of ${profile.id} has no decision tree (answer it under answers:)`);
+    if (r.tree.partSpecific && !d.profile)
+      return void problems.push(`${at}.profile is needed: the ${r.id} tree differs between the parts of the standard (name the part it answers)`);
     if (d.node === 'completeness' || d.node === 'sufficiency') {
       if (r[d.node] === false || r[d.node] === undefined) problems.push(`${at}.node the ${d.node} assessment of ${r.id} is marked not necessary`);
     } else if (!r.tree.nodes.some((n) => n.id === d.node))

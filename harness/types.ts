@@ -177,6 +177,11 @@ export interface CheckJudgement {
    * cited fact is not an observed one (FactKind.unknown).
    */
   basis?: FactRef[];
+  /**
+   * The verdict per service ("tcp/443"), for a check that tests services one by one: a decision tree walked per
+   * interface takes a `pass` only for a service listed here (another was not tested by it).
+   */
+  ports?: Record<string, Verdict>;
 }
 
 export interface CheckResult extends CheckJudgement {
@@ -200,7 +205,11 @@ export interface JudgeInput {
 export interface UnitKeys {
   runId: string;
   device: string;
-  keys: Array<{ where: string; sha256: string }>;
+  /** The model the other run's device file declares: a unit of another model is no comparison. */
+  model?: string;
+  keys: Array<{ where: string; kind: string; sha256: string }>;
+  /** Why some of its keys may be missing: a probe of that run that did not complete. */
+  unread: string[];
 }
 
 export interface Check {

@@ -255,7 +255,7 @@ describe('document review: starbench report --answers', () => {
     writeFileSync(bad, 'answers:\n  - { profile: jc-star-1, requirement: S1.1-05, result: yes, reference: x }\n');
     let r = await starbench(['report', dir, '--profile', 'jc-star-1', '--answers', bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad.yaml: answers.0.result/);
+    expect(r.stderr).toMatch(/bad\.yaml:2: answers\[0\]\.result/);
     writeFileSync(bad, 'answers:\n  - { profile: jc-star-1, requirement: S1.1-5, result: met, reference: x }\n');
     r = await starbench(['report', dir, '--profile', 'jc-star-1', '--answers', bad]);
     expect(r.code).toBe(2);

@@ -26,7 +26,7 @@ interface Fragile {
  * An HTTP-ish service: answers any request with a status line. `fallAt`: after this many connections within one
  * second it stops listening (after `lateMs`), and comes back after `backAfterMs` when a watchdog is declared.
  */
-async function service(o: { fallAt?: number; lateMs?: number; backAfterMs?: number; silent?: boolean } = {}): Promise<Fragile> {
+async function service(o: { fallAt?: number; lateMs?: number; backAfterMs?: number; silent?: boolean; degradeTo?: string } = {}): Promise<Fragile> {
   let recent: number[] = [];
   let accepted = 0;
   let fallen = false;
@@ -41,11 +41,13 @@ async function service(o: { fallAt?: number; lateMs?: number; backAfterMs?: numb
         sock.on('close', () => sockets.delete(sock));
         sock.on('error', () => undefined);
         if (o.silent) return void sock.destroy();
-        sock.once('data', () => sock.end('HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok'));
+        // Degrading: after the burst it still answers, with an error (a web server that lost its back end).
+        sock.once('data', () => sock.end(`${fallen && o.degradeTo ? o.degradeTo : 'HTTP/1.0 200 OK'}\r\ncontent-length: 2\r\n\r\nok`));
         const now = Date.now();
         recent = [...recent.filter((t) => now - t < 1000), now];
         if (o.fallAt !== undefined && recent.length > o.fallAt && !fallen) {
           fallen = true;
+          if (o.degradeTo) return;
           setTimeout(() => {
             server.close();
             for (const s of sockets) s.destroy();
@@ -77,12 +79,17 @@ async function service(o: { fallAt?: number; lateMs?: number; backAfterMs?: numb
   };
 }
 
-const device = (port: number, resilience: DeviceFileInput['resilience'] | undefined): DeviceFileInput => ({
+const device = (
+  port: number,
+  resilience: DeviceFileInput['resilience'] | undefined,
+  protocol: 'http' | 'other' = 'http',
+  connections = 8,
+): DeviceFileInput => ({
   device: { name: 'load unit' },
   target: { host: HOST },
-  services: [{ port, protocol: 'http' }],
+  services: [{ port, protocol }],
   ...(resilience ? { resilience } : {}),
-  limits: { connections: 8, connectTimeoutMs: 1000, probeTimeoutSeconds: 60, deadlineSeconds: 120 },
+  limits: { connections, connectTimeoutMs: 1000, probeTimeoutSeconds: 60, deadlineSeconds: 120 },
 });
 
 async function judgeLoad(input: DeviceFileInput) {
@@ -112,8 +119,9 @@ describe('resilience.network-load', () => {
     const s = await up();
     const { check, result } = await judgeLoad(device(s.port, burst));
     expect(check.verdict).toBe('pass');
-    // the baseline, 80 burst connections, and the recovery polls: never more than the bound plus the polls
-    expect(s.accepted).toBeLessThanOrEqual(1 + 80 + 12);
+    // the baseline, 80 burst connections, the recovery polls and the one after the settle wait: never more
+    expect(s.accepted).toBeLessThanOrEqual(1 + 80 + 12 + 1);
+    expect(check.rationale).toMatch(/still answering 3 s after the last burst/);
     const fact = result.observations[0].data as { attempted: number; deliveredRate: number };
     expect(fact.attempted).toBe(80);
   }, 60_000);
@@ -129,6 +137,31 @@ describe('resilience.network-load', () => {
     const s = await up({ fallAt: 10, lateMs: 2500 });
     const { check } = await judgeLoad(device(s.port, burst));
     expect(check.verdict).toBe('fail');
+  }, 60_000);
+
+  it('fail: a service that dies after the stability window is caught by the last look once the burst has settled', async () => {
+    // the burst starts its fall in its first second; it lets go 5.5 s later: after recovery (3 s of answers), before the last look
+    const s = await up({ fallAt: 10, lateMs: 5500 });
+    const { check } = await judgeLoad(device(s.port, { ...burst, stableSeconds: 3 }));
+    expect(check).toMatchObject({ verdict: 'fail', rationale: expect.stringContaining('stopped answering after the burst had settled') });
+  }, 60_000);
+
+  it('fail: a web server that answers 503 after the burst has not recovered (it answers, not as before)', async () => {
+    const s = await up({ fallAt: 10, degradeTo: 'HTTP/1.0 503 Service Unavailable' });
+    const { check } = await judgeLoad(device(s.port, burst));
+    expect(check.verdict).toBe('fail');
+  }, 60_000);
+
+  it('inconclusive: a protocol starbench cannot converse in shows only a TCP accept, which a hung service gives too', async () => {
+    const s = await up();
+    const { check } = await judgeLoad(device(s.port, burst, 'other'));
+    expect(check).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringContaining('only showed a TCP accept') });
+  }, 60_000);
+
+  it('inconclusive: a connection limit that leaves no room for the declared rate delivers less, and says so', async () => {
+    const s = await up();
+    const { check } = await judgeLoad(device(s.port, { ...burst, rate: 100 }, 'http', 1));
+    expect(check).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringContaining('the connection limit had no room') });
   }, 60_000);
 
   it('pass: a watchdog brings the service back within the recovery time', async () => {

@@ -551,10 +551,31 @@ export const deviceFileSchema = z
           ctx.addIssue({ code: 'custom', path: ['assets', i, 'communicated', j], message: `port ${c} is not under services:` });
       });
     });
+    // A claim the rest of the file contradicts is refused: the tree would take whichever it reads first.
+    const says = (v: unknown): 'yes' | 'no' | undefined =>
+      typeof v === 'boolean' ? (v ? 'yes' : 'no') : v && typeof v === 'object' && 'answer' in v ? (v as { answer: 'yes' | 'no' }).answer : undefined;
+    d.assets?.forEach((a, i) => {
+      if (says(a.reachable) === 'no' && a.communicated?.length)
+        ctx.addIssue({ code: 'custom', path: ['assets', i, 'reachable'], message: `says no, but the asset crosses port ${a.communicated.join(', ')} (communicated:)` });
+    });
+    const interfaceIds = new Set<string>();
+    d.interfaces?.forEach((f, i) => {
+      if (f.port !== undefined && !d.services.some((s) => s.port === f.port))
+        ctx.addIssue({ code: 'custom', path: ['interfaces', i, 'port'], message: `port ${f.port} is not under services:` });
+      const id = f.id ?? `port ${f.port}`;
+      if (interfaceIds.has(id)) ctx.addIssue({ code: 'custom', path: ['interfaces', i], message: `interface ${id} is declared twice` });
+      interfaceIds.add(id);
+      const crossing = (d.assets ?? []).filter((a) => f.port !== undefined && a.communicated?.includes(f.port)).map((a) => a.id);
+      if (says(f.carriesAssets) === 'no' && crossing.length)
+        ctx.addIssue({ code: 'custom', path: ['interfaces', i, 'carriesAssets'], message: `says no, but ${crossing.join(', ')} cross port ${f.port} (assets[].communicated)` });
+    });
     const mechanismIds = new Set<string>();
     d.mechanisms?.forEach((m, i) => {
       if (mechanismIds.has(m.id)) ctx.addIssue({ code: 'custom', path: ['mechanisms', i, 'id'], message: `mechanism "${m.id}" is declared twice` });
       mechanismIds.add(m.id);
+      const login = m.port !== undefined ? d.auth.find((x) => x.port === m.port) : undefined;
+      if (login?.bruteForce === 'none' && says(m.bruteForce) === 'yes')
+        ctx.addIssue({ code: 'custom', path: ['mechanisms', i, 'bruteForce'], message: `says yes, but auth: declares bruteForce: none on port ${m.port}` });
       m.assets.forEach((a, j) => {
         if (!assetIds.has(a)) ctx.addIssue({ code: 'custom', path: ['mechanisms', i, 'assets', j], message: `names asset "${a}", which is not under assets:` });
       });

@@ -68,6 +68,8 @@ export function catalogText(part: Part, source: Source = loadSource()): string {
         per: base.per,
         ...(base.per === 'asset' ? { kinds: base.kinds ?? source.partAssets[part] } : base.kinds ? { kinds: base.kinds } : {}),
         ...(base.nodes.some((n) => n.yes === 'NA' || n.no === 'NA') ? {} : { noNotApplicable: true }),
+        // A tree that differs between parts: a reviewer's answer to its nodes must name the part it answers.
+        ...(r.treeByPart ? { partSpecific: true } : {}),
         nodes: base.nodes.map((n) => ({ id: n.id, ask: n.ask, from: n.from, yes: n.yes, no: n.no })),
       };
       const checks = checksOf(r, base);

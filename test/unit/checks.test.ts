@@ -7,7 +7,8 @@
  */
 import { judgeCheck } from '../../harness/judge';
 import type { DeviceFileInput } from '../../harness/device-file/schema';
-import type { FactKind, FactRef, ProbeResult } from '../../harness/types';
+import type { FactKind, FactRef, ProbeResult, UnitKeys } from '../../harness/types';
+import { deviceKeys } from '../../profiles/checks/crypto-unique-device-keys';
 import type { Verdict } from '../../harness/verdict';
 import { CHECKS } from '../../profiles/checks';
 import { PROBES } from '../../probes';
@@ -1176,7 +1177,13 @@ describe('crypto.unique-device-keys', () => {
     const d = data as { hostKeys: Array<Record<string, unknown>> };
     return [k, { ...d, hostKeys: d.hostKeys.map((h) => ({ ...h, sha256 })) }];
   };
-  const peer = (keys: string[]) => ({ runId: 'other-run', device: 'unit 2', keys: keys.map((sha256) => ({ where: 'SSH 22 ssh-ed25519 host key', sha256 })) });
+  const peer = (keys: string[], over: Partial<UnitKeys> = {}): UnitKeys => ({
+    runId: 'other-run',
+    device: 'unit 2',
+    keys: keys.map((sha256) => ({ where: 'SSH 22 ssh-ed25519 host key', kind: 'SSH ssh-ed25519', sha256 })),
+    unread: [],
+    ...over,
+  });
   const judgeWith = (results: ProbeResult[], peers?: ReturnType<typeof peer>[]) =>
     judgeCheck(id, { device: deviceFrom(BASE), checks: CHECKS, probes: PROBES, results: new Map(results.map((x) => [x.probe, x])), reveal: false, peers });
   const own = (sha = 'SHA256:aaa') => [tcp(), res('ssh', [withKey(sha)]), res('tls', [])];
@@ -1196,7 +1203,30 @@ describe('crypto.unique-device-keys', () => {
   it('fail still shows when one probe timed out but the other found a shared key', () => {
     const tls = res('tls', [tlsService({ cert: { keySha256: 'abc123' } })]);
     expect(
-      judgeWith([tcp(), timedOut('ssh'), tls], [{ runId: 'r2', device: 'unit 2', keys: [{ where: 'TLS 443 certificate key', sha256: 'abc123' }] }]).verdict,
+      judgeWith([tcp(), timedOut('ssh'), tls], [peer([], { keys: [{ where: 'TLS 443 certificate key', kind: 'TLS rsa', sha256: 'abc123' }] })]).verdict,
     ).toBe('fail');
+  });
+  it('inconclusive, not pass, when the other unit did not read all its keys, has no key of this kind, or is another model', () => {
+    expect(judgeWith(own(), [peer(['SHA256:zzz'], { unread: ['ssh: failed'] })]).rationale).toMatch(/did not read all its keys \(ssh: failed\)/);
+    expect(judgeWith(own(), [peer([], { keys: [{ where: 'TLS 443 rsa certificate key', kind: 'TLS rsa', sha256: 'q' }] })])).toMatchObject({
+      verdict: 'inconclusive',
+      rationale: expect.stringContaining('recorded no SSH ssh-ed25519 key'),
+    });
+    const modelled = { ...BASE, device: { name: 'unit', model: 'CAM1' } };
+    const r = judgeCheck(id, {
+      device: deviceFrom(modelled),
+      checks: CHECKS,
+      probes: PROBES,
+      results: new Map(own().map((x) => [x.probe, x])),
+      reveal: false,
+      peers: [peer(['SHA256:zzz'], { model: 'PLUG9' })],
+    });
+    expect(r).toMatchObject({ verdict: 'inconclusive', rationale: expect.stringContaining('another model is no comparison') });
+  });
+  it('a malformed observation in a run is left out, never a crash', () => {
+    const bad = res('ssh', []);
+    bad.observations.push({ kind: 'ssh-service', summary: 'x', data: { port: 'twenty-two' } as never });
+    expect(() => deviceKeys((p) => (p === 'ssh' ? bad : undefined))).not.toThrow();
+    expect(deviceKeys((p) => (p === 'ssh' ? bad : undefined))).toEqual([]);
   });
 });

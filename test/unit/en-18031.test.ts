@@ -80,12 +80,27 @@ describe('the EN 18031 catalogs', () => {
       }
     const scm1 = (p: 1 | 2 | 3) => parts[p].requirements.find((r) => r.id === 'SCM-1')!.tree!;
     expect(scm1(1).nodes.filter((n) => n.yes === 'NA' || n.no === 'NA').length).toBe(2);
-    // in part 3 only "the asset crosses no network" leads out
-    expect(
-      scm1(3)
-        .nodes.filter((n) => n.yes === 'NA' || n.no === 'NA')
-        .map((n) => n.id),
-    ).toEqual(['DN-1']);
+    // in part 3 nothing leads out: an asset that crosses no network meets it
+    expect(scm1(3).nodes.filter((n) => n.yes === 'NA' || n.no === 'NA')).toEqual([]);
+    expect(scm1(3).noNotApplicable).toBe(true);
+  });
+
+  it('the assessments the standard marks not necessary (completeness †, sufficiency ‡) are false, and only those', () => {
+    const dagger = ['ACM-2', 'AUM-2', 'AUM-2-1', 'AUM-2-2', 'AUM-3', 'AUM-4', 'AUM-5-1', 'AUM-5-2', 'AUM-6', 'SUM-1', 'SUM-2', 'SUM-3', 'SSM-2'];
+    dagger.push('SCM-2', 'SCM-3', 'SCM-4', 'NMM-1', 'TCM-1', 'LGM-1', 'LGM-2', 'LGM-3', 'LGM-4', 'UNM-2');
+    const ddagger = ['CCK-2', 'GEC-2', 'GEC-4', 'GEC-5', 'GEC-7'];
+    for (const p of PARTS)
+      for (const r of parts[p].requirements)
+        expect({ r: r.id, completeness: r.completeness === false, sufficiency: r.sufficiency === false }).toEqual({
+          r: r.id,
+          completeness: dagger.includes(r.id),
+          sufficiency: ddagger.includes(r.id),
+        });
+  });
+
+  it('a tree that differs between parts takes only decisions that name their part', () => {
+    expect(parts[3].requirements.find((r) => r.id === 'SCM-1')!.tree!.partSpecific).toBe(true);
+    expect(parts[1].requirements.find((r) => r.id === 'ACM-1')!.tree!.partSpecific).toBeUndefined();
   });
 
   it('the Official Journal restrictions: AUM-5-1/-2 everywhere, ACM-3…6 in part 2, SUM-2 in part 3, nothing else', () => {
@@ -285,5 +300,75 @@ describe('targets and rows', () => {
     expect(() => loadReviewFile(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5: decisions\\[0\\]\\.answer`));
     writeFileSync(file, 'decisions:\n  - requirement: ACM-1\n    target: owner-key\n    node: DN-1\n    answer: yes\n');
     expect(() => loadReviewFile(file)).toThrow(/:2: decisions\[0\]\.justification is required/);
+  });
+});
+
+describe('what an adversarial read found (each once a false not-applicable or pass)', () => {
+  it('a bare text is no answer: YAML `no` (a string) and "not public" are refused in claims', () => {
+    const withAsset = (over: Record<string, unknown>) => () =>
+      deviceFrom({ ...DEVICE, assets: [{ id: 'k', kind: 'security', communicated: [443], ...over }] } as DeviceFileInput);
+    expect(withAsset({ publicAccess: 'no' })).toThrow(/assets\[0\]\.publicAccess must be true, false, or \{ answer: yes\|no, because/);
+    expect(withAsset({ publicAccess: 'not public' })).toThrow(/a bare text is not an answer/);
+    expect(withAsset({ publicAccess: { answer: 'yes', because: 'the status page is public by design' } })).not.toThrow();
+  });
+  it('claims the rest of the device file contradicts are refused', () => {
+    expect(() => deviceFrom({ ...DEVICE, assets: [{ id: 'k', kind: 'security', communicated: [443], reachable: { answer: 'no', because: 'x' } }] })).toThrow(
+      /assets\[0\]\.reachable says no, but the asset crosses port 443/,
+    );
+    expect(() => deviceFrom({ ...DEVICE, interfaces: [{ port: 443, carriesAssets: false }] })).toThrow(/carriesAssets says no, but owner-key cross port 443/);
+    expect(() => deviceFrom({ ...DEVICE, interfaces: [{ port: 8443 }] })).toThrow(/interfaces\[0\]\.port port 8443 is not under services/);
+    const noLock: DeviceFileInput = { ...DEVICE, auth: [{ port: 443, protocol: 'https', scheme: 'basic', bruteForce: 'none' }] };
+    expect(() => deviceFrom({ ...noLock, mechanisms: [{ id: 'm', kind: 'authentication', port: 443, bruteForce: true }] })).toThrow(
+      /mechanisms\[0\]\.bruteForce says yes, but auth: declares bruteForce: none/,
+    );
+  });
+  it('answers files: a TODO justification, two answers that disagree, a requirement no catalog has are refused', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sb-answers-'));
+    const file = path.join(dir, 'a.yaml');
+    const one = (over = '') => `  - { requirement: ACM-1, target: owner-key, node: DN-2, answer: no, justification: "section 3"${over} }`;
+    writeFileSync(file, `decisions:\n  - { requirement: ACM-1, target: owner-key, node: DN-2, answer: no, justification: "TODO ask the vendor" }\n`);
+    expect(() => loadReviewFile(file)).toThrow(/justification is still a placeholder/);
+    writeFileSync(file, `decisions:\n${one()}\n${one().replace('answer: no', 'answer: yes')}\n`);
+    expect(() => loadReviewFile(file)).toThrow(/decisions\[1\] answers ACM-1 DN-2 for owner-key yes, decisions\[0\] no: keep one/);
+    writeFileSync(file, `decisions:\n${one()}\n${one()}\n`);
+    expect(loadReviewFile(file).decisions.length).toBe(2);
+    const typo = [{ ...decision('DN-1', 'yes'), requirement: 'ACM1', target: 'owner-key' }];
+    expect(() => checkDecisions(parts[1], typo, deviceFrom(DEVICE), 'a.yaml', new Set(['ACM-1']))).toThrow(
+      /"ACM1" is a requirement of no catalog with decision trees/,
+    );
+  });
+  it('a tree that differs between parts ignores a decision that does not name its part, and the file is refused', () => {
+    const scm1 = parts[3].requirements.find((r) => r.id === 'SCM-1')!;
+    const fin: DeviceFileInput = { ...DEVICE, assets: [{ id: 'wallet', kind: 'financial', communicated: [443] }] };
+    const d = [{ ...decision('DN-2', 'yes'), requirement: 'SCM-1', target: 'wallet' }];
+    expect(() => checkDecisions(parts[3], d, deviceFrom(fin), 'a.yaml')).toThrow(/profile is needed: the SCM-1 tree differs between the parts/);
+    const t = treeTargets(scm1.tree!, deviceFrom(fin));
+    const a = walkTree(
+      'en-18031-3',
+      { ...scm1, tree: scm1.tree! },
+      t.find((x) => x.id === 'wallet')!,
+      deviceFrom(fin),
+      checksSay({}),
+      d,
+    );
+    expect(a.path.at(-1)).toMatchObject({ node: 'DN-2', answer: 'unknown' });
+  });
+  it('a check that tests service by service passes only the interfaces it tested', () => {
+    const rlm = parts[1].requirements.find((r) => r.id === 'RLM-1')!;
+    const dev = deviceFrom({
+      ...DEVICE,
+      interfaces: [
+        { port: 443, resilient: true },
+        { port: 1883, resilient: true },
+      ],
+    });
+    const check = (id: string) =>
+      id === 'resilience.network-load'
+        ? { verdict: 'pass' as Verdict, rationale: 'loaded 443', ports: { 'tcp/443': 'pass' as Verdict } }
+        : { verdict: 'pass' as Verdict, rationale: 'ok' };
+    const by = Object.fromEntries(
+      treeTargets(rlm.tree!, dev).map((t) => [t.id, walkTree('en-18031-1', { ...rlm, tree: rlm.tree! }, t, dev, check, []).verdict]),
+    );
+    expect(by).toEqual({ 'tcp/443': 'pass', 'tcp/1883': 'not-tested' });
   });
 });
