@@ -7,9 +7,10 @@
  *   and stays down: fail. The same with a watchdog that restarts it: pass.
  *   The strong hub's lighttpd takes the same burst: pass. The burst is bounded:
  *   the service counts what it got.
- * - CCK-3 (crypto.unique-device-keys): the strong hub and the mixed plug
- *   compared from their saved runs pass (each has its own dropbear key); with
- *   the plug's dropbear restarted on the hub's key file, the comparison fails.
+ * - CCK-3 (crypto.unique-device-keys): the strong hub and the mixed plug,
+ *   declared as a second unit of the hub's model, compared from their saved
+ *   runs pass (each has its own dropbear key); with the plug's dropbear
+ *   restarted on the hub's key file, the comparison fails.
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -94,7 +95,10 @@ describe('EN 18031 live tests on the lab', () => {
   it('CCK-3: two units with their own keys pass; the plug restarted on the hub’s host key fails', async () => {
     const only = 'comms.ssh,crypto.unique-device-keys';
     const hub = await runOnly(labDevice('strong').deviceFile, only, 'hub');
-    const plug = await runOnly(labDevice('mixed').deviceFile, only, 'plug');
+    // A second unit of the hub's model (CCK-3 compares units of one model): the plug, declared as one.
+    const hubModel = (parse(readFileSync(labDevice('strong').deviceFile, 'utf8')) as { device: { model: string } }).device.model;
+    const secondUnit = variant('mixed', 'second-unit', (d) => void ((d.device as Record<string, unknown>).model = hubModel));
+    const plug = await runOnly(secondUnit, only, 'plug');
     const compare = async (other: string, sub: string) => {
       const dir = path.join(out, sub);
       const r = await starbench(['report', hub.runDir, '--profile', 'en-18031-1', '--out', dir, '--format', 'json', '--compare-keys', other, '--quiet']);
@@ -108,7 +112,7 @@ describe('EN 18031 live tests on the lab', () => {
     copyFileSync(path.join(deviceNet(cfg, 'strong').dir, 'keys', 'dropbear_ed25519'), shared);
     const own = await restartDropbearWithKey(mixed, shared);
     try {
-      const cloned = await runOnly(labDevice('mixed').deviceFile, only, 'plug-cloned');
+      const cloned = await runOnly(secondUnit, only, 'plug-cloned');
       const c = await compare(cloned.runDir, 'cloned');
       expect(c.verdict).toBe('fail');
       expect(c.findings[0].message).toMatch(/SSH 22 ssh-ed25519 host key \(SHA256:\S+\) is also SSH 22 ssh-ed25519 host key on /);
@@ -116,7 +120,7 @@ describe('EN 18031 live tests on the lab', () => {
       await restartDropbearWithKey(mixed, own);
     }
     // the plug has its own key again
-    const back = await runOnly(labDevice('mixed').deviceFile, only, 'plug-back');
+    const back = await runOnly(secondUnit, only, 'plug-back');
     expect((await compare(back.runDir, 'back')).verdict).toBe('pass');
   }, 900_000);
 });
