@@ -127,6 +127,36 @@ export const assetSchema = z.strictObject({
   deletable: justification.optional(),
 });
 
+/** What a maker can claim of a mechanism or an interface, as the trees ask it (`declared:` nodes read these). */
+export const MECHANISM_CLAIMS = [
+  'perIdentity',
+  'leastPrivilege',
+  'factor',
+  'multiFactor',
+  'verifiesFully',
+  'changeable',
+  'factoryPassword',
+  'bruteForce',
+  'integrity',
+  'automatic',
+  'authenticatesPeer',
+  'encrypts',
+  'replayProtected',
+  'bestPracticeCrypto',
+] as const;
+export const INTERFACE_CLAIMS = [
+  'carriesAssets',
+  'unauthenticatedByDesign',
+  'protectedByEnvironment',
+  'authenticated',
+  'machineAccess',
+  'resilient',
+  'optional',
+  'canDisable',
+  'acceptsInput',
+  'validatesInput',
+] as const;
+
 export const mechanismSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
   kind: z.enum(MECHANISM_KINDS),
@@ -137,22 +167,7 @@ export const mechanismSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).optional(),
   /** The implementation category the sufficiency assessment tests it under (e.g. "password", "signature"). */
   category: z.string().optional(),
-  ...claims([
-    'perIdentity',
-    'leastPrivilege',
-    'factor',
-    'multiFactor',
-    'verifiesFully',
-    'changeable',
-    'factoryPassword',
-    'bruteForce',
-    'integrity',
-    'automatic',
-    'authenticatesPeer',
-    'encrypts',
-    'replayProtected',
-    'bestPracticeCrypto',
-  ]),
+  ...claims(MECHANISM_CLAIMS),
 });
 
 /** Declarations per interface: a network one names its declared service's port, a user or machine one an id of its own. */
@@ -165,18 +180,7 @@ export const interfaceSchema = z
     kind: z.enum(INTERFACE_KINDS).default('network'),
     port: z.number().int().min(1).max(65535).optional(),
     title: z.string().optional(),
-    ...claims([
-      'carriesAssets',
-      'unauthenticatedByDesign',
-      'protectedByEnvironment',
-      'authenticated',
-      'machineAccess',
-      'resilient',
-      'optional',
-      'canDisable',
-      'acceptsInput',
-      'validatesInput',
-    ]),
+    ...claims(INTERFACE_CLAIMS),
   })
   .refine((i) => i.port !== undefined || i.id !== undefined, 'needs a port (a declared service) or an id');
 
@@ -331,9 +335,7 @@ export function walkTree(
     const v = c.ports[target.service];
     return v ? { ...c, verdict: v } : { ...c, verdict: 'not-tested', rationale: `${id} did not test ${target.service} (${c.rationale})` };
   };
-  const mine = decisions.filter(
-    (d) => d.requirement === row.id && d.target === target.id && (d.profile ? d.profile === profileId : !row.tree.partSpecific),
-  );
+  const mine = decisions.filter((d) => d.requirement === row.id && d.target === target.id && (d.profile ? d.profile === profileId : !row.tree.partSpecific));
   const reviewerFor = (node: string): Decision | undefined => mine.filter((d) => d.node === node).at(-1);
   const path: PathStep[] = [];
   let at: string = row.tree.nodes[0].id;

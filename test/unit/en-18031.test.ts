@@ -9,7 +9,7 @@
  * what the device evidence left open.
  */
 import { readFileSync } from 'node:fs';
-import { walkTree, type Decision, type Tree, type WalkTarget } from '../../harness/decision-tree';
+import { INTERFACE_CLAIMS, MECHANISM_CLAIMS, walkTree, type Decision, type Tree, type WalkTarget } from '../../harness/decision-tree';
 import type { DeviceFileInput } from '../../harness/device-file/schema';
 import { StarbenchError } from '../../harness/errors';
 import { judgeRequirements } from '../../harness/judge';
@@ -129,34 +129,8 @@ describe('the EN 18031 catalogs', () => {
     const asset = ['reachable', 'publicAccess', 'protectedByEnvironment', 'legalObligation', 'guarded', 'stored', 'communicated', 'storedConfidential'];
     const known: Record<string, string[]> = {
       asset: [...asset, 'securelyStored', 'integrityProtected', 'confidentialityProtected', 'securelyCommunicated', 'deletable'],
-      mechanism: [
-        'perIdentity',
-        'leastPrivilege',
-        'factor',
-        'multiFactor',
-        'verifiesFully',
-        'changeable',
-        'factoryPassword',
-        'bruteForce',
-        'integrity',
-        'automatic',
-        'authenticatesPeer',
-        'encrypts',
-        'replayProtected',
-        'bestPracticeCrypto',
-      ],
-      interface: [
-        'carriesAssets',
-        'unauthenticatedByDesign',
-        'protectedByEnvironment',
-        'authenticated',
-        'machineAccess',
-        'resilient',
-        'optional',
-        'canDisable',
-        'acceptsInput',
-        'validatesInput',
-      ],
+      mechanism: [...MECHANISM_CLAIMS],
+      interface: [...INTERFACE_CLAIMS],
       device: [],
     };
     const devicePaths = /^device\.(equipment\.[a-zA-Z.]+|documentation\.[a-zA-Z]+|credentialChange|update\.install)$/;
