@@ -296,8 +296,9 @@ const LEAF_VERDICT: Record<Leaf, 'pass' | 'fail' | 'not-applicable'> = { PASS: '
 const ANSWER_WORDS = /^(yes|y|no|n|on|off|true|false|none|n\/a|na|not applicable|-|tbd|todo.*)$/i;
 
 /**
- * A declared value as an answer: booleans as such, `{ answer, because }` with its justification, a non-empty text or
- * list as yes (a text is its justification).
+ * A declared value as an answer: booleans as such, `{ answer, because }` with its justification, a list as yes when
+ * not empty; a text (a URL or reference the device file names, or a value starbench derived) as yes, with itself as
+ * the justification, unless it reads like an answer word.
  */
 function declaredAnswer(v: unknown): { answer: 'yes' | 'no'; justification?: string } | undefined {
   if (v && typeof v === 'object' && 'answer' in v && 'because' in v) {
@@ -385,7 +386,7 @@ export function walkTree(
     conceptual = justification ? 'not-applicable' : 'not-tested';
     rationale = justification
       ? `not applicable at ${last!.node}: ${justification}`
-      : `${last!.node} leads to not applicable, but the answer carries no justification: give one (a text in the device file, or an answers file)`;
+      : `${last!.node} leads to not applicable, but the answer carries no justification: give one ({ answer: no, because: "…" } in the device file, or a decision in an answers file)`;
   } else if (leaf) {
     conceptual = LEAF_VERDICT[leaf];
     rationale = `tree: ${leaf} at ${last!.node}`;

@@ -107,9 +107,15 @@ function exchangeOf(protocol: string): { send?: Buffer; expect: (b: Buffer) => s
     case 'https':
     case 'onvif':
     case 'upnp':
-      return { send: Buffer.from('GET / HTTP/1.0\r\nHost: device\r\n\r\n'), expect: (b) => (/^HTTP\/\d/.test(text(b)) ? `HTTP ${text(b).split(' ')[1]?.[0] ?? '?'}xx` : null) };
+      return {
+        send: Buffer.from('GET / HTTP/1.0\r\nHost: device\r\n\r\n'),
+        expect: (b) => (/^HTTP\/\d/.test(text(b)) ? `HTTP ${text(b).split(' ')[1]?.[0] ?? '?'}xx` : null),
+      };
     case 'rtsp':
-      return { send: Buffer.from('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n'), expect: (b) => (text(b).startsWith('RTSP/') ? `RTSP ${text(b).split(' ')[1]?.[0] ?? '?'}xx` : null) };
+      return {
+        send: Buffer.from('OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n'),
+        expect: (b) => (text(b).startsWith('RTSP/') ? `RTSP ${text(b).split(' ')[1]?.[0] ?? '?'}xx` : null),
+      };
     case 'mqtt':
     case 'mqtts':
       return { send: MQTT_CONNECT, expect: (b) => (b[0] === 0x20 ? 'MQTT CONNACK' : null) };
@@ -146,8 +152,13 @@ async function answers(ctx: ProbeContext, s: ServiceDecl): Promise<Liveness> {
       if (ex.send) stream.write(ex.send);
     });
     const signature = ex.expect(first);
-    const shown = first.subarray(0, 24).toString('latin1').replace(/[^\x20-\x7e]/g, '.');
-    return signature ? { answered: true, detail: `answered (${shown})`, how: 'exchange', signature } : { answered: false, detail: `answered something else (${shown})` };
+    const shown = first
+      .subarray(0, 24)
+      .toString('latin1')
+      .replace(/[^\x20-\x7e]/g, '.');
+    return signature
+      ? { answered: true, detail: `answered (${shown})`, how: 'exchange', signature }
+      : { answered: false, detail: `answered something else (${shown})` };
   } catch (err) {
     return { answered: false, detail: (err as Error).message };
   } finally {
@@ -252,7 +263,12 @@ export const networkLoadProbe: Probe = {
       const base = { port: s.port, protocol: s.protocol, baseline, declaredRate: r.rate, seconds: r.seconds };
       if (!baseline.answered) {
         const data = { ...base, attempted: 0, skipped: 0, connected: 0, failed: 0, deliveredRate: 0, recovered: null, services: [] };
-        observations.push({ kind: LoadBurstFact.kind, port: s.port, summary: `port ${s.port}: no answer before the burst (${baseline.detail}); not loaded`, data });
+        observations.push({
+          kind: LoadBurstFact.kind,
+          port: s.port,
+          summary: `port ${s.port}: no answer before the burst (${baseline.detail}); not loaded`,
+          data,
+        });
         continue;
       }
       ctx.progress(`load: ${r.rate} connections/s for ${r.seconds} s on port ${s.port}`);
@@ -289,7 +305,9 @@ export const networkLoadProbe: Probe = {
       const gone = rows.filter((x) => !x.answered).map((x) => x.port);
       observations.push({
         kind: LoadAfterFact.kind,
-        summary: gone.length ? `${waitedMs / 1000} s after the last burst: not answering as before on ${gone.join(', ')}` : `${waitedMs / 1000} s after the last burst: every service still answers`,
+        summary: gone.length
+          ? `${waitedMs / 1000} s after the last burst: not answering as before on ${gone.join(', ')}`
+          : `${waitedMs / 1000} s after the last burst: every service still answers`,
         data: { waitedMs, services: rows },
       });
     }

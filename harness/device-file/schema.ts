@@ -556,7 +556,11 @@ export const deviceFileSchema = z
       typeof v === 'boolean' ? (v ? 'yes' : 'no') : v && typeof v === 'object' && 'answer' in v ? (v as { answer: 'yes' | 'no' }).answer : undefined;
     d.assets?.forEach((a, i) => {
       if (says(a.reachable) === 'no' && a.communicated?.length)
-        ctx.addIssue({ code: 'custom', path: ['assets', i, 'reachable'], message: `says no, but the asset crosses port ${a.communicated.join(', ')} (communicated:)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['assets', i, 'reachable'],
+          message: `says no, but the asset crosses port ${a.communicated.join(', ')} (communicated:)`,
+        });
     });
     const interfaceIds = new Set<string>();
     d.interfaces?.forEach((f, i) => {
@@ -567,7 +571,11 @@ export const deviceFileSchema = z
       interfaceIds.add(id);
       const crossing = (d.assets ?? []).filter((a) => f.port !== undefined && a.communicated?.includes(f.port)).map((a) => a.id);
       if (says(f.carriesAssets) === 'no' && crossing.length)
-        ctx.addIssue({ code: 'custom', path: ['interfaces', i, 'carriesAssets'], message: `says no, but ${crossing.join(', ')} cross port ${f.port} (assets[].communicated)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['interfaces', i, 'carriesAssets'],
+          message: `says no, but ${crossing.join(', ')} cross port ${f.port} (assets[].communicated)`,
+        });
     });
     const mechanismIds = new Set<string>();
     d.mechanisms?.forEach((m, i) => {

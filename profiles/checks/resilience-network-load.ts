@@ -44,7 +44,12 @@ export const networkLoadCheck: Check = {
     const late = after.flatMap((a) => a.services.filter((s) => !s.answered).map((s) => ({ ...s, waitedMs: a.waitedMs })));
     for (const s of late) {
       ports[`tcp/${s.port}`] = 'fail';
-      findings.push({ severity: 'high', port: s.port, protocol: s.protocol, message: `${s.waitedMs / 1000} s after the last burst, port ${s.port}: ${s.detail}` });
+      findings.push({
+        severity: 'high',
+        port: s.port,
+        protocol: s.protocol,
+        message: `${s.waitedMs / 1000} s after the last burst, port ${s.port}: ${s.detail}`,
+      });
     }
     if (down.length || late.length)
       return {
@@ -74,7 +79,10 @@ export const networkLoadCheck: Check = {
     return {
       verdict: 'pass',
       rationale: `${bursts
-        .map((b) => `port ${b.port}: ${b.attempted} connections at ${b.deliveredRate.toFixed(1)}/s, every service back after ${((b.recoveredAfterMs ?? 0) / 1000).toFixed(1)} s`)
+        .map(
+          (b) =>
+            `port ${b.port}: ${b.attempted} connections at ${b.deliveredRate.toFixed(1)}/s, every service back after ${((b.recoveredAfterMs ?? 0) / 1000).toFixed(1)} s`,
+        )
         .join('; ')}; all still answering ${after[0].waitedMs / 1000} s after the last burst`,
       findings,
       ports,
